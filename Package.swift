@@ -1,0 +1,43 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "trustpay-webhooks",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "TrustPay", targets: ["TrustPay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // Linux calls Glibc does not export (epoll, eventfd, accept4).
+        .systemLibrary(name: "CLinuxSys", path: "Sources/CLinuxSys"),
+        // The system OpenSSL 3 (libssl-dev): TLS termination and MD5.
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                "CLinuxSys", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        .executableTarget(
+            name: "trustpay-webhooks",
+            dependencies: [
+                "HTTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(
+            name: "TrustPayTests", dependencies: ["TrustPay"],
+            resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

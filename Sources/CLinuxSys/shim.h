@@ -1,0 +1,13 @@
+#ifndef CLINUXSYS_SHIM_H
+#define CLINUXSYS_SHIM_H
+// Linux-only calls that Swift's Glibc module does not export.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <signal.h>
+
+// accept4 is declared only under _GNU_SOURCE; declare it here so the shim
+// does not depend on how the Glibc module was built.
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+#endif

@@ -1,0 +1,1 @@
+// TrustPay's wire format: callbacks, signatures and amounts. Knows nothing of sockets.
