@@ -1,0 +1,141 @@
+import CLinuxSys
+import Glibc
+import Synchronization
+
+/// Something an event loop wakes when its file descriptor is ready.
+/// Called only on the loop's own thread.
+protocol FileEventHandler: AnyObject {
+    func handleEvents(_ events: UInt32)
+}
+
+/// One thread, one epoll instance: readiness for file descriptors, a mailbox
+/// other threads post closures to, and a coarse periodic tick for timeouts.
+/// Everything except `execute` must be called on the loop's thread.
+final class EventLoop: @unchecked Sendable {
+    let index: Int
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private var handlers: [FileEventHandler?] = []
+    private let mailbox = Mutex<[@Sendable () -> Void]>([])
+    private var running = true
+    /// Runs about every `tickInterval` on the loop thread (timeouts, date).
+    var onTick: (() -> Void)?
+    private let tickIntervalMs: Int32 = 250
+    private var lastTick: UInt64 = 0
+
+    init(index: Int) throws(SocketError) {
+        self.index = index
+        let ep = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard ep >= 0 else { throw SocketError.system("epoll_create1", errno) }
+        let ev = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard ev >= 0 else {
+            close(ep)
+            throw SocketError.system("eventfd", errno)
+        }
+        epollFD = ep
+        wakeFD = ev
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = ev
+        _ = epoll_ctl(ep, EPOLL_CTL_ADD, ev, &event)
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+    }
+
+    // MARK: file events
+
+    func register(_ fd: Int32, events: UInt32, handler: FileEventHandler) -> Bool {
+        if Int(fd) >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - handlers.count + 64))
+        }
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else { return false }
+        handlers[Int(fd)] = handler
+        return true
+    }
+
+    func modify(_ fd: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    /// Forgets `fd`; the caller closes it afterwards.
+    func unregister(_ fd: Int32) {
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
+    }
+
+    // MARK: cross-thread
+
+    /// Runs `work` on the loop thread soon. Safe from any thread.
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        let wasEmpty = mailbox.withLock { queue in
+            queue.append(work)
+            return queue.count == 1
+        }
+        if wasEmpty { wake() }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = withUnsafeBytes(of: &one) { write(wakeFD, $0.baseAddress, 8) }
+    }
+
+    func stop() { execute { [self] in running = false } }
+
+    // MARK: running
+
+    /// The loop body; returns after `stop()`.
+    func run() {
+        let capacity = 256
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
+        defer { events.deallocate() }
+        lastTick = MonotonicClock.nanoseconds()
+        while running {
+            let n = epoll_wait(epollFD, events, Int32(capacity), tickIntervalMs)
+            if n < 0 && errno != EINTR { break }
+            for i in 0..<max(0, Int(n)) {
+                let event = events[i]
+                let fd = event.data.fd
+                if fd == wakeFD {
+                    drainMailbox()
+                } else if Int(fd) < handlers.count, let handler = handlers[Int(fd)] {
+                    handler.handleEvents(event.events)
+                }
+            }
+            let now = MonotonicClock.nanoseconds()
+            if now &- lastTick >= UInt64(tickIntervalMs) * 1_000_000 {
+                lastTick = now
+                onTick?()
+            }
+        }
+        drainMailbox()
+    }
+
+    private func drainMailbox() {
+        var counter: UInt64 = 0
+        _ = withUnsafeMutableBytes(of: &counter) { read(wakeFD, $0.baseAddress, 8) }
+        let work = mailbox.withLock { queue in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work { item() }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: deadlines must not jump with wall time.
+enum MonotonicClock {
+    static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,216 @@
+import Glibc
+
+/// The parts of a request kept while its body arrives or its handler runs.
+struct PendingRequest {
+    var request: HTTPRequest
+    var keepAlive: Bool
+    var isHead: Bool
+}
+
+extension Connection {
+    /// Parses and answers buffered requests in order. Returns true when it
+    /// stopped only because too much output is waiting to be written.
+    func processInput() -> Bool {
+        while true {
+            switch phase {
+            case .head:
+                if input.isEmpty {
+                    if !requestStarted && deadline == 0 { startIdleTimer() }
+                    return false
+                }
+                if output.count - outputSent > 64 * 1024 { return true }
+                if !requestStarted {
+                    requestStarted = true
+                    deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
+                }
+                switch RequestHeadParser.parse(input.readable, limits: worker.configuration.limits, into: &head) {
+                case .incomplete:
+                    return false
+                case .invalid(let error):
+                    reject(error)
+                    return false
+                case .complete:
+                    beginRequest()
+                }
+            case .body:
+                if !readBody() { return false }
+            default:
+                return false
+            }
+        }
+    }
+
+    private func startIdleTimer() {
+        let timeout = servedAny ? worker.idleTimeoutNs : worker.headerTimeoutNs
+        deadline = MonotonicClock.nanoseconds() &+ timeout
+    }
+
+    private func beginRequest() {
+        let bytes = input.readable
+        let target = UnsafeRawBufferPointer(rebasing: bytes[head.target.start..<head.target.end])
+        let (path, query) = Self.splitTarget(target)
+        let request = HTTPRequest(
+            method: HTTPMethod(bytes: UnsafeRawBufferPointer(rebasing: bytes[head.method.start..<head.method.end])),
+            path: path, query: query, version: head.version,
+            headers: HTTPHeaders(head: Array(UnsafeRawBufferPointer(rebasing: bytes[0..<head.headLength])),
+                                 fields: head.headers),
+            remoteAddress: peer, isSecure: tls != nil)
+        current = PendingRequest(request: request, keepAlive: head.keepAlive, isHead: request.method == .head)
+        input.consume(head.headLength)
+        switch head.framing {
+        case .none, .contentLength(0):
+            dispatch()
+        case .contentLength(let length):
+            remainingBody = length
+            body = []
+            body.reserveCapacity(length)
+            startBody(expected: length)
+        case .chunked:
+            chunkDecoder = ChunkedDecoder(maxBodyBytes: worker.configuration.limits.maxBodyBytes)
+            body = []
+            startBody(expected: 1)
+        }
+    }
+
+    private func startBody(expected: Int) {
+        phase = .body
+        deadline = MonotonicClock.nanoseconds() &+ worker.bodyTimeoutNs
+        // The client waits for this before sending the body (RFC 9110 §10.1.1).
+        if head.expectContinue && input.count < expected {
+            output.append(contentsOf: ResponseEncoder.continueLine)
+        }
+    }
+
+    /// Moves body bytes out of the read buffer; true once the body is whole
+    /// and the request dispatched.
+    private func readBody() -> Bool {
+        if var decoder = chunkDecoder {
+            let result = decoder.decode(input.readable, into: &body)
+            chunkDecoder = decoder
+            switch result {
+            case .needMore(let consumed):
+                input.consume(consumed)
+                return false
+            case .done(let consumed):
+                input.consume(consumed)
+                chunkDecoder = nil
+                dispatch()
+                return true
+            case .invalid(let error):
+                chunkDecoder = nil
+                reject(error)
+                return false
+            }
+        }
+        let take = min(remainingBody, input.count)
+        body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readable[..<take]))
+        input.consume(take)
+        remainingBody -= take
+        guard remainingBody == 0 else { return false }
+        dispatch()
+        return true
+    }
+
+    private func dispatch() {
+        guard var pending = current else { return }
+        if !body.isEmpty {
+            pending.request.body = body
+            body = []
+        }
+        current = pending
+        requestStarted = false
+        deadline = 0
+        servedAny = true
+        switch worker.router.resolve(pending.request.method, pending.request.path) {
+        case .notFound:
+            respond(Router.notFound)
+        case .methodNotAllowed(let allow):
+            var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed",
+                                              message: "\(pending.request.method) is not allowed here")
+            response.headers.append(("Allow", allow))
+            respond(response)
+        case .found(.immediate(let handler)):
+            respond(handler(pending.request))
+        case .found(.async(let handler)):
+            phase = .handling
+            let request = pending.request
+            let loop = worker.loop
+            Task {
+                let response = await handler(request)
+                loop.execute { self.complete(response) }
+            }
+        }
+    }
+
+    /// An async handler's answer, back on the loop thread.
+    private func complete(_ response: HTTPResponse) {
+        guard phase == .handling else { return }
+        respond(response)
+        pump()
+        if phase != .closed {
+            if peerClosed && output.isEmpty { close() } else { updateInterest() }
+        }
+    }
+
+    /// Encodes the answer to `current`, keeping the connection open if both
+    /// sides want that.
+    func respond(_ response: HTTPResponse) {
+        let pending = current
+        current = nil
+        let keepAlive = (pending?.keepAlive ?? false) && !draining && !peerClosed
+        let header: ResponseEncoder.ConnectionHeader =
+            !keepAlive ? .close : (pending?.request.version == .http1_0 ? .keepAlive : .none)
+        worker.encoder.encode(response, omitBody: pending?.isHead ?? false, connection: header, into: &output)
+        if keepAlive {
+            phase = .head
+        } else {
+            closeAfterWrite = true
+            phase = .lingering
+        }
+    }
+
+    /// Answers and closes: after a framing error nothing more can be trusted.
+    func respondAndClose(_ response: HTTPResponse) {
+        if var pending = current {
+            pending.keepAlive = false
+            current = pending
+        }
+        respond(response)
+        closeAfterWrite = true
+        phase = .lingering
+        input.clear()
+    }
+
+    private func reject(_ error: HTTPParseError) {
+        let codes: [Int: String] = [
+            400: "bad_request", 413: "payload_too_large", 414: "uri_too_long",
+            431: "headers_too_large", 501: "not_implemented", 505: "version_not_supported",
+        ]
+        respondAndClose(.error(HTTPStatus(error.statusCode), code: codes[error.statusCode] ?? "bad_request",
+                               message: error.reason))
+    }
+
+    /// Splits a request target into path and query; absolute-form
+    /// (`http://host/path`) keeps only the path.
+    static func splitTarget(_ target: UnsafeRawBufferPointer) -> (String, String?) {
+        var start = 0
+        if target.first != UInt8(ascii: "/") && target.count > 1 {
+            // absolute-form: skip "scheme://authority"
+            var slashes = 0
+            start = target.count
+            for (i, byte) in target.enumerated() where byte == UInt8(ascii: "/") {
+                slashes += 1
+                if slashes == 3 {
+                    start = i
+                    break
+                }
+            }
+        }
+        let rest = UnsafeRawBufferPointer(rebasing: target[start...])
+        guard let q = rest.firstIndex(of: UInt8(ascii: "?")) else {
+            return (rest.isEmpty ? "/" : String(decoding: rest, as: UTF8.self), nil)
+        }
+        let path = String(decoding: rest[..<q], as: UTF8.self)
+        return (path.isEmpty ? "/" : path, String(decoding: rest[(q + 1)...], as: UTF8.self))
+    }
+}

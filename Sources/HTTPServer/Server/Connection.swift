@@ -1,0 +1,271 @@
+import CLinuxSys
+import Glibc
+
+/// One client connection: reads, parses, dispatches and writes, all on its
+/// event loop's thread (the only thread that touches it, hence
+/// `@unchecked Sendable`: async handlers hand their answer back through
+/// `EventLoop.execute`).
+final class Connection: FileEventHandler, @unchecked Sendable {
+    enum Phase { case handshake, head, body, handling, lingering, closed }
+
+    let fd: Int32
+    let peer: SocketAddress
+    unowned let worker: LoopWorker
+    var tls: TLSSession?
+    var phase: Phase
+    var input: InputBuffer
+    var head = RequestHead()
+    /// The request whose body is being read or whose handler is running.
+    var current: PendingRequest?
+    var body: [UInt8] = []
+    var remainingBody = 0
+    var chunkDecoder: ChunkedDecoder?
+    /// A byte of the next request has arrived (the header timer runs).
+    var requestStarted = false
+    var servedAny = false
+    var draining = false
+    var peerClosed = false
+
+    var output: [UInt8] = []
+    var outputSent = 0
+    var closeAfterWrite = false
+    var tlsWantsWrite = false
+    private var interest: UInt32 = 0
+
+    /// Read-side deadline (header, body, idle, lingering), monotonic ns; 0 = none.
+    var deadline: UInt64 = 0
+    var writeDeadline: UInt64 = 0
+
+    init(fd: Int32, peer: SocketAddress, worker: LoopWorker, tls: TLSContext?) {
+        self.fd = fd
+        self.peer = peer
+        self.worker = worker
+        let limits = worker.configuration.limits
+        input = InputBuffer(initialCapacity: 4096, maxCapacity: limits.maxHeaderBytes + 16 * 1024)
+        if let tls, let session = TLSSession(context: tls, fd: fd) {
+            self.tls = session
+            phase = .handshake
+        } else {
+            phase = .head
+        }
+        deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
+    }
+
+    deinit { input.deallocate() }
+
+    func start() -> Bool {
+        interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        return worker.loop.register(fd, events: interest, handler: self)
+    }
+
+    // MARK: events
+
+    func handleEvents(_ events: UInt32) {
+        if phase == .closed { return }
+        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && events & EPOLLIN.rawValue == 0 {
+            close()
+            return
+        }
+        if phase == .handshake {
+            continueHandshake()
+            if phase == .handshake || phase == .closed { return }
+        }
+        if events & EPOLLOUT.rawValue != 0 && !output.isEmpty { flush() }
+        if phase == .closed { return }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || tlsWantsWrite { readAvailable() }
+        if phase != .closed { updateInterest() }
+    }
+
+    private func continueHandshake() {
+        guard let tls else { return }
+        if !tls.handshakeDone && looksLikePlainHTTP() {
+            rejectPlaintextOnTLSPort()
+            return
+        }
+        switch tls.handshake() {
+        case .done:
+            phase = .head
+        case .wouldBlock(let wantWrite):
+            setInterest(wantWrite ? EPOLLOUT.rawValue : EPOLLIN.rawValue)
+        case .closed, .failed:
+            close()
+        }
+    }
+
+    /// A TLS ClientHello starts with 0x16; an HTTP method starts with a letter.
+    private func looksLikePlainHTTP() -> Bool {
+        var first: UInt8 = 0
+        let n = recv(fd, &first, 1, Int32(MSG_PEEK))
+        return n == 1 && first >= 0x41 && first <= 0x5A
+    }
+
+    private func rejectPlaintextOnTLSPort() {
+        tls = nil
+        phase = .head
+        current = nil
+        respondAndClose(.error(.badRequest, code: "plain_http_on_tls_port",
+                               message: "this port speaks HTTPS; use https://"))
+        flush()
+        if phase != .closed { updateInterest() }
+    }
+
+    // MARK: reading
+
+    private func readAvailable() {
+        if phase == .lingering {
+            discardInput()
+            return
+        }
+        if peerClosed { return }
+        tlsWantsWrite = false
+        var gotBytes = false
+        while true {
+            let space = input.writableSpace()
+            if space.isEmpty { break }
+            switch readSome(into: space) {
+            case .done(let n):
+                input.didWrite(n)
+                gotBytes = true
+                // OpenSSL may hold decrypted bytes epoll cannot report.
+                if tls?.hasBufferedInput == true { continue }
+            case .wouldBlock(let wantWrite):
+                tlsWantsWrite = wantWrite
+            case .closed, .failed:
+                peerClosed = true
+            }
+            break
+        }
+        if gotBytes { pump() }
+        if peerClosed && phase != .closed && phase != .handling && output.isEmpty { close() }
+    }
+
+    private func readSome(into space: UnsafeMutableRawBufferPointer) -> IOResult {
+        if let tls { return tls.read(into: space) }
+        let n = Glibc.read(fd, space.baseAddress, space.count)
+        if n > 0 { return .done(n) }
+        if n == 0 { return .closed }
+        return errno == EAGAIN || errno == EINTR ? .wouldBlock(wantWrite: false) : .failed
+    }
+
+    private func discardInput() {
+        var scratch = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        let n = withUnsafeMutableBytes(of: &scratch) { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { close() }
+    }
+
+    // MARK: writing
+
+    /// Processes buffered requests and writes what they produced, until
+    /// nothing more can move without new input or socket space.
+    func pump() {
+        while phase != .closed {
+            let backlogged = processInput()
+            flush()
+            // Pipelined requests wait behind a large unsent answer: once it
+            // is out, serve them; otherwise only new input can help.
+            guard backlogged, output.isEmpty, phase == .head else { break }
+        }
+    }
+
+    func flush() {
+        while outputSent < output.count {
+            let result = output.withUnsafeBytes { all in
+                writeSome(UnsafeRawBufferPointer(rebasing: all[outputSent...]))
+            }
+            switch result {
+            case .done(let n):
+                outputSent += n
+                writeDeadline = 0
+            case .wouldBlock:
+                if writeDeadline == 0 {
+                    writeDeadline = MonotonicClock.nanoseconds() &+ worker.writeTimeoutNs
+                }
+                return
+            case .closed, .failed:
+                close()
+                return
+            }
+        }
+        if output.capacity > 1 << 20 {
+            output = []
+        } else {
+            output.removeAll(keepingCapacity: true)
+        }
+        outputSent = 0
+        writeDeadline = 0
+        if closeAfterWrite { beginLingeringClose() }
+    }
+
+    private func writeSome(_ bytes: UnsafeRawBufferPointer) -> IOResult {
+        if let tls { return tls.write(bytes) }
+        let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+        if n >= 0 { return .done(n) }
+        return errno == EAGAIN || errno == EINTR ? .wouldBlock(wantWrite: true) : .failed
+    }
+
+    // MARK: interest and closing
+
+    func updateInterest() {
+        var wanted: UInt32 = EPOLLRDHUP.rawValue
+        let backlogged = output.count - outputSent > 64 * 1024
+        if !peerClosed && !backlogged && input.count < input.maxCapacity { wanted |= EPOLLIN.rawValue }
+        if outputSent < output.count || tlsWantsWrite { wanted |= EPOLLOUT.rawValue }
+        if peerClosed { wanted &= ~EPOLLRDHUP.rawValue }
+        setInterest(wanted)
+    }
+
+    private func setInterest(_ wanted: UInt32) {
+        guard wanted != interest else { return }
+        interest = wanted
+        worker.loop.modify(fd, events: wanted)
+    }
+
+    /// Half-closes and drains what the client still sends, so the last
+    /// response is not destroyed by a reset before the client reads it.
+    private func beginLingeringClose() {
+        tls?.shutdown()
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        phase = .lingering
+        closeAfterWrite = false
+        deadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
+        if peerClosed { close() }
+    }
+
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        worker.loop.unregister(fd)
+        tls = nil
+        Glibc.close(fd)
+        worker.connectionClosed(self)
+    }
+
+    /// Called on every tick: enforces the header, body, idle, lingering and
+    /// write timeouts.
+    func checkTimeouts(now: UInt64) {
+        if writeDeadline != 0 && now >= writeDeadline {
+            close()
+            return
+        }
+        guard deadline != 0 && now >= deadline else { return }
+        switch phase {
+        case .head where requestStarted, .body:
+            deadline = 0
+            respondAndClose(.error(.requestTimeout, code: "timeout", message: "request not received in time"))
+            flush()
+            if phase != .closed { updateInterest() }
+        case .handling:
+            break
+        default:
+            close()
+        }
+    }
+
+    /// Shutdown: idle connections close now, busy ones after their answer.
+    func drain() {
+        draining = true
+        if (phase == .head && !requestStarted && output.isEmpty) || phase == .handshake {
+            close()
+        }
+    }
+}

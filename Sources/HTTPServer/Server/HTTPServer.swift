@@ -1,0 +1,142 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// An HTTP/1.1 server on epoll: `eventLoops` threads, each with its own
+/// listening socket per listener, serving `router`.
+///
+/// ```swift
+/// var router = Router()
+/// router.add(.get, "/healthz", .immediate { _ in HTTPResponse(status: .ok) })
+/// let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+/// let addresses = try server.start()
+/// server.waitUntilStopped()
+/// ```
+public final class HTTPServer: Sendable {
+    public let configuration: HTTPServerConfiguration
+    private let router: Router
+    private let logger: Logger
+    private let state = Mutex<State>(State())
+    private let shared = ServerShared()
+
+    private struct State {
+        var workers: [LoopWorker] = []
+        var threads: [pthread_t] = []
+        var addresses: [SocketAddress] = []
+        var started = false
+        var shuttingDown = false
+        var stopped = false
+    }
+
+    public init(configuration: HTTPServerConfiguration, router: Router,
+                logger: Logger = Logger(label: "http-server")) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+    }
+
+    /// Binds every listener on every loop and starts the loop threads.
+    /// Returns the bound addresses, with real ports where port 0 was asked.
+    @discardableResult
+    public func start() throws -> [SocketAddress] {
+        signal(SIGPIPE, SIG_IGN)
+        let loopCount = max(1, configuration.eventLoops)
+        let contexts = try configuration.listeners.map { try $0.tls.map(TLSContext.init) }
+        var workers: [LoopWorker] = []
+        for index in 0..<loopCount {
+            workers.append(LoopWorker(loop: try EventLoop(index: index), configuration: configuration,
+                                      router: router, shared: shared))
+        }
+        var addresses: [SocketAddress] = []
+        var opened: [Int32] = []
+        do {
+            for (listener, tls) in zip(configuration.listeners, contexts) {
+                // The first bind resolves port 0; the other loops join that port.
+                var address = listener.address
+                for worker in workers {
+                    let fd = try Socket.listen(on: address, backlog: configuration.backlog)
+                    opened.append(fd)
+                    if address.port == 0, let bound = Socket.localAddress(of: fd) { address.port = bound.port }
+                    worker.addListener(fd: fd, tls: tls)
+                }
+                addresses.append(address)
+            }
+        } catch {
+            for fd in opened { close(fd) }
+            throw error
+        }
+        var threads: [pthread_t] = []
+        for worker in workers {
+            threads.append(try Self.spawn { worker.loop.run() })
+        }
+        state.withLock {
+            $0.workers = workers
+            $0.threads = threads
+            $0.addresses = addresses
+            $0.started = true
+        }
+        for address in addresses { logger.info("listening", metadata: ["address": "\(address)"]) }
+        return addresses
+    }
+
+    public var boundAddresses: [SocketAddress] { state.withLock { $0.addresses } }
+
+    public var openConnections: Int { shared.connectionCount }
+
+    /// Graceful shutdown: stop accepting, let in-flight requests finish
+    /// within `drainTimeout`, close idle connections. Returns at once; use
+    /// `waitUntilStopped()` to wait.
+    public func shutdown(drainTimeout: Double? = nil) {
+        let workers: [LoopWorker]? = state.withLock {
+            guard $0.started, !$0.shuttingDown else { return nil }
+            $0.shuttingDown = true
+            return $0.workers
+        }
+        guard let workers else { return }
+        logger.info("shutting down", metadata: ["open_connections": "\(openConnections)"])
+        for worker in workers { worker.loop.execute { worker.beginDrain() } }
+        let timeout = drainTimeout ?? configuration.drainTimeout
+        _ = try? Self.spawn {
+            usleep(useconds_t(max(0, timeout) * 1_000_000))
+            for worker in workers { worker.loop.execute { worker.closeAll() } }
+        }
+    }
+
+    /// Blocks the calling thread until every loop has stopped.
+    public func waitUntilStopped() {
+        let threads = state.withLock { $0.threads }
+        for thread in threads { pthread_join(thread, nil) }
+        state.withLock { $0.stopped = true }
+    }
+
+    /// Suspends until every loop has stopped, without blocking a Swift
+    /// concurrency thread.
+    public func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            _ = try? Self.spawn {
+                self.waitUntilStopped()
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Starts a detached POSIX thread running `body`.
+    static func spawn(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+        final class Box: @unchecked Sendable {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
+            box.body()
+            return nil
+        }, box)
+        guard rc == 0 else {
+            Unmanaged<AnyObject>.fromOpaque(box).release()
+            throw SocketError.system("pthread_create", rc)
+        }
+        return thread
+    }
+}

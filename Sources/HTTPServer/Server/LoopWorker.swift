@@ -1,0 +1,130 @@
+import CLinuxSys
+import Glibc
+import Synchronization
+
+/// What one event loop serves: its own listener socket per configured
+/// listener (SO_REUSEPORT spreads connections), its connections, and the
+/// per-loop response encoder with its cached `Date`.
+final class LoopWorker: @unchecked Sendable {
+    let loop: EventLoop
+    let configuration: HTTPServerConfiguration
+    let router: Router
+    var encoder = ResponseEncoder()
+    private let shared: ServerShared
+    private var listeners: [Listener] = []
+    private var connections: [Int32: Connection] = [:]
+    private var draining = false
+
+    let headerTimeoutNs: UInt64
+    let bodyTimeoutNs: UInt64
+    let idleTimeoutNs: UInt64
+    let writeTimeoutNs: UInt64
+
+    init(loop: EventLoop, configuration: HTTPServerConfiguration, router: Router, shared: ServerShared) {
+        self.loop = loop
+        self.configuration = configuration
+        self.router = router
+        self.shared = shared
+        func ns(_ seconds: Double) -> UInt64 { UInt64(max(0.001, seconds) * 1e9) }
+        headerTimeoutNs = ns(configuration.headerReadTimeout)
+        bodyTimeoutNs = ns(configuration.bodyReadTimeout)
+        idleTimeoutNs = ns(configuration.idleTimeout)
+        writeTimeoutNs = ns(configuration.writeTimeout)
+        loop.onTick = { [unowned self] in self.tick() }
+    }
+
+    /// Registers an already-bound listening socket with this loop.
+    func addListener(fd: Int32, tls: TLSContext?) {
+        let listener = Listener(fd: fd, tls: tls, worker: self)
+        listeners.append(listener)
+        _ = loop.register(fd, events: EPOLLIN.rawValue, handler: listener)
+    }
+
+    fileprivate func accept(from listener: Listener) {
+        // Bounded so one busy listener cannot starve this loop's connections.
+        for _ in 0..<64 {
+            guard let (fd, peer) = Socket.accept(listener.fd) else { return }
+            guard shared.reserveConnection(limit: configuration.maxConnections) else {
+                Self.refuse(fd)
+                continue
+            }
+            let connection = Connection(fd: fd, peer: peer, worker: self, tls: listener.tls)
+            guard connection.start() else {
+                Glibc.close(fd)
+                shared.releaseConnection()
+                continue
+            }
+            connections[fd] = connection
+        }
+    }
+
+    /// Over the connection limit: a short 503, best effort, then close.
+    private static func refuse(_ fd: Int32) {
+        let answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+        _ = answer.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        Glibc.close(fd)
+    }
+
+    func connectionClosed(_ connection: Connection) {
+        connections[connection.fd] = nil
+        shared.releaseConnection()
+        if draining && connections.isEmpty { loop.stop() }
+    }
+
+    private func tick() {
+        let now = MonotonicClock.nanoseconds()
+        for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
+    }
+
+    /// Stops accepting; closes idle connections; the loop stops once the
+    /// rest have answered.
+    func beginDrain() {
+        draining = true
+        for listener in listeners {
+            loop.unregister(listener.fd)
+            Glibc.close(listener.fd)
+        }
+        listeners.removeAll()
+        for connection in Array(connections.values) { connection.drain() }
+        if connections.isEmpty { loop.stop() }
+    }
+
+    /// Drain timeout expired: close whatever is left.
+    func closeAll() {
+        for connection in Array(connections.values) { connection.close() }
+        loop.stop()
+    }
+}
+
+/// A listening socket registered with one loop.
+private final class Listener: FileEventHandler {
+    let fd: Int32
+    let tls: TLSContext?
+    unowned let worker: LoopWorker
+
+    init(fd: Int32, tls: TLSContext?, worker: LoopWorker) {
+        self.fd = fd
+        self.tls = tls
+        self.worker = worker
+    }
+
+    func handleEvents(_ events: UInt32) { worker.accept(from: self) }
+}
+
+/// State shared by all loops of one server.
+final class ServerShared: Sendable {
+    private let openConnections = Atomic<Int>(0)
+
+    var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    func reserveConnection(limit: Int) -> Bool {
+        let now = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        if now > limit {
+            openConnections.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func releaseConnection() { openConnections.wrappingSubtract(1, ordering: .relaxed) }
+}

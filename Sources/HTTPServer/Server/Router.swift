@@ -1,0 +1,47 @@
+/// How a route answers.
+public enum RouteHandler: Sendable {
+    /// Runs on the event loop thread itself: for constant-time answers such
+    /// as health checks. It must never block or do I/O.
+    case immediate(@Sendable (HTTPRequest) -> HTTPResponse)
+    /// Runs as a Swift task; the loop keeps serving other connections.
+    case async(@Sendable (HTTPRequest) async -> HTTPResponse)
+}
+
+/// Exact-path routing with per-method handlers. An unknown path is 404; a
+/// known path with another method is 405 with an `Allow` header. `HEAD` is
+/// answered by the `GET` handler without a body.
+public struct Router: Sendable {
+    private var routes: [String: [HTTPMethod: RouteHandler]] = [:]
+
+    public init() {}
+
+    public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: RouteHandler) {
+        routes[path, default: [:]][method] = handler
+    }
+
+    public mutating func get(_ path: String, _ handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
+        add(.get, path, .async(handler))
+    }
+
+    public mutating func post(_ path: String, _ handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
+        add(.post, path, .async(handler))
+    }
+
+    enum Resolution {
+        case found(RouteHandler)
+        case methodNotAllowed(allow: String)
+        case notFound
+    }
+
+    func resolve(_ method: HTTPMethod, _ path: String) -> Resolution {
+        guard let byMethod = routes[path] else { return .notFound }
+        if let handler = byMethod[method] ?? (method == .head ? byMethod[.get] : nil) {
+            return .found(handler)
+        }
+        var allowed = byMethod.keys.map(\.description)
+        if byMethod[.get] != nil { allowed.append("HEAD") }
+        return .methodNotAllowed(allow: allowed.sorted().joined(separator: ", "))
+    }
+
+    static let notFound = HTTPResponse.error(.notFound, code: "not_found", message: "no such route")
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct TrustPayWebhooks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trustpay-webhooks",
+        abstract: "Receives TrustPay callbacks, verifies and de-duplicates them, and hands them to your code.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
