@@ -1,0 +1,223 @@
+import Foundation
+@testable import HTTPServer
+
+/// A real server on an ephemeral loopback port, for one test.
+final class LiveServer: Sendable {
+    let server: HTTPServer
+    let address: SocketAddress
+
+    init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(host: "127.0.0.1", port: 0),
+         router: Router = LiveServer.standardRouter()) throws {
+        server = HTTPServer(configuration: configuration, router: router)
+        address = try server.start()[0]
+    }
+
+    var port: Int { address.port }
+    var url: String { "http://\(address)" }
+
+    func stop() {
+        server.shutdown(drainTimeout: 2)
+        server.waitUntilStopped()
+    }
+
+    static func configuration(
+        host: String = "127.0.0.1", loops: Int = 2, _ adjust: (inout HTTPServerConfiguration) -> Void = { _ in }
+    ) -> HTTPServerConfiguration {
+        var configuration = HTTPServerConfiguration(host: host, port: 0)
+        configuration.eventLoops = loops
+        adjust(&configuration)
+        return configuration
+    }
+
+    /// Routes the live tests share: health, echo, a slow async handler.
+    static func standardRouter() -> Router {
+        var router = Router()
+        router.add(.get, "/healthz", .immediate { _ in
+            HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n")
+        })
+        router.post("/echo") { request in
+            HTTPResponse(status: .ok, headers: [("Content-Type", "application/octet-stream")], body: request.body)
+        }
+        router.get("/slow") { request in
+            let ms = Int(request.query?.split(separator: "=").last ?? "") ?? 500
+            try? await Task.sleep(for: .milliseconds(ms))
+            return HTTPResponse(status: .ok, contentType: "text/plain", body: "slow \(ms)\n")
+        }
+        router.get("/peer") { request in
+            HTTPResponse(status: .ok, contentType: "text/plain",
+                         body: "\(request.isSecure ? "https" : "http") \(request.remoteAddress?.port ?? 0)")
+        }
+        return router
+    }
+}
+
+/// A blocking TCP client on raw sockets with a receive timeout, so a test
+/// sees exactly the bytes the server sent.
+final class WireClient {
+    let fd: Int32
+
+    init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5) throws {
+        let isV6 = host.contains(":")
+        fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let rc: Int32
+        if isV6 {
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET6, host, &sin6.sin6_addr)
+            rc = withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        } else {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET, host, &sin.sin_addr)
+            rc = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw SocketError.system("connect", errno)
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            sent += n
+        }
+    }
+
+    /// Everything until the server closes (or the timeout passes).
+    func readToEnd() -> String {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            all.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: all, as: UTF8.self)
+    }
+
+    /// True when the server has closed its side (EOF), false on timeout.
+    func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        while true {
+            let n = recv(fd, &byte, 1, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    /// True when bytes are already readable (checked without waiting).
+    func hasDataWaiting() -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    }
+
+    /// Reads exactly one response: head, then `Content-Length` body bytes.
+    func readResponse() -> WireResponse? {
+        var buffered: [UInt8] = pending
+        pending = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func fill() -> Bool {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return false }
+            buffered.append(contentsOf: chunk[0..<n])
+            return true
+        }
+        var headEnd: Int?
+        while headEnd == nil {
+            headEnd = WireResponse.findHeadEnd(buffered)
+            if headEnd == nil && !fill() { return nil }
+        }
+        let headText = String(decoding: buffered[0..<headEnd!], as: UTF8.self)
+        var response = WireResponse(head: headText)
+        let length = Int(response.header("content-length") ?? "0") ?? 0
+        let bodyStart = headEnd! + 4
+        let interim = response.status == 100
+        let needed = interim ? 0 : length
+        while buffered.count < bodyStart + needed {
+            if !fill() { return nil }
+        }
+        response.body = String(decoding: buffered[bodyStart..<(bodyStart + needed)], as: UTF8.self)
+        pending = Array(buffered[(bodyStart + needed)...])
+        return response
+    }
+
+    private var pending: [UInt8] = []
+}
+
+struct WireResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body = ""
+
+    init(head: String) {
+        let lines = head.components(separatedBy: "\r\n")
+        let parts = lines[0].split(separator: " ")
+        status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        headers = lines.dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]).lowercased(),
+                    line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+
+    static func findHeadEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+}
+
+/// Runs an external program (curl, openssl, python3) and captures its output.
+struct ExternalProgram {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil,
+                    directory: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe()
+        let err = Pipe()
+        let inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try? inPipe.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+
+/// Many clients, slow clients, too many clients.
+@Suite struct LoadAndAbuseTests {
+    @Test func thousandConcurrentKeepAliveConnectionsAllGetAnswers() throws {
+        try FileLimits.raise(to: 4096)
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let clients = try (0..<1000).map { _ in try WireClient(port: live.port, timeoutSeconds: 20) }
+        #expect(clients.count == 1000)
+        for round in 0..<2 {
+            for client in clients { client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") }
+            var answered = 0
+            for client in clients where client.readResponse()?.body == "ok\n" { answered += 1 }
+            #expect(answered == 1000, "round \(round)")
+        }
+        #expect(live.server.openConnections == 1000)
+    }
+
+    @Test func slowlorisClientsAreCutOffWhileOthersAreServed() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.headerReadTimeout = 1 })
+        defer { live.stop() }
+        let dribblers = try (0..<5).map { _ in try WireClient(port: live.port, timeoutSeconds: 10) }
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: \(String(repeating: "p", count: 60))\r\n\r\n".utf8)
+        let normal = try WireClient(port: live.port)
+        var sent = 0
+        var servedMeanwhile = 0
+        // One byte each per 100 ms: the head would need ~9 s; the limit is 1 s.
+        while sent < 30 {
+            for client in dribblers { client.send([request[sent]]) }
+            sent += 1
+            normal.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            if normal.readResponse()?.status == 200 { servedMeanwhile += 1 }
+            usleep(100_000)
+        }
+        #expect(servedMeanwhile == 30)
+        for client in dribblers {
+            let rest = client.readToEnd()
+            #expect(rest.hasPrefix("HTTP/1.1 408 "))
+        }
+    }
+
+    @Test func idleKeepAliveConnectionsAreClosed() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.idleTimeout = 0.5 })
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(client.readResponse()?.status == 200)
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func connectionsOverTheLimitGet503AndEstablishedOnesKeepWorking() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.maxConnections = 3 })
+        defer { live.stop() }
+        let established = try (0..<3).map { _ in try WireClient(port: live.port) }
+        for client in established {
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(client.readResponse()?.status == 200)
+        }
+        let extra = try WireClient(port: live.port)
+        extra.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(extra.readResponse()?.status == 503)
+        for client in established {
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(client.readResponse()?.status == 200)
+        }
+    }
+
+    @Test func garbageNeverCrashesTheServer() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        defer { live.stop() }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let client = try WireClient(port: live.port, timeoutSeconds: 2)
+            let length = Int.random(in: 1...2048, using: &generator)
+            client.send((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            client.send("\r\n\r\n")
+            _ = client.readResponse()
+        }
+        let check = try WireClient(port: live.port)
+        check.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(check.readResponse()?.status == 200)
+    }
+}
+
+enum FileLimits {
+    /// Lets one test process hold both ends of many connections.
+    static func raise(to wanted: rlim_t) throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = min(wanted, limit.rlim_max)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+
+@Suite struct ShutdownTests {
+    @Test func inFlightRequestFinishesIdleConnectionsCloseNewOnesAreRefused() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        let idle = try WireClient(port: live.port)
+        idle.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(idle.readResponse()?.status == 200)
+        let busy = try WireClient(port: live.port)
+        busy.send("GET /slow?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(100_000)
+        live.server.shutdown(drainTimeout: 5)
+        #expect(idle.isClosedByPeer())
+        let answer = try #require(busy.readResponse())
+        #expect(answer.body == "slow 800\n")
+        #expect(answer.header("connection") == "close")
+        live.server.waitUntilStopped()
+        #expect(throws: SocketError.self) { try WireClient(port: live.port) }
+    }
+
+    @Test func drainTimeoutBoundsAHandlerThatNeverFinishes() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        let stuck = try WireClient(port: live.port)
+        stuck.send("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(100_000)
+        live.server.shutdown(drainTimeout: 0.5)
+        live.server.waitUntilStopped()
+        #expect(stuck.isClosedByPeer())
+    }
+
+    @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() throws {
+        let binary = try #require(BuiltBinary.path, "trustpay-webhooks binary not built")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", "0"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = errors
+        try process.run()
+        let port = try BuiltBinary.waitForPort(errors.fileHandleForReading)
+        let client = try WireClient(port: port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(client.readResponse()?.status == 200)
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+enum BuiltBinary {
+    /// `trustpay-webhooks` beside the test bundle in the build folder.
+    static var path: String? {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = me.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("trustpay-webhooks").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Reads the server's log until it reports the bound address.
+    static func waitForPort(_ handle: FileHandle) throws -> Int {
+        var seen = ""
+        while true {
+            let data = handle.availableData
+            if data.isEmpty { throw SocketError.invalidAddress("server exited before listening: \(seen)") }
+            seen += String(decoding: data, as: UTF8.self)
+            if let range = seen.range(of: #"address=\S+:(\d+)"#, options: .regularExpression) {
+                let match = String(seen[range])
+                return Int(match.split(separator: ":").last!) ?? 0
+            }
+        }
+    }
+}

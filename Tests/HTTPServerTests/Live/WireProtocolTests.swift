@@ -1,0 +1,176 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+
+/// The server over real loopback sockets, byte for byte.
+@Suite struct WireProtocolTests {
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        for _ in 0..<5 {
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            let response = try #require(client.readResponse())
+            #expect(response.status == 200)
+            #expect(response.body == "ok\n")
+            #expect(response.header("connection") == nil)
+            #expect(response.header("date") != nil)
+            #expect(response.header("server") == "trustpay-webhooks")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderEvenWhenTheFirstIsSlow() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("GET /slow?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+            + "GET /slow?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        let bodies = (0..<4).compactMap { _ in client.readResponse()?.body }
+        #expect(bodies == ["slow 300\n", "hello", "slow 10\n", "ok\n"])
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func chunkedBodyIsDecoded() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: ignored\r\n\r\n")
+        let response = try #require(client.readResponse())
+        #expect(response.status == 200)
+        #expect(response.body == "hello world")
+    }
+
+    @Test func bodyArrivingInPiecesIsAssembled() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        let request = Array("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world".utf8)
+        for byte in request {
+            client.send([byte])
+            usleep(1000)
+        }
+        #expect(client.readResponse()?.body == "hello world")
+    }
+
+    @Test func expectContinueGetsInterimResponseBeforeBody() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        let interim = try #require(client.readResponse())
+        #expect(interim.status == 100)
+        client.send("ping")
+        let final = try #require(client.readResponse())
+        #expect(final.status == 200)
+        #expect(final.body == "ping")
+    }
+
+    @Test func headAnswersWithLengthButNoBody() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        let head = try #require(client.readResponse())
+        #expect(head.status == 200)
+        #expect(head.header("content-length") == "3")
+        // The next response starts right where HEAD's head ended.
+        let get = try #require(client.readResponse())
+        #expect(get.body == "ok\n")
+    }
+
+    @Test func http10ClosesUnlessKeepAliveIsAsked() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let plain = try WireClient(port: live.port)
+        plain.send("GET /healthz HTTP/1.0\r\n\r\n")
+        let first = try #require(plain.readResponse())
+        #expect(first.header("connection") == "close")
+        #expect(plain.isClosedByPeer())
+
+        let kept = try WireClient(port: live.port)
+        kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(kept.readResponse()?.header("connection") == "keep-alive")
+        kept.send("GET /healthz HTTP/1.0\r\n\r\n")
+        #expect(kept.readResponse()?.status == 200)
+        #expect(kept.isClosedByPeer())
+    }
+
+    @Test func unknownRouteIs404AndWrongMethodIs405WithAllow() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\nDELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(client.readResponse()?.status == 404)
+        let wrong = try #require(client.readResponse())
+        #expect(wrong.status == 405)
+        #expect(wrong.header("allow") == "GET, HEAD")
+    }
+
+    static let rejections: [(String, Int)] = [
+        ("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400),
+        ("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n folded\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\rX: y\r\n\r\n", 400),
+        ("GET /\r\n\r\n", 400),
+        ("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ("GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
+        ("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "b", count: 17000) + "\r\n\r\n", 431),
+        ("GET / HTTP/1.1\r\nHost: t\r\n" + String(repeating: "X-N: v\r\n", count: 101) + "\r\n", 431),
+        ("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 70000\r\n\r\n", 413),
+    ]
+
+    @Test(arguments: rejections)
+    func malformedRequestsAreRejectedAndTheConnectionClosed(request: String, status: Int) throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send(request)
+        let response = try #require(client.readResponse())
+        #expect(response.status == status)
+        #expect(response.header("connection") == "close")
+        #expect(response.header("content-type") == "application/json")
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func chunkedBodyOverTheLimitIsRejectedBeforeItIsAllSent() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.limits.maxBodyBytes = 1000 })
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        client.send("400\r\n" + String(repeating: "x", count: 1024) + "\r\n")
+        // The client has not finished the body, yet the answer is already there.
+        let response = try #require(client.readResponse())
+        #expect(response.status == 413)
+    }
+
+    @Test func slowHandlerDoesNotStallOtherConnections() async throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        defer { live.stop() }
+        let slow = try WireClient(port: live.port)
+        slow.send("GET /slow?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        let fast = try WireClient(port: live.port)
+        for _ in 0..<20 {
+            fast.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(fast.readResponse()?.status == 200)
+        }
+        // All 20 answers came while the slow handler was still running on the one loop.
+        #expect(!slow.hasDataWaiting())
+        #expect(slow.readResponse()?.body == "slow 3000\n")
+    }
+
+    @Test func servesIPv6Loopback() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(host: "::1"))
+        defer { live.stop() }
+        #expect(live.address.host == "::1")
+        #expect(live.address.port > 0)
+        let client = try WireClient(port: live.port, host: "::1")
+        client.send("GET /healthz HTTP/1.1\r\nHost: [::1]\r\n\r\n")
+        #expect(client.readResponse()?.status == 200)
+    }
+}
