@@ -1,0 +1,58 @@
+// Byte classes from the HTTP grammar (RFC 9110 §5.6, RFC 9112 §2). Written as
+// range switches rather than lookup tables so they need no global state and
+// compile to a few comparisons.
+
+extension UInt8 {
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let space = UInt8(ascii: " ")
+    static let htab = UInt8(ascii: "\t")
+    static let colon = UInt8(ascii: ":")
+    static let comma = UInt8(ascii: ",")
+    static let semicolon = UInt8(ascii: ";")
+
+    /// `tchar`: the bytes a method, field name or chunk-ext name may use.
+    @inline(__always) var isTokenByte: Bool {
+        switch self {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"),
+            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `VCHAR`: visible US-ASCII, the only bytes a request-target may use.
+    @inline(__always) var isVisibleASCII: Bool { self >= 0x21 && self <= 0x7E }
+
+    /// `DIGIT`.
+    @inline(__always) var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+
+    /// SP or HTAB (`OWS`/`BWS`).
+    @inline(__always) var isWhitespace: Bool { self == .space || self == .htab }
+
+    /// A non-whitespace byte allowed in a field value: VCHAR or obs-text.
+    /// NUL, CR, LF, DEL and the other controls are not.
+    @inline(__always) var isFieldVisibleByte: Bool { isVisibleASCII || self >= 0x80 }
+
+    /// The value of a `HEXDIG` (either case), or nil.
+    @inline(__always) var hexDigitValue: Int? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(self &- UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(self &- UInt8(ascii: "a") &+ 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(self &- UInt8(ascii: "A") &+ 10)
+        default: return nil
+        }
+    }
+
+    /// ASCII lower-casing; other bytes unchanged.
+    @inline(__always) var asciiLowercased: UInt8 {
+        (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z")) ? self | 0x20 : self
+    }
+}
