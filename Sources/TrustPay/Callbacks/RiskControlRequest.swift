@@ -61,7 +61,7 @@ public struct RiskControlRequest: Sendable, Equatable {
 extension RiskControlRequest: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// One line for logs, with the holder's name masked.
     public var description: String {
-        "RiskControlRequest(order \(logQuoted(orderID)), card \(logQuoted(cardPrefix))…\(logQuoted(cardSuffix)), "
+        "RiskControlRequest(order \(logQuoted(orderID)), card \(logQuoted(cardPrefix + "…" + cardSuffix)), "
             + "holder \(logQuoted(maskedCardHolderName)))"
     }
 
