@@ -1,1 +1,6 @@
 // TrustPay's wire format: callbacks, signatures and amounts. Knows nothing of sockets.
+//
+// JSON/       a strict reader that keeps number literals and member order; a compact writer
+// Money/      exact amounts and the one number-literal grammar everything shares
+// Signature/  the MD5 canonical string, verification with secret rotation, diagnosis, signing
+// Callbacks/  typed payment, card and risk-control bodies, decoded from the raw bytes

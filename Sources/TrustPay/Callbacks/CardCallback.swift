@@ -1,0 +1,97 @@
+/// What a card callback reports, from its `type` field.
+public enum CardCallbackKind: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    /// `OPEN_CARD`: a card was issued (or failed to be).
+    case openCard
+    /// `CARD_CHARGE`: a card was recharged. The value is an assumption taken
+    /// from the card order list; the callback page only shows `OPEN_CARD`.
+    case recharge
+    /// Any other value, kept as sent; `""` when `type` was absent.
+    case other(String)
+
+    public init(rawValue: String) {
+        switch rawValue {
+        case "OPEN_CARD": self = .openCard
+        case "CARD_CHARGE": self = .recharge
+        default: self = .other(rawValue)
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .openCard: "OPEN_CARD"
+        case .recharge: "CARD_CHARGE"
+        case .other(let value): value
+        }
+    }
+
+    public static func == (lhs: CardCallbackKind, rhs: CardCallbackKind) -> Bool {
+        lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+    public var description: String { rawValue.isEmpty ? "unspecified" : rawValue }
+}
+
+/// An open-card or recharge callback from card issuing, decoded from its body.
+///
+/// Card order status codes are not published, so ``status`` is the raw code
+/// and no value is rejected. Only `order_no` and `status` are required; the
+/// camelCase spellings `orderNo` and `cardId` are accepted as for payments.
+/// Decoding does not check the signature.
+public struct CardCallback: Sendable, Equatable {
+    public let orderNo: String
+    /// The raw status code (unpublished meaning).
+    public let status: Int
+    public let cardID: Int64?
+    public let amount: Amount?
+    public let fee: Amount?
+    public let balance: Amount?
+    public let kind: CardCallbackKind
+    public let reason: String
+    /// The signature as received, if any.
+    public let sign: String?
+    /// Fields this version does not know, in order.
+    public let extra: JSONObject
+    /// Every field exactly as received.
+    public let fields: JSONObject
+    /// The body the fields were parsed from.
+    public let rawBody: [UInt8]
+
+    /// Decodes a raw callback body.
+    public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
+        let bytes = Array(body)
+        try self.init(fields: try CallbackFields.parse(bytes), rawBody: bytes)
+    }
+
+    /// Decodes fields already parsed from `rawBody`.
+    public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
+        var reader = CallbackFields(fields)
+        orderNo = try reader.required(["order_no", "orderNo"], as: CallbackFields.identifier)
+        status = try reader.required(["status"], as: CallbackFields.int)
+        cardID = try reader.optional(["card_id", "cardId"], as: CallbackFields.int64)
+        amount = try reader.optional(["amount"], as: CallbackFields.amount)
+        fee = try reader.optional(["fee"], as: CallbackFields.amount)
+        balance = try reader.optional(["balance"], as: CallbackFields.amount)
+        kind = CardCallbackKind(rawValue: try reader.optional(["type"], as: CallbackFields.string) ?? "")
+        reason = try reader.optional(["reason"], as: CallbackFields.string) ?? ""
+        sign = try reader.optional([TrustPaySignature.signKey], as: CallbackFields.string)
+        extra = reader.extra
+        self.fields = fields
+        self.rawBody = rawBody
+    }
+}
+
+extension CardCallback: CustomStringConvertible {
+    /// One line for logs: no signature, no raw body, text escaped.
+    public var description: String {
+        var parts = ["\(kind) \(logQuoted(orderNo))", "status \(status)"]
+        if let cardID { parts.append("card \(cardID)") }
+        if let amount { parts.append("amount \(amount)") }
+        if let fee { parts.append("fee \(fee)") }
+        if let balance { parts.append("balance \(balance)") }
+        if !reason.isEmpty { parts.append("reason \(logQuoted(reason))") }
+        if !extra.isEmpty { parts.append("extra fields \(extra.keys.map { logQuoted($0) }.joined(separator: ","))") }
+        return "CardCallback(" + parts.joined(separator: ", ") + ")"
+    }
+}

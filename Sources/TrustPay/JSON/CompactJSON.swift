@@ -1,0 +1,84 @@
+// Compact serialization: the project's choice for rendering nested values in a
+// canonical string and for writing signed bodies. No whitespace, members in
+// their stored order, numbers as their literal text, non-ASCII written as raw
+// UTF-8. Strings escape only what JSON requires: `"`, `\` and control
+// characters, using the short forms `\b \f \n \r \t` where they exist and
+// `\u00XX` (lower-case hex) otherwise; `/` is not escaped. This is what
+// ECMAScript's `JSON.stringify` produces, so a JavaScript or Python
+// (`ensure_ascii=False, separators=(",", ":")`) signer agrees with it.
+
+extension JSONValue {
+    /// The compact JSON text of this value, e.g. `["RF-1","RF-2"]`.
+    public var compactJSON: String { String(decoding: compactJSONBytes, as: UTF8.self) }
+
+    /// The compact JSON text of this value as UTF-8 bytes.
+    public var compactJSONBytes: [UInt8] {
+        var out: [UInt8] = []
+        writeCompact(into: &out)
+        return out
+    }
+
+    func writeCompact(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .number(let literal):
+            assert(NumberLiteral(literal) != nil, "not a JSON number literal: \(literal)")
+            out.append(contentsOf: literal.utf8)
+        case .string(let text): writeString(text, into: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                element.writeCompact(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object): object.writeCompact(into: &out)
+        }
+    }
+}
+
+extension JSONObject {
+    /// The compact JSON text of this object, members in order.
+    public var compactJSON: String { String(decoding: compactJSONBytes, as: UTF8.self) }
+
+    /// The compact JSON text of this object as UTF-8 bytes, ready to send as a body.
+    public var compactJSONBytes: [UInt8] {
+        var out: [UInt8] = []
+        writeCompact(into: &out)
+        return out
+    }
+
+    func writeCompact(into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (index, member) in members.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(member.key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            member.value.writeCompact(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+private func writeString(_ text: String, into out: inout [UInt8]) {
+    let hex = Array("0123456789abcdef".utf8)
+    out.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+        case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+        case 0x08: out.append(contentsOf: #"\b"#.utf8)
+        case 0x0C: out.append(contentsOf: #"\f"#.utf8)
+        case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+        case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+        case 0x09: out.append(contentsOf: #"\t"#.utf8)
+        case 0x00..<0x20:
+            out.append(contentsOf: #"\u00"#.utf8)
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0x0F)])
+        default: out.append(byte)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}

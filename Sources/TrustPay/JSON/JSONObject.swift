@@ -1,0 +1,137 @@
+/// A JSON object that keeps its members in the order they were received and
+/// never holds two members with the same key.
+///
+/// Keys are compared by their UTF-8 bytes. A body with a duplicate key is
+/// rejected by the parser: which of the two values was signed is ambiguous.
+///
+/// ```swift
+/// var fields: JSONObject = ["order_no": "ORD-1", "order_amount": 106]
+/// fields["status"] = 5          // appended
+/// fields["order_no"] = "ORD-2"  // replaced in place
+/// fields["status"] = nil        // removed
+/// ```
+public struct JSONObject: Sendable, Equatable {
+    /// One `"key": value` pair.
+    public struct Member: Sendable, Equatable {
+        public let key: String
+        public var value: JSONValue
+
+        public init(key: String, value: JSONValue) {
+            self.key = key
+            self.value = value
+        }
+
+        public static func == (lhs: Member, rhs: Member) -> Bool {
+            lhs.key.utf8.elementsEqual(rhs.key.utf8) && lhs.value == rhs.value
+        }
+    }
+
+    /// Thrown when building an object from pairs that repeat a key.
+    public struct DuplicateKeyError: Error, Sendable, Equatable, CustomStringConvertible {
+        public let key: String
+        public var description: String { "the key \"\(key)\" appears more than once" }
+    }
+
+    /// The members, in order.
+    public private(set) var members: [Member] = []
+    private var positions: [ExactKey: Int] = [:]
+
+    /// An empty object.
+    public init() {}
+
+    /// An object with these members, in this order.
+    public init(_ pairs: some Sequence<(String, JSONValue)>) throws(DuplicateKeyError) {
+        for (key, value) in pairs where !appendIfAbsent(key, value) {
+            throw DuplicateKeyError(key: key)
+        }
+    }
+
+    init(literalPairs: [(String, JSONValue)]) {
+        for (key, value) in literalPairs {
+            precondition(appendIfAbsent(key, value), "duplicate key \"\(key)\" in a JSONObject literal")
+        }
+    }
+
+    /// Appends a member unless the key is already present; returns whether it did.
+    @discardableResult
+    mutating func appendIfAbsent(_ key: String, _ value: JSONValue) -> Bool {
+        let exact = ExactKey(key)
+        guard positions[exact] == nil else { return false }
+        positions[exact] = members.count
+        members.append(Member(key: key, value: value))
+        return true
+    }
+
+    /// The value for `key`. Setting a new key appends it; setting an existing
+    /// key replaces its value in place; setting `nil` removes the member.
+    public subscript(key: String) -> JSONValue? {
+        get { positions[ExactKey(key)].map { members[$0].value } }
+        set {
+            if let newValue {
+                if let position = positions[ExactKey(key)] {
+                    members[position].value = newValue
+                } else {
+                    appendIfAbsent(key, newValue)
+                }
+            } else {
+                removeValue(forKey: key)
+            }
+        }
+    }
+
+    /// Removes the member with `key`, keeping the others in order.
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        guard let position = positions.removeValue(forKey: ExactKey(key)) else { return nil }
+        let removed = members.remove(at: position)
+        for index in position..<members.count {
+            positions[ExactKey(members[index].key)] = index
+        }
+        return removed.value
+    }
+
+    /// The keys, in order.
+    public var keys: [String] { members.map(\.key) }
+
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members == rhs.members
+    }
+}
+
+extension JSONObject: RandomAccessCollection {
+    public var startIndex: Int { members.startIndex }
+    public var endIndex: Int { members.endIndex }
+    public subscript(position: Int) -> Member { members[position] }
+}
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    /// Duplicate keys in a literal are a programmer error and trap, as with `Dictionary`.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(literalPairs: elements)
+    }
+}
+
+extension JSONObject: CustomStringConvertible {
+    /// The compact JSON text of the object.
+    public var description: String { compactJSON }
+}
+
+/// A dictionary key that compares strings by their UTF-8 bytes rather than by
+/// Unicode canonical equivalence, so lookups agree with what gets signed.
+private struct ExactKey: Hashable {
+    let text: String
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
+        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var contiguous = text
+        contiguous.makeContiguousUTF8()  // a no-op for native strings
+        _ = contiguous.utf8.withContiguousStorageIfAvailable {
+            hasher.combine(bytes: UnsafeRawBufferPointer($0))
+        }
+        hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: ends the key
+    }
+}

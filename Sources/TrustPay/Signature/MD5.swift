@@ -1,0 +1,63 @@
+import COpenSSL
+
+/// MD5 through OpenSSL's EVP interface: the provider's signature algorithm,
+/// not a choice of ours.
+enum MD5 {
+    static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 16)
+        var length: UInt32 = 0
+        let status = bytes.withUnsafeBytes { input in
+            digest.withUnsafeMutableBufferPointer { output in
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_md5(), nil)
+            }
+        }
+        // Only fails when OpenSSL runs in a mode without MD5 (FIPS): nothing
+        // can be verified then, and carrying on would accept or reject blindly.
+        precondition(status == 1 && length == 16, "OpenSSL could not compute MD5 (is the FIPS provider enforced?)")
+        return digest
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes 32 hex digits of either case; `nil` for anything else.
+    static func parseHex(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count == 32 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        for pair in stride(from: 0, to: 32, by: 2) {
+            guard let high = nibble(chars[pair]), let low = nibble(chars[pair + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
+    }
+
+    private static func nibble(_ char: UInt8) -> UInt8? {
+        switch char {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): char - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): char - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): char - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Compares two digests touching every byte, so the time taken does not
+    /// tell an attacker how many leading bytes of a forged signature were right.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == 16, b.count == 16 else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<16 {
+            difference |= a[index] ^ b[index]
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,174 @@
+/// TrustPay's MD5 signature: checking callbacks and signing outgoing bodies.
+///
+/// The canonical string is built from every top-level field except `sign`:
+/// empty values (`null`, `""`, any spelling of zero, `false`, `[]`, `{}`) are
+/// left out, the keys are sorted by their UTF-8 bytes, each field is written
+/// `key=value` and the pairs are joined with `&`, followed by
+/// `&secret=<secret>`. Strings are written decoded, `true` as `true`, numbers as
+/// their literal (in the chosen ``NumberForm``), arrays and objects as compact
+/// JSON exactly as transmitted. `sign` is the lower-case hex MD5 of that
+/// string's UTF-8 bytes.
+///
+/// ```swift
+/// let scheme = TrustPaySignature()
+/// switch scheme.verify(body: body, secrets: [current, previous]) {
+/// case .valid(let secretIndex, _): if secretIndex > 0 { /* still on the old secret */ }
+/// case .invalid(let failure): logger.warning("rejected callback: \(failure)")
+/// }
+/// ```
+public struct TrustPaySignature: Sendable {
+    /// The field that carries the signature.
+    public static let signKey = "sign"
+
+    /// The amount fields of the documented callbacks, in both spellings.
+    public static let documentedAmountFields: Set<String> = [
+        "order_amount", "paid_amount", "balance_amount", "refund_amount", "fee", "amount", "balance",
+        "orderAmount", "paidAmount", "balanceAmount", "refundAmount",
+    ]
+
+    /// Fields whose integer literals ``NumberForm/twoDecimals`` pads (`20` →
+    /// `20.00`). Ids and codes such as `merchant_id` and `status` are integers
+    /// and must stay as they are; a literal that already has decimals is padded
+    /// whatever its field, as it can only be a decimal quantity.
+    public var amountFields: Set<String>
+
+    public init(amountFields: Set<String> = TrustPaySignature.documentedAmountFields) {
+        self.amountFields = amountFields
+    }
+
+    // MARK: canonical string
+
+    /// The string whose MD5 is the signature, secret included. For tests and
+    /// tooling; never log it (see ``diagnose(_:secrets:forms:)`` instead).
+    public func canonicalString(of fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> String {
+        String(decoding: canonicalBytes(signedText(of: fields, form: form), secret: secret), as: UTF8.self)
+    }
+
+    /// `key=value&…` for the signed fields, without the secret.
+    func signedText(of fields: JSONObject, form: NumberForm) -> [UInt8] {
+        let kept = fields
+            .filter { $0.key != Self.signKey && !Self.isEmptyForSigning($0.value) }
+            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        var out: [UInt8] = []
+        for (index, member) in kept.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            out.append(contentsOf: member.key.utf8)
+            out.append(UInt8(ascii: "="))
+            switch member.value {
+            case .string(let text): out.append(contentsOf: text.utf8)
+            case .number(let literal): out.append(contentsOf: render(literal, of: member.key, in: form).utf8)
+            case let other: other.writeCompact(into: &out)  // true, arrays, objects
+            }
+        }
+        return out
+    }
+
+    // With no field at all the string is just `secret=<secret>`: the secret is
+    // the last pair of the list, not a suffix glued to an empty one.
+    func canonicalBytes(_ signedText: [UInt8], secret: some StringProtocol) -> [UInt8] {
+        var out = signedText
+        if !out.isEmpty { out.append(UInt8(ascii: "&")) }
+        out.append(contentsOf: "secret=".utf8)
+        out.append(contentsOf: secret.utf8)
+        return out
+    }
+
+    private func render(_ literal: String, of key: String, in form: NumberForm) -> String {
+        if form == .twoDecimals, NumberLiteral(literal)?.isInteger == true, !amountFields.contains(key) {
+            return literal
+        }
+        return form.render(literal)
+    }
+
+    /// Whether a value is left out of the canonical string.
+    static func isEmptyForSigning(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: true
+        case .bool(let flag): !flag
+        case .string(let text): text.isEmpty
+        case .number(let literal): NumberLiteral(literal)?.isZero ?? false
+        case .array(let elements): elements.isEmpty
+        case .object(let object): object.isEmpty
+        }
+    }
+
+    // MARK: signing
+
+    /// The lower-case hex signature of `fields` (any `sign` field is ignored).
+    public func sign(_ fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> String {
+        MD5.hex(MD5.digest(canonicalBytes(signedText(of: fields, form: form), secret: secret)))
+    }
+
+    /// `fields` with `sign` appended as the last member (replacing any previous one).
+    public func signed(_ fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> JSONObject {
+        var result = fields
+        result.removeValue(forKey: Self.signKey)
+        result[Self.signKey] = .string(sign(result, secret: secret, form: form))
+        return result
+    }
+
+    /// The compact JSON body of `fields` with `sign` appended, ready to POST.
+    /// Adding the `X-Api-Key` header is the caller's business.
+    public func signedBody(_ fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> [UInt8] {
+        signed(fields, secret: secret, form: form).compactJSONBytes
+    }
+
+    // MARK: verification
+
+    /// Checks the `sign` of a raw callback body.
+    ///
+    /// - Parameters:
+    ///   - secrets: the merchant secrets to accept, current first; several
+    ///     allow rotating the secret without rejecting callbacks in flight.
+    ///   - forms: the number forms to try, in order; empty means `[.asTransmitted]`.
+    /// - Returns: the first secret and form that match, tried secret by secret.
+    public func verify(
+        body: some Collection<UInt8>, secrets: [String], forms: [NumberForm] = NumberForm.allCases
+    ) -> SignatureVerdict {
+        switch Self.object(from: body) {
+        case .success(let fields): verify(fields, secrets: secrets, forms: forms)
+        case .failure(let failure): .invalid(failure)
+        }
+    }
+
+    /// Checks the `sign` of an already parsed body.
+    public func verify(
+        _ fields: JSONObject, secrets: [String], forms: [NumberForm] = NumberForm.allCases
+    ) -> SignatureVerdict {
+        guard !secrets.isEmpty else { return .invalid(.noSecretConfigured) }
+        let received: [UInt8]
+        switch Self.receivedDigest(in: fields) {
+        case .success(let digest): received = digest
+        case .failure(let failure): return .invalid(failure)
+        }
+        let forms = forms.isEmpty ? [.asTransmitted] : forms
+        let texts = forms.map { signedText(of: fields, form: $0) }
+        for (secretIndex, secret) in secrets.enumerated() {
+            for (form, text) in zip(forms, texts)
+            where MD5.constantTimeEqual(MD5.digest(canonicalBytes(text, secret: secret)), received) {
+                return .valid(secretIndex: secretIndex, form: form)
+            }
+        }
+        return .invalid(.mismatch)
+    }
+
+    static func object(from body: some Collection<UInt8>) -> Result<JSONObject, SignatureFailure> {
+        do {
+            guard case .object(let fields) = try JSONValue(parsing: body) else { return .failure(.notAnObject) }
+            return .success(fields)
+        } catch {
+            return .failure(.invalidJSON(error))
+        }
+    }
+
+    static func receivedDigest(in fields: JSONObject) -> Result<[UInt8], SignatureFailure> {
+        switch fields[signKey] {
+        case nil, .null?: return .failure(.missingSign)
+        case .string(let text)?:
+            if text.isEmpty { return .failure(.emptySign) }
+            guard let digest = MD5.parseHex(text) else { return .failure(.malformedSign) }
+            return .success(digest)
+        case .some: return .failure(.malformedSign)
+        }
+    }
+}
