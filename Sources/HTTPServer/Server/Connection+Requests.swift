@@ -135,7 +135,7 @@ extension Connection {
             phase = .handling
             let request = pending.request
             let loop = worker.loop
-            Task {
+            Task(executorPreference: HandlerExecutor.shared) {
                 let response = await handler(request)
                 loop.execute { self.complete(response) }
             }

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Logging
 import Synchronization
@@ -18,14 +19,14 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let state = Mutex<State>(State())
     private let shared = ServerShared()
+    /// Entered at start, left when every loop thread has ended.
+    private let running = DispatchGroup()
 
     private struct State {
         var workers: [LoopWorker] = []
-        var threads: [pthread_t] = []
         var addresses: [SocketAddress] = []
         var started = false
         var shuttingDown = false
-        var stopped = false
     }
 
     public init(configuration: HTTPServerConfiguration, router: Router,
@@ -69,9 +70,13 @@ public final class HTTPServer: Sendable {
         for worker in workers {
             threads.append(try Self.spawn { worker.loop.run() })
         }
+        running.enter()
+        try Self.spawn(detached: true) { [running, threads] in
+            for thread in threads { pthread_join(thread, nil) }
+            running.leave()
+        }
         state.withLock {
             $0.workers = workers
-            $0.threads = threads
             $0.addresses = addresses
             $0.started = true
         }
@@ -96,7 +101,7 @@ public final class HTTPServer: Sendable {
         logger.info("shutting down", metadata: ["open_connections": "\(openConnections)"])
         for worker in workers { worker.loop.execute { worker.beginDrain() } }
         let timeout = drainTimeout ?? configuration.drainTimeout
-        _ = try? Self.spawn {
+        _ = try? Self.spawn(detached: true) {
             usleep(useconds_t(max(0, timeout) * 1_000_000))
             for worker in workers { worker.loop.execute { worker.closeAll() } }
         }
@@ -104,24 +109,22 @@ public final class HTTPServer: Sendable {
 
     /// Blocks the calling thread until every loop has stopped.
     public func waitUntilStopped() {
-        let threads = state.withLock { $0.threads }
-        for thread in threads { pthread_join(thread, nil) }
-        state.withLock { $0.stopped = true }
+        guard state.withLock({ $0.started }) else { return }
+        running.wait()
     }
 
     /// Suspends until every loop has stopped, without blocking a Swift
     /// concurrency thread.
     public func waitUntilStopped() async {
+        guard state.withLock({ $0.started }) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            _ = try? Self.spawn {
-                self.waitUntilStopped()
-                continuation.resume()
-            }
+            running.notify(queue: .global()) { continuation.resume() }
         }
     }
 
-    /// Starts a detached POSIX thread running `body`.
-    static func spawn(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+    /// Starts a POSIX thread running `body`; a detached one cannot be joined.
+    @discardableResult
+    static func spawn(detached: Bool = false, _ body: @escaping @Sendable () -> Void) throws -> pthread_t {
         final class Box: @unchecked Sendable {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -137,6 +140,7 @@ public final class HTTPServer: Sendable {
             Unmanaged<AnyObject>.fromOpaque(box).release()
             throw SocketError.system("pthread_create", rc)
         }
+        if detached { pthread_detach(thread) }
         return thread
     }
 }

@@ -22,7 +22,7 @@ public enum ShutdownSignals {
             action.sa_flags = SA_RESTART
             sigaction(sig, &action, nil)
         }
-        _ = try? HTTPServer.spawn {
+        _ = try? HTTPServer.spawn(detached: true) {
             var byte: UInt8 = 0
             while true {
                 let n = read(readFD, &byte, 1)
