@@ -53,7 +53,7 @@ final class LiveServer: Sendable {
 
 /// A blocking TCP client on raw sockets with a receive timeout, so a test
 /// sees exactly the bytes the server sent.
-final class WireClient {
+final class WireClient: @unchecked Sendable {
     let fd: Int32
 
     init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5) throws {

@@ -68,6 +68,33 @@ import Testing
         }
     }
 
+    @Test func manyPipelinedRequestsFromAClientThatReadsLateAreAllAnswered() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        defer { live.stop() }
+        let client = try WireClient(port: live.port, timeoutSeconds: 10)
+        let count = 30000
+        let request = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+        // Sent from another thread: the server stops reading while its
+        // answers pile up unread, so a blocking send here would wait.
+        let writer = Thread { client.send(String(repeating: request, count: count)) }
+        writer.start()
+        usleep(300_000)
+        var answered = 0
+        while answered < count, client.readResponse()?.body == "ok\n" { answered += 1 }
+        #expect(answered == count)
+    }
+
+    @Test func halfClosedClientStillGetsItsAnswer() throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
+        defer { live.stop() }
+        let client = try WireClient(port: live.port)
+        client.send("GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n")
+        shutdown(client.fd, Int32(SHUT_WR))
+        let response = try #require(client.readResponse())
+        #expect(response.body == "slow 200\n")
+        #expect(client.isClosedByPeer())
+    }
+
     @Test func garbageNeverCrashesTheServer() throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
