@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -27,6 +28,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        // The standalone server's YAML configuration, validated with key names.
+        .target(name: "ServiceConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -35,6 +38,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration"]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),

@@ -1,0 +1,142 @@
+/// The standalone server's whole configuration, read from YAML with
+/// environment overrides. Every key is documented in `config/README.md`.
+public struct ServiceConfiguration: Sendable {
+    public var server = ServerSettings()
+    /// A second listener for `/metrics` and `/readyz`; nil serves them on the main one.
+    public var admin: ListenerSettings?
+    public var store = StoreSettings()
+    public var merchants: [MerchantSettings] = []
+    public var routes = RouteSettings()
+    public var handlers: [HandlerSettings] = []
+    public var retry = RetrySettings()
+    public var security = SecuritySettings()
+    public var logging = LoggingSettings()
+
+    public init() {}
+}
+
+public struct ListenerSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+}
+
+public struct ServerSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// 0: one per core.
+    public var eventLoops = 0
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var maxHeaderBytes = 16 * 1024
+    public var maxHeaders = 100
+    public var maxBodyBytes = 64 * 1024
+    public var headerReadTimeout: Duration = .seconds(10)
+    public var bodyReadTimeout: Duration = .seconds(30)
+    public var idleTimeout: Duration = .seconds(60)
+    public var writeTimeout: Duration = .seconds(30)
+    public var drainTimeout: Duration = .seconds(10)
+    public var maxConnections = 10_000
+}
+
+public enum StoreKind: String, Sendable, Equatable { case sqlite, postgres, memory }
+
+public struct StoreSettings: Sendable, Equatable {
+    public var kind: StoreKind = .sqlite
+    public var sqlitePath = "data/trustpay-webhooks.sqlite"
+    /// `full` makes every acknowledgement survive a power cut.
+    public var sqliteSynchronousFull = true
+    public var postgresURL: SecretSource?
+    public var postgresPoolSize = 8
+    public var keepCompleted: Duration = .seconds(30 * 86400)
+    public var leaseDuration: Duration = .seconds(60)
+}
+
+public enum NumberFormSetting: String, Sendable, Equatable, CaseIterable {
+    case asTransmitted = "as_transmitted", shortest, twoDecimals = "two_decimals"
+}
+
+public struct MerchantSettings: Sendable, Equatable {
+    public var id: Int64
+    public var secrets: [SecretSource]
+    public var numberForms: [NumberFormSetting] = NumberFormSetting.allCases
+}
+
+public enum DispatchSetting: String, Sendable, Equatable {
+    case afterStore = "after-store", afterHandler = "after-handler"
+}
+
+public struct PaymentRouteSettings: Sendable, Equatable {
+    public var path = "/trustpay/payment"
+    public var dispatch: DispatchSetting = .afterStore
+    /// `after-handler` only: how long handlers get before the answer is 500.
+    public var handlerDeadline: Duration = .seconds(10)
+}
+
+public struct CardRouteSettings: Sendable, Equatable {
+    public var path = "/trustpay/card"
+    /// Card callbacks carry no merchant id: the route says whose they are.
+    public var merchant: Int64
+    public var dispatch: DispatchSetting = .afterStore
+    public var handlerDeadline: Duration = .seconds(10)
+}
+
+public enum RiskDecisionSetting: String, Sendable, Equatable { case allow, deny, unavailable }
+
+public struct RiskControlSettings: Sendable, Equatable {
+    public var path = "/trustpay/risk-control"
+    public var deadline: Duration = .seconds(2)
+    /// The answer when no command is configured.
+    public var decision: RiskDecisionSetting = .unavailable
+    /// Runs with the request JSON on stdin: exit 0 allow, 1 deny, else unavailable.
+    public var command: [String] = []
+}
+
+public struct RouteSettings: Sendable, Equatable {
+    public var payment = PaymentRouteSettings()
+    public var cards: [CardRouteSettings] = []
+    public var riskControl = RiskControlSettings()
+    public var healthz = "/healthz"
+    public var readyz = "/readyz"
+    public var metrics = "/metrics"
+}
+
+public enum EventKindSetting: String, Sendable, Equatable, CaseIterable { case payment, card }
+
+public enum HandlerKindSettings: Sendable, Equatable {
+    case log(json: Bool)
+    case jsonl(path: String)
+    case forward(url: String, secret: SecretSource, timeout: Duration)
+    case exec(command: [String], timeout: Duration)
+}
+
+public struct HandlerSettings: Sendable, Equatable {
+    public var name: String
+    public var kind: HandlerKindSettings
+    /// Which events it receives; empty lists mean all.
+    public var events: [EventKindSetting] = EventKindSetting.allCases
+    public var statuses: [Int] = []
+}
+
+public struct RetrySettings: Sendable, Equatable {
+    public var attempts = 8
+    public var initialDelay: Duration = .seconds(1)
+    public var maxDelay: Duration = .seconds(600)
+    public var multiplier = 2.0
+    /// Each delay is randomised by ± this fraction.
+    public var jitter = 0.2
+}
+
+public struct SecuritySettings: Sendable, Equatable {
+    /// Sources allowed on the callback routes; empty allows everyone.
+    public var allow: [IPRange] = []
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    public var trustedProxies: [IPRange] = []
+    /// Requests per second per source; 0 disables the limit.
+    public var rateLimit = 0.0
+    public var rateBurst = 0
+}
+
+public struct LoggingSettings: Sendable, Equatable {
+    public var level = "info"
+    public var json = false
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import ServiceConfiguration
+
+@Suite struct ConfigurationTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func embeddedDefaultsAreExactlyConfigDefaultYAML() throws {
+        let file = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("config/default.yaml"), encoding: .utf8)
+        #expect(file == ServiceConfiguration.defaultYAML)
+    }
+
+    @Test func defaultsDescribeTheDemoMerchantOnLoopback() throws {
+        let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        #expect(config.server.host == "127.0.0.1")
+        #expect(config.server.port == 8080)
+        #expect(config.store.kind == .sqlite)
+        #expect(config.store.sqlitePath == "data/trustpay-webhooks.sqlite")
+        #expect(config.merchants.map(\.id) == [8820250900009])
+        #expect(config.routes.cards.first?.merchant == 8820250900009)
+        #expect(config.handlers.map(\.name) == ["log"])
+        let secret = try config.merchants[0].secrets[0].resolve(key: "k", environment: [:])
+        #expect(secret.isDevelopmentFallback)
+        let real = try config.merchants[0].secrets[0].resolve(key: "k", environment: ["TRUSTPAY_SECRET": "s3"])
+        #expect(real.secret == "s3" && !real.isDevelopmentFallback)
+    }
+
+    @Test func environmentOverridesFileValues() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: ServiceConfiguration.defaultYAML,
+            environment: ["TRUSTPAY_WEBHOOKS__SERVER__PORT": "9191", "TRUSTPAY_WEBHOOKS__STORE__KIND": "memory",
+                          "TRUSTPAY_WEBHOOKS__RETRY__ATTEMPTS": "3"])
+        #expect(config.server.port == 9191)
+        #expect(config.store.kind == .memory)
+        #expect(config.retry.attempts == 3)
+    }
+
+    static let errors: [(String, String)] = [
+        ("server:\n  port: eighty\n", "server.port"),
+        ("server:\n  port: 70000\n", "server.port"),
+        ("server:\n  host: localhost\n", "server.host"),
+        ("server:\n  prot: 80\n", "server.prot"),
+        ("unknown_section: 1\n", "unknown_section"),
+        ("merchants:\n  - id: abc\n    secrets: [x]\n", "merchants[0].id"),
+        ("merchants:\n  - id: 5\n", "merchants[0].secrets"),
+        ("merchants:\n  - id: 5\n    secrets:\n      - {env: A, file: b}\n", "merchants[0].secrets[0]"),
+        ("routes:\n  cards:\n    - merchant: 77\n", "routes.cards[0].merchant"),
+        ("routes:\n  payment:\n    dispatch: sometimes\n", "routes.payment.dispatch"),
+        ("routes:\n  payment:\n    path: /healthz\n", "routes.healthz"),
+        ("handlers:\n  - type: carrier-pigeon\n", "handlers[0].type"),
+        ("handlers:\n  - type: forward\n    url: ftp://x\n", "handlers[0].url"),
+        ("handlers:\n  - type: forward\n    url: http://127.0.0.1:9/x\n", "handlers[0].secret"),
+        ("handlers:\n  - type: exec\n", "handlers[0].command"),
+        ("retry:\n  initial_delay: soon\n", "retry.initial_delay"),
+        ("security:\n  allow: [10.0.0.0/33]\n", "security.allow"),
+        ("store:\n  kind: postgres\n", "store.postgres.url"),
+        ("server: [1, 2]\n", "server"),
+    ]
+
+    @Test(arguments: errors)
+    func invalidConfigurationNamesTheKey(yaml: String, key: String) {
+        #expect {
+            _ = try ServiceConfiguration.load(yaml: yaml, environment: [:])
+        } throws: { error in
+            (error as? ConfigurationError)?.key == key
+        }
+    }
+
+    @Test func secretsAreNeverPrinted() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: "merchants:\n  - id: 7\n    secrets: [{value: hunter2}]\n", environment: [:])
+        let printed = "\(config) \(config.merchants) \(try config.merchants[0].secrets[0].resolve(key: "", environment: [:]))"
+        #expect(!printed.contains("hunter2"))
+    }
+
+    @Test func secretFilesAreReadAndTrimmed() throws {
+        let path = NSTemporaryDirectory() + "secret-\(UUID().uuidString)"
+        try "from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let secret = try SecretSource.file(path).resolve(key: "k", environment: [:])
+        #expect(secret.secret == "from-file")
+        #expect(throws: ConfigurationError.self) { try SecretSource.file(path + "-missing").resolve(key: "k", environment: [:]) }
+    }
+
+    @Test func durationsAcceptUnits() {
+        #expect(ConfigDuration.parse("250ms") == .milliseconds(250))
+        #expect(ConfigDuration.parse("10s") == .seconds(10))
+        #expect(ConfigDuration.parse("5m") == .seconds(300))
+        #expect(ConfigDuration.parse("2h") == .seconds(7200))
+        #expect(ConfigDuration.parse("30d") == .seconds(30 * 86400))
+        #expect(ConfigDuration.parse("1.5") == .milliseconds(1500))
+        #expect(ConfigDuration.parse("-1s") == nil)
+        #expect(ConfigDuration.parse("soon") == nil)
+    }
+
+    @Test func ipRangesMatchV4AndV6() throws {
+        let v4 = try #require(IPRange("10.1.0.0/16"))
+        #expect(v4.contains("10.1.200.3"))
+        #expect(!v4.contains("10.2.0.1"))
+        #expect(!v4.contains("::1"))
+        let single = try #require(IPRange("127.0.0.1"))
+        #expect(single.contains("127.0.0.1") && !single.contains("127.0.0.2"))
+        let v6 = try #require(IPRange("2001:db8::/32"))
+        #expect(v6.contains("2001:db8:1::5"))
+        #expect(!v6.contains("2001:db9::1"))
+        #expect(IPRange("::/0")?.contains("8.8.8.8") == true)
+        #expect(IPRange("300.1.1.1") == nil)
+        #expect(IPRange("10.0.0.0/40") == nil)
+    }
+}
