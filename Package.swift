@@ -28,6 +28,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        // The standalone binary's handlers: log, jsonl, forward, exec.
+        .target(
+            name: "BuiltinHandlers",
+            dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
         .target(name: "ServiceConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(
@@ -39,6 +43,7 @@ let package = Package(
             ]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration"]),
+        .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 
 // OpenSSL exposes these as macros, which Swift cannot call; wrap them.
 static inline long copenssl_ctx_set_min_proto(SSL_CTX *ctx, int version) {

@@ -1,0 +1,94 @@
+import Foundation
+
+/// A verified event as the built-in handlers see and publish it: the same
+/// JSON for the `jsonl` file, the `forward` POST body and `exec`'s stdin.
+public struct EventEnvelope: Sendable, Equatable {
+    public var eventID: String
+    /// `payment` or `card`.
+    public var kind: String
+    public var merchantID: Int64?
+    public var orderNo: String
+    /// Payments: `payin`/`payout` (or the raw code); cards: `OPEN_CARD`, `CARD_CHARGE`, …
+    public var type: String
+    public var status: Int
+    public var previousStatus: Int?
+    public var stale: Bool
+    public var attempt: Int
+    public var receivedAt: Date
+    /// The callback exactly as TrustPay sent it (valid JSON: it was parsed).
+    public var rawBody: [UInt8]
+
+    public init(eventID: String, kind: String, merchantID: Int64?, orderNo: String, type: String, status: Int,
+                previousStatus: Int?, stale: Bool, attempt: Int, receivedAt: Date, rawBody: [UInt8]) {
+        self.eventID = eventID
+        self.kind = kind
+        self.merchantID = merchantID
+        self.orderNo = orderNo
+        self.type = type
+        self.status = status
+        self.previousStatus = previousStatus
+        self.stale = stale
+        self.attempt = attempt
+        self.receivedAt = receivedAt
+        self.rawBody = rawBody
+    }
+
+    /// One line of compact JSON. The callback is embedded verbatim under
+    /// `body`, so amounts keep the exact digits TrustPay sent.
+    public func json() -> [UInt8] {
+        var out = "{\"event_id\":\(quoted(eventID)),\"kind\":\(quoted(kind)),"
+        out += "\"merchant_id\":\(merchantID.map(String.init) ?? "null"),\"order_no\":\(quoted(orderNo)),"
+        out += "\"type\":\(quoted(type)),\"status\":\(status),"
+        out += "\"previous_status\":\(previousStatus.map(String.init) ?? "null"),\"stale\":\(stale),"
+        out += "\"attempt\":\(attempt),\"received_at\":\(quoted(Self.timestamp(receivedAt))),\"body\":"
+        var bytes = Array(out.utf8)
+        bytes.append(contentsOf: rawBody.isEmpty ? Array("null".utf8) : rawBody)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    /// RFC 3339 in UTC with milliseconds.
+    static func timestamp(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+}
+
+/// JSON string quoting for the envelope's own fields.
+func quoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// What a built-in handler does with an event; throwing means "retry later".
+public protocol EventSink: Sendable {
+    var name: String { get }
+    func deliver(_ event: EventEnvelope) async throws
+}
+
+/// A handler failure with a message fit for logs and dead letters.
+public struct HandlerFailure: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,33 @@
+import COpenSSL
+import Foundation
+
+/// Signs outgoing requests the Standard Webhooks way, so any language's
+/// Standard Webhooks library can verify them: HMAC-SHA256 over
+/// `"{id}.{timestamp}.{body}"` with the secret's bytes, sent as
+/// `webhook-signature: v1,<base64>`.
+public struct StandardWebhooksSigner: Sendable {
+    private let key: [UInt8]
+
+    /// `secret` is `whsec_` followed by base64 (the usual form), or bare base64.
+    public init(secret: String) throws(HandlerFailure) {
+        let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
+        guard let data = Data(base64Encoded: encoded), !data.isEmpty else {
+            throw HandlerFailure("the forward secret must be whsec_ followed by base64")
+        }
+        key = Array(data)
+    }
+
+    public func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
+        var message = Array("\(id).\(timestamp).".utf8)
+        message.append(contentsOf: body)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        _ = HMAC(EVP_sha256(), key, Int32(key.count), message, message.count, &digest, &length)
+        return "v1," + Data(digest.prefix(Int(length))).base64EncodedString()
+    }
+
+    public func headers(id: String, timestamp: Int, body: [UInt8]) -> [(String, String)] {
+        [("webhook-id", id), ("webhook-timestamp", String(timestamp)),
+         ("webhook-signature", signature(id: id, timestamp: timestamp, body: body))]
+    }
+}
