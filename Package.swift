@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "TrustPay", targets: ["TrustPay"]),
+        .library(name: "Webhooks", targets: ["Webhooks"]),
+        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +29,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "HTTPServer", "TrustPay",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -38,6 +47,7 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TrustPayWebhooksTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )
