@@ -4,10 +4,15 @@ import Synchronization
 ///
 /// With `remembersUnheard`, a notification nobody was waiting for is kept
 /// (one per key) and ends the next wait at once: the workers' wake-up must
-/// not be lost while they are busy. Waiting never blocks a thread.
+/// not be lost while they are busy. Waiting never blocks a thread, and a
+/// wait that ends early cancels its timer.
 final class Waiters<Key: Hashable & Sendable>: Sendable {
+    private struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        var timer: Task<Void, Never>?
+    }
     private struct State {
-        var waiting: [Key: [Int: CheckedContinuation<Void, Never>]] = [:]
+        var waiting: [Key: [Int: Waiter]] = [:]
         var unheard: Set<Key> = []
         var cancelled: Set<Int> = []
         var nextTicket = 0
@@ -30,17 +35,23 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
                 let resumeNow = state.withLock { state in
                     if state.cancelled.remove(ticket) != nil { return true }
                     if remembersUnheard, state.unheard.remove(key) != nil { return true }
-                    state.waiting[key, default: [:]][ticket] = continuation
+                    state.waiting[key, default: [:]][ticket] = Waiter(continuation: continuation)
                     return false
                 }
                 if resumeNow {
                     continuation.resume()
-                } else {
-                    Task {
-                        try? await Task.sleep(for: timeout)
-                        self.resume(key, ticket)
-                    }
+                    return
                 }
+                let timer = Task {
+                    do { try await Task.sleep(for: timeout) } catch { return }
+                    self.resume(key, ticket)
+                }
+                let ended = state.withLock { state in
+                    guard state.waiting[key]?[ticket] != nil else { return true }
+                    state.waiting[key]?[ticket]?.timer = timer
+                    return false
+                }
+                if ended { timer.cancel() }
             }
         } onCancel: {
             if !resume(key, ticket) { _ = state.withLock { $0.cancelled.insert(ticket) } }
@@ -52,21 +63,25 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
     /// Resumes everyone waiting for `key`.
     func notify(_ key: Key) {
         let resumed = state.withLock { state in
-            let continuations = state.waiting.removeValue(forKey: key) ?? [:]
-            if continuations.isEmpty && remembersUnheard { state.unheard.insert(key) }
-            return continuations.values
+            let waiters = state.waiting.removeValue(forKey: key) ?? [:]
+            if waiters.isEmpty && remembersUnheard { state.unheard.insert(key) }
+            return waiters.values
         }
-        for continuation in resumed { continuation.resume() }
+        for waiter in resumed {
+            waiter.timer?.cancel()
+            waiter.continuation.resume()
+        }
     }
 
     @discardableResult
     private func resume(_ key: Key, _ ticket: Int) -> Bool {
-        let continuation = state.withLock { state in
-            let continuation = state.waiting[key]?.removeValue(forKey: ticket)
+        let waiter = state.withLock { state in
+            let waiter = state.waiting[key]?.removeValue(forKey: ticket)
             if state.waiting[key]?.isEmpty == true { state.waiting[key] = nil }
-            return continuation
+            return waiter
         }
-        continuation?.resume()
-        return continuation != nil
+        waiter?.timer?.cancel()
+        waiter?.continuation.resume()
+        return waiter != nil
     }
 }
