@@ -47,7 +47,12 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "TrustPayWebhooksTesting"]),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "TrustPayWebhooksTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
