@@ -55,6 +55,15 @@ public final class WebhookPipeline: Sendable {
             dispatcher: dispatcher, store: store, count: configuration.workers,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
             ownerPrefix: instanceID, wakeUps: wakeUps, logger: logger)
+        if configuration.leaseDuration <= configuration.handlerTimeout {
+            // Leases are not renewed: a lease shorter than an attempt lets
+            // another worker start the same event while the first still runs.
+            logger.warning(
+                "leaseDuration should exceed handlerTimeout",
+                metadata: [
+                    "lease": "\(configuration.leaseDuration)", "handler_timeout": "\(configuration.handlerTimeout)",
+                ])
+        }
     }
 
     // MARK: routes
