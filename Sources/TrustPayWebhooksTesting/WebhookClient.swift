@@ -40,6 +40,11 @@ public struct WebhookClient: Sendable {
         transport = .inProcess(pipeline)
     }
 
+    /// Lets requests in flight finish, then releases the HTTP session (no-op in-process).
+    public func close() {
+        if case .http(_, let session) = transport { session.finishTasksAndInvalidate() }
+    }
+
     /// Posts a signed callback to its route.
     public func deliver(_ callback: SignedCallback) async throws -> WebhookResponse {
         try await send(callback.request)

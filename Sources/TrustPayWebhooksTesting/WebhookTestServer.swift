@@ -24,6 +24,7 @@ public final class WebhookTestServer: Sendable {
     public var inProcessClient: WebhookClient { WebhookClient(pipeline: running.pipeline) }
 
     public func stop() async {
+        client.close()
         running.shutdown(drainTimeout: 2)
         await running.waitUntilStopped()
     }
