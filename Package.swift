@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "TrustPay", targets: ["TrustPay"]),
+        .library(name: "Webhooks", targets: ["Webhooks"]),
+        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +30,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "HTTPServer", "TrustPay",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
@@ -47,6 +56,12 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "TrustPayWebhooksTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

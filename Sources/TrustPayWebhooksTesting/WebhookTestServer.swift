@@ -1,0 +1,47 @@
+import Foundation
+import HTTPServer
+import Webhooks
+
+/// A ``WebhookServer`` started on an ephemeral loopback port for one test,
+/// with a client pointed at it.
+public final class WebhookTestServer: Sendable {
+    public let running: RunningWebhookServer
+    public let client: WebhookClient
+
+    /// Starts on `127.0.0.1`, port 0, with one event loop (tests share few cores).
+    public init(_ server: WebhookServer, eventLoops: Int = 1) throws {
+        var http = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
+        http.eventLoops = eventLoops
+        running = try server.start(http: http)
+        client = WebhookClient(address: running.addresses[0])
+    }
+
+    public var pipeline: WebhookPipeline { running.pipeline }
+    public var store: any IdempotencyStore { running.pipeline.store }
+    public var address: SocketAddress { running.addresses[0] }
+
+    /// A client that skips the socket and calls the pipeline in-process.
+    public var inProcessClient: WebhookClient { WebhookClient(pipeline: running.pipeline) }
+
+    public func stop() async {
+        client.close()
+        running.shutdown(drainTimeout: 2)
+        await running.waitUntilStopped()
+    }
+}
+
+/// Runs `body` against a started test server and stops it afterwards, even
+/// when `body` throws.
+public func withWebhookTestServer<Result: Sendable>(
+    _ server: WebhookServer, _ body: (WebhookTestServer) async throws -> Result
+) async throws -> Result {
+    let testServer = try WebhookTestServer(server)
+    do {
+        let result = try await body(testServer)
+        await testServer.stop()
+        return result
+    } catch {
+        await testServer.stop()
+        throw error
+    }
+}

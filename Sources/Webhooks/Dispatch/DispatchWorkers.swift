@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+
+/// Background loops that claim due events and run their handlers.
+///
+/// A worker sleeps until woken (an event was recorded, or a retry fell due)
+/// or until `pollInterval` passes, the fallback for events recorded by other
+/// replicas and leases that expired. No busy polling.
+struct DispatchWorkers: Sendable {
+    let dispatcher: Dispatcher
+    let store: any IdempotencyStore
+    let count: Int
+    let leaseDuration: Duration
+    let pollInterval: Duration
+    /// Prefix of lease owners: unique per process.
+    let ownerPrefix: String
+    let wakeUps: Waiters<Int>
+    let logger: Logger
+
+    static let wakeKey = 0
+
+    /// Runs until the calling task is cancelled.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for index in 0..<max(1, count) {
+                group.addTask { await loop(owner: "\(ownerPrefix)/worker-\(index)") }
+            }
+        }
+    }
+
+    private func loop(owner: String) async {
+        while !Task.isCancelled {
+            let claimed: [InboxEvent]
+            do {
+                claimed = try await store.claimDue(owner: owner, limit: 1, leaseDuration: leaseDuration, now: Date())
+            } catch {
+                logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
+                await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
+                continue
+            }
+            if claimed.isEmpty {
+                await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
+                continue
+            }
+            for event in claimed {
+                _ = await dispatcher.run(event, owner: owner)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import TrustPay
+
+/// Runs the handlers of one claimed event and records how it went: completed,
+/// waiting for a retry, or dead. Used by the workers and by requests that
+/// answer after their handlers.
+struct Dispatcher: Sendable {
+    let handlers: Handlers
+    let store: any IdempotencyStore
+    let retrySchedule: RetrySchedule
+    let handlerTimeout: Duration
+    let logger: Logger
+    /// Notified with an event id whenever its attempt ends.
+    let finished: Waiters<String>
+    /// Wakes the workers when a retry falls due.
+    let wakeWorkers: @Sendable () -> Void
+
+    /// How one attempt ended.
+    enum Result: Sendable, Equatable {
+        case completed
+        case willRetry
+        case dead
+        /// The outcome could not be recorded (store down, lease lost): the
+        /// lease will expire and someone will run the event again.
+        case unrecorded
+    }
+
+    func run(_ event: InboxEvent, owner: String) async -> Result {
+        var logger = logger
+        logger[metadataKey: "event_id"] = "\(event.id)"
+        logger[metadataKey: "merchant_id"] = "\(event.merchantID)"
+        logger[metadataKey: "order_no"] = "\(event.orderNo)"
+        logger[metadataKey: "status"] = "\(event.status)"
+        logger[metadataKey: "attempt"] = "\(event.attempts)"
+        defer { finished.notify(event.id) }
+
+        let failure = await attempt(event)
+        let now = Date()
+        do {
+            guard let failure else {
+                guard try await store.complete(id: event.id, owner: owner, now: now) else { return lost(logger) }
+                logger.debug("handlers completed")
+                return .completed
+            }
+            if let delay = retrySchedule.delay(afterAttempt: event.attempts) {
+                let retryAt = now.addingTimeInterval(delay.seconds)
+                guard try await store.fail(id: event.id, owner: owner, error: failure.description, retryAt: retryAt, now: now)
+                else { return lost(logger) }
+                logger.warning("handler attempt failed; will retry", metadata: ["retry_in": "\(delay)"])
+                let wake = wakeWorkers
+                Task {
+                    try? await Task.sleep(for: delay)
+                    wake()
+                }
+                return .willRetry
+            }
+            guard try await store.deadLetter(id: event.id, owner: owner, error: failure.description, now: now)
+            else { return lost(logger) }
+            logger.error("handler attempts exhausted; event is a dead letter")
+            return .dead
+        } catch {
+            logger.error("could not record the handler outcome; the event will run again when its lease expires")
+            return .unrecorded
+        }
+    }
+
+    private func lost(_ logger: Logger) -> Result {
+        logger.warning("lease lost before the handler outcome was recorded")
+        return .unrecorded
+    }
+
+    /// Runs every handler of the event's kind in order; `nil` on success.
+    private func attempt(_ event: InboxEvent) async -> HandlerFailure? {
+        let delivery = DeliveryAttempt(eventID: event.id, number: event.attempts, receivedAt: event.receivedAt)
+        let work: @Sendable () async throws -> Void
+        switch event.kind {
+        case .payment:
+            let callback: PaymentCallback
+            do { callback = try PaymentCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+            let paymentEvent = PaymentEvent(
+                callback: callback, attempt: delivery, previousStatus: event.previousStatus.map(OrderStatus.init(code:)),
+                isStale: event.isStale)
+            let handlers = handlers.payment
+            work = { for handler in handlers { try await handler(paymentEvent) } }
+        case .card:
+            let callback: CardCallback
+            do { callback = try CardCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+            let cardEvent = CardEvent(
+                callback: callback, merchantID: event.merchantID, attempt: delivery,
+                previousStatus: event.previousStatus)
+            let handlers = handlers.card
+            work = { for handler in handlers { try await handler(cardEvent) } }
+        }
+        switch await withDeadline(handlerTimeout, work) {
+        case .finished: return nil
+        case .failed(let error): return .threw(String(describing: error))
+        case .timedOut: return .timedOut(handlerTimeout)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import TrustPay
+
+/// A verified, de-duplicated open-card or recharge callback.
+///
+/// Card order statuses are unpublished, so a card event is never flagged
+/// stale; ``previousStatus`` is given for the handler to judge.
+public struct CardEvent: Sendable {
+    public let callback: CardCallback
+    /// The merchant of the route the callback arrived on (card callbacks carry none).
+    public let merchantID: Int64
+    public let attempt: DeliveryAttempt
+    /// The raw status last seen for this card order, if any.
+    public let previousStatus: Int?
+
+    public init(callback: CardCallback, merchantID: Int64, attempt: DeliveryAttempt, previousStatus: Int?) {
+        self.callback = callback
+        self.merchantID = merchantID
+        self.attempt = attempt
+        self.previousStatus = previousStatus
+    }
+
+    public var eventID: String { attempt.eventID }
+    public var receivedAt: Date { attempt.receivedAt }
+}
+
+extension CardEvent: CustomStringConvertible {
+    public var description: String { "CardEvent(\(attempt), merchant \(merchantID), \(callback))" }
+}

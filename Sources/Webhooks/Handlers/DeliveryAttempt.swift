@@ -1,0 +1,20 @@
+import Foundation
+
+/// Which run of an event's handlers this is, and what the inbox knew when
+/// the event arrived. Handlers run at least once: use ``eventID`` to make
+/// their effects idempotent.
+public struct DeliveryAttempt: Sendable, Equatable, CustomStringConvertible {
+    /// The inbox event id: the same on every attempt and every redelivery.
+    public let eventID: String
+    /// 1 for the first run, 2 for the first retry, …
+    public let number: Int
+    public let receivedAt: Date
+
+    public init(eventID: String, number: Int, receivedAt: Date) {
+        self.eventID = eventID
+        self.number = number
+        self.receivedAt = receivedAt
+    }
+
+    public var description: String { "event \(eventID) attempt \(number)" }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import TrustPay
+
+/// A verified, de-duplicated payin or payout callback, as a payment handler receives it.
+///
+/// ```swift
+/// webhooks.onPayment { event in
+///     guard !event.isStale else { return }  // e.g. 5 (unliquidated) arriving after 7 (refunded)
+///     if event.callback.status == .unliquidated {
+///         try await orders.markPaid(event.callback.orderNo, amount: event.callback.paidAmount)
+///     }
+/// }
+/// ```
+public struct PaymentEvent: Sendable {
+    public let callback: PaymentCallback
+    public let attempt: DeliveryAttempt
+    /// The order's last status before this callback, if one was seen.
+    public let previousStatus: OrderStatus?
+    /// This callback would move the order backwards (it arrived out of order).
+    public let isStale: Bool
+
+    public init(callback: PaymentCallback, attempt: DeliveryAttempt, previousStatus: OrderStatus?, isStale: Bool) {
+        self.callback = callback
+        self.attempt = attempt
+        self.previousStatus = previousStatus
+        self.isStale = isStale
+    }
+
+    public var eventID: String { attempt.eventID }
+    public var receivedAt: Date { attempt.receivedAt }
+}
+
+extension PaymentEvent: CustomStringConvertible {
+    public var description: String {
+        "PaymentEvent(\(attempt), \(callback)\(isStale ? ", stale" : ""))"
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import HTTPServer
+import Logging
+import Synchronization
+import TrustPay
+
+/// The request side and the dispatch side of the webhooks, built by
+/// ``WebhookServer/makePipeline()``.
+///
+/// Mount its routes on your own `Router` (or use ``router``), and run
+/// ``runWorkers()`` for as long as the server serves: after-store events are
+/// handled only by the workers.
+///
+/// ```swift
+/// let pipeline = webhooks.makePipeline()
+/// var router = Router()
+/// pipeline.mount(on: &router)
+/// router.get("/version") { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "1.0") }
+/// let workers = Task { await pipeline.runWorkers() }
+/// ```
+public final class WebhookPipeline: Sendable {
+    public let configuration: WebhookConfiguration
+    public let store: any IdempotencyStore
+    let handlers: Handlers
+    let logger: Logger
+    let dispatcher: Dispatcher
+    let workers: DispatchWorkers
+    let wakeUps: Waiters<Int>
+    let finished: Waiters<String>
+    /// Distinguishes this process's lease owners from other replicas'.
+    let instanceID: String
+    private let conflicts = Atomic<Int>(0)
+    private let requestLeases = Atomic<Int>(0)
+
+    public init(
+        configuration: WebhookConfiguration, handlers: Handlers, store: any IdempotencyStore,
+        logger: Logger = Logger(label: "trustpay-webhooks")
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.handlers = handlers
+        self.logger = logger
+        let instanceID = String(UUID().uuidString.lowercased().prefix(8))
+        self.instanceID = instanceID
+        let wakeUps = Waiters<Int>(remembersUnheard: true)
+        let finished = Waiters<String>(remembersUnheard: false)
+        self.wakeUps = wakeUps
+        self.finished = finished
+        let dispatcher = Dispatcher(
+            handlers: handlers, store: store, retrySchedule: configuration.retrySchedule,
+            handlerTimeout: configuration.handlerTimeout, logger: logger, finished: finished,
+            wakeWorkers: { wakeUps.notify(DispatchWorkers.wakeKey) })
+        self.dispatcher = dispatcher
+        workers = DispatchWorkers(
+            dispatcher: dispatcher, store: store, count: configuration.workers,
+            leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
+            ownerPrefix: instanceID, wakeUps: wakeUps, logger: logger)
+        if configuration.leaseDuration <= configuration.handlerTimeout {
+            // Leases are not renewed: a lease shorter than an attempt lets
+            // another worker start the same event while the first still runs.
+            logger.warning(
+                "leaseDuration should exceed handlerTimeout",
+                metadata: [
+                    "lease": "\(configuration.leaseDuration)", "handler_timeout": "\(configuration.handlerTimeout)",
+                ])
+        }
+    }
+
+    // MARK: routes
+
+    /// A router with every configured route and nothing else.
+    public var router: Router {
+        var router = Router()
+        mount(on: &router)
+        return router
+    }
+
+    /// Adds the configured routes to `router`.
+    public func mount(on router: inout Router) {
+        for (path, methods) in routes {
+            for (method, handler) in methods { router.add(method, path, handler) }
+        }
+    }
+
+    /// Answers a request without a socket, as the mounted routes would: for
+    /// in-process tests. Unknown paths are `404`, other methods `405`.
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        guard let methods = routes[request.path] else {
+            return .error(.notFound, code: "not_found", message: "no such route")
+        }
+        guard let handler = methods[request.method] ?? (request.method == .head ? methods[.get] : nil) else {
+            return .error(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here")
+        }
+        switch handler {
+        case .immediate(let answer): return answer(request)
+        case .async(let answer): return await answer(request)
+        }
+    }
+
+    /// Path → method → handler, built from the configuration (a handful of entries).
+    private var routes: [String: [HTTPMethod: RouteHandler]] {
+        var routes: [String: [HTTPMethod: RouteHandler]] = [:]
+        for route in configuration.paymentRoutes {
+            routes[route.path, default: [:]][.post] = .async { [self] in await receivePayment($0, route: route) }
+        }
+        for route in configuration.cardRoutes {
+            routes[route.path, default: [:]][.post] = .async { [self] in await receiveCard($0, route: route) }
+        }
+        if let path = configuration.riskControlPath {
+            routes[path, default: [:]][.post] = .async { [self] in await decideRisk($0) }
+        }
+        if let path = configuration.healthPath {
+            routes[path, default: [:]][.get] = .immediate { _ in Answer.healthy }
+        }
+        if let path = configuration.readinessPath {
+            routes[path, default: [:]][.get] = .async { [self] _ in await readiness() }
+        }
+        return routes
+    }
+
+    // MARK: dispatch side
+
+    /// Runs the background workers until the calling task is cancelled.
+    public func runWorkers() async {
+        await workers.run()
+    }
+
+    /// Makes an event pending again (a dead letter, typically) and wakes the workers.
+    @discardableResult
+    public func replay(eventID: String) async throws -> InboxEvent? {
+        let event = try await store.replay(id: eventID, now: Date())
+        if event != nil {
+            logger.info("event replayed", metadata: ["event_id": "\(eventID)"])
+            wakeWorkers()
+        }
+        return event
+    }
+
+    /// Every dead letter, oldest first.
+    public func deadLetters() async throws -> [DeadLetter] {
+        try await store.list(.deadLetters).compactMap(DeadLetter.init)
+    }
+
+    /// Conflicts reported since this pipeline started.
+    public var conflictsReported: Int { conflicts.load(ordering: .relaxed) }
+
+    func wakeWorkers() {
+        wakeUps.notify(DispatchWorkers.wakeKey)
+    }
+
+    func countConflict() {
+        conflicts.add(1, ordering: .relaxed)
+    }
+
+    /// A lease owner name for a request that runs its event's handlers itself.
+    func requestLeaseOwner() -> String {
+        "\(instanceID)/request-\(requestLeases.add(1, ordering: .relaxed).newValue)"
+    }
+
+    private func readiness() async -> HTTPResponse {
+        do {
+            try await store.checkAvailability()
+            return Answer.ready
+        } catch {
+            return Rejection.storeUnavailable.response
+        }
+    }
+}

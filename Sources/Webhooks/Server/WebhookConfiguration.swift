@@ -1,0 +1,69 @@
+/// A route that receives payment callbacks (the `notify_url` of payin and payout orders).
+public struct PaymentRoute: Sendable, Equatable {
+    public var path: String
+    public var dispatch: DispatchMode
+
+    public init(path: String, dispatch: DispatchMode = .afterStore) {
+        self.path = path
+        self.dispatch = dispatch
+    }
+}
+
+/// A route that receives card callbacks (the `notify_url` of card orders).
+///
+/// Card callbacks name no merchant, so the route decides: `merchantID` when
+/// set; otherwise the `merchant` query parameter of the request
+/// (`/trustpay/card?merchant=8820250900009`, put in the notify URL); otherwise
+/// the only configured merchant. A merchant that is not configured is `403`.
+public struct CardRoute: Sendable, Equatable {
+    public var path: String
+    public var merchantID: Int64?
+    public var dispatch: DispatchMode
+
+    public init(path: String, merchantID: Int64? = nil, dispatch: DispatchMode = .afterStore) {
+        self.path = path
+        self.merchantID = merchantID
+        self.dispatch = dispatch
+    }
+}
+
+/// Everything about the pipeline but the handlers and the store.
+///
+/// ```swift
+/// var configuration = WebhookConfiguration(merchants: [Merchant(id: 8820250900009, secret: secret)])
+/// configuration.paymentRoutes = [PaymentRoute(path: "/trustpay/payment", dispatch: .afterHandler)]
+/// configuration.retrySchedule = RetrySchedule(maxAttempts: 5)
+/// ```
+public struct WebhookConfiguration: Sendable {
+    public var merchants: MerchantDirectory
+    /// Default: `POST /trustpay/payment`, after store.
+    public var paymentRoutes = [PaymentRoute(path: "/trustpay/payment")]
+    /// Default: `POST /trustpay/card`, merchant from the query or the only one.
+    public var cardRoutes = [CardRoute(path: "/trustpay/card")]
+    /// `POST`; `nil` to not serve risk control.
+    public var riskControlPath: String? = "/trustpay/risk-control"
+    /// `GET`, always `200` (answered on the event loop).
+    public var healthPath: String? = "/healthz"
+    /// `GET`, `200` when the store answers, else `503`.
+    public var readinessPath: String? = "/readyz"
+    /// Larger bodies are `413` (the HTTP server's own limit applies first).
+    public var maxBodyBytes = 64 * 1024
+    public var retrySchedule = RetrySchedule.standard
+    /// One attempt at an event's handlers may take this long; for
+    /// after-handler routes it is also how long TrustPay waits for the answer.
+    public var handlerTimeout: Duration = .seconds(10)
+    /// Risk control answers `503` when the handler takes longer.
+    public var riskControlDeadline: Duration = .seconds(3)
+    /// How long a claim on an event lasts; longer than `handlerTimeout`, so
+    /// that a live worker is never taken over.
+    public var leaseDuration: Duration = .seconds(60)
+    /// Events handled at once by the background workers.
+    public var workers = 4
+    /// Workers look for due events at least this often even when not woken
+    /// (events recorded by other replicas, expired leases).
+    public var pollInterval: Duration = .seconds(5)
+
+    public init(merchants: [Merchant] = []) {
+        self.merchants = MerchantDirectory(merchants)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Which events ``IdempotencyStore/list(_:)`` and ``IdempotencyStore/purge(_:)``
+/// touch. Every criterion left `nil` matches everything; the results are in
+/// order of receipt, oldest first.
+///
+/// ```swift
+/// let dead = try await store.list(EventFilter(states: [.dead], merchantID: 8820250900009))
+/// ```
+public struct EventFilter: Sendable, Equatable {
+    public var states: Set<EventStateName>?
+    public var kinds: Set<EventKind>?
+    public var merchantID: Int64?
+    public var orderNo: String?
+    public var status: Int?
+    /// Received at or after.
+    public var receivedFrom: Date?
+    /// Received before.
+    public var receivedBefore: Date?
+    public var limit: Int?
+
+    public init(
+        states: Set<EventStateName>? = nil, kinds: Set<EventKind>? = nil, merchantID: Int64? = nil,
+        orderNo: String? = nil, status: Int? = nil, receivedFrom: Date? = nil, receivedBefore: Date? = nil,
+        limit: Int? = nil
+    ) {
+        self.states = states
+        self.kinds = kinds
+        self.merchantID = merchantID
+        self.orderNo = orderNo
+        self.status = status
+        self.receivedFrom = receivedFrom
+        self.receivedBefore = receivedBefore
+        self.limit = limit
+    }
+
+    /// Dead letters only.
+    public static let deadLetters = EventFilter(states: [.dead])
+
+    public func matches(_ event: InboxEvent) -> Bool {
+        if let states, !states.contains(event.state.name) { return false }
+        if let kinds, !kinds.contains(event.kind) { return false }
+        if let merchantID, event.merchantID != merchantID { return false }
+        if let orderNo, !event.orderNo.utf8.elementsEqual(orderNo.utf8) { return false }
+        if let status, event.status != status { return false }
+        if let receivedFrom, event.receivedAt < receivedFrom { return false }
+        if let receivedBefore, event.receivedAt >= receivedBefore { return false }
+        return true
+    }
+}

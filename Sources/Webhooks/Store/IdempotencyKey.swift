@@ -1,0 +1,36 @@
+import TrustPay
+
+/// What makes two callbacks "the same event".
+///
+/// - Payments: merchant, order type, `order_no`, status and the set of refund
+///   numbers (a payin refunded twice reports status 8 with one and then two
+///   refund numbers: two events).
+/// - Card callbacks: the merchant of the route it arrived on, the card
+///   callback `type`, `order_no` and status.
+///
+/// The raw value is the compact JSON array of those parts, so no separator
+/// inside an order number can make two keys collide. Stores index it uniquely.
+public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static func payment(_ callback: PaymentCallback) -> IdempotencyKey {
+        let refunds = callback.merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let parts: [JSONValue] = [
+            "payment", .integer(callback.merchantID), .integer(callback.type.rawValue),
+            .string(callback.orderNo), .integer(callback.status.code), .array(refunds.map { .string($0) }),
+        ]
+        return IdempotencyKey(rawValue: JSONValue.array(parts).compactJSON)
+    }
+
+    public static func card(_ callback: CardCallback, merchantID: Int64) -> IdempotencyKey {
+        let parts: [JSONValue] = [
+            "card", .integer(merchantID), .string(callback.kind.rawValue), .string(callback.orderNo),
+            .integer(callback.status),
+        ]
+        return IdempotencyKey(rawValue: JSONValue.array(parts).compactJSON)
+    }
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The inbox: where verified callbacks are recorded once per
+/// ``IdempotencyKey`` and from where handlers are run, at least once each,
+/// with their completion recorded exactly once.
+///
+/// The pipeline never names an implementation. ``MemoryInbox`` is in this
+/// module; durable stores (SQLite, PostgreSQL) implement the same methods:
+///
+/// | method | SQL sketch |
+/// |---|---|
+/// | ``record(_:lease:now:)`` | `INSERT … ON CONFLICT (key) DO NOTHING`, then read the row; upsert the order's last status in the same transaction |
+/// | ``claimDue(owner:limit:leaseDuration:now:)`` | `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING *` |
+/// | ``complete(id:owner:now:)`` … | `UPDATE … WHERE id = ? AND lease_owner = ?` |
+///
+/// Every method may throw; ``StoreError/unavailable(_:)`` is the expected
+/// one when the database is down. `now` is passed in so that tests and
+/// several replicas agree on time in one place.
+///
+/// State changes that finish an attempt (``complete(id:owner:now:)``,
+/// ``fail(id:owner:error:retryAt:now:)``, ``deadLetter(id:owner:error:now:)``)
+/// take effect only for the current lease owner and return `false`
+/// otherwise: a worker whose lease expired and was taken over must not
+/// overwrite its successor's result.
+public protocol IdempotencyStore: Sendable {
+    /// Records `event` unless its key is already known.
+    ///
+    /// - New key: the event is stored as `pending`, or as `processing` held by
+    ///   `lease` (attempt 1) when one is given, so that a request answering
+    ///   after its handlers runs them without a worker racing it. In the same
+    ///   step the order's last status is read (``InboxEvent/previousStatus``),
+    ///   the event is flagged stale when its ``NewInboxEvent/statusRank`` is
+    ///   lower than the last one's, and the last status advances unless stale.
+    /// - Known key, same ``NewInboxEvent/contentHash``: `.duplicate`, no change.
+    /// - Known key, other hash: `.conflict`, the conflict count goes up by one.
+    func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome
+
+    /// Claims one event if it is pending, waiting to retry (due or not: a
+    /// redelivery is a reason to try now) or processing under an expired
+    /// lease. Returns it with ``InboxEvent/attempts`` increased, or `nil`.
+    func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent?
+
+    /// Claims up to `limit` events that are claimable at `now`
+    /// (``EventState/isClaimable(at:)``), oldest first, each with
+    /// ``InboxEvent/attempts`` increased. Concurrent callers never get the same event.
+    func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent]
+
+    /// Marks an event completed.
+    func complete(id: String, owner: String, now: Date) async throws -> Bool
+
+    /// Records a failed attempt; the event is claimable again from `retryAt`.
+    func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool
+
+    /// Records the last failed attempt: the event becomes a dead letter.
+    func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool
+
+    /// One event by id.
+    func event(id: String) async throws -> InboxEvent?
+
+    /// Events matching `filter`, oldest first.
+    func list(_ filter: EventFilter) async throws -> [InboxEvent]
+
+    /// Makes a dead, completed or waiting event pending again with its
+    /// attempt count reset (the last error is kept), so the workers run it
+    /// afresh. Returns the event, or `nil` if unknown or in progress.
+    func replay(id: String, now: Date) async throws -> InboxEvent?
+
+    /// Deletes the matching events that are not in progress; returns how many.
+    /// Their keys are forgotten: a later repeat would be a new event.
+    func purge(_ filter: EventFilter) async throws -> Int
+
+    /// Retention: deletes events completed before `date`. Dead letters stay.
+    func prune(completedBefore date: Date) async throws -> Int
+
+    /// Throws when the store cannot serve requests (for `/readyz`).
+    func checkAvailability() async throws
+}

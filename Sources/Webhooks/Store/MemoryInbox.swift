@@ -1,0 +1,216 @@
+import Foundation
+import Synchronization
+
+/// An ``IdempotencyStore`` in memory: for tests, development, and single
+/// instances that accept losing the inbox on restart (TrustPay redelivers
+/// what was not acknowledged, but not what was).
+///
+/// Bounded: completed events are forgotten `retention` after completion, and
+/// the oldest completed ones first when `capacity` is reached; if every
+/// stored event is still pending, in progress or dead, recording throws
+/// ``StoreError/full(capacity:)`` (the pipeline answers `503`). A forgotten
+/// event's key is free again, so keep `retention` longer than TrustPay's
+/// redelivery window.
+public final class MemoryInbox: IdempotencyStore {
+    public let capacity: Int
+    public let retention: Duration
+    private let storage = Mutex(Storage())
+
+    private struct Entry {
+        var event: InboxEvent
+        let sequence: Int
+    }
+
+    private struct LastStatus {
+        var status: Int
+        var rank: Int?
+        var events: Int
+    }
+
+    private struct Storage {
+        var entries: [String: Entry] = [:]
+        var idsByKey: [IdempotencyKey: String] = [:]
+        var orders: [OrderReference: LastStatus] = [:]
+        var nextSequence = 0
+        var nextSweep = Date.distantPast
+    }
+
+    public init(capacity: Int = 100_000, retention: Duration = .seconds(7 * 24 * 3600)) {
+        precondition(capacity > 0, "a MemoryInbox needs room for at least one event")
+        self.capacity = capacity
+        self.retention = retention
+    }
+
+    /// How many events are stored.
+    public var count: Int { storage.withLock { $0.entries.count } }
+
+    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+        try storage.withLock { storage in
+            if let id = storage.idsByKey[new.key], var existing = storage.entries[id] {
+                if existing.event.contentHash == new.contentHash { return .duplicate(existing.event) }
+                existing.event.conflicts += 1
+                storage.entries[id] = existing
+                return .conflict(existing.event)
+            }
+            try makeRoom(&storage, now: now)
+            let previous = storage.orders[new.order]
+            let isStale =
+                if let rank = new.statusRank, let lastRank = previous?.rank { rank < lastRank } else { false }
+            var event = InboxEvent(
+                id: new.id, key: new.key, contentHash: new.contentHash, kind: new.kind, merchantID: new.merchantID,
+                orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
+                previousStatus: previous?.status, isStale: isStale, rawBody: new.rawBody, receivedAt: new.receivedAt)
+            if let lease {
+                event.state = .processing(owner: lease.owner, leaseUntil: now.addingTimeInterval(lease.duration.seconds))
+                event.attempts = 1
+            }
+            var last = previous ?? LastStatus(status: new.status, rank: new.statusRank, events: 0)
+            if !isStale {
+                last.status = new.status
+                last.rank = new.statusRank ?? previous?.rank
+            }
+            last.events += 1
+            storage.orders[new.order] = last
+            storage.entries[event.id] = Entry(event: event, sequence: storage.nextSequence)
+            storage.nextSequence += 1
+            storage.idsByKey[event.key] = event.id
+            return .recorded(event)
+        }
+    }
+
+    public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        storage.withLock { storage in
+            guard var entry = storage.entries[id] else { return nil }
+            switch entry.event.state {
+            case .pending, .waitingRetry: break
+            case .processing(_, let until) where until <= now: break
+            default: return nil
+            }
+            entry.event.state = .processing(owner: owner, leaseUntil: now.addingTimeInterval(leaseDuration.seconds))
+            entry.event.attempts += 1
+            storage.entries[id] = entry
+            return entry.event
+        }
+    }
+
+    public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        storage.withLock { storage in
+            let due = storage.entries.values.filter { $0.event.state.isClaimable(at: now) }
+                .sorted { $0.sequence < $1.sequence }
+                .prefix(max(0, limit))
+            let until = now.addingTimeInterval(leaseDuration.seconds)
+            return due.map { entry in
+                var entry = entry
+                entry.event.state = .processing(owner: owner, leaseUntil: until)
+                entry.event.attempts += 1
+                storage.entries[entry.event.id] = entry
+                return entry.event
+            }
+        }
+    }
+
+    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        finish(id: id, owner: owner) { event in event.state = .completed(at: now) }
+    }
+
+    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        finish(id: id, owner: owner) { event in
+            event.state = .waitingRetry(nextAttemptAt: retryAt)
+            event.lastError = error
+        }
+    }
+
+    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        finish(id: id, owner: owner) { event in
+            event.state = .dead(at: now)
+            event.lastError = error
+        }
+    }
+
+    private func finish(id: String, owner: String, _ change: (inout InboxEvent) -> Void) -> Bool {
+        storage.withLock { storage in
+            guard var entry = storage.entries[id], case .processing(let holder, _) = entry.event.state,
+                holder == owner
+            else { return false }
+            change(&entry.event)
+            storage.entries[id] = entry
+            return true
+        }
+    }
+
+    public func event(id: String) async throws -> InboxEvent? {
+        storage.withLock { $0.entries[id]?.event }
+    }
+
+    public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
+        storage.withLock { storage in
+            let matching = storage.entries.values.filter { filter.matches($0.event) }.sorted { $0.sequence < $1.sequence }
+            return matching.prefix(filter.limit ?? Int.max).map(\.event)
+        }
+    }
+
+    public func replay(id: String, now: Date) async throws -> InboxEvent? {
+        storage.withLock { storage in
+            guard var entry = storage.entries[id] else { return nil }
+            if case .processing(_, let until) = entry.event.state, until > now { return nil }
+            entry.event.state = .pending
+            entry.event.attempts = 0
+            storage.entries[id] = entry
+            return entry.event
+        }
+    }
+
+    public func purge(_ filter: EventFilter) async throws -> Int {
+        storage.withLock { storage in
+            let now = Date()
+            let doomed = storage.entries.values.filter { entry in
+                if case .processing(_, let until) = entry.event.state, until > now { return false }
+                return filter.matches(entry.event)
+            }
+            .sorted { $0.sequence < $1.sequence }
+            .prefix(filter.limit ?? Int.max)
+            for entry in doomed { remove(entry.event, from: &storage) }
+            return doomed.count
+        }
+    }
+
+    public func prune(completedBefore date: Date) async throws -> Int {
+        storage.withLock { storage in prune(&storage, completedBefore: date) }
+    }
+
+    public func checkAvailability() async throws {}
+
+    // MARK: bounds
+
+    private func makeRoom(_ storage: inout Storage, now: Date) throws {
+        if now >= storage.nextSweep || storage.entries.count >= capacity {
+            prune(&storage, completedBefore: now.addingTimeInterval(-retention.seconds))
+            storage.nextSweep = now.addingTimeInterval(min(60, retention.seconds))
+        }
+        guard storage.entries.count >= capacity else { return }
+        let completed = storage.entries.values.compactMap { entry -> (Date, InboxEvent)? in
+            if case .completed(let at) = entry.event.state { (at, entry.event) } else { nil }
+        }
+        .sorted { $0.0 < $1.0 }
+        for (_, event) in completed.prefix(storage.entries.count - capacity + 1) { remove(event, from: &storage) }
+        if storage.entries.count >= capacity { throw StoreError.full(capacity: capacity) }
+    }
+
+    @discardableResult
+    private func prune(_ storage: inout Storage, completedBefore date: Date) -> Int {
+        let expired = storage.entries.values.filter { entry in
+            if case .completed(let at) = entry.event.state { at < date } else { false }
+        }
+        for entry in expired { remove(entry.event, from: &storage) }
+        return expired.count
+    }
+
+    private func remove(_ event: InboxEvent, from storage: inout Storage) {
+        storage.entries[event.id] = nil
+        storage.idsByKey[event.key] = nil
+        if let last = storage.orders[event.order] {
+            // The order's last status is forgotten with its last event.
+            storage.orders[event.order] = last.events > 1 ? LastStatus(status: last.status, rank: last.rank, events: last.events - 1) : nil
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// A verified callback the pipeline asks the inbox to record.
+///
+/// ``statusRank`` is how far along its order the status is (see
+/// ``OrderProgress``); the store compares ranks, never status codes, so it
+/// needs no knowledge of TrustPay's statuses to flag stale events.
+public struct NewInboxEvent: Sendable, Equatable {
+    public var id: String
+    public var key: IdempotencyKey
+    public var contentHash: String
+    public var kind: EventKind
+    public var merchantID: Int64
+    public var orderType: Int?
+    public var orderNo: String
+    public var status: Int
+    public var order: OrderReference
+    /// `nil` when the status has no known place in the order's progress:
+    /// such an event is never stale.
+    public var statusRank: Int?
+    public var rawBody: [UInt8]
+    public var receivedAt: Date
+
+    public init(
+        id: String = NewInboxEvent.makeID(), key: IdempotencyKey, contentHash: String, kind: EventKind,
+        merchantID: Int64, orderType: Int?, orderNo: String, status: Int, order: OrderReference, statusRank: Int?,
+        rawBody: [UInt8], receivedAt: Date
+    ) {
+        self.id = id
+        self.key = key
+        self.contentHash = contentHash
+        self.kind = kind
+        self.merchantID = merchantID
+        self.orderType = orderType
+        self.orderNo = orderNo
+        self.status = status
+        self.order = order
+        self.statusRank = statusRank
+        self.rawBody = rawBody
+        self.receivedAt = receivedAt
+    }
+
+    /// A fresh event id: a lower-case UUID.
+    public static func makeID() -> String { UUID().uuidString.lowercased() }
+}

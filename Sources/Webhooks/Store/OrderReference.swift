@@ -1,0 +1,24 @@
+import TrustPay
+
+/// One order, across all its status changes: payments by (merchant, order
+/// type, `order_no`), card orders by (route merchant, card callback type,
+/// `order_no`). The inbox keeps the last status seen per order.
+public struct OrderReference: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static func payment(_ callback: PaymentCallback) -> OrderReference {
+        let parts: [JSONValue] = [
+            "payment", .integer(callback.merchantID), .integer(callback.type.rawValue), .string(callback.orderNo),
+        ]
+        return OrderReference(rawValue: JSONValue.array(parts).compactJSON)
+    }
+
+    public static func card(_ callback: CardCallback, merchantID: Int64) -> OrderReference {
+        let parts: [JSONValue] = ["card", .integer(merchantID), .string(callback.kind.rawValue), .string(callback.orderNo)]
+        return OrderReference(rawValue: JSONValue.array(parts).compactJSON)
+    }
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import Synchronization
+import TrustPay
+import TrustPayWebhooksTesting
+import Webhooks
+
+/// The merchant every test posts as, and a second one for routing tests.
+let merchant = TestMerchant(id: 8_820_250_900_009, secret: "s3cr3t-for-tests")
+let otherMerchant = TestMerchant(id: 8_820_250_900_077, secret: "another-s3cr3t")
+let factory = CallbackFactory(merchant: merchant)
+
+/// A server for `merchant` with a fast retry schedule, the recorder's handlers
+/// registered, and whatever `adjust` adds.
+func makeServer(
+    store: any IdempotencyStore = MemoryInbox(), recorder: HandlerRecorder,
+    _ adjust: (inout WebhookServer) -> Void = { _ in }
+) -> WebhookServer {
+    var configuration = WebhookConfiguration(merchants: [merchant.merchant])
+    configuration.retrySchedule = RetrySchedule(
+        maxAttempts: 3, initialDelay: .milliseconds(20), multiplier: 2, maxDelay: .milliseconds(100), jitter: 0.5)
+    configuration.workers = 2
+    configuration.handlerTimeout = .seconds(5)
+    var server = WebhookServer(configuration: configuration, store: store, logger: testLogger)
+    recorder.register(on: &server)
+    adjust(&server)
+    return server
+}
+
+/// Quiet unless a test fails loudly: warnings and errors only.
+let testLogger: Logger = {
+    var logger = Logger(label: "webhooks-tests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// A counter shared with handlers.
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    @discardableResult func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+    var count: Int { value.load(ordering: .relaxed) }
+}
+
+struct HandlerError: Error, CustomStringConvertible {
+    let text: String
+    var description: String { text }
+}
+
+/// A store that can be switched off, for the 503 paths.
+final class OutageStore: IdempotencyStore {
+    let inner = MemoryInbox()
+    private let down = Atomic<Bool>(false)
+
+    func setDown(_ isDown: Bool) { down.store(isDown, ordering: .relaxed) }
+
+    private func check() throws {
+        if down.load(ordering: .relaxed) { throw StoreError.unavailable("switched off by the test") }
+    }
+
+    func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+        try check()
+        return try await inner.record(event, lease: lease, now: now)
+    }
+    func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        try check()
+        return try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
+    }
+    func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        try check()
+        return try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+    }
+    func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        try check()
+        return try await inner.complete(id: id, owner: owner, now: now)
+    }
+    func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        try check()
+        return try await inner.fail(id: id, owner: owner, error: error, retryAt: retryAt, now: now)
+    }
+    func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        try check()
+        return try await inner.deadLetter(id: id, owner: owner, error: error, now: now)
+    }
+    func event(id: String) async throws -> InboxEvent? {
+        try check()
+        return try await inner.event(id: id)
+    }
+    func list(_ filter: EventFilter) async throws -> [InboxEvent] {
+        try check()
+        return try await inner.list(filter)
+    }
+    func replay(id: String, now: Date) async throws -> InboxEvent? {
+        try check()
+        return try await inner.replay(id: id, now: now)
+    }
+    func purge(_ filter: EventFilter) async throws -> Int {
+        try check()
+        return try await inner.purge(filter)
+    }
+    func prune(completedBefore date: Date) async throws -> Int {
+        try check()
+        return try await inner.prune(completedBefore: date)
+    }
+    func checkAvailability() async throws { try check() }
+}
