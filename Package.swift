@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "TrustPay", targets: ["TrustPay"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        // The system SQLite 3 (libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
