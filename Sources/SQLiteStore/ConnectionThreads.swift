@@ -124,11 +124,12 @@ private final class ThreadRoster: Sendable {
 protocol ConnectionJob: AnyObject, Sendable {
     /// Runs the closure with `connection`; returns the error it threw, or nil.
     func perform(on connection: SQLiteConnection) -> (any Error)?
+    /// True once the closure has run and returned.
+    var hasSucceeded: Bool { get }
     /// Resumes the waiting task with the closure's result, except that
     /// `failure` replaces a success (its batch did not commit) and is also
-    /// what a job that never ran gets. Returns whether it resumed with a success.
-    @discardableResult
-    func complete(replacingSuccessWith failure: (any Error)?) -> Bool
+    /// what a job that never ran gets.
+    func complete(replacingSuccessWith failure: (any Error)?)
 }
 
 final class ConnectionRequest<T: Sendable>: ConnectionJob, @unchecked Sendable {
@@ -152,19 +153,22 @@ final class ConnectionRequest<T: Sendable>: ConnectionJob, @unchecked Sendable {
         }
     }
 
-    func complete(replacingSuccessWith failure: (any Error)?) -> Bool {
+    var hasSucceeded: Bool {
+        if case .success? = outcome { return true }
+        return false
+    }
+
+    func complete(replacingSuccessWith failure: (any Error)?) {
         switch (outcome, failure) {
         case (.failure(let error)?, _):
             continuation.resume(throwing: error)
         case (.success(let value)?, nil):
             continuation.resume(returning: value)
-            return true
         case (_, let failure?):
             continuation.resume(throwing: failure)
         case (nil, nil):
             continuation.resume(throwing: SQLiteError.failed(code: .misuse, message: "a request completed without running"))
         }
-        return false
     }
 }
 

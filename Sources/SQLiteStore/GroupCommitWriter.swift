@@ -66,9 +66,7 @@ public final class GroupCommitWriter: Sendable {
                 try migrator?.migrate(connection)
                 return connection
             },
-            run: { connection, batch in
-                counters.record(Self.commit(batch, on: connection))
-            })
+            run: { connection, batch in Self.commit(batch, on: connection, counters: counters) })
     }
 
     /// Runs `body` with the write connection inside the next batch's
@@ -76,6 +74,7 @@ public final class GroupCommitWriter: Sendable {
     /// committed. Throws `body`'s error (its changes rolled back), the
     /// batch's error when the batch could not commit, or
     /// `SQLiteError.closed` after `close()`.
+    @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await thread.submit(body)
     }
@@ -95,8 +94,8 @@ public final class GroupCommitWriter: Sendable {
     private static let rollbackToSavepoint = "ROLLBACK TO group_commit_request"
     private static let releaseSavepoint = "RELEASE group_commit_request"
 
-    /// Runs one batch in one transaction and resumes its callers.
-    private static func commit(_ batch: [any ConnectionJob], on db: SQLiteConnection) -> WriterStatistics {
+    /// Runs one batch in one transaction, counts it, and resumes its callers.
+    private static func commit(_ batch: [any ConnectionJob], on db: SQLiteConnection, counters: StatisticsCounters) {
         var failure: (any Error)?
         do throws(SQLiteError) {
             try db.execute("BEGIN IMMEDIATE")
@@ -119,15 +118,15 @@ public final class GroupCommitWriter: Sendable {
             failure = error
             if db.isInTransaction { _ = try? db.execute("ROLLBACK") }
         }
-        var outcome = WriterStatistics()
-        outcome.writes = batch.count
-        outcome.batches = 1
-        outcome.commits = failure == nil ? 1 : 0
-        outcome.largestBatch = batch.count
-        for request in batch where !request.complete(replacingSuccessWith: failure) {
-            outcome.failedWrites += 1
-        }
-        return outcome
+        // Counted before anyone resumes, so a caller sees its own batch.
+        var counts = WriterStatistics()
+        counts.writes = batch.count
+        counts.failedWrites = failure == nil ? batch.count { !$0.hasSucceeded } : batch.count
+        counts.batches = 1
+        counts.commits = failure == nil ? 1 : 0
+        counts.largestBatch = batch.count
+        counters.record(counts)
+        for request in batch { request.complete(replacingSuccessWith: failure) }
     }
 }
 

@@ -143,6 +143,7 @@ public final class SQLiteConnection {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back
     /// when it (or COMMIT) throws.
+    @discardableResult
     public func transaction<T>(_ kind: TransactionKind = .immediate,
                                _ body: (SQLiteConnection) throws -> T) throws -> T {
         try execute("BEGIN \(kind.rawValue)")
@@ -159,6 +160,7 @@ public final class SQLiteConnection {
     /// Runs `body` inside `SAVEPOINT name`: released when it returns, rolled
     /// back to the savepoint (and released) when it throws. Nests inside a
     /// transaction or another savepoint.
+    @discardableResult
     public func savepoint<T>(_ name: String = "savepoint", _ body: (SQLiteConnection) throws -> T) throws -> T {
         let quoted = "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
         try execute("SAVEPOINT \(quoted)")

@@ -33,11 +33,13 @@ public final class SQLiteDatabase: Sendable {
     }
 
     /// `writer.write(body)`: runs in the next group commit, returns once committed.
+    @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await writer.write(body)
     }
 
     /// `readers.read(body)`: runs on a read-only connection in one snapshot.
+    @discardableResult
     public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await readers.read(body)
     }

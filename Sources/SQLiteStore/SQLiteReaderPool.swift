@@ -25,6 +25,7 @@ public final class SQLiteReaderPool: Sendable {
     /// Runs `body` with a read-only connection, in a read transaction, and
     /// returns its value. Throws `body`'s error, or `SQLiteError.closed`
     /// after `close()`.
+    @discardableResult
     public func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await threads.submit(body)
     }
