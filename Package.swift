@@ -33,6 +33,9 @@ let package = Package(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // Writes with group commit and prints each acknowledged id, until
+        // killed: the crash test's subject.
+        .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -41,7 +44,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
