@@ -36,6 +36,8 @@ let package = Package(
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
+        // Acknowledged writes per second with and without group commit.
+        .executableTarget(name: "sqlite-bench", dependencies: ["SQLiteStore"]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
