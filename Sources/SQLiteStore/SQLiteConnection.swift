@@ -123,15 +123,8 @@ public final class SQLiteConnection {
     /// Runs several `;`-separated statements without parameters, such as a
     /// migration. Not cached.
     public func executeScript(_ sql: String) throws(SQLiteError) {
-        var message: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
-        guard rc == SQLITE_OK else {
-            let text = message.map { String(cString: $0) }
-            sqlite3_free(message)
-            let error = SQLiteError.from(rc, on: handle)
-            throw SQLiteError.classify(error.code ?? SQLiteResultCode(rawValue: rc),
-                                       message: text ?? String(cString: sqlite3_errmsg(handle)))
-        }
+        let rc = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw .from(rc, on: handle) }
     }
 
     /// The rowid of the most recent successful INSERT on this connection.
