@@ -6,7 +6,10 @@ import SQLiteStore
 /// so one fsync, per write), as a markdown table. `scripts/bench-sqlite`
 /// runs it next to the disk's raw fsync rate.
 ///
-///     sqlite-bench [--directory data/bench-sqlite] [--writers 64] [--seconds 5] [--fsync-rate N]
+///     sqlite-bench [--directory data/bench-sqlite] [--writers 64] [--seconds 5]
+///                  [--fsync-rate N] [--fdatasync-rate N]
+///
+/// The two rates are `scripts/fsync-rate`'s, shown as the raw disk's rows.
 @main
 struct SQLiteBench {
     struct Options {
@@ -14,6 +17,7 @@ struct SQLiteBench {
         var writers = 64
         var seconds = 5
         var fsyncRate: Double?
+        var fdatasyncRate: Double?
     }
 
     struct Result {
@@ -90,6 +94,9 @@ struct SQLiteBench {
         if let rate = options.fsyncRate {
             lines.append("| raw disk: 4 KiB append + fsync | | \(format(rate)) | | |")
         }
+        if let rate = options.fdatasyncRate {
+            lines.append("| raw disk: 4 KiB rewrite + fdatasync | | \(format(rate)) | | |")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -107,6 +114,7 @@ struct SQLiteBench {
             case "--writers": options.writers = number(value, for: flag)
             case "--seconds": options.seconds = number(value, for: flag)
             case "--fsync-rate": options.fsyncRate = Double(number(value, for: flag))
+            case "--fdatasync-rate": options.fdatasyncRate = Double(number(value, for: flag))
             default: usage("unknown option \(flag)")
             }
         }
@@ -120,7 +128,7 @@ struct SQLiteBench {
 
     static func usage(_ problem: String) -> Never {
         print("sqlite-bench: \(problem)\n"
-              + "usage: sqlite-bench [--directory DIR] [--writers N] [--seconds S] [--fsync-rate N]")
+              + "usage: sqlite-bench [--directory DIR] [--writers N] [--seconds S] [--fsync-rate N] [--fdatasync-rate N]")
         exit(2)
     }
 }
