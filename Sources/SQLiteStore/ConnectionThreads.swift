@@ -45,6 +45,9 @@ final class ConnectionThreads: Sendable {
     /// Jobs queued and not yet taken by a thread.
     var queuedCount: Int { queue.count }
 
+    /// False once `close()` has begun.
+    var isAccepting: Bool { !queue.isClosed }
+
     /// Refuses new jobs, lets the threads finish the queued ones, and returns
     /// once every thread has closed its connection and exited.
     func close() async {
@@ -180,7 +183,7 @@ final class JobQueue<Job>: @unchecked Sendable {
     // Guarded by `mutex`.
     private var jobs: [Job] = []
     private var head = 0
-    private var isClosed = false
+    private var closed = false
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -198,7 +201,7 @@ final class JobQueue<Job>: @unchecked Sendable {
     func push(_ job: Job) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        guard !isClosed else { return false }
+        guard !closed else { return false }
         jobs.append(job)
         pthread_cond_signal(nonEmpty)
         return true
@@ -209,7 +212,7 @@ final class JobQueue<Job>: @unchecked Sendable {
     func take(upTo limit: Int) -> [Job]? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while head == jobs.count && !isClosed { pthread_cond_wait(nonEmpty, mutex) }
+        while head == jobs.count && !closed { pthread_cond_wait(nonEmpty, mutex) }
         guard head < jobs.count else { return nil }
         let end = min(jobs.count, head + limit)
         let taken = Array(jobs[head..<end])
@@ -230,11 +233,17 @@ final class JobQueue<Job>: @unchecked Sendable {
         return jobs.count - head
     }
 
+    var isClosed: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return closed
+    }
+
     /// Refuses further jobs and wakes every waiting thread; queued jobs are
     /// still taken.
     func close() {
         pthread_mutex_lock(mutex)
-        isClosed = true
+        closed = true
         pthread_cond_broadcast(nonEmpty)
         pthread_mutex_unlock(mutex)
     }

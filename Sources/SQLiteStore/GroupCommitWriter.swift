@@ -82,6 +82,9 @@ public final class GroupCommitWriter: Sendable {
     /// Writes waiting for the next batch (for tests that need a full batch).
     var queuedWrites: Int { thread.queuedCount }
 
+    /// False once `close()` has begun.
+    var isAcceptingWrites: Bool { thread.isAccepting }
+
     /// The counters so far.
     public var statistics: WriterStatistics { counters.snapshot }
 

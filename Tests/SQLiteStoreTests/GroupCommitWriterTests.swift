@@ -122,11 +122,13 @@ import Testing
         }
         #expect(try await waitUntil { writer.queuedWrites == 10 })
         let closing = Task { await writer.close() }
+        #expect(try await waitUntil { !writer.isAcceptingWrites })
+        await #expect(throws: SQLiteError.closed) { try await writer.write { _ in 0 } }
+        #expect(writer.queuedWrites == 10)
         gate.open()
         await closing.value
         try await blocker.value
         for task in queued { #expect(try await task.value == 1) }
-        await #expect(throws: SQLiteError.closed) { try await writer.write { _ in 0 } }
 
         let reopened = try SQLiteConnection(path: directory.database())
         #expect(try reopened.query("SELECT COUNT(*) FROM items")[0][0] == 10)
