@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "TrustPay", targets: ["TrustPay"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,6 +44,16 @@ let package = Package(
             dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
         .target(name: "ServiceConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The system SQLite 3 (libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // Writes with group commit and prints each acknowledged id, until
+        // killed: the crash test's subject.
+        .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
+        // Acknowledged writes per second with and without group commit.
+        .executableTarget(name: "sqlite-bench", dependencies: ["SQLiteStore"]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -53,6 +64,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),

@@ -1,0 +1,150 @@
+import Synchronization
+
+/// Counters of a `GroupCommitWriter` since it opened.
+public struct WriterStatistics: Sendable, Hashable {
+    /// Write requests run, whether they were acknowledged or failed.
+    public var writes = 0
+    /// Write requests that ended in an error (their own, or their batch's).
+    public var failedWrites = 0
+    /// Batches run: each is one transaction.
+    public var batches = 0
+    /// Batches whose COMMIT succeeded: with `synchronous = FULL`, one fsync each.
+    public var commits = 0
+    /// The most requests one batch held.
+    public var largestBatch = 0
+
+    public init() {}
+}
+
+/// The single writer of an SQLite database: runs write closures on its own
+/// thread and commits everything queued together, so concurrent writers
+/// share one fsync instead of waiting for one each (group commit).
+///
+/// The thread takes every pending request (up to `maxBatch`) and runs them
+/// in one `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT: a
+/// request that throws is rolled back alone and gets its error, the others
+/// still commit. Callers resume only after COMMIT has returned, so a value
+/// returned by `write` is on disk (with `synchronous = FULL`, durable across
+/// a power loss). If BEGIN or COMMIT fails, every request of the batch gets
+/// the error: nothing is acknowledged that was not stored.
+///
+/// ```swift
+/// let writer = try await GroupCommitWriter(path: "data/inbox.sqlite", migrator: migrator)
+/// let isNew = try await writer.write { db in
+///     try db.execute("INSERT OR IGNORE INTO inbox (key, body) VALUES (?, ?)", .text(key), .blob(body)) == 1
+/// }
+/// ```
+///
+/// A write closure runs inside the batch's transaction: it must not BEGIN,
+/// COMMIT or ROLLBACK itself (nested savepoints are fine), and should be
+/// short, since the whole batch waits for it. Cancelling the awaiting task
+/// does not withdraw a queued write: it may already be committed.
+public final class GroupCommitWriter: Sendable {
+    /// Requests one batch takes at most unless told otherwise.
+    public static let defaultMaxBatch = 512
+
+    public let path: String
+    /// The most requests one transaction takes; 1 turns group commit off
+    /// (one transaction, so one fsync, per write).
+    public let maxBatch: Int
+    private let thread: ConnectionThreads
+    private let counters: StatisticsCounters
+
+    /// Opens (creating if needed) the database at `path` on the writer's own
+    /// thread, applies `migrator`'s missing migrations, and starts taking writes.
+    public init(path: String, configuration: SQLiteConfiguration = SQLiteConfiguration(),
+                maxBatch: Int = GroupCommitWriter.defaultMaxBatch, migrator: SchemaMigrator? = nil) async throws {
+        precondition(maxBatch >= 1, "maxBatch must be at least 1")
+        let counters = StatisticsCounters()
+        self.path = path
+        self.maxBatch = maxBatch
+        self.counters = counters
+        thread = try await ConnectionThreads(
+            name: "SQLite writer", count: 1, batchLimit: maxBatch,
+            open: {
+                let connection = try SQLiteConnection(path: path, configuration: configuration)
+                try migrator?.migrate(connection)
+                return connection
+            },
+            run: { connection, batch in Self.commit(batch, on: connection, counters: counters) })
+    }
+
+    /// Runs `body` with the write connection inside the next batch's
+    /// transaction and returns its value once that transaction has
+    /// committed. Throws `body`'s error (its changes rolled back), the
+    /// batch's error when the batch could not commit, or
+    /// `SQLiteError.closed` after `close()`.
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await thread.submit(body)
+    }
+
+    /// Writes waiting for the next batch (for tests that need a full batch).
+    var queuedWrites: Int { thread.queuedCount }
+
+    /// False once `close()` has begun.
+    var isAcceptingWrites: Bool { thread.isAccepting }
+
+    /// The counters so far.
+    public var statistics: WriterStatistics { counters.snapshot }
+
+    /// Refuses new writes, commits the queued ones, closes the connection,
+    /// and returns when the writer thread has exited.
+    public func close() async { await thread.close() }
+
+    // Each request's savepoint; the SQL is fixed so the statements stay cached.
+    private static let savepoint = "SAVEPOINT group_commit_request"
+    private static let rollbackToSavepoint = "ROLLBACK TO group_commit_request"
+    private static let releaseSavepoint = "RELEASE group_commit_request"
+
+    /// Runs one batch in one transaction, counts it, and resumes its callers.
+    private static func commit(_ batch: [any ConnectionJob], on db: SQLiteConnection, counters: StatisticsCounters) {
+        var failure: (any Error)?
+        do throws(SQLiteError) {
+            try db.execute("BEGIN IMMEDIATE")
+            for request in batch {
+                try db.execute(savepoint)
+                if let error = request.perform(on: db) {
+                    guard db.isInTransaction else {
+                        // SQLite ended the whole transaction (a full disk, an
+                        // I/O error): the work of the requests before this
+                        // one is gone too.
+                        throw error as? SQLiteError
+                            ?? .failed(code: .abort, message: "a write ended its batch's transaction: \(error)")
+                    }
+                    try db.execute(rollbackToSavepoint)
+                }
+                try db.execute(releaseSavepoint)
+            }
+            try db.execute("COMMIT")
+        } catch {
+            failure = error
+            if db.isInTransaction { _ = try? db.execute("ROLLBACK") }
+        }
+        // Counted before anyone resumes, so a caller sees its own batch.
+        var counts = WriterStatistics()
+        counts.writes = batch.count
+        counts.failedWrites = failure == nil ? batch.count { !$0.hasSucceeded } : batch.count
+        counts.batches = 1
+        counts.commits = failure == nil ? 1 : 0
+        counts.largestBatch = batch.count
+        counters.record(counts)
+        for request in batch { request.complete(replacingSuccessWith: failure) }
+    }
+}
+
+private final class StatisticsCounters: Sendable {
+    private let totals = Mutex(WriterStatistics())
+
+    var snapshot: WriterStatistics { totals.withLock { $0 } }
+
+    func record(_ batch: WriterStatistics) {
+        totals.withLock { totals in
+            totals.writes += batch.writes
+            totals.failedWrites += batch.failedWrites
+            totals.batches += batch.batches
+            totals.commits += batch.commits
+            totals.largestBatch = max(totals.largestBatch, batch.largestBatch)
+        }
+    }
+}

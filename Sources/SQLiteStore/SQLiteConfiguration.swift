@@ -1,0 +1,29 @@
+/// How each connection of a store is set up.
+public struct SQLiteConfiguration: Sendable, Hashable {
+    /// When a commit reaches the disk (`PRAGMA synchronous`), in WAL mode.
+    public enum Synchronous: String, Sendable, Hashable {
+        /// The WAL is fsynced at every commit, before the commit returns: a
+        /// committed transaction survives a process crash and a power loss.
+        case full = "FULL"
+        /// The WAL is fsynced only at checkpoints: a committed transaction
+        /// survives a process crash, but the last ones may be lost on power
+        /// loss or an operating-system crash.
+        case normal = "NORMAL"
+    }
+
+    /// Default `.full`: an acknowledged callback must survive a power loss.
+    public var synchronous: Synchronous
+    /// How long a statement waits for another connection's lock before it
+    /// fails with `SQLiteError.busy` (`PRAGMA busy_timeout`). Default 5 s.
+    public var busyTimeout: Duration
+    /// Prepared statements each connection keeps for reuse, keyed by their
+    /// SQL text; the least recently used is finalized past this. Default 64.
+    public var statementCacheCapacity: Int
+
+    public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5),
+                statementCacheCapacity: Int = 64) {
+        self.synchronous = synchronous
+        self.busyTimeout = busyTimeout
+        self.statementCacheCapacity = statementCacheCapacity
+    }
+}

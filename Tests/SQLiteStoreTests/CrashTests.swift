@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import SQLiteStore
+
+@Suite(.timeLimit(.minutes(1)))
+struct CrashTests {
+    /// A real crash: `sqlite-crash-probe` writes through a group-commit
+    /// writer and prints each id after its write returned; it is killed with
+    /// SIGKILL mid-stream, and every id it printed must be in the database.
+    @Test func everyAcknowledgedWriteSurvivesAKill() async throws {
+        let probe = try #require(Self.probePath, "sqlite-crash-probe is not built beside the tests")
+        let directory = try TemporaryDirectory()
+        let path = directory.database("crash.sqlite")
+        let run = try await onOwnThread { try Self.killMidStream(probe, arguments: [path, "32", "30"], after: 3_000) }
+        #expect(run.killed, "the probe exited by itself: \(run.errors)")
+        #expect(run.acknowledged.count >= 3_000, "\(run.errors)")
+
+        let db = try SQLiteConnection(path: path)
+        #expect(try db.query("PRAGMA integrity_check")[0][0] == "ok")
+        let stored = Set(try integers(db, "SELECT id FROM acknowledged"))
+        let lost = run.acknowledged.filter { !stored.contains($0) }
+        #expect(lost.isEmpty, "acknowledged but not stored: \(lost.prefix(20))")
+        #expect(stored.count >= run.acknowledged.count)
+    }
+
+    struct ProbeRun: Sendable {
+        var acknowledged: [Int64]
+        var killed: Bool
+        var errors: String
+    }
+
+    /// Starts the probe, reads acknowledged ids until there are `count`,
+    /// kills it with SIGKILL, and collects what it printed before dying.
+    static func killMidStream(_ probe: String, arguments: [String], after count: Int) throws -> ProbeRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: probe)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+
+        var lines = LineCollector()
+        while lines.ids.count < count {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }  // the probe exited
+            lines.add(data)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // Lines printed before the kill are acknowledged too.
+        lines.add(output.fileHandleForReading.readDataToEndOfFile())
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return ProbeRun(acknowledged: lines.ids, killed: process.terminationReason == .uncaughtSignal,
+                        errors: errorText)
+    }
+
+    /// `sqlite-crash-probe` in the build folder beside the test bundle.
+    static var probePath: String? {
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("sqlite-crash-probe").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+}
+
+/// Whole lines of ids from chunks of output; a trailing partial line waits
+/// for the next chunk.
+struct LineCollector {
+    private(set) var ids: [Int64] = []
+    private var partial: [UInt8] = []
+
+    mutating func add(_ data: Data) {
+        partial.append(contentsOf: data)
+        guard let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) else { return }
+        for line in partial[..<lastNewline].split(separator: UInt8(ascii: "\n")) {
+            if let id = Int64(String(decoding: line, as: UTF8.self)) { ids.append(id) }
+        }
+        partial.removeSubrange(...lastNewline)
+    }
+}

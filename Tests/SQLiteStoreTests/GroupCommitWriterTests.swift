@@ -1,0 +1,199 @@
+import Testing
+@testable import SQLiteStore
+
+@Suite struct GroupCommitWriterTests {
+    @Test func aFailingRequestRollsBackAloneAndTheRestOfItsBatchCommits() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))
+        try await writer.write { db in try db.execute("INSERT INTO items (name) VALUES ('taken')") }
+        let batch = try await inOneBatch(writer, count: 5) { index in
+            { @Sendable db in
+                try db.execute("INSERT INTO items (name) VALUES (?)", .text("item \(index)"))
+                // The failing request writes a row of its own before its second insert fails.
+                return try db.execute("INSERT INTO items (name) VALUES (?)", index == 2 ? "taken" : .text("extra \(index)"))
+            }
+        }
+        for (index, outcome) in batch.enumerated() {
+            if index == 2 {
+                #expect(throws: SQLiteError.self) { try outcome.get() }
+                #expect((try? outcome.get()) == nil)
+            } else {
+                #expect(try outcome.get() == 1)
+            }
+        }
+        if case .failure(let error as SQLiteError) = batch[2] { #expect(error.code == .constraintUnique) }
+        let stored = try await writer.write { db in try db.query("SELECT name FROM items ORDER BY id").compactMap { $0[0].string } }
+        #expect(stored == ["taken", "item 0", "extra 0", "item 1", "extra 1", "item 3", "extra 3", "item 4", "extra 4"])
+        let statistics = writer.statistics
+        #expect(statistics.largestBatch == 5)
+        #expect(statistics.failedWrites == 1)
+        await writer.close()
+    }
+
+    @Test func aFailedCommitFailsEveryRequestOfTheBatchAndStoresNone() async throws {
+        let directory = try TemporaryDirectory()
+        // A deferred foreign key is checked at COMMIT, so a request that
+        // breaks it passes its own savepoint and makes the COMMIT fail.
+        let schema = Migration(version: 1, sql: """
+            CREATE TABLE parent (id INTEGER PRIMARY KEY);
+            CREATE TABLE child (id INTEGER PRIMARY KEY,
+                                parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+            """)
+        let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([schema]))
+        let batch = try await inOneBatch(writer, count: 4) { index in
+            { @Sendable db in try db.execute("INSERT INTO child VALUES (?, ?)", .integer(Int64(index)), index == 1 ? 99 : nil) }
+        }
+        for outcome in batch {
+            #expect(throws: SQLiteError.self) { try outcome.get() }
+            if case .failure(let error as SQLiteError) = outcome { #expect(error.code == .constraintForeignKey) }
+        }
+        #expect(try await writer.write { db in try db.query("SELECT COUNT(*) FROM child")[0][0] } == 0)
+        #expect(writer.statistics.failedWrites == 4)
+        #expect(try await writer.write { db in try db.execute("INSERT INTO child VALUES (10, NULL)") } == 1,
+                "the writer goes on after a failed batch")
+        await writer.close()
+    }
+
+    @Test func aRequestThatEndsTheTransactionFailsItsWholeBatch() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))
+        struct Gave: Error {}
+        let batch = try await inOneBatch(writer, count: 3) { index in
+            { @Sendable db in
+                try db.execute("INSERT INTO items (name) VALUES (?)", .text("item \(index)"))
+                if index == 1 {
+                    // What SQLite does itself on a full disk or an I/O error.
+                    try db.execute("ROLLBACK")
+                    throw Gave()
+                }
+                return 1
+            }
+        }
+        #expect(batch.allSatisfy { (try? $0.get()) == nil })
+        #expect(try await writer.write { db in try db.query("SELECT COUNT(*) FROM items")[0][0] } == 0)
+        await writer.close()
+    }
+
+    @Test(arguments: [GroupCommitWriter.defaultMaxBatch, 1])
+    func concurrentWritersAreAllStoredWithFewerCommitsWhenGrouped(maxBatch: Int) async throws {
+        let directory = try TemporaryDirectory()
+        let (tasks, perTask) = maxBatch == 1 ? (50, 8) : (200, 10)
+        let writer = try await GroupCommitWriter(path: directory.database(), maxBatch: maxBatch,
+                                                 migrator: SchemaMigrator([itemsTable]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    for index in 0..<perTask {
+                        let id = Int64(task * perTask + index)
+                        let changed = try await writer.write { db in
+                            try db.execute("INSERT INTO items (id, name, body) VALUES (?, ?, ?)",
+                                           .integer(id), .text("item \(id)"), .blob([UInt8](repeating: 7, count: 100)))
+                        }
+                        #expect(changed == 1)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let writes = tasks * perTask
+        let statistics = writer.statistics
+        #expect(statistics.writes == writes)
+        #expect(statistics.failedWrites == 0)
+        #expect(statistics.batches == statistics.commits)
+        if maxBatch == 1 {
+            #expect(statistics.commits == writes)
+            #expect(statistics.largestBatch == 1)
+        } else {
+            #expect(statistics.commits * 5 <= writes, "\(statistics)")
+        }
+        await writer.close()
+
+        let reopened = try SQLiteConnection(path: directory.database())
+        #expect(try integers(reopened, "SELECT id FROM items ORDER BY id") == (0..<Int64(writes)).map { $0 })
+    }
+
+    @Test func closingCommitsQueuedWritesThenRefusesNewOnes() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))
+        let gate = WriterGate()
+        let blocker = try await gate.close(writer)
+        let queued = (0..<10).map { index in
+            Task { try await writer.write { db in try db.execute("INSERT INTO items (name) VALUES (?)", .text("q\(index)")) } }
+        }
+        #expect(try await waitUntil { writer.queuedWrites == 10 })
+        let closing = Task { await writer.close() }
+        #expect(try await waitUntil { !writer.isAcceptingWrites })
+        await #expect(throws: SQLiteError.closed) { try await writer.write { _ in 0 } }
+        #expect(writer.queuedWrites == 10)
+        gate.open()
+        await closing.value
+        try await blocker.value
+        for task in queued { #expect(try await task.value == 1) }
+
+        let reopened = try SQLiteConnection(path: directory.database())
+        #expect(try reopened.query("SELECT COUNT(*) FROM items")[0][0] == 10)
+    }
+
+    @Test func openingReportsTheDatabaseItCannotUse() async throws {
+        let directory = try TemporaryDirectory()
+        let missing = directory.path + "/absent/db.sqlite"
+        await #expect(throws: SQLiteError.self) { try await GroupCommitWriter(path: missing) }
+        let path = directory.database()
+        let newer = try await GroupCommitWriter(
+            path: path, migrator: SchemaMigrator([itemsTable, Migration(version: 2, sql: "CREATE TABLE more (x)")]))
+        await newer.close()
+        await #expect(throws: SchemaMigrationError.databaseIsNewer(path: path, version: 2, latestKnown: 1)) {
+            try await GroupCommitWriter(path: path, migrator: SchemaMigrator([itemsTable]))
+        }
+    }
+
+    @Test func readersSeeEachCommittedWriteWhileTheWriterWorks() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try await SQLiteDatabase(path: directory.database(), migrations: [itemsTable])
+        for index in 1...20 {
+            try await database.write { db in try db.execute("INSERT INTO items (name) VALUES (?)", .text("n\(index)")) }
+            #expect(try await database.read { db in try db.query("SELECT COUNT(*) FROM items")[0][0].int } == index)
+        }
+        let refused = try #require(await #expect(throws: SQLiteError.self) {
+            try await database.read { db in try db.execute("DELETE FROM items") }
+        })
+        #expect(refused.code?.primary == .readOnly)
+        // A long write does not hold up reads: they see the last commit.
+        let gate = WriterGate()
+        let slow = Task { try await database.write { db in
+            try db.execute("DELETE FROM items")
+            gate.hold()
+        } }
+        #expect(try await waitUntil { gate.isHolding })
+        #expect(try await database.read { db in try db.query("SELECT COUNT(*) FROM items")[0][0].int } == 20)
+        gate.open()
+        try await slow.value
+        #expect(try await database.read { db in try db.query("SELECT COUNT(*) FROM items")[0][0].int } == 0)
+        await database.close()
+        await #expect(throws: SQLiteError.closed) { try await database.read { _ in 0 } }
+    }
+
+    /// Runs `count` requests made by `request` in one batch: holds the writer
+    /// thread until all of them are queued, then lets it take them together.
+    private func inOneBatch<T: Sendable>(
+        _ writer: GroupCommitWriter, count: Int,
+        _ request: (Int) -> @Sendable (SQLiteConnection) throws -> T
+    ) async throws -> [Result<T, any Error>] {
+        let gate = WriterGate()
+        let blocker = try await gate.close(writer)
+        let before = writer.statistics.batches
+        var tasks: [Task<T, any Error>] = []
+        for index in 0..<count {
+            let body = request(index)
+            tasks.append(Task { try await writer.write(body) })
+            // Queue them in order, so results line up with the indexes.
+            #expect(try await waitUntil { writer.queuedWrites == index + 1 })
+        }
+        gate.open()
+        try await blocker.value
+        var results: [Result<T, any Error>] = []
+        for task in tasks { results.append(await task.result) }
+        #expect(writer.statistics.batches == before + 2)
+        return results
+    }
+}
