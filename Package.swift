@@ -11,11 +11,13 @@ let package = Package(
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -49,6 +51,14 @@ let package = Package(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // The idempotency store on PostgreSQL, shared by several replicas.
+        .target(
+            name: "PostgresInbox",
+            dependencies: [
+                "Webhooks",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
@@ -68,6 +78,13 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "PostgresInboxTests",
+            dependencies: [
+                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
