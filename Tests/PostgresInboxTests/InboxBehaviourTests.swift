@@ -1,6 +1,7 @@
 import Foundation
 import PostgresInbox
 import Testing
+import TrustPayWebhooksTesting
 import Webhooks
 
 /// Every test below runs against one private PostgreSQL, each on a fresh database.
@@ -244,6 +245,20 @@ extension PostgreSQLTests {
                 }
                 #expect(try await inbox.prune(completedBefore: t0.addingTimeInterval(1)) == count)
                 #expect(try await inbox.list(EventFilter()).isEmpty)
+            }
+        }
+
+        @Test func theRetentionSweepDeletesCompletedEventsByItself() async throws {
+            try await withInbox(retention: .seconds(1)) { inbox in
+                let lease = Lease(owner: "w", duration: .seconds(30))
+                let done = try await inbox.record(newEvent("DONE"), lease: lease, now: t0).event
+                let dead = try await inbox.record(newEvent("DEAD"), lease: lease, now: t0).event
+                #expect(try await inbox.complete(id: done.id, owner: "w", now: t0))
+                #expect(try await inbox.deadLetter(id: dead.id, owner: "w", error: "x", now: t0))
+                try await eventually("the sweep", timeout: .seconds(15)) {
+                    try await inbox.event(id: done.id) == nil
+                }
+                #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["DEAD"])
             }
         }
 

@@ -246,11 +246,12 @@ let testLogger: Logger = {
 
 /// An inbox on a fresh database of the suite's cluster, shut down afterwards.
 func withInbox<Result: Sendable>(
-    poolSize: Int = 4, operationTimeout: Duration = .seconds(10), _ body: (PostgresInbox) async throws -> Result
+    poolSize: Int = 4, operationTimeout: Duration = .seconds(10), retention: Duration? = nil,
+    _ body: (PostgresInbox) async throws -> Result
 ) async throws -> Result {
     let url = try await sharedServer().createDatabase()
     let inbox = try await PostgresInbox.connect(
-        url: url, poolSize: poolSize, operationTimeout: operationTimeout, retention: nil, logger: testLogger)
+        url: url, poolSize: poolSize, operationTimeout: operationTimeout, retention: retention, logger: testLogger)
     do {
         let result = try await body(inbox)
         await inbox.shutdown()

@@ -75,6 +75,10 @@ extension OutageTests {
                 try await withWebhookTestServer(makeServer(inbox: inbox, runs: runs)) { server in
                     #expect(try await server.client.deliver(factory.payment(orderNo: "UP", status: .unliquidated)).isAcknowledgement)
                     #expect(try await server.client.get("/readyz").status == 200)
+                    // Finished before the outage, so that no attempt is cut short by it.
+                    try await eventually("UP completed") {
+                        try await inbox.list(EventFilter(states: [.completed], orderNo: "UP")).count == 1
+                    }
 
                     try await database.stopServer()
                     let down = factory.payment(orderNo: "DOWN", status: .unliquidated)
