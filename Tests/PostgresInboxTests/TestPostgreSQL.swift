@@ -128,16 +128,19 @@ final class TestPostgreSQL: Sendable {
     /// cooperative pool that runs the tests must never block.
     @discardableResult
     private func run(_ program: String, _ arguments: [String]) async throws -> String {
-        var executable = "\(binDirectory)/\(program)"
-        var arguments = arguments
-        if geteuid() == 0 {
-            arguments = ["-u", "postgres", "--", executable] + arguments
-            executable = "/usr/sbin/runuser"
-        }
+        var command = ["\(binDirectory)/\(program)"] + arguments
+        if geteuid() == 0 { command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + command }
+        // The server outlives the call (pg_ctl start) and would keep every
+        // descriptor it inherits open: other tests' pipes and sockets, whose
+        // ends then never close. Bash closes them all before running it.
+        let wrapped = [
+            "-c", #"for fd in /proc/$$/fd/*; do fd=${fd##*/}; if ((fd > 2)); then eval "exec $fd>&-"; fi; done; exec "$@""#,
+            "close-inherited-descriptors",
+        ] + command
         let outputPath = "\(directory)/\(program)-\(UUID().uuidString).out"
-        let (status, output) = try await runOnThread(executable, arguments, outputPath: outputPath)
+        let (status, output) = try await runOnThread("/bin/bash", wrapped, outputPath: outputPath)
         guard status == 0 else {
-            throw TestPostgreSQLError(message: "\(program) \(arguments.joined(separator: " ")) exited with \(status): \(output)")
+            throw TestPostgreSQLError(message: "\(command.joined(separator: " ")) exited with \(status): \(output)")
         }
         return output
     }
@@ -160,8 +163,9 @@ final class TestPostgreSQL: Sendable {
 }
 
 /// Runs a program and waits for it, blocking the calling thread. Not
-/// Foundation's `Process`: that waits until every inherited descriptor is
-/// closed, and `pg_ctl start` leaves the server running with them.
+/// Foundation's `Process`: it notices an exit when every copy of a socket
+/// it hands the child is closed, and the server `pg_ctl start` leaves
+/// running would hold one.
 private func spawnAndWait(_ executable: String, _ arguments: [String], outputPath: String) throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -169,8 +173,6 @@ private func spawnAndWait(_ executable: String, _ arguments: [String], outputPat
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    // Other descriptors are inherited: the project's and NIO's sockets are
-    // all close-on-exec, so the server keeps none of them open.
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for argument in argv { free(argument) } }
     var pid = pid_t()
