@@ -88,7 +88,11 @@ final class TestPostgreSQL: Sendable {
             // Test data needs no durability; the disks here are slow.
             "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
         ].joined(separator: " ")
-        try await run("pg_ctl", ["-D", dataDirectory, "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", options, "start"])
+        do {
+            try await run("pg_ctl", ["-D", dataDirectory, "-l", "\(directory)/server.log", "-w", "-t", "60", "-o", options, "start"])
+        } catch {
+            throw TestPostgreSQLError(message: "\(error)\nserver log:\n\(log.suffix(2000))")
+        }
     }
 
     /// Stops the server; its connections are closed (`-m fast`).
@@ -175,8 +179,17 @@ private func spawnAndWait(_ executable: String, _ arguments: [String], outputPat
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
     let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { for argument in argv { free(argument) } }
+    // Threads of the cooperative pool block most signals, and a child
+    // inherits its parent thread's mask: start with none blocked.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
     var pid = pid_t()
-    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
     guard spawned == 0 else { throw TestPostgreSQLError(message: "cannot start \(executable): errno \(spawned)") }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 {
