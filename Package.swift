@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -36,14 +38,19 @@ let package = Package(
             dependencies: [
                 "HTTPServer", "TrustPay",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
+        // Allow-list, trusted proxies and rate limit for the callback routes.
+        .target(name: "AccessControl", dependencies: ["HTTPServer"]),
         .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
             dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
-        .target(name: "ServiceConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "ServiceConfiguration",
+            dependencies: ["AccessControl", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
@@ -57,12 +64,16 @@ let package = Package(
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
-                "HTTPServer",
+                "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
+                "SQLiteStore",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration"]),
+        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
         .testTarget(

@@ -1,0 +1,22 @@
+import Foundation
+import Logging
+import ServiceConfiguration
+import Webhooks
+
+/// Opens the configured store. The pipeline and the `events` commands use
+/// it the same way, so they see the same data.
+enum StoreFactory {
+    static func open(_ settings: StoreSettings, environment: [String: String], logger: Logger) async throws
+        -> any IdempotencyStore
+    {
+        switch settings.kind {
+        case .memory:
+            logger.warning("store.kind is memory: acknowledged callbacks are lost when the process stops")
+            return MemoryInbox()
+        case .sqlite:
+            throw ConfigurationError(key: "store.kind", message: "the SQLite inbox is not built into this binary yet")
+        case .postgres:
+            throw ConfigurationError(key: "store.kind", message: "the PostgreSQL inbox is not built into this binary yet")
+        }
+    }
+}
