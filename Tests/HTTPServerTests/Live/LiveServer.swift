@@ -103,7 +103,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// Everything until the server closes (or the timeout passes).
-    func readToEnd() -> String {
+    func readToEndBlocking() -> String {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -115,7 +115,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// True when the server has closed its side (EOF), false on timeout.
-    func isClosedByPeer() -> Bool {
+    func isClosedByPeerBlocking() -> Bool {
         var byte: UInt8 = 0
         while true {
             let n = recv(fd, &byte, 1, 0)
@@ -131,7 +131,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// Reads exactly one response: head, then `Content-Length` body bytes.
-    func readResponse() -> WireResponse? {
+    func readResponseBlocking() -> WireResponse? {
         var buffered: [UInt8] = pending
         pending = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -161,6 +161,26 @@ final class WireClient: @unchecked Sendable {
     }
 
     private var pending: [UInt8] = []
+
+    // Async forms: the waiting happens on a thread of its own, never on the
+    // cooperative pool that the server's handlers and other tests share.
+    func readResponse() async -> WireResponse? { await offPool { self.readResponseBlocking() } }
+    func isClosedByPeer() async -> Bool { await offPool { self.isClosedByPeerBlocking() } }
+    func readToEnd() async -> String { await offPool { self.readToEndBlocking() } }
+}
+
+/// Runs blocking work on a new thread and waits for it without holding a
+/// Swift concurrency thread.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }
 
 struct WireResponse {
@@ -200,7 +220,12 @@ struct ExternalProgram {
     }
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil,
-                    directory: String? = nil) throws -> Result {
+                    directory: String? = nil) async throws -> Result {
+        try await offPool { try runBlocking(executable, arguments, input: input, directory: directory) }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String], input: String? = nil,
+                            directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments

@@ -3,34 +3,34 @@ import Testing
 @testable import HTTPServer
 
 @Suite struct ShutdownTests {
-    @Test func inFlightRequestFinishesIdleConnectionsCloseNewOnesAreRefused() throws {
+    @Test func inFlightRequestFinishesIdleConnectionsCloseNewOnesAreRefused() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         let idle = try WireClient(port: live.port)
         idle.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(idle.readResponse()?.status == 200)
+        #expect(await idle.readResponse()?.status == 200)
         let busy = try WireClient(port: live.port)
         busy.send("GET /slow?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        try await Task.sleep(for: .microseconds(100_000))
         live.server.shutdown(drainTimeout: 5)
-        #expect(idle.isClosedByPeer())
-        let answer = try #require(busy.readResponse())
+        #expect(await idle.isClosedByPeer())
+        let answer = try #require(await busy.readResponse())
         #expect(answer.body == "slow 800\n")
         #expect(answer.header("connection") == "close")
-        live.server.waitUntilStopped()
+        await live.server.waitUntilStopped()
         #expect(throws: SocketError.self) { try WireClient(port: live.port) }
     }
 
-    @Test func drainTimeoutBoundsAHandlerThatNeverFinishes() throws {
+    @Test func drainTimeoutBoundsAHandlerThatNeverFinishes() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         let stuck = try WireClient(port: live.port)
         stuck.send("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        try await Task.sleep(for: .microseconds(100_000))
         live.server.shutdown(drainTimeout: 0.5)
-        live.server.waitUntilStopped()
-        #expect(stuck.isClosedByPeer())
+        await live.server.waitUntilStopped()
+        #expect(await stuck.isClosedByPeer())
     }
 
-    @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() throws {
+    @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() async throws {
         let binary = try #require(BuiltBinary.path, "trustpay-webhooks binary not built")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
@@ -42,7 +42,7 @@ import Testing
         let port = try BuiltBinary.waitForPort(errors.fileHandleForReading)
         let client = try WireClient(port: port)
         client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(client.readResponse()?.status == 200)
+        #expect(await client.readResponse()?.status == 200)
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
