@@ -47,8 +47,8 @@ enum InboxSchema {
         -- claimDue: pending events, retries that fell due, expired leases.
         CREATE INDEX inbox_events_retry_due ON inbox_events (state, next_attempt_at);
         CREATE INDEX inbox_events_lease_end ON inbox_events (state, lease_until);
-        -- prune: only completed events, by completion time.
-        CREATE INDEX inbox_events_completed ON inbox_events (completed_at) WHERE state = 'completed';
+        -- prune: completed events by completion time; these three serve state filters too.
+        CREATE INDEX inbox_events_completed ON inbox_events (state, completed_at);
         -- list filters.
         CREATE INDEX inbox_events_merchant ON inbox_events (merchant_id, kind, status, received_at);
         CREATE INDEX inbox_events_order_no ON inbox_events (order_no);

@@ -176,18 +176,22 @@ public final class SQLiteInbox: IdempotencyStore {
                 UPDATE inbox_events
                 SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
                     attempts = attempts + 1, updated_at = ?3
-                WHERE seq IN (
-                    SELECT seq FROM inbox_events
-                    WHERE state = 'pending'
-                       OR (state = 'waiting-retry' AND next_attempt_at <= ?3)
-                       OR (state = 'processing' AND lease_until <= ?3)
-                    ORDER BY seq LIMIT ?4)
+                WHERE seq IN (\(Self.dueEvents))
                 RETURNING \(EventRows.columns)
                 """,
                 .text(owner), .integer(leaseUntil), .time(now), .integer(Int64(limit)))
             return try EventRows.events(rows)
         }
     }
+
+    /// The events claimable at `?3`, oldest first, at most `?4`.
+    static let dueEvents = """
+        SELECT seq FROM inbox_events
+        WHERE state = 'pending'
+           OR (state = 'waiting-retry' AND next_attempt_at <= ?3)
+           OR (state = 'processing' AND lease_until <= ?3)
+        ORDER BY seq LIMIT ?4
+        """
 
     public func complete(id: String, owner: String, now: Date) async throws -> Bool {
         try await write("cannot record the completion") { db in
@@ -235,9 +239,7 @@ public final class SQLiteInbox: IdempotencyStore {
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
         let condition = filter.condition
         return try await read("cannot list events") { db in
-            let rows = try db.query(
-                "SELECT \(EventRows.columns) FROM inbox_events WHERE \(condition.sql) ORDER BY seq LIMIT ?",
-                parameters: condition.parameters + [filter.sqlLimit])
+            let rows = try db.query(Self.listing(condition), parameters: condition.parameters + [filter.sqlLimit])
             return try EventRows.events(rows)
         }
     }
@@ -256,14 +258,22 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
+    /// The events matching `condition`, oldest first, up to a limit.
+    static func listing(_ condition: SQLCondition) -> String {
+        "SELECT \(EventRows.columns) FROM inbox_events WHERE \(condition.sql) ORDER BY seq LIMIT ?"
+    }
+
     public func purge(_ filter: EventFilter) async throws -> Int {
         let notInProgress = SQLCondition(sql: "NOT (state = 'processing' AND lease_until > ?)", parameters: [.time(Date())])
         return try await delete(filter.condition && notInProgress, limit: filter.limit, action: "cannot purge events")
     }
 
     public func prune(completedBefore date: Date) async throws -> Int {
-        let completed = SQLCondition(sql: "state = 'completed' AND completed_at < ?", parameters: [.time(date)])
-        return try await delete(completed, limit: nil, action: "cannot prune completed events")
+        return try await delete(Self.completed(before: date), limit: nil, action: "cannot prune completed events")
+    }
+
+    static func completed(before date: Date) -> SQLCondition {
+        SQLCondition(sql: "state = 'completed' AND completed_at < ?", parameters: [.time(date)])
     }
 
     public func checkAvailability() async throws {
@@ -275,9 +285,7 @@ public final class SQLiteInbox: IdempotencyStore {
     /// Deletes the events matching `condition` (the oldest `limit` of them,
     /// when given), `deletionBatch` rows per transaction; returns how many.
     private func delete(_ condition: SQLCondition, limit: Int?, action: String) async throws(StoreError) -> Int {
-        // Only a limit needs the order of receipt; without one any order will do.
-        let order = limit == nil ? "" : " ORDER BY seq"
-        let sql = "DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM inbox_events WHERE \(condition.sql)\(order) LIMIT ?)"
+        let sql = Self.deletion(condition, oldestFirst: limit != nil)
         var deleted = 0
         while true {
             let batch = min(deletionBatch, limit.map { max(0, $0) - deleted } ?? .max)
@@ -288,6 +296,13 @@ public final class SQLiteInbox: IdempotencyStore {
             deleted += count
             if count < batch { return deleted }
         }
+    }
+
+    /// Deletes up to `?` (the last parameter) events matching `condition`.
+    /// Only a limit needs the order of receipt; without one any order will do.
+    static func deletion(_ condition: SQLCondition, oldestFirst: Bool) -> String {
+        let order = oldestFirst ? " ORDER BY seq" : ""
+        return "DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM inbox_events WHERE \(condition.sql)\(order) LIMIT ?)"
     }
 
     // MARK: plumbing
