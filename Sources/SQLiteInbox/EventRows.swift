@@ -47,7 +47,8 @@ enum EventRows {
         let name = try reader.text("state")
         switch EventStateName(rawValue: name) {
         case .pending: return .pending
-        case .processing: return .processing(owner: try reader.text("lease_owner"), leaseUntil: try reader.date("lease_until"))
+        case .processing:
+            return .processing(owner: try reader.text("lease_owner"), leaseUntil: try reader.date("lease_until"))
         case .waitingRetry: return .waitingRetry(nextAttemptAt: try reader.date("next_attempt_at"))
         case .completed: return .completed(at: try reader.date("completed_at"))
         case .dead: return .dead(at: try reader.date("dead_at"))

@@ -59,11 +59,15 @@ public final class SQLiteInbox: IdempotencyStore {
     ///   - readerConnections: read-only connections for `event` and `list`.
     /// - Throws: ``StoreError/unavailable(_:)`` saying why: the directory
     ///   cannot be created, the file cannot be opened or is not a database,
-    ///   or its schema is newer than this build.
+    ///   or its schema is newer than this build; `":memory:"` is refused.
     public static func open(
         path: String, synchronous: SQLiteConfiguration.Synchronous = .full, busyTimeout: Duration = .seconds(5),
         maxBatch: Int = GroupCommitWriter.defaultMaxBatch, readerConnections: Int = 2
     ) async throws(StoreError) -> SQLiteInbox {
+        guard path != ":memory:" && !path.isEmpty else {
+            // The writer and each reader would each get a database of their own.
+            throw .unavailable("the SQLite inbox needs a file; use MemoryInbox for an inbox in memory")
+        }
         try createDirectory(containing: path)
         do {
             let database = try await SQLiteDatabase(
@@ -89,11 +93,15 @@ public final class SQLiteInbox: IdempotencyStore {
         try await write("cannot record the event") { db in try Self.record(new, lease: lease, now: now, on: db) }
     }
 
-    private static func record(_ new: NewInboxEvent, lease: Lease?, now: Date, on db: SQLiteConnection) throws -> RecordOutcome {
+    private static func record(
+        _ new: NewInboxEvent, lease: Lease?, now: Date, on db: SQLiteConnection
+    ) throws -> RecordOutcome {
         if let stored = try storedEvent(key: new.key, on: db) {
             return try repeated(stored, by: new, now: now, on: db)
         }
-        let last = try db.query("SELECT status, status_rank FROM order_last_status WHERE order_ref = ?", .text(new.order.rawValue)).first
+        let last = try db.query(
+            "SELECT status, status_rank FROM order_last_status WHERE order_ref = ?", .text(new.order.rawValue)
+        ).first
         let lastStatus = last?["status"]?.int
         let lastRank = last?["status_rank"]?.int
         let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
@@ -137,17 +145,22 @@ public final class SQLiteInbox: IdempotencyStore {
     }
 
     /// A repeat of a stored key: a duplicate, or a conflict that is counted.
-    private static func repeated(_ stored: InboxEvent, by new: NewInboxEvent, now: Date, on db: SQLiteConnection) throws -> RecordOutcome {
+    private static func repeated(
+        _ stored: InboxEvent, by new: NewInboxEvent, now: Date, on db: SQLiteConnection
+    ) throws -> RecordOutcome {
         guard stored.contentHash != new.contentHash else { return .duplicate(stored) }
         let rows = try db.query(
             "UPDATE inbox_events SET conflicts = conflicts + 1, updated_at = ? WHERE id = ? RETURNING \(EventRows.columns)",
             .time(now), .text(stored.id))
-        guard let row = rows.first else { throw StoreError.unavailable("the event \(stored.id) vanished while recording a conflict") }
+        guard let row = rows.first else {
+            throw StoreError.unavailable("the event \(stored.id) vanished while recording a conflict")
+        }
         return .conflict(try EventRows.event(row).event)
     }
 
     private static func storedEvent(key: IdempotencyKey, on db: SQLiteConnection) throws -> InboxEvent? {
-        let rows = try db.query("SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", .text(key.rawValue))
+        let rows = try db.query(
+            "SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", .text(key.rawValue))
         return try rows.first.map { try EventRows.event($0).event }
     }
 
@@ -334,7 +347,8 @@ public final class SQLiteInbox: IdempotencyStore {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw .unavailable("cannot create the directory \(directory.path) for the inbox \(path): \(error.localizedDescription)")
+            throw .unavailable(
+                "cannot create the directory \(directory.path) for the inbox \(path): \(error.localizedDescription)")
         }
     }
 }

@@ -32,6 +32,12 @@ import Webhooks
         #expect(reason.contains("cannot open the SQLite database \(directory.path)"), "\(reason)")
     }
 
+    @Test func anInMemoryDatabaseIsRefused() async throws {
+        let error = await #expect(throws: StoreError.self) { _ = try await SQLiteInbox.open(path: ":memory:") }
+        guard case .unavailable(let reason)? = error else { Issue.record("not unavailable: \(String(describing: error))"); return }
+        #expect(reason.contains("needs a file"), "\(reason)")
+    }
+
     @Test func aFullDiskIsUnavailableAndStoresNothingUnacknowledged() async throws {
         try await withInbox { inbox, _ in
             // SQLite's own page limit stands in for a full disk: the same SQLITE_FULL.
