@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TrustPayWebhooksTesting
 import Webhooks
@@ -12,6 +13,20 @@ import Webhooks
         }
         #expect(violation?.requirement == .recordsEachKeyOnce)
         #expect(violation?.description.contains("another hash is .conflict") == true, "\(String(describing: violation))")
+    }
+
+    @Test func verifyAllChecksEveryRequirementOnAFreshStoreAndDiscardsEach() async throws {
+        let made = Mutex<[MemoryInbox]>([])
+        let discarded = Mutex(0)
+        try await IdempotencyStoreContract().verifyAll(
+            makeStore: {
+                let inbox = MemoryInbox()
+                made.withLock { $0.append(inbox) }
+                return inbox
+            },
+            discard: { _ in discarded.withLock { $0 += 1 } })
+        #expect(made.withLock { $0.count } == IdempotencyStoreContract.Requirement.allCases.count)
+        #expect(discarded.withLock { $0 } == IdempotencyStoreContract.Requirement.allCases.count)
     }
 
     @Test func theOtherRequirementsDoNotDependOnConflicts() async throws {
