@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +57,8 @@ let package = Package(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // The durable inbox: the Webhooks store protocol on SQLiteStore.
+        .target(name: "SQLiteInbox", dependencies: ["Webhooks", "SQLiteStore"]),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
@@ -76,6 +79,12 @@ let package = Package(
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
         .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
+        .testTarget(
+            name: "SQLiteInboxTests",
+            dependencies: [
+                "SQLiteInbox", "SQLiteStore", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
