@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SQLiteInbox
 import ServiceConfiguration
 import Webhooks
 
@@ -14,7 +15,10 @@ enum StoreFactory {
             logger.warning("store.kind is memory: acknowledged callbacks are lost when the process stops")
             return MemoryInbox()
         case .sqlite:
-            throw ConfigurationError(key: "store.kind", message: "the SQLite inbox is not built into this binary yet")
+            let inbox = try await SQLiteInbox.open(
+                path: settings.sqlitePath, synchronous: settings.sqliteSynchronousFull ? .full : .normal)
+            logger.info("store: SQLite", metadata: ["path": "\(settings.sqlitePath)"])
+            return inbox
         case .postgres:
             throw ConfigurationError(key: "store.kind", message: "the PostgreSQL inbox is not built into this binary yet")
         }
