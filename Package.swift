@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
+        .testTarget(name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [

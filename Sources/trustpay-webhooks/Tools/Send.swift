@@ -197,9 +197,10 @@ struct Send: AsyncParsableCommand {
             let fee = self.fee.flatMap(Amount.init) ?? .zero
             fields = [
                 "order_no": .string(orderNo), "status": .integer(status ?? 1), "card_id": .integer(cardId),
-                "amount": .number(self.amount), "fee": .number(self.fee ?? "0"), "balance": JSONValue(amount - fee),
+                "amount": .number(self.amount), "balance": JSONValue(amount - fee),
                 "type": .string(cardType), "reason": "",
             ]
+            if let feeText = self.fee { fields["fee"] = .number(feeText) }
         }
         for field in extraFields {
             let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
