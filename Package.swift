@@ -80,7 +80,7 @@ let package = Package(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
-        .testTarget(name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay"]),
+        .testTarget(name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
