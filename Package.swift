@@ -88,6 +88,8 @@ let package = Package(
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
+        .testTarget(name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [

@@ -18,8 +18,17 @@ struct ServiceAssembly {
     init(_ configuration: ServiceConfiguration, environment: [String: String], logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
+        handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
+    }
+
+    /// The configured merchants with their secrets resolved; shared with the
+    /// `send`, `sign` and `verify` commands, which need no handlers.
+    static func merchants(_ settings: [MerchantSettings], environment: [String: String], logger: Logger) throws
+        -> [Merchant]
+    {
         var merchants: [Merchant] = []
-        for (index, settings) in configuration.merchants.enumerated() {
+        for (index, settings) in settings.enumerated() {
             var secrets: [String] = []
             for (secretIndex, source) in settings.secrets.enumerated() {
                 let key = "merchants[\(index)].secrets[\(secretIndex)]"
@@ -39,8 +48,7 @@ struct ServiceAssembly {
             }
             merchants.append(Merchant(id: settings.id, secrets: secrets, numberForms: forms))
         }
-        self.merchants = merchants
-        handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
+        return merchants
     }
 
     func httpConfiguration(host: String?, port: Int?) -> HTTPServerConfiguration {
