@@ -44,10 +44,12 @@ let package = Package(
         // Allow-list, trusted proxies and rate limit for the callback routes.
         .target(name: "AccessControl", dependencies: ["HTTPServer"]),
         .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
+        // posix_spawn children with a clean signal mask, awaited off the pool.
+        .target(name: "ChildProcesses"),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["COpenSSL", "ChildProcesses", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
@@ -74,11 +76,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses"]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
-        .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
+        .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteInboxTests",
             dependencies: [
@@ -89,7 +91,8 @@ let package = Package(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
-        .testTarget(name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks"]),
+        .testTarget(
+            name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Testing
 
@@ -35,33 +36,11 @@ enum BuiltCLI {
         timeout: Duration = .seconds(30)
     ) async throws -> CommandResult {
         let binary = try #require(path, "trustpay-webhooks binary not built")
-        let name = UUID().uuidString
-        let out = directory.file("\(name).out", contents: "")
-        let err = directory.file("\(name).err", contents: "")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput =
-            try stdin.map { try FileHandle(forReadingFrom: directory.file("\(name).in", contents: $0)) }
-            ?? FileHandle.nullDevice
-        let (exits, exit) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { finished in
-            exit.yield(finished.terminationStatus)
-            exit.finish()
-        }
-        try process.run()
-        let pid = process.processIdentifier
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            kill(pid, SIGKILL)
-        }
-        var status: Int32 = -1
-        for await code in exits { status = code }
-        watchdog.cancel()
-        return CommandResult(status: status, stdout: try String(contentsOf: out, encoding: .utf8),
-                             stderr: try String(contentsOf: err, encoding: .utf8))
+        // ChildProcess, not Foundation's Process: see ChildProcesses for why.
+        let result = try await ChildProcess.run(
+            [binary] + arguments, input: stdin.map { .bytes(Array($0.utf8)) } ?? .null,
+            directory: directory.url.path, timeout: timeout)
+        return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }
 
@@ -73,19 +52,21 @@ struct ServeProcess {
     let events: URL
 
     static func start(secret: String, in directory: ScratchDirectory) async throws -> ServeProcess {
+        let events = directory.url.appendingPathComponent("events.jsonl")
+        return try await start(config: ScratchDirectory.config(secret: secret, events: events), in: directory)
+    }
+
+    /// Starts `serve` with `config` (written to serve.yaml); `events` is the
+    /// directory's events.jsonl, whatever the config does with it.
+    static func start(config yaml: String, in directory: ScratchDirectory) async throws -> ServeProcess {
         let binary = try #require(BuiltCLI.path, "trustpay-webhooks binary not built")
         let events = directory.url.appendingPathComponent("events.jsonl")
-        let config = directory.file("serve.yaml", contents: ScratchDirectory.config(secret: secret, events: events))
-        let log = directory.file("serve.log", contents: "")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--config", config.path]
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let pid = process.processIdentifier
+        let config = directory.file("serve.yaml", contents: yaml)
+        let log = directory.url.appendingPathComponent("serve.log")
+        let child = try ChildProcess.spawn(
+            [binary, "serve", "--config", config.path], stdout: log.path + ".out", stderr: log.path,
+            directory: directory.url.path)
+        let pid = child.pid
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -94,7 +75,7 @@ struct ServeProcess {
             {
                 return ServeProcess(pid: pid, port: port, events: events)
             }
-            if !process.isRunning { Issue.record("serve exited before listening:\n\(text)"); break }
+            if kill(pid, 0) != 0 { Issue.record("serve exited before listening:\n\(text)"); break }
             try await Task.sleep(for: .milliseconds(50))
         }
         kill(pid, SIGKILL)

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 @testable import HTTPServer
 
@@ -221,28 +222,8 @@ struct ExternalProgram {
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil,
                     directory: String? = nil) async throws -> Result {
-        try await offPool { try runBlocking(executable, arguments, input: input, directory: directory) }
-    }
-
-    static func runBlocking(_ executable: String, _ arguments: [String], input: String? = nil,
-                            directory: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inPipe.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try await ChildProcess.run(
+            [executable] + arguments, input: input.map { .bytes(Array($0.utf8)) } ?? .null, directory: directory)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

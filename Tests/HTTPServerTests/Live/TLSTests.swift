@@ -10,8 +10,12 @@ struct TestCertificates {
     var certificatePath: String { directory + "/server.pem" }
     var keyPath: String { directory + "/server.key" }
 
-    init() throws {
-        directory = NSTemporaryDirectory() + "tls-" + UUID().uuidString
+    private init(directory: String) {
+        self.directory = directory
+    }
+
+    static func make() async throws -> TestCertificates {
+        let directory = NSTemporaryDirectory() + "tls-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
             .write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
@@ -24,12 +28,11 @@ struct TestCertificates {
              "-out", "server.pem", "-days", "1", "-extfile", "san.ext"],
         ]
         for step in steps {
-            let result = try ExternalProgram.runBlocking("openssl", step, directory: directory)
+            let result = try await ExternalProgram.run("openssl", step, directory: directory)
             guard result.status == 0 else { throw TLSError.setup("openssl \(step[0]): \(result.stderr)") }
         }
+        return TestCertificates(directory: directory)
     }
-
-    static func make() async throws -> TestCertificates { try await offPool { try TestCertificates() } }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
