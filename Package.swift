@@ -92,7 +92,8 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(
-            name: "TrustPayWebhooksCLITests", dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses"]),
+            name: "TrustPayWebhooksCLITests",
+            dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [

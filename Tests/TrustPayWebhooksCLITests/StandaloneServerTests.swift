@@ -1,4 +1,7 @@
+import BuiltinHandlers
 import Foundation
+import HTTPServer
+import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -153,3 +156,67 @@ import FoundationNetworking
 }
 
 func server_events(_ directory: ScratchDirectory) -> String { directory.url.path + "/events.jsonl" }
+
+/// A Standard Webhooks receiver in this process: checks every request's
+/// signature and remembers what it saw.
+final class ForwardReceiver: Sendable {
+    let server: HTTPServer
+    let port: Int
+    private let seen = Seen()
+
+    final class Seen: Sendable {
+        let requests = Mutex<[(id: String, valid: Bool, body: String)]>([])
+    }
+
+    init(secret: String) throws {
+        let signer = try StandardWebhooksSigner(secret: secret)
+        let seen = seen
+        var router = Router()
+        router.post("/hook") { request in
+            let id = request.headers["webhook-id"] ?? ""
+            let timestamp = Int(request.headers["webhook-timestamp"] ?? "") ?? 0
+            let valid = request.headers["webhook-signature"] == signer.signature(id: id, timestamp: timestamp, body: request.body)
+            seen.requests.withLock { $0.append((id, valid, String(decoding: request.body, as: UTF8.self))) }
+            return HTTPResponse(status: valid ? .noContent : .unauthorized)
+        }
+        var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.eventLoops = 1
+        server = HTTPServer(configuration: configuration, router: router)
+        port = try server.start()[0].port
+    }
+
+    func received(within limit: Duration = .seconds(15)) async throws -> [(id: String, valid: Bool, body: String)] {
+        let deadline = ContinuousClock.now + limit
+        while seen.requests.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return seen.requests.withLock { $0 }
+    }
+
+    func stop() { server.shutdown(drainTimeout: 1) }
+}
+
+@Suite struct ForwardHandlerTests {
+    @Test func theBinaryForwardsVerifiedEventsSignedTheStandardWebhooksWay() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let secret = "whsec_" + Data("forwarding secret for the test".utf8).base64EncodedString()
+        let receiver = try ForwardReceiver(secret: secret)
+        defer { receiver.stop() }
+        let server = try await ServeProcess.start(config: StandaloneServerTests.config(directory, handlers: """
+              - type: forward
+                url: http://127.0.0.1:\(receiver.port)/hook
+                secret: {value: "\(secret)"}
+            """), in: directory)
+        defer { server.stop() }
+        let sent = try await BuiltCLI.run(
+            ["send", "--secret", StandaloneServerTests.secret, "--merchant-id", StandaloneServerTests.merchant,
+             "--url", server.paymentURL, "--order-no", "FW-1", "--amount", "12.50"], in: directory)
+        #expect(sent.status == 0, "\(sent.output)")
+        let received = try await receiver.received()
+        #expect(received.count == 1)
+        #expect(received.first?.valid == true)
+        #expect(received.first?.body.contains(#""order_no":"FW-1""#) == true)
+        #expect(received.first?.body.contains(#""order_amount":12.50"#) == true)
+    }
+}
