@@ -49,7 +49,7 @@ let package = Package(
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: ["COpenSSL", "ChildProcesses", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
