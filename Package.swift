@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
+        .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -61,6 +63,14 @@ let package = Package(
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
         // The durable inbox: the Webhooks store protocol on SQLiteStore.
         .target(name: "SQLiteInbox", dependencies: ["Webhooks", "SQLiteStore"]),
+        // The idempotency store on PostgreSQL, shared by several replicas.
+        .target(
+            name: "PostgresInbox",
+            dependencies: [
+                "Webhooks",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
@@ -94,6 +104,13 @@ let package = Package(
         .testTarget(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers"]),
+        .testTarget(
+            name: "PostgresInboxTests",
+            dependencies: [
+                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [

@@ -1,0 +1,477 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Webhooks
+
+/// An ``IdempotencyStore`` in PostgreSQL, shared by every replica of a
+/// merchant's server: a callback delivered to two replicas at once is
+/// recorded once, and its handlers run under one lease at a time.
+///
+/// ```swift
+/// let inbox = try await PostgresInbox.connect(
+///     url: "postgres://webhooks:secret@db.internal/trustpay", poolSize: 10, logger: logger)
+/// var webhooks = WebhookServer(configuration: configuration, store: inbox, logger: logger)
+/// …
+/// await inbox.shutdown()
+/// ```
+///
+/// - Recording is `INSERT … ON CONFLICT DO NOTHING` on the idempotency key,
+///   in one transaction with the upsert of the order's last status; the
+///   order's row is locked first, so replicas recording events of one order
+///   at once see each other's statuses in order.
+/// - Workers claim with `FOR UPDATE SKIP LOCKED` and a lease; an expired
+///   lease (its replica died) is claimable by any other replica.
+/// - Every failure to reach the database, a lost connection or an answer
+///   later than `operationTimeout` throws ``StoreError/unavailable(_:)``, so
+///   the pipeline answers `503`. The connection pool reconnects on its own
+///   when the database is back: the inbox needs no restart.
+/// - Completed events are deleted `retention` after completion (every
+///   replica sweeps; deleting twice is harmless); dead letters stay until
+///   replayed or purged.
+public final class PostgresInbox: IdempotencyStore {
+    /// The database URL without its password.
+    public let databaseDescription: String
+    /// Bounds every store call, waiting for a pooled connection included.
+    public let operationTimeout: Duration
+    /// How long completed events are kept; `nil` to keep them until pruned.
+    public let retention: Duration?
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let driverLogger: Logger
+    private let lifecycle = Mutex(Lifecycle())
+
+    private struct Lifecycle {
+        var tasks: [Task<Void, Never>] = []
+        var started = false
+        var stopped = false
+        var migrated = false
+    }
+
+    /// The pool's configuration for `url`; nothing is connected until ``start()``.
+    ///
+    /// - Parameters:
+    ///   - poolSize: Connections to the database at most (per replica).
+    ///   - operationTimeout: How long a store call may take, waiting for a
+    ///     connection included; also the server-side `statement_timeout`.
+    ///   - retention: How long completed events are kept; at least as long as
+    ///     TrustPay may redeliver a callback (a forgotten key is new again).
+    public convenience init(
+        url: String, poolSize: Int = 10, operationTimeout: Duration = .seconds(5),
+        retention: Duration? = .seconds(7 * 24 * 3600), logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+    ) throws(DatabaseURLError) {
+        let url = try DatabaseURL(url)
+        self.init(
+            configuration: url.configuration, description: url.description, poolSize: poolSize,
+            operationTimeout: operationTimeout, retention: retention, logger: logger)
+    }
+
+    /// An inbox on a client configuration of your own (TLS settings,
+    /// credentials from elsewhere). Connection and time-out options are
+    /// set from the other parameters.
+    public init(
+        configuration: PostgresClient.Configuration, description: String, poolSize: Int = 10,
+        operationTimeout: Duration = .seconds(5), retention: Duration? = .seconds(7 * 24 * 3600),
+        logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+    ) {
+        precondition(poolSize > 0, "a PostgresInbox needs at least one connection")
+        precondition(operationTimeout > .zero, "a PostgresInbox needs a positive operation timeout")
+        var configuration = configuration
+        configuration.options.maximumConnections = poolSize
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = operationTimeout
+        // An idle connection that stopped answering is found out and replaced.
+        configuration.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        let milliseconds = Self.milliseconds(operationTimeout)
+        // The server gives up a little before the client would: a statement
+        // or lock wait is aborted rather than left running after the request
+        // waiting for it was answered 503 (and then perhaps taking effect).
+        let serverLimit = max(milliseconds * 3 / 4, 100)
+        configuration.options.additionalStartupParameters = [
+            ("application_name", "trustpay-webhooks"),
+            ("statement_timeout", "\(serverLimit)"),
+            ("lock_timeout", "\(serverLimit)"),
+            ("idle_in_transaction_session_timeout", "\(max(milliseconds * 2, 10_000))"),
+        ]
+        var driverLogger = logger
+        // The driver traces wire messages, stored bodies included: never below info.
+        driverLogger.logLevel = max(logger.logLevel, .info)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: driverLogger)
+        self.databaseDescription = description
+        self.operationTimeout = operationTimeout
+        self.retention = retention
+        self.logger = logger
+        self.driverLogger = driverLogger
+    }
+
+    /// Creates an inbox, starts its pool and brings the schema up to date.
+    ///
+    /// Throws ``DatabaseURLError`` for a malformed URL and
+    /// ``StoreError/unavailable(_:)`` when the database cannot be reached
+    /// within `operationTimeout` (nothing is left running then).
+    public static func connect(
+        url: String, poolSize: Int = 10, operationTimeout: Duration = .seconds(5),
+        retention: Duration? = .seconds(7 * 24 * 3600), logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+    ) async throws -> PostgresInbox {
+        let inbox = try PostgresInbox(
+            url: url, poolSize: poolSize, operationTimeout: operationTimeout, retention: retention, logger: logger)
+        inbox.start()
+        do {
+            try await inbox.migrate()
+        } catch {
+            await inbox.shutdown()
+            throw error
+        }
+        logger.info("PostgreSQL inbox ready", metadata: ["database": "\(inbox.databaseDescription)"])
+        return inbox
+    }
+
+    /// Starts the connection pool (and the retention sweep). Store calls made
+    /// before the schema is migrated migrate it first.
+    public func start() {
+        lifecycle.withLock { state in
+            guard !state.started else { return }
+            state.started = true
+            state.tasks.append(Task { [client] in await client.run() })
+            if let retention {
+                state.tasks.append(Task { [weak self] in await self?.sweep(retention: retention) })
+            }
+        }
+    }
+
+    /// Closes the pool's connections; store calls fail from then on.
+    public func shutdown() async {
+        let tasks = lifecycle.withLock { state in
+            state.stopped = true
+            defer { state.tasks = [] }
+            return state.tasks
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Applies the schema migrations the database lacks (see `Schema`).
+    ///
+    /// Fails within ``operationTimeout`` when the database cannot be reached;
+    /// once it answers, migrating may take up to a minute (waiting for
+    /// another replica that is migrating included).
+    public func migrate() async throws {
+        try await checkAvailability()
+        try await perform(migrating: false, timeout: Schema.timeout) { [self] client in
+            try await Schema.migrate(client, logger: driverLogger)
+        }
+        lifecycle.withLock { $0.migrated = true }
+    }
+
+    /// The schema version this release writes.
+    public static var schemaVersion: Int { Schema.latestVersion }
+
+    // MARK: recording
+
+    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+        try await perform { [self] client in
+            try await client.withTransaction(logger: driverLogger) { connection in
+                try await Self.record(new, lease: lease, now: now, on: connection, logger: driverLogger)
+            }
+        }
+    }
+
+    private static func record(
+        _ new: NewInboxEvent, lease: Lease?, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> RecordOutcome {
+        // Lock the order's row (creating it if need be) before reading its
+        // last status: replicas recording events of one order queue here.
+        let prior = try await connection.query(
+            """
+            INSERT INTO trustpay_order_status AS o (order_ref, events) VALUES (\(new.order.rawValue), 0)
+            ON CONFLICT (order_ref) DO UPDATE SET events = o.events
+            RETURNING o.status, o.status_rank
+            """, logger: logger
+        ).collect()
+        guard let (lastStatus, lastRank) = try prior.first?.decode((Int?, Int?).self) else {
+            throw UnexpectedlyEmpty(what: "the order's status row")
+        }
+        let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
+        let state: EventState =
+            if let lease { .processing(owner: lease.owner, leaseUntil: now.adding(lease.duration)) } else { .pending }
+        let columns = state.columns
+        let inserted = try await connection.query(
+            """
+            INSERT INTO trustpay_events (
+                id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts)
+            VALUES (
+                \(new.id), \(new.key.rawValue), \(new.contentHash), \(new.kind.rawValue), \(new.merchantID),
+                \(new.orderType), \(new.orderNo), \(new.status), \(new.order.rawValue), \(lastStatus), \(isStale),
+                \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(columns.name), \(columns.owner),
+                \(columns.at), \(lease == nil ? 0 : 1))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING \(unescaped: eventColumns)
+            """, logger: logger
+        ).events()
+        if let event = inserted.first {
+            let status = isStale ? lastStatus : new.status
+            let rank = isStale ? lastRank : new.statusRank ?? lastRank
+            try await connection.query(
+                """
+                UPDATE trustpay_order_status SET status = \(status), status_rank = \(rank), events = events + 1
+                WHERE order_ref = \(new.order.rawValue)
+                """, logger: logger)
+            return .recorded(event)
+        }
+        // The key is known: a repeat of the same content, or a conflict.
+        let existing = try await connection.query(
+            "SELECT \(unescaped: eventColumns) FROM trustpay_events WHERE idempotency_key = \(new.key.rawValue)",
+            logger: logger
+        ).events()
+        guard let event = existing.first else {
+            // Purged between the insert and this read: start over.
+            throw UnexpectedlyEmpty(what: "the event with a known key")
+        }
+        if event.contentHash == new.contentHash { return .duplicate(event) }
+        let counted = try await connection.query(
+            """
+            UPDATE trustpay_events SET conflicts = conflicts + 1 WHERE id = \(event.id)
+            RETURNING \(unescaped: eventColumns)
+            """, logger: logger
+        ).events()
+        guard let conflicted = counted.first else { throw UnexpectedlyEmpty(what: "the conflicting event") }
+        return .conflict(conflicted)
+    }
+
+    // MARK: claiming and finishing
+
+    public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        let until = now.adding(leaseDuration)
+        return try await perform { [self] client in
+            try await client.query(
+                """
+                UPDATE trustpay_events
+                SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = attempts + 1
+                WHERE id = \(id)
+                    AND (state IN ('pending', 'waiting-retry') OR (state = 'processing' AND state_at <= \(now)))
+                RETURNING \(unescaped: eventColumns)
+                """, logger: driverLogger
+            ).events().first
+        }
+    }
+
+    public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        guard limit > 0 else { return [] }
+        let until = now.adding(leaseDuration)
+        return try await perform { [self] client in
+            // SKIP LOCKED: replicas claiming at once take different events
+            // instead of queueing behind each other's row locks.
+            try await client.query(
+                """
+                WITH claimed AS (
+                    UPDATE trustpay_events AS e
+                    SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = e.attempts + 1
+                    FROM (
+                        SELECT id FROM trustpay_events WHERE claimable_at <= \(now)
+                        ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                    ) AS due
+                    WHERE e.id = due.id
+                    RETURNING e.*
+                )
+                SELECT \(unescaped: eventColumns) FROM claimed ORDER BY seq
+                """, logger: driverLogger
+            ).events()
+        }
+    }
+
+    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .completed(at: now), error: nil)
+    }
+
+    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .waitingRetry(nextAttemptAt: retryAt), error: error)
+    }
+
+    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .dead(at: now), error: error)
+    }
+
+    /// Ends an attempt, only for the lease's current owner.
+    private func finish(id: String, owner: String, as state: EventState, error: String?) async throws -> Bool {
+        let columns = state.columns
+        return try await perform { [self] client in
+            let rows = try await client.query(
+                """
+                UPDATE trustpay_events
+                SET state = \(columns.name), lease_owner = NULL, state_at = \(columns.at),
+                    last_error = coalesce(\(error), last_error)
+                WHERE id = \(id) AND state = 'processing' AND lease_owner = \(owner)
+                RETURNING id
+                """, logger: driverLogger
+            ).collect()
+            return !rows.isEmpty
+        }
+    }
+
+    // MARK: reading and operating
+
+    public func event(id: String) async throws -> InboxEvent? {
+        try await perform { [self] client in
+            try await client.query(
+                "SELECT \(unescaped: eventColumns) FROM trustpay_events WHERE id = \(id)", logger: driverLogger
+            ).events().first
+        }
+    }
+
+    public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
+        var binds = PostgresBindings()
+        let condition = filter.condition(binds: &binds)
+        let limit = filter.limitClause(binds: &binds)
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT \(eventColumns) FROM trustpay_events WHERE \(condition) ORDER BY seq \(limit)",
+            binds: binds)
+        return try await perform { [self] client in try await client.query(query, logger: driverLogger).events() }
+    }
+
+    public func replay(id: String, now: Date) async throws -> InboxEvent? {
+        try await perform { [self] client in
+            try await client.query(
+                """
+                UPDATE trustpay_events SET state = 'pending', lease_owner = NULL, state_at = NULL, attempts = 0
+                WHERE id = \(id) AND NOT (state = 'processing' AND state_at > \(now))
+                RETURNING \(unescaped: eventColumns)
+                """, logger: driverLogger
+            ).events().first
+        }
+    }
+
+    public func purge(_ filter: EventFilter) async throws -> Int {
+        var binds = PostgresBindings()
+        let condition = filter.condition(binds: &binds)
+        binds.append(Date())
+        let inProgress = "state = 'processing' AND state_at > $\(binds.count)"
+        let limit = filter.limitClause(binds: &binds)
+        let doomed = PostgresQuery(
+            unsafeSQL: "SELECT id FROM trustpay_events WHERE \(condition) AND NOT (\(inProgress)) ORDER BY seq \(limit)",
+            binds: binds)
+        return try await perform { [self] client in
+            try await Self.delete(doomed, client: client, logger: driverLogger)
+        }
+    }
+
+    public func prune(completedBefore date: Date) async throws -> Int {
+        var total = 0
+        // In batches, so that no transaction holds many row locks for long.
+        while true {
+            let deleted = try await perform { [self] client in
+                try await Self.delete(
+                    """
+                    SELECT id FROM trustpay_events WHERE state = 'completed' AND state_at < \(date)
+                    ORDER BY state_at LIMIT \(Self.pruneBatch)
+                    """, client: client, logger: driverLogger)
+            }
+            total += deleted
+            if deleted < Self.pruneBatch { return total }
+        }
+    }
+
+    static let pruneBatch = 1000
+
+    /// Deletes the events whose ids `selection` returns, and forgets the last
+    /// status of orders left without events (as if never seen).
+    private static func delete(_ selection: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> Int {
+        try await client.withTransaction(logger: logger) { connection in
+            let query = PostgresQuery(
+                unsafeSQL: """
+                    WITH gone AS (
+                        DELETE FROM trustpay_events WHERE id IN (\(selection.sql) FOR UPDATE)
+                        RETURNING order_ref
+                    ),
+                    counted AS (SELECT order_ref, count(*) AS n FROM gone GROUP BY order_ref),
+                    updated AS (
+                        UPDATE trustpay_order_status AS o SET events = o.events - counted.n
+                        FROM counted WHERE o.order_ref = counted.order_ref
+                        RETURNING o.order_ref, o.events
+                    )
+                    SELECT (SELECT count(*) FROM gone),
+                        coalesce((SELECT array_agg(order_ref) FROM updated WHERE events <= 0), '{}')
+                    """, binds: selection.binds)
+            let rows = try await connection.query(query, logger: logger).collect()
+            guard let (count, emptied) = try rows.first?.decode((Int, [String]).self) else {
+                throw UnexpectedlyEmpty(what: "the count of deleted events")
+            }
+            if !emptied.isEmpty {
+                // Re-checked under the row lock: an event recorded meanwhile keeps the row.
+                try await connection.query(
+                    "DELETE FROM trustpay_order_status WHERE order_ref = ANY(\(emptied)) AND events <= 0",
+                    logger: logger)
+            }
+            return count
+        }
+    }
+
+    public func checkAvailability() async throws {
+        try await perform(migrating: false) { [self] client in
+            _ = try await client.query("SELECT 1", logger: driverLogger).collect()
+        }
+    }
+
+    // MARK: running queries
+
+    /// Runs `body` within ``operationTimeout``, after the migrations when
+    /// they have not run yet, again when the server aborted it as one side
+    /// of a deadlock, and with every failure as ``StoreError/unavailable(_:)``.
+    private func perform<Value: Sendable>(
+        migrating: Bool = true, timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresClient) async throws -> Value
+    ) async throws -> Value {
+        let timeout = timeout ?? operationTimeout
+        let state = lifecycle.withLock { $0 }
+        guard !state.stopped else { throw StoreError.unavailable("the PostgreSQL inbox is shut down") }
+        guard state.started else { throw StoreError.unavailable("the PostgreSQL inbox is not started") }
+        let needsMigration = migrating && !state.migrated
+        do {
+            return try await withDeadline(timeout) { [self] in
+                if needsMigration {
+                    try await Schema.migrate(client, logger: driverLogger)
+                    lifecycle.withLock { $0.migrated = true }
+                }
+                var attempt = 1
+                while true {
+                    do {
+                        return try await body(client)
+                    } catch let error where attempt < 3 && DatabaseFailure.isTransient(error) {
+                        attempt += 1
+                    }
+                }
+            }
+        } catch {
+            let failure = DatabaseFailure.storeError(error, timeout: timeout)
+            logger.debug("PostgreSQL inbox call failed", metadata: ["error": "\(failure)"])
+            throw failure
+        }
+    }
+
+    private func sweep(retention: Duration) async {
+        let interval = min(retention, .seconds(600))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+                let pruned = try await prune(completedBefore: Date().adding(.zero - retention))
+                if pruned > 0 { logger.info("completed events past their retention deleted", metadata: ["count": "\(pruned)"]) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("retention sweep failed; trying again later", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let parts = duration.components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+/// A statement that always returns a row returned none: the row it read was
+/// deleted by a concurrent transaction. Running the transaction again helps.
+struct UnexpectedlyEmpty: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "no row for \(what): changed concurrently" }
+}

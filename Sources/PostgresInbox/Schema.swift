@@ -1,0 +1,144 @@
+import Logging
+import PostgresNIO
+
+/// The inbox's tables, created and upgraded by numbered migrations.
+///
+/// Every replica runs ``migrate(_:logger:)`` at start. It takes a
+/// transaction-scoped advisory lock first, so replicas starting together
+/// apply each migration once, one after the other; DDL is transactional in
+/// PostgreSQL, so a migration is applied whole or not at all, together with
+/// its row in `trustpay_schema_version`.
+///
+/// Times are `timestamptz` (microseconds; operators can read and compare
+/// them in `psql`), bodies `bytea` exactly as posted.
+enum Schema {
+    struct Migration {
+        let version: Int
+        let summary: String
+        let statements: [String]
+    }
+
+    /// Taken by `pg_advisory_xact_lock` while migrating ("TPWHINBX").
+    static let advisoryLockKey: Int64 = 0x5450_5748_494E_4258
+
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, summary: "events and the last status of each order",
+            statements: [
+                """
+                CREATE TABLE trustpay_events (
+                    id text PRIMARY KEY,
+                    seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                    idempotency_key text NOT NULL UNIQUE,
+                    content_hash text NOT NULL,
+                    kind text NOT NULL CHECK (kind IN ('payment', 'card')),
+                    merchant_id bigint NOT NULL,
+                    order_type integer,
+                    order_no text NOT NULL,
+                    status integer NOT NULL,
+                    order_ref text NOT NULL,
+                    previous_status integer,
+                    is_stale boolean NOT NULL,
+                    raw_body bytea NOT NULL,
+                    received_at timestamptz NOT NULL,
+                    state text NOT NULL
+                        CHECK (state IN ('pending', 'processing', 'completed', 'waiting-retry', 'dead')),
+                    lease_owner text CHECK ((state = 'processing') = (lease_owner IS NOT NULL)),
+                    -- processing: lease end; waiting-retry: next attempt; completed, dead: when.
+                    state_at timestamptz CHECK ((state = 'pending') = (state_at IS NULL)),
+                    attempts integer NOT NULL DEFAULT 0,
+                    last_error text,
+                    conflicts integer NOT NULL DEFAULT 0,
+                    -- From when a worker may claim the event; NULL once it is finished.
+                    claimable_at timestamptz GENERATED ALWAYS AS (
+                        CASE state
+                            WHEN 'pending' THEN timestamptz '-infinity'
+                            WHEN 'processing' THEN state_at
+                            WHEN 'waiting-retry' THEN state_at
+                        END) STORED
+                )
+                """,
+                // claimDue: only unfinished events are in it.
+                "CREATE INDEX trustpay_events_claimable ON trustpay_events (claimable_at) WHERE claimable_at IS NOT NULL",
+                // prune(completedBefore:).
+                "CREATE INDEX trustpay_events_completed ON trustpay_events (state_at) WHERE state = 'completed'",
+                // Listing dead letters, oldest first.
+                "CREATE INDEX trustpay_events_dead ON trustpay_events (seq) WHERE state = 'dead'",
+                // list filters: an order, a merchant, a time range.
+                "CREATE INDEX trustpay_events_order_no ON trustpay_events (order_no)",
+                "CREATE INDEX trustpay_events_merchant ON trustpay_events (merchant_id, seq)",
+                "CREATE INDEX trustpay_events_received ON trustpay_events (received_at)",
+                """
+                CREATE TABLE trustpay_order_status (
+                    order_ref text PRIMARY KEY,
+                    -- The last status that moved the order forward; NULL before its first event.
+                    status integer,
+                    status_rank integer,
+                    -- Stored events of the order: the row goes with the last of them.
+                    events integer NOT NULL
+                )
+                """,
+            ]),
+    ]
+
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// How long migrating may take, waiting for another replica's migration
+    /// included: longer than a store call may, as it runs once, at start.
+    static let timeout: Duration = .seconds(60)
+
+    /// Applies the migrations the database lacks; refuses a database that a
+    /// newer release has migrated further.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            // The session's limits are sized for store calls; DDL on a busy
+            // database, or waiting for another replica's migration, may take longer.
+            try await connection.query("SET LOCAL statement_timeout = '60s'", logger: logger)
+            try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS trustpay_schema_version (
+                    version integer PRIMARY KEY,
+                    summary text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            var current = 0
+            for try await version in try await connection.query(
+                "SELECT coalesce(max(version), 0) FROM trustpay_schema_version", logger: logger
+            ).decode(Int.self) {
+                current = version
+            }
+            guard current <= latestVersion else {
+                throw SchemaError.newer(found: current, known: latestVersion)
+            }
+            for migration in migrations where migration.version > current {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO trustpay_schema_version (version, summary)
+                    VALUES (\(migration.version), \(migration.summary))
+                    """, logger: logger)
+                logger.info(
+                    "inbox schema migrated", metadata: ["version": "\(migration.version)", "summary": "\(migration.summary)"])
+            }
+        }
+    }
+}
+
+/// Why the inbox cannot use a database's schema.
+public enum SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A newer release migrated the database further than this one knows.
+    case newer(found: Int, known: Int)
+
+    public var description: String {
+        switch self {
+        case .newer(let found, let known):
+            "the database's inbox schema is version \(found), newer than this release knows (\(known)): "
+                + "run a release at least as new as the one that migrated it"
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import PostgresInbox
+import Testing
+import Webhooks
+
+/// Each test stops and starts a PostgreSQL of its own.
+@Suite(.enabled(if: TestPostgreSQL.shouldRun, Comment(rawValue: TestPostgreSQL.missingMessage)))
+struct OutageTests {
+    /// Runs `body` with a private server and a database on it; deletes the server afterwards.
+    static func withOwnServer<Result: Sendable>(
+        _ body: (TestPostgreSQL, String) async throws -> Result
+    ) async throws -> Result {
+        let server = try await TestPostgreSQL.start()
+        do {
+            let result = try await body(server, try await server.createDatabase())
+            await server.destroy()
+            return result
+        } catch {
+            await server.destroy()
+            throw error
+        }
+    }
+
+    @Test func whileTheDatabaseIsDownCallsFailPromptlyAndAfterwardsSucceedWithoutANewInbox() async throws {
+        try await Self.withOwnServer { server, url in
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            try await using(inbox) {
+                _ = try await inbox.record(newEvent("BEFORE"), lease: nil, now: t0)
+
+                try await server.stopServer()
+                // Open connections were closed by the server, new ones are refused:
+                // each call throws StoreError.unavailable within the timeout, several times over.
+                for attempt in 0..<3 {
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await inbox.record(newEvent("DURING-\(attempt)"), lease: nil, now: t0)
+                        Issue.record("recorded while the database was down")
+                    } catch let error as StoreError {
+                        guard case .unavailable = error else { Issue.record("unexpected \(error)"); continue }
+                    }
+                    let took = ContinuousClock.now - started
+                    #expect(took < .seconds(4), "attempt \(attempt) took \(took)")
+                }
+                await #expect(throws: StoreError.self) { try await inbox.checkAvailability() }
+                await #expect(throws: StoreError.self) {
+                    try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0)
+                }
+
+                try await server.startServer()
+                // The pool reconnects on its own: the same inbox records again.
+                let recorded = try await recordEventually(inbox, newEvent("AFTER"))
+                #expect(recorded.orderNo == "AFTER")
+                #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["BEFORE", "AFTER"])
+            }
+        }
+    }
+
+    @Test func anUnreachableDatabaseFailsConnectWithUnavailable() async throws {
+        try await Self.withOwnServer { server, url in
+            try await server.stopServer()
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError.self) {
+                _ = try await PostgresInbox.connect(
+                    url: url, poolSize: 1, operationTimeout: .seconds(1), retention: nil, logger: testLogger)
+            }
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    @Test func anInboxStartedWhileTheDatabaseIsDownMigratesOnceItIsUp() async throws {
+        try await Self.withOwnServer { server, url in
+            try await server.stopServer()
+            let inbox = try PostgresInbox(
+                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            inbox.start()
+            try await using(inbox) {
+                await #expect(throws: StoreError.self) { try await inbox.record(newEvent(), lease: nil, now: t0) }
+                try await server.startServer()
+                let recorded = try await recordEventually(inbox, newEvent())
+                #expect(recorded.state == .pending)
+            }
+        }
+    }
+
+    @Test func aQueryStuckBehindALockTimesOut() async throws {
+        try await Self.withOwnServer { _, url in
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            try await using(inbox) {
+                let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+                // Another session holds the event's row lock and does not let go.
+                try await withRawClient(url) { client in
+                    try await client.withTransaction(logger: testLogger) { connection in
+                        try await connection.query(
+                            "SELECT id FROM trustpay_events WHERE id = \(event.id) FOR UPDATE", logger: testLogger)
+                        let started = ContinuousClock.now
+                        await #expect(throws: StoreError.self) {
+                            _ = try await inbox.claim(id: event.id, owner: "w", leaseDuration: .seconds(30), now: t0)
+                        }
+                        #expect(ContinuousClock.now - started < .seconds(5))
+                    }
+                }
+                // The server gave up on the claim (it did not claim later, behind
+                // the caller's back): once the lock is gone the same call succeeds.
+                #expect(try await inbox.claim(id: event.id, owner: "w", leaseDuration: .seconds(30), now: t0) != nil)
+            }
+        }
+    }
+}
+
+/// Records `new`, retrying while the store is unavailable (the pool
+/// reconnects with a back-off); fails the test after `timeout`.
+func recordEventually(_ inbox: PostgresInbox, _ new: NewInboxEvent, timeout: Duration = .seconds(30)) async throws -> InboxEvent {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        do {
+            return try await inbox.record(new, lease: nil, now: t0).event
+        } catch let error as StoreError {
+            guard ContinuousClock.now < deadline else { throw error }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}

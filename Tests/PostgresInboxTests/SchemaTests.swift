@@ -1,0 +1,85 @@
+import Foundation
+import PostgresInbox
+import PostgresNIO
+import Testing
+import Webhooks
+
+@Suite struct DatabaseURLTests {
+    @Test func readsTheHostPortUserPasswordAndDatabase() throws {
+        let url = try DatabaseURL("postgres://webhooks:p%40ss@db.internal:6543/trustpay?sslmode=disable")
+        #expect(url.configuration.host == "db.internal")
+        #expect(url.configuration.port == 6543)
+        #expect(url.configuration.username == "webhooks")
+        #expect(url.configuration.password == "p@ss")
+        #expect(url.configuration.database == "trustpay")
+        #expect(!url.description.contains("p%40ss") && !url.description.contains("p@ss"))
+        #expect(url.description.contains("db.internal:6543/trustpay"))
+    }
+
+    @Test func fillsInLibpqDefaults() throws {
+        let url = try DatabaseURL("postgresql://db.internal")
+        #expect(url.configuration.port == 5432)
+        #expect(url.configuration.username == "postgres")
+        #expect(url.configuration.database == nil)
+    }
+
+    @Test func connectsThroughAUnixSocketDirectory() throws {
+        let url = try DatabaseURL("postgresql:///trustpay?host=/var/run/postgresql&port=5433")
+        #expect(url.configuration.unixSocketPath == "/var/run/postgresql/.s.PGSQL.5433")
+        #expect(url.configuration.database == "trustpay")
+    }
+
+    @Test func rejectsOtherSchemesAndUnknownSSLModes() {
+        #expect(throws: DatabaseURLError.notAPostgresURL) { try DatabaseURL("mysql://db/x") }
+        #expect(throws: DatabaseURLError.notAPostgresURL) { try DatabaseURL("not a url") }
+        #expect(throws: DatabaseURLError.unknownSSLMode("sometimes")) { try DatabaseURL("postgres://db/x?sslmode=sometimes") }
+    }
+}
+
+extension PostgreSQLTests {
+    @Suite struct SchemaTests {
+        @Test func recordsEachMigrationOnceWhenReplicasStartTogether() async throws {
+            let url = try await sharedServer().createDatabase()
+            let inboxes = try await withThrowingTaskGroup(of: PostgresInbox.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await PostgresInbox.connect(url: url, poolSize: 2, retention: nil, logger: testLogger) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for inbox in inboxes { await inbox.shutdown() }
+            let versions = try await withRawClient(url) { client in
+                var versions: [Int] = []
+                for try await version in try await client.query("SELECT version FROM trustpay_schema_version ORDER BY version")
+                    .decode(Int.self)
+                {
+                    versions.append(version)
+                }
+                return versions
+            }
+            #expect(versions == Array(1...PostgresInbox.schemaVersion))
+        }
+
+        @Test func refusesADatabaseMigratedByANewerRelease() async throws {
+            let url = try await sharedServer().createDatabase()
+            let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, retention: nil, logger: testLogger)
+            await inbox.shutdown()
+            try await withRawClient(url) { client in
+                _ = try await client.query("INSERT INTO trustpay_schema_version (version, summary) VALUES (999, 'from the future')")
+            }
+            do {
+                _ = try await PostgresInbox.connect(url: url, poolSize: 1, retention: nil, logger: testLogger)
+                Issue.record("connected to a newer schema")
+            } catch let error as StoreError {
+                #expect("\(error)".contains("version 999, newer than this release knows"), "\(error)")
+            }
+        }
+
+        @Test func migratingAgainChangesNothing() async throws {
+            try await withInbox { inbox in
+                let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+                try await inbox.migrate()
+                #expect(try await inbox.event(id: event.id) == event)
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import PostgresInbox
+import Synchronization
+import Testing
+import TrustPay
+import TrustPayWebhooksTesting
+import Webhooks
+
+let merchant = TestMerchant(id: 8_820_250_900_009, secret: "s3cr3t-for-postgres-tests")
+let factory = CallbackFactory(merchant: merchant)
+
+/// How many times each order's handler ran, across servers.
+final class RunCounts: Sendable {
+    private let counts = Mutex([String: Int]())
+    func record(_ orderNo: String) { counts.withLock { $0[orderNo, default: 0] += 1 } }
+    var all: [String: Int] { counts.withLock { $0 } }
+}
+
+/// A server for `merchant` on `inbox`, counting handler runs.
+func makeServer(inbox: PostgresInbox, runs: RunCounts, dispatch: DispatchMode = .afterStore) -> WebhookServer {
+    var configuration = WebhookConfiguration(merchants: [merchant.merchant])
+    configuration.paymentRoutes = [PaymentRoute(path: "/trustpay/payment", dispatch: dispatch)]
+    configuration.retrySchedule = RetrySchedule(
+        maxAttempts: 3, initialDelay: .milliseconds(20), multiplier: 2, maxDelay: .milliseconds(100), jitter: 0.5)
+    configuration.workers = 2
+    configuration.handlerTimeout = .seconds(5)
+    configuration.pollInterval = .milliseconds(200)
+    var server = WebhookServer(configuration: configuration, store: inbox, logger: testLogger)
+    server.onPayment { event in runs.record(event.callback.orderNo) }
+    return server
+}
+
+extension PostgreSQLTests {
+    /// `WebhookServer` on loopback with a PostgreSQL inbox.
+    @Suite struct WebhookServerTests {
+        @Test(arguments: [DispatchMode.afterStore, .afterHandler])
+        func twoServersOnOneDatabaseRunTheHandlerOnceForCopiesArrivingTogether(dispatch: DispatchMode) async throws {
+            let runs = RunCounts()
+            try await withReplicas { a, b in
+                try await withWebhookTestServer(makeServer(inbox: a, runs: runs, dispatch: dispatch)) { first in
+                    try await withWebhookTestServer(makeServer(inbox: b, runs: runs, dispatch: dispatch)) { second in
+                        let orders = (0..<10).map { "TWICE-\($0)" }
+                        for orderNo in orders {
+                            let callback = factory.payment(orderNo: orderNo, status: .unliquidated)
+                            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                                for client in [first.client, second.client, first.client, second.client] {
+                                    group.addTask { try await client.deliver(callback).status }
+                                }
+                                return try await group.reduce(into: []) { $0.append($1) }
+                            }
+                            // A copy that waited past the handler timeout for the run in progress may get 409.
+                            #expect(statuses.allSatisfy { $0 == 200 || $0 == 409 }, "\(orderNo): \(statuses)")
+                            #expect(statuses.contains(200))
+                        }
+                        try await eventually("every order completed", timeout: .seconds(20)) {
+                            try await a.list(EventFilter(states: [.completed])).count == orders.count
+                        }
+                        // Workers on either server might still be looking: give them time to misbehave.
+                        try await Task.sleep(for: .milliseconds(500))
+                        #expect(runs.all == Dictionary(uniqueKeysWithValues: orders.map { ($0, 1) }))
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension OutageTests {
+    @Test func theServerAnswers503WhileTheDatabaseIsDownAnd200WhenItIsBack() async throws {
+        try await Self.withOwnServer { database, url in
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            let runs = RunCounts()
+            try await using(inbox) {
+                try await withWebhookTestServer(makeServer(inbox: inbox, runs: runs)) { server in
+                    #expect(try await server.client.deliver(factory.payment(orderNo: "UP", status: .unliquidated)).isAcknowledgement)
+                    #expect(try await server.client.get("/readyz").status == 200)
+                    // Finished before the outage, so that no attempt is cut short by it.
+                    try await eventually("UP completed") {
+                        try await inbox.list(EventFilter(states: [.completed], orderNo: "UP")).count == 1
+                    }
+
+                    try await database.stopServer()
+                    let down = factory.payment(orderNo: "DOWN", status: .unliquidated)
+                    for _ in 0..<3 {
+                        let started = ContinuousClock.now
+                        let response = try await server.client.deliver(down)
+                        #expect(response.status == 503, "\(response)")
+                        #expect(ContinuousClock.now - started < .seconds(5))
+                    }
+                    #expect(try await server.client.get("/readyz").status == 503)
+
+                    try await database.startServer()
+                    // TrustPay delivers again until acknowledged: never a 200 before it is stored.
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    var response = try await server.client.deliver(down)
+                    while response.status != 200, ContinuousClock.now < deadline {
+                        #expect(response.status == 503, "\(response)")
+                        try await Task.sleep(for: .milliseconds(200))
+                        response = try await server.client.deliver(down)
+                    }
+                    #expect(response.isAcknowledgement, "\(response)")
+                    try await eventually("the handler ran for DOWN", timeout: .seconds(10)) { runs.all["DOWN"] == 1 }
+                    #expect(try await inbox.list(EventFilter(orderNo: "DOWN")).count == 1)
+                    #expect(try await server.client.get("/readyz").status == 200)
+                }
+            }
+            #expect(runs.all == ["UP": 1, "DOWN": 1])
+        }
+    }
+}
