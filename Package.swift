@@ -80,7 +80,7 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox",
+                "SQLiteInbox", "PostgresInbox",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresInbox
 import SQLiteInbox
 import ServiceConfiguration
 import Webhooks
@@ -20,7 +21,13 @@ enum StoreFactory {
             logger.info("store: SQLite", metadata: ["path": "\(settings.sqlitePath)"])
             return inbox
         case .postgres:
-            throw ConfigurationError(key: "store.kind", message: "the PostgreSQL inbox is not built into this binary yet")
+            guard let source = settings.postgresURL else {
+                throw ConfigurationError(key: "store.postgres.url", message: "required when store.kind is postgres")
+            }
+            let url = try source.resolve(key: "store.postgres.url", environment: environment).secret
+            // Retention is the binary's own hourly task (store.keep_completed).
+            return try await PostgresInbox.connect(
+                url: url, poolSize: settings.postgresPoolSize, retention: nil, logger: logger)
         }
     }
 }

@@ -44,11 +44,34 @@ final class LiveServer: Sendable {
             try? await Task.sleep(for: .milliseconds(ms))
             return HTTPResponse(status: .ok, contentType: "text/plain", body: "slow \(ms)\n")
         }
+        router.get("/gate") { request in
+            let id = String(request.query?.split(separator: "=").last ?? "")
+            await Gate.shared.wait(id)
+            return HTTPResponse(status: .ok, contentType: "text/plain", body: "gate \(id)\n")
+        }
         router.get("/peer") { request in
             HTTPResponse(status: .ok, contentType: "text/plain",
                          body: "\(request.isSecure ? "https" : "http") \(request.remoteAddress?.port ?? 0)")
         }
         return router
+    }
+}
+
+/// Named gates a handler waits on until the test opens them: ordering
+/// without timing.
+actor Gate {
+    static let shared = Gate()
+    private var opened: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func wait(_ id: String) async {
+        if opened.contains(id) { return }
+        await withCheckedContinuation { waiting[id, default: []].append($0) }
+    }
+
+    func open(_ id: String) {
+        opened.insert(id)
+        for continuation in waiting.removeValue(forKey: id) ?? [] { continuation.resume() }
     }
 }
 
