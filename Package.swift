@@ -11,12 +11,15 @@ let package = Package(
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
         .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
@@ -38,19 +41,28 @@ let package = Package(
             dependencies: [
                 "HTTPServer", "TrustPay",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
+        // Allow-list, trusted proxies and rate limit for the callback routes.
+        .target(name: "AccessControl", dependencies: ["HTTPServer"]),
         .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
+        // posix_spawn children with a clean signal mask, awaited off the pool.
+        .target(name: "ChildProcesses"),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: ["COpenSSL", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
-        .target(name: "ServiceConfiguration", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "ServiceConfiguration",
+            dependencies: ["AccessControl", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        // The durable inbox: the Webhooks store protocol on SQLiteStore.
+        .target(name: "SQLiteInbox", dependencies: ["Webhooks", "SQLiteStore"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
@@ -67,17 +79,31 @@ let package = Package(
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
-                "HTTPServer",
+                "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
+                "SQLiteInbox", "PostgresInbox",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration"]),
-        .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses"]),
+        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
+        .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
+        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe", "ChildProcesses"]),
+        .testTarget(
+            name: "SQLiteInboxTests",
+            dependencies: [
+                "SQLiteInbox", "SQLiteStore", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "TrustPayTests", dependencies: ["TrustPay"],
             resources: [.copy("Fixtures")]),
+        // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
+        .testTarget(
+            name: "TrustPayWebhooksCLITests",
+            dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers"]),
         .testTarget(
             name: "PostgresInboxTests",
             dependencies: [

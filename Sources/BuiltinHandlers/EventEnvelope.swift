@@ -1,4 +1,5 @@
 import Foundation
+import TrustPay
 
 /// A verified event as the built-in handlers see and publish it: the same
 /// JSON for the `jsonl` file, the `forward` POST body and `exec`'s stdin.
@@ -62,24 +63,9 @@ public struct EventEnvelope: Sendable, Equatable {
     }
 }
 
-/// JSON string quoting for the envelope's own fields.
-func quoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// JSON string quoting for the envelope's own fields: the same writer that
+/// renders nested values for TrustPay signatures.
+func quoted(_ text: String) -> String { JSONValue.string(text).compactJSON }
 
 /// What a built-in handler does with an event; throwing means "retry later".
 public protocol EventSink: Sendable {

@@ -1,5 +1,7 @@
+import ChildProcesses
 import Foundation
 import Glibc
+import Synchronization
 
 /// Runs a command per event with the event JSON on stdin; exit 0 is
 /// success. A command that outlives its timeout is killed and counts as a
@@ -23,44 +25,31 @@ public struct ExecSink: EventSink {
     }
 }
 
-/// Starts a process, feeds it stdin, and waits for its exit without
-/// blocking a Swift concurrency thread.
+/// Runs a command with stdin from memory and waits for its exit without
+/// blocking a Swift concurrency thread (see `ChildProcess` for why not
+/// Foundation's `Process`).
 public enum CommandRunner {
-    /// The exit status; a timeout kills the process and throws.
+    /// The exit status. Past `timeout` the child's process group gets
+    /// SIGTERM, then SIGKILL 2 s later, and the call throws.
     public static func run(_ command: [String], input: [UInt8], timeout: Duration) async throws -> Int32 {
-        guard let program = command.first else { throw HandlerFailure("empty command") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program.contains("/") ? program : "/usr/bin/env")
-        process.arguments = program.contains("/") ? Array(command.dropFirst()) : command
-        let stdin = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = FileHandle.standardError
-        process.standardError = FileHandle.standardError
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished in
-            exited.continuation.yield(finished.terminationStatus)
-            exited.continuation.finish()
-        }
+        let child: ChildProcess
         do {
-            try process.run()
+            child = try ChildProcess.spawn(command, input: .bytes(input), stdout: "/dev/stderr")
         } catch {
-            throw HandlerFailure("cannot start \(program): \(error.localizedDescription)")
+            throw HandlerFailure("\(error)")
         }
-        // The child may exit without reading; a broken pipe must not kill us.
-        signal(SIGPIPE, SIG_IGN)
-        try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
-        try? stdin.fileHandleForWriting.close()
+        let stopped = Atomic<Bool>(false)
         let watchdog = Task {
             try await Task.sleep(for: timeout)
-            if process.isRunning { process.terminate() }
+            stopped.store(true, ordering: .relaxed)
+            child.signal(SIGTERM)
             try await Task.sleep(for: .seconds(2))
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            child.signal(SIGKILL)
         }
-        defer { watchdog.cancel() }
-        var status: Int32 = -1
-        for await code in exited.stream { status = code }
-        if process.terminationReason == .uncaughtSignal {
-            throw HandlerFailure("\(program) was killed (signal \(status)); timeout \(timeout)")
+        let status = await child.wait()
+        watchdog.cancel()
+        if stopped.load(ordering: .relaxed) && status > 128 {
+            throw HandlerFailure("\(command[0]) did not finish within \(timeout) and was stopped")
         }
         return status
     }

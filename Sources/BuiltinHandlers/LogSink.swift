@@ -5,10 +5,14 @@ import Logging
 public struct LogSink: EventSink {
     public let name: String
     private let logger: Logger
+    private let json: Bool
 
-    public init(name: String = "log", logger: Logger) {
+    /// `json`: the message is one JSON object of the same fields, for log
+    /// pipelines that parse messages rather than metadata.
+    public init(name: String = "log", logger: Logger, json: Bool = false) {
         self.name = name
         self.logger = logger
+        self.json = json
     }
 
     public func deliver(_ event: EventEnvelope) async throws {
@@ -19,6 +23,11 @@ public struct LogSink: EventSink {
         if let merchant = event.merchantID { metadata["merchant_id"] = "\(merchant)" }
         if let previous = event.previousStatus { metadata["previous_status"] = "\(previous)" }
         if event.stale { metadata["stale"] = "true" }
-        logger.info("trustpay event", metadata: metadata)
+        if json {
+            let fields = metadata.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(quoted("\($0.value)"))" }
+            logger.info("{\"message\":\"trustpay event\",\(fields.joined(separator: ","))}")
+        } else {
+            logger.info("trustpay event", metadata: metadata)
+        }
     }
 }

@@ -1,3 +1,5 @@
+import AccessControl
+
 /// Turns the tree into typed settings, section by section.
 enum ConfigurationReader {
     static func read(_ tree: ConfigTree) throws(ConfigurationError) -> ServiceConfiguration {
@@ -34,7 +36,7 @@ enum ConfigurationReader {
     private static func readServer(_ s: ConfigSection) throws(ConfigurationError) -> ServerSettings {
         var server = ServerSettings()
         server.host = try s.string("host", default: server.host)
-        guard IPRange.bytes(server.host) != nil else {
+        guard IPRange.isNumericAddress(server.host) else {
             throw s.error("host", "expected a numeric IPv4 or IPv6 address, got '\(server.host)'")
         }
         server.port = try s.int("port", default: server.port, in: 0...65535)

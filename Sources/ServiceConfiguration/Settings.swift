@@ -1,3 +1,5 @@
+import AccessControl
+
 /// The standalone server's whole configuration, read from YAML with
 /// environment overrides. Every key is documented in `config/README.md`.
 public struct ServiceConfiguration: Sendable {

@@ -1,7 +1,8 @@
 // Testing tools for merchants (and for this project's own tests): signed
 // TrustPay callbacks for any status, a client that delivers them to a running
-// server over HTTP or to a pipeline in-process, and a recorder of what the
-// handlers saw.
+// server over HTTP or to a pipeline in-process, a recorder of what the
+// handlers saw, and the contract an idempotency store of your own must keep
+// (`IdempotencyStoreContract`).
 //
 // ```swift
 // let merchant = TestMerchant(id: 8820250900009, secret: "test-secret")

@@ -1,53 +1,82 @@
 import ArgumentParser
+import Foundation
 import HTTPServer
 import Logging
+import ServiceConfiguration
+import Webhooks
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the webhook server.")
+        abstract: "Run the webhook server.",
+        discussion: """
+            With no --config the embedded defaults (config/default.yaml) are used: 127.0.0.1:8080, \
+            SQLite under data/, the demo merchant 8820250900009 with its secret from TRUSTPAY_SECRET, \
+            and the log handler. Invalid configuration exits with status 2 before any port is bound.
+            """)
 
-    @Option(help: "Address to bind (IPv4 or IPv6, numeric).")
-    var host = "127.0.0.1"
+    @OptionGroup var options: ConfigOptions
 
-    @Option(help: "Port to bind; 0 picks a free port and logs it.")
-    var port = 8080
+    @Option(help: "Address to bind, overriding server.host (numeric IPv4 or IPv6).")
+    var host: String?
 
-    @Option(help: "Event loop threads (default: one per core).")
-    var eventLoops: Int?
-
-    @Option(help: "PEM certificate chain: serve HTTPS instead of HTTP.")
-    var tlsCertificate: String?
-
-    @Option(help: "PEM private key for --tls-certificate.")
-    var tlsKey: String?
+    @Option(help: "Port to bind, overriding server.port; 0 picks a free port and logs it.")
+    var port: Int?
 
     func validate() throws {
-        if (tlsCertificate == nil) != (tlsKey == nil) {
-            throw ValidationError("--tls-certificate and --tls-key go together")
-        }
-        if !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let environment = ProcessInfo.processInfo.environment
+        let config = try options.load(environment: environment)
+        LogSetup.bootstrap(config.logging)
+        _ = MetricsEndpoint.registry  // before anything creates a counter
         let logger = Logger(label: "trustpay-webhooks")
-        var listener = ListenerConfiguration(host: host, port: port)
-        if let tlsCertificate, let tlsKey {
-            listener.tls = TLSConfiguration(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
+        let assembly = try ConfigOptions.orExit2 { try ServiceAssembly(config, environment: environment, logger: logger) }
+        if let host, !IPRangeCheck.isNumeric(host) {
+            throw ConfigOptions.exit2(ConfigurationError(key: "--host", message: "expected a numeric IPv4 or IPv6 address"))
         }
-        var configuration = HTTPServerConfiguration(listeners: [listener])
-        if let eventLoops { configuration.eventLoops = eventLoops }
 
-        var router = Router()
-        router.add(.get, "/healthz", .immediate { _ in Health.ok })
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
-        try server.start()
-        ShutdownSignals.install { _ in server.shutdown() }
-        await server.waitUntilStopped()
+        let store = try await StoreFactory.open(config.store, environment: environment, logger: logger)
+        let pipeline = assembly.webhookServer(store: store).makePipeline()
+        let main = HTTPServer(
+            configuration: assembly.httpConfiguration(host: host, port: port),
+            router: assembly.mainRouter(pipeline), logger: logger)
+        try main.start()
+        let admin = try config.admin.map { settings in
+            var http = HTTPServerConfiguration(host: settings.host, port: settings.port)
+            http.eventLoops = 1
+            let server = HTTPServer(configuration: http, router: assembly.adminRouter(store: store), logger: logger)
+            try server.start()
+            return server
+        }
+        let workers = Task { await pipeline.runWorkers() }
+        let retention = Task { await Retention.run(store: store, keep: config.store.keepCompleted, logger: logger) }
+        ShutdownSignals.install { signal in
+            logger.info("signal \(signal): shutting down")
+            main.shutdown()
+            admin?.shutdown()
+        }
+        await main.waitUntilStopped()
+        await admin?.waitUntilStopped()
+        workers.cancel()
+        retention.cancel()
+        await workers.value
         logger.info("stopped")
     }
 }
 
-enum Health {
-    static let ok = HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n")
+/// Deletes handled events older than `store.keep_completed`, hourly.
+enum Retention {
+    static func run(store: any IdempotencyStore, keep: Duration, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                let pruned = try await store.prune(completedBefore: Date().addingTimeInterval(-keep.seconds))
+                if pruned > 0 { logger.info("pruned completed events", metadata: ["count": "\(pruned)"]) }
+            } catch {
+                logger.warning("pruning failed; will try again", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
 }

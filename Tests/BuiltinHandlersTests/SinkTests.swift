@@ -1,14 +1,7 @@
+import ChildProcesses
 import Foundation
 import Testing
 @testable import BuiltinHandlers
-
-/// Runs blocking work on its own thread, so tests never block the
-/// cooperative pool the code under test needs.
-func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
 
 func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","order_amount":20.00,"status":5}"#)
     -> EventEnvelope
@@ -81,6 +74,7 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
         let sink = ExecSink(command: ["sleep", "30"], timeout: .milliseconds(300))
         let started = ContinuousClock.now
         await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        // SIGTERM reaches it (no 2 s wait for SIGKILL): its signal mask was reset.
         #expect(ContinuousClock.now - started < .seconds(20))
     }
 
@@ -94,9 +88,10 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
 /// independent check of our signatures. It answers 204 to a valid
 /// signature, 401 otherwise, or always `status` when given.
 final class PythonReceiver: @unchecked Sendable {
-    let process = Process()
+    let child: ChildProcess
     let port: Int
-    private let output: FileHandle
+    private let output: String
+    private var consumed = 1
 
     static let script = #"""
         import base64, hashlib, hmac, http.server, sys
@@ -119,34 +114,42 @@ final class PythonReceiver: @unchecked Sendable {
         s.serve_forever()
         """#
 
-    init(secret: String, status: Int = 0) throws {
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, secret, String(status)]
-        process.standardOutput = pipe
-        try process.run()
-        output = pipe.fileHandleForReading
-        port = Int(Self.readLine(output) ?? "") ?? 0
+    private init(child: ChildProcess, port: Int, output: String) {
+        self.child = child
+        self.port = port
+        self.output = output
     }
 
-    static func readLine(_ handle: FileHandle) -> String? {
-        var line: [UInt8] = []
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
-            if byte[0] == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
-            line.append(byte[0])
+    static func start(secret: String, status: Int = 0) async throws -> PythonReceiver {
+        let output = NSTemporaryDirectory() + "receiver-\(UUID().uuidString).out"
+        let child = try ChildProcess.spawn(["python3", "-c", script, secret, String(status)], stdout: output)
+        guard let first = try await line(0, of: output) else {
+            child.signal(SIGKILL)
+            throw HandlerFailure("the Python receiver did not start")
         }
+        return PythonReceiver(child: child, port: Int(first) ?? 0, output: output)
+    }
+
+    /// Line `index` of the receiver's output, waiting up to 15 s for it.
+    static func line(_ index: Int, of path: String) async throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if lines.count > index + 1 { return String(lines[index]) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
     }
 
     func nextVerdict() async throws -> String? {
-        let output = output
-        return try await offPool { Self.readLine(output) }
+        defer { consumed += 1 }
+        return try await Self.line(consumed, of: output)
     }
 
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        child.signal(SIGKILL)
+        unlink(output)
     }
 }
 
@@ -154,7 +157,7 @@ final class PythonReceiver: @unchecked Sendable {
     static let secret = "whsec_" + Data("a shared secret of some length".utf8).base64EncodedString()
 
     @Test func forwardedEventsCarryAStandardWebhooksSignatureAPythonReceiverAccepts() async throws {
-        let receiver = try await offPool { try PythonReceiver(secret: Self.secret) }
+        let receiver = try await PythonReceiver.start(secret: Self.secret)
         defer { receiver.stop() }
         let sink = try ForwardSink(url: "http://127.0.0.1:\(receiver.port)/hook", secret: Self.secret, timeout: .seconds(10))
         try await sink.deliver(sampleEvent("evt_forward"))
@@ -162,7 +165,7 @@ final class PythonReceiver: @unchecked Sendable {
     }
 
     @Test func aWrongSecretIsRejectedByTheReceiverAndThatIsAFailure() async throws {
-        let receiver = try await offPool { try PythonReceiver(secret: Self.secret) }
+        let receiver = try await PythonReceiver.start(secret: Self.secret)
         defer { receiver.stop() }
         let other = "whsec_" + Data("another secret".utf8).base64EncodedString()
         let sink = try ForwardSink(url: "http://127.0.0.1:\(receiver.port)/hook", secret: other, timeout: .seconds(10))
@@ -171,7 +174,7 @@ final class PythonReceiver: @unchecked Sendable {
     }
 
     @Test func nonSuccessAnswersAndUnreachableReceiversAreFailures() async throws {
-        let receiver = try await offPool { try PythonReceiver(secret: Self.secret, status: 503) }
+        let receiver = try await PythonReceiver.start(secret: Self.secret, status: 503)
         defer { receiver.stop() }
         let sink = try ForwardSink(url: "http://127.0.0.1:\(receiver.port)/hook", secret: Self.secret, timeout: .seconds(10))
         await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Testing
 import SQLiteStore
@@ -32,28 +33,29 @@ struct CrashTests {
     /// Starts the probe, reads acknowledged ids until there are `count`,
     /// kills it with SIGKILL, and collects what it printed before dying.
     static func killMidStream(_ probe: String, arguments: [String], after count: Int) throws -> ProbeRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: probe)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-
-        var lines = LineCollector()
-        while lines.ids.count < count {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }  // the probe exited
-            lines.add(data)
+        let scratch = NSTemporaryDirectory() + "probe-\(UUID().uuidString)"
+        defer {
+            unlink(scratch + ".out")
+            unlink(scratch + ".err")
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // ChildProcess, not Foundation's Process: see ChildProcesses for why.
+        let child = try ChildProcess.spawn([probe] + arguments, stdout: scratch + ".out", stderr: scratch + ".err")
+        var lines = LineCollector()
+        let deadline = Date().addingTimeInterval(60)
+        while lines.ids.count < count && Date() < deadline {
+            usleep(20_000)
+            var fresh = LineCollector()
+            fresh.add((try? Data(contentsOf: URL(fileURLWithPath: scratch + ".out"))) ?? Data())
+            lines = fresh
+            if kill(child.pid, 0) != 0 { break }
+        }
+        child.signal(SIGKILL)
+        let status = child.waitBlocking()
         // Lines printed before the kill are acknowledged too.
-        lines.add(output.fileHandleForReading.readDataToEndOfFile())
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return ProbeRun(acknowledged: lines.ids, killed: process.terminationReason == .uncaughtSignal,
-                        errors: errorText)
+        var all = LineCollector()
+        all.add((try? Data(contentsOf: URL(fileURLWithPath: scratch + ".out"))) ?? Data())
+        let errorText = (try? String(contentsOfFile: scratch + ".err", encoding: .utf8)) ?? ""
+        return ProbeRun(acknowledged: all.ids, killed: status == 128 + SIGKILL, errors: errorText)
     }
 
     /// `sqlite-crash-probe` in the build folder beside the test bundle.

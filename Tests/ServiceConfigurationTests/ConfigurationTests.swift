@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ServiceConfiguration
+@testable import AccessControl
 
 @Suite struct ConfigurationTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)

@@ -18,7 +18,10 @@ import Webhooks
                 let response = try await server.client.deliver(callback)
                 #expect(response.isAcknowledgement, "\(response)")
             }
-            let events = try await recorder.waitForCards(deliveries.count)
+            // Workers run events concurrently: handling order is not delivery order.
+            let events = try await recorder.waitForCards(deliveries.count).sorted {
+                ($0.callback.orderNo, $0.callback.status) < ($1.callback.orderNo, $1.callback.status)
+            }
             #expect(events.map(\.callback.orderNo) == ["C-1", "C-1", "C-2", "C-3"])
             #expect(events.map(\.callback.status) == [1, 4, 2, 77])
             #expect(events.allSatisfy { $0.merchantID == merchant.id })

@@ -11,7 +11,7 @@ public enum RouteHandler: Sendable {
 /// known path with another method is 405 with an `Allow` header. `HEAD` is
 /// answered by the `GET` handler without a body.
 public struct Router: Sendable {
-    private var routes: [String: [HTTPMethod: RouteHandler]] = [:]
+    fileprivate var routes: [String: [HTTPMethod: RouteHandler]] = [:]
 
     public init() {}
 
@@ -44,4 +44,27 @@ public struct Router: Sendable {
     }
 
     static let notFound = HTTPResponse.error(.notFound, code: "not_found", message: "no such route")
+}
+
+extension Router {
+    /// Puts `check` in front of every handler on `paths`: when it returns a
+    /// response, that is the answer and the handler does not run. For
+    /// immediate routes the check runs on the event loop: it must be quick
+    /// and never block.
+    public mutating func guardRoutes(_ paths: Set<String>, with check: @escaping @Sendable (HTTPRequest) -> HTTPResponse?) {
+        for path in paths {
+            guard let byMethod = routes[path] else { continue }
+            for (method, handler) in byMethod {
+                switch handler {
+                case .immediate(let answer):
+                    routes[path]![method] = .immediate { check($0) ?? answer($0) }
+                case .async(let answer):
+                    routes[path]![method] = .async { request in
+                        if let refusal = check(request) { return refusal }
+                        return await answer(request)
+                    }
+                }
+            }
+        }
+    }
 }

@@ -41,6 +41,7 @@ struct Dispatcher: Sendable {
             guard let failure else {
                 guard try await store.complete(id: event.id, owner: owner, now: now) else { return lost(logger) }
                 logger.debug("handlers completed")
+                PipelineMetrics.attempt("completed")
                 return .completed
             }
             if let delay = retrySchedule.delay(afterAttempt: event.attempts) {
@@ -48,6 +49,7 @@ struct Dispatcher: Sendable {
                 guard try await store.fail(id: event.id, owner: owner, error: failure.description, retryAt: retryAt, now: now)
                 else { return lost(logger) }
                 logger.warning("handler attempt failed; will retry", metadata: ["retry_in": "\(delay)"])
+                PipelineMetrics.attempt("retry")
                 let wake = wakeWorkers
                 Task {
                     try? await Task.sleep(for: delay)
@@ -58,6 +60,7 @@ struct Dispatcher: Sendable {
             guard try await store.deadLetter(id: event.id, owner: owner, error: failure.description, now: now)
             else { return lost(logger) }
             logger.error("handler attempts exhausted; event is a dead letter")
+            PipelineMetrics.attempt("dead_letter")
             return .dead
         } catch {
             logger.error("could not record the handler outcome; the event will run again when its lease expires")

@@ -15,11 +15,13 @@ extension WebhookPipeline {
             outcome = try await store.record(new, lease: lease, now: Date())
         } catch {
             logger.error("callback not stored: the store is unavailable; answering 503 so TrustPay delivers again")
+            PipelineMetrics.stored("unavailable", kind: "\(new.kind)")
             return Rejection.storeUnavailable.response
         }
         logger[metadataKey: "event_id"] = "\(outcome.event.id)"
         switch outcome {
         case .recorded(let event):
+            PipelineMetrics.stored("recorded", kind: "\(event.kind)")
             logger.info("\(event.kind) event recorded", metadata: event.isStale ? ["stale": "true"] : [:])
             guard let lease else {
                 wakeWorkers()
@@ -27,9 +29,11 @@ extension WebhookPipeline {
             }
             return await answerAfterHandlers(event, owner: lease.owner)
         case .duplicate(let event):
+            PipelineMetrics.stored("duplicate", kind: "\(event.kind)")
             logger.debug("duplicate callback")
             return mode == .afterStore ? Answer.acknowledged : await answerDuplicateAfterHandlers(event)
         case .conflict(let event):
+            PipelineMetrics.stored("conflict", kind: "\(event.kind)")
             logger.warning("conflicting callback: same event, different signed content", metadata: ["conflicts": "\(event.conflicts)"])
             report(ConflictReport(
                 existing: event, conflictingBody: new.rawBody, conflictingContentHash: new.contentHash,

@@ -34,6 +34,7 @@ extension WebhookPipeline {
         case .timedOut: (answer, outcome) = (Answer.decisionTimedOut, "deadline exceeded")
         }
         logger.info("risk-control decision", metadata: ["decision": "\(outcome)"])
+        PipelineMetrics.riskDecision(outcome)
         return answer
     }
 }

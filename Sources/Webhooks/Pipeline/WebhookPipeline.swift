@@ -101,13 +101,17 @@ public final class WebhookPipeline: Sendable {
     private var routes: [String: [HTTPMethod: RouteHandler]] {
         var routes: [String: [HTTPMethod: RouteHandler]] = [:]
         for route in configuration.paymentRoutes {
-            routes[route.path, default: [:]][.post] = .async { [self] in await receivePayment($0, route: route) }
+            routes[route.path, default: [:]][.post] = .async { [self] in
+                counted("payment", await receivePayment($0, route: route))
+            }
         }
         for route in configuration.cardRoutes {
-            routes[route.path, default: [:]][.post] = .async { [self] in await receiveCard($0, route: route) }
+            routes[route.path, default: [:]][.post] = .async { [self] in
+                counted("card", await receiveCard($0, route: route))
+            }
         }
         if let path = configuration.riskControlPath {
-            routes[path, default: [:]][.post] = .async { [self] in await decideRisk($0) }
+            routes[path, default: [:]][.post] = .async { [self] in counted("risk_control", await decideRisk($0)) }
         }
         if let path = configuration.healthPath {
             routes[path, default: [:]][.get] = .immediate { _ in Answer.healthy }
@@ -116,6 +120,11 @@ public final class WebhookPipeline: Sendable {
             routes[path, default: [:]][.get] = .async { [self] _ in await readiness() }
         }
         return routes
+    }
+
+    private func counted(_ route: String, _ response: HTTPResponse) -> HTTPResponse {
+        PipelineMetrics.answered(route: route, status: response.status.code)
+        return response
     }
 
     // MARK: dispatch side

@@ -4,34 +4,34 @@ import Testing
 
 /// Real clients: curl and Python's http.client.
 @Suite struct ClientInteropTests {
-    @Test func curlGetsHealthAndPostsABody() throws {
+    @Test func curlGetsHealthAndPostsABody() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
-        let get = try ExternalProgram.run("curl", ["-sS", "-o", "-", "-w", "|%{http_code}|%{http_version}",
+        let get = try await ExternalProgram.run("curl", ["-sS", "-o", "-", "-w", "|%{http_code}|%{http_version}",
                                                    "\(live.url)/healthz"])
         #expect(get.stdout == "ok\n|200|1.1")
-        let post = try ExternalProgram.run("curl", ["-sS", "--data-binary", "@-", "-H", "Content-Type: text/plain",
+        let post = try await ExternalProgram.run("curl", ["-sS", "--data-binary", "@-", "-H", "Content-Type: text/plain",
                                                     "\(live.url)/echo"], input: String(repeating: "z", count: 5000))
         #expect(post.stdout == String(repeating: "z", count: 5000))
         // curl sends `Expect: 100-continue` for bodies over 1 MiB only; force it.
-        let expect = try ExternalProgram.run("curl", ["-sS", "-H", "Expect: 100-continue", "--data-binary", "abc",
+        let expect = try await ExternalProgram.run("curl", ["-sS", "-H", "Expect: 100-continue", "--data-binary", "abc",
                                                       "\(live.url)/echo"])
         #expect(expect.stdout == "abc")
-        let chunked = try ExternalProgram.run("curl", ["-sS", "-H", "Transfer-Encoding: chunked", "--data-binary",
+        let chunked = try await ExternalProgram.run("curl", ["-sS", "-H", "Transfer-Encoding: chunked", "--data-binary",
                                                        "@-", "\(live.url)/echo"], input: "streamed")
         #expect(chunked.stdout == "streamed")
     }
 
-    @Test func curlReusesOneConnectionForSeveralURLs() throws {
+    @Test func curlReusesOneConnectionForSeveralURLs() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
-        let result = try ExternalProgram.run("curl", ["-sS", "-v", "\(live.url)/healthz", "\(live.url)/healthz",
+        let result = try await ExternalProgram.run("curl", ["-sS", "-v", "\(live.url)/healthz", "\(live.url)/healthz",
                                                       "\(live.url)/nope"])
         #expect(result.stdout.hasPrefix("ok\nok\n{\"error\":\"not_found\""))
         #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"))
     }
 
-    @Test func pythonHttpClientKeepsTheConnectionAlive() throws {
+    @Test func pythonHttpClientKeepsTheConnectionAlive() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
         let script = """
@@ -52,7 +52,7 @@ import Testing
                 peers.add(c.getresponse().read().decode())
             print("one-connection" if len(peers) == 1 else "reconnected %s" % peers)
             """
-        let result = try ExternalProgram.run("python3", ["-c", script])
+        let result = try await ExternalProgram.run("python3", ["-c", script])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "200:n0,200:n1,200:n2,200:ok:3\none-connection\n")
     }

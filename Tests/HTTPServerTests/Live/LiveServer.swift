@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 @testable import HTTPServer
 
@@ -43,6 +44,11 @@ final class LiveServer: Sendable {
             try? await Task.sleep(for: .milliseconds(ms))
             return HTTPResponse(status: .ok, contentType: "text/plain", body: "slow \(ms)\n")
         }
+        router.get("/gate") { request in
+            let id = String(request.query?.split(separator: "=").last ?? "")
+            await Gate.shared.wait(id)
+            return HTTPResponse(status: .ok, contentType: "text/plain", body: "gate \(id)\n")
+        }
         router.get("/peer") { request in
             HTTPResponse(status: .ok, contentType: "text/plain",
                          body: "\(request.isSecure ? "https" : "http") \(request.remoteAddress?.port ?? 0)")
@@ -51,12 +57,30 @@ final class LiveServer: Sendable {
     }
 }
 
+/// Named gates a handler waits on until the test opens them: ordering
+/// without timing.
+actor Gate {
+    static let shared = Gate()
+    private var opened: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func wait(_ id: String) async {
+        if opened.contains(id) { return }
+        await withCheckedContinuation { waiting[id, default: []].append($0) }
+    }
+
+    func open(_ id: String) {
+        opened.insert(id)
+        for continuation in waiting.removeValue(forKey: id) ?? [] { continuation.resume() }
+    }
+}
+
 /// A blocking TCP client on raw sockets with a receive timeout, so a test
 /// sees exactly the bytes the server sent.
 final class WireClient: @unchecked Sendable {
     let fd: Int32
 
-    init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5) throws {
+    init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 20) throws {
         let isV6 = host.contains(":")
         fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -103,7 +127,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// Everything until the server closes (or the timeout passes).
-    func readToEnd() -> String {
+    func readToEndBlocking() -> String {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -115,7 +139,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// True when the server has closed its side (EOF), false on timeout.
-    func isClosedByPeer() -> Bool {
+    func isClosedByPeerBlocking() -> Bool {
         var byte: UInt8 = 0
         while true {
             let n = recv(fd, &byte, 1, 0)
@@ -131,7 +155,7 @@ final class WireClient: @unchecked Sendable {
     }
 
     /// Reads exactly one response: head, then `Content-Length` body bytes.
-    func readResponse() -> WireResponse? {
+    func readResponseBlocking() -> WireResponse? {
         var buffered: [UInt8] = pending
         pending = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -161,6 +185,26 @@ final class WireClient: @unchecked Sendable {
     }
 
     private var pending: [UInt8] = []
+
+    // Async forms: the waiting happens on a thread of its own, never on the
+    // cooperative pool that the server's handlers and other tests share.
+    func readResponse() async -> WireResponse? { await offPool { self.readResponseBlocking() } }
+    func isClosedByPeer() async -> Bool { await offPool { self.isClosedByPeerBlocking() } }
+    func readToEnd() async -> String { await offPool { self.readToEndBlocking() } }
+}
+
+/// Runs blocking work on a new thread and waits for it without holding a
+/// Swift concurrency thread.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }
 
 struct WireResponse {
@@ -200,24 +244,9 @@ struct ExternalProgram {
     }
 
     static func run(_ executable: String, _ arguments: [String], input: String? = nil,
-                    directory: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = inPipe
-        try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inPipe.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+                    directory: String? = nil) async throws -> Result {
+        let result = try await ChildProcess.run(
+            [executable] + arguments, input: input.map { .bytes(Array($0.utf8)) } ?? .null, directory: directory)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// Many clients, slow clients, too many clients.
 @Suite struct LoadAndAbuseTests {
-    @Test func thousandConcurrentKeepAliveConnectionsAllGetAnswers() throws {
+    @Test func thousandConcurrentKeepAliveConnectionsAllGetAnswers() async throws {
         try FileLimits.raise(to: 4096)
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
@@ -13,13 +13,13 @@ import Testing
         for round in 0..<2 {
             for client in clients { client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") }
             var answered = 0
-            for client in clients where client.readResponse()?.body == "ok\n" { answered += 1 }
+            for client in clients where await client.readResponse()?.body == "ok\n" { answered += 1 }
             #expect(answered == 1000, "round \(round)")
         }
         #expect(live.server.openConnections == 1000)
     }
 
-    @Test func slowlorisClientsAreCutOffWhileOthersAreServed() throws {
+    @Test func slowlorisClientsAreCutOffWhileOthersAreServed() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.headerReadTimeout = 1 })
         defer { live.stop() }
         let dribblers = try (0..<5).map { _ in try WireClient(port: live.port, timeoutSeconds: 10) }
@@ -32,43 +32,43 @@ import Testing
             for client in dribblers { client.send([request[sent]]) }
             sent += 1
             normal.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            if normal.readResponse()?.status == 200 { servedMeanwhile += 1 }
-            usleep(100_000)
+            if await normal.readResponse()?.status == 200 { servedMeanwhile += 1 }
+            try await Task.sleep(for: .microseconds(100_000))
         }
         #expect(servedMeanwhile == 30)
         for client in dribblers {
-            let rest = client.readToEnd()
+            let rest = await client.readToEnd()
             #expect(rest.hasPrefix("HTTP/1.1 408 "))
         }
     }
 
-    @Test func idleKeepAliveConnectionsAreClosed() throws {
+    @Test func idleKeepAliveConnectionsAreClosed() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.idleTimeout = 0.5 })
         defer { live.stop() }
         let client = try WireClient(port: live.port)
         client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(client.readResponse()?.status == 200)
-        #expect(client.isClosedByPeer())
+        #expect(await client.readResponse()?.status == 200)
+        #expect(await client.isClosedByPeer())
     }
 
-    @Test func connectionsOverTheLimitGet503AndEstablishedOnesKeepWorking() throws {
+    @Test func connectionsOverTheLimitGet503AndEstablishedOnesKeepWorking() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.maxConnections = 3 })
         defer { live.stop() }
         let established = try (0..<3).map { _ in try WireClient(port: live.port) }
         for client in established {
             client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(client.readResponse()?.status == 200)
+            #expect(await client.readResponse()?.status == 200)
         }
         let extra = try WireClient(port: live.port)
         extra.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(extra.readResponse()?.status == 503)
+        #expect(await extra.readResponse()?.status == 503)
         for client in established {
             client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(client.readResponse()?.status == 200)
+            #expect(await client.readResponse()?.status == 200)
         }
     }
 
-    @Test func manyPipelinedRequestsFromAClientThatReadsLateAreAllAnswered() throws {
+    @Test func manyPipelinedRequestsFromAClientThatReadsLateAreAllAnswered() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
         let client = try WireClient(port: live.port, timeoutSeconds: 10)
@@ -78,24 +78,24 @@ import Testing
         // answers pile up unread, so a blocking send here would wait.
         let writer = Thread { client.send(String(repeating: request, count: count)) }
         writer.start()
-        usleep(300_000)
+        try await Task.sleep(for: .microseconds(300_000))
         var answered = 0
-        while answered < count, client.readResponse()?.body == "ok\n" { answered += 1 }
+        while answered < count, await client.readResponse()?.body == "ok\n" { answered += 1 }
         #expect(answered == count)
     }
 
-    @Test func halfClosedClientStillGetsItsAnswer() throws {
+    @Test func halfClosedClientStillGetsItsAnswer() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
         let client = try WireClient(port: live.port)
         client.send("GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n")
         shutdown(client.fd, Int32(SHUT_WR))
-        let response = try #require(client.readResponse())
+        let response = try #require(await client.readResponse())
         #expect(response.body == "slow 200\n")
-        #expect(client.isClosedByPeer())
+        #expect(await client.isClosedByPeer())
     }
 
-    @Test func garbageNeverCrashesTheServer() throws {
+    @Test func garbageNeverCrashesTheServer() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
         var generator = SystemRandomNumberGenerator()
@@ -104,11 +104,11 @@ import Testing
             let length = Int.random(in: 1...2048, using: &generator)
             client.send((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
             client.send("\r\n\r\n")
-            _ = client.readResponse()
+            _ = await client.readResponse()
         }
         let check = try WireClient(port: live.port)
         check.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(check.readResponse()?.status == 200)
+        #expect(await check.readResponse()?.status == 200)
     }
 }
 

@@ -1,52 +1,56 @@
+import ChildProcesses
 import Foundation
 import Testing
 @testable import HTTPServer
 
 @Suite struct ShutdownTests {
-    @Test func inFlightRequestFinishesIdleConnectionsCloseNewOnesAreRefused() throws {
+    @Test func inFlightRequestFinishesIdleConnectionsCloseNewOnesAreRefused() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         let idle = try WireClient(port: live.port)
         idle.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(idle.readResponse()?.status == 200)
+        #expect(await idle.readResponse()?.status == 200)
         let busy = try WireClient(port: live.port)
-        busy.send("GET /slow?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        busy.send("GET /slow?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await Task.sleep(for: .microseconds(100_000))
         live.server.shutdown(drainTimeout: 5)
-        #expect(idle.isClosedByPeer())
-        let answer = try #require(busy.readResponse())
-        #expect(answer.body == "slow 800\n")
+        #expect(await idle.isClosedByPeer())
+        let answer = try #require(await busy.readResponse())
+        #expect(answer.body == "slow 3000\n")
         #expect(answer.header("connection") == "close")
-        live.server.waitUntilStopped()
+        await live.server.waitUntilStopped()
         #expect(throws: SocketError.self) { try WireClient(port: live.port) }
     }
 
-    @Test func drainTimeoutBoundsAHandlerThatNeverFinishes() throws {
+    @Test func drainTimeoutBoundsAHandlerThatNeverFinishes() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         let stuck = try WireClient(port: live.port)
         stuck.send("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n")
-        usleep(100_000)
+        try await Task.sleep(for: .microseconds(100_000))
         live.server.shutdown(drainTimeout: 0.5)
-        live.server.waitUntilStopped()
-        #expect(stuck.isClosedByPeer())
+        await live.server.waitUntilStopped()
+        #expect(await stuck.isClosedByPeer())
     }
 
-    @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() throws {
+    @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() async throws {
         let binary = try #require(BuiltBinary.path, "trustpay-webhooks binary not built")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", "0"]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        try process.run()
-        let port = try BuiltBinary.waitForPort(errors.fileHandleForReading)
+        // The embedded defaults keep their SQLite file under ./data.
+        let directory = NSTemporaryDirectory() + "serve-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = directory + "/serve.log"
+        let server = try ChildProcess.spawn([binary, "serve", "--port", "0"], stdout: directory + "/serve.out",
+                                            stderr: log, directory: directory)
+        let port = try await BuiltBinary.waitForPort(log: log)
         let client = try WireClient(port: port)
         client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(client.readResponse()?.status == 200)
-        process.terminate()  // SIGTERM
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 0)
+        #expect(await client.readResponse()?.status == 200)
+        server.signal(SIGTERM)
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(30))
+            server.signal(SIGKILL)
+        }
+        #expect(await server.wait() == 0)
+        watchdog.cancel()
     }
 }
 
@@ -63,17 +67,16 @@ enum BuiltBinary {
         return nil
     }
 
-    /// Reads the server's log until it reports the bound address.
-    static func waitForPort(_ handle: FileHandle) throws -> Int {
-        var seen = ""
-        while true {
-            let data = handle.availableData
-            if data.isEmpty { throw SocketError.invalidAddress("server exited before listening: \(seen)") }
-            seen += String(decoding: data, as: UTF8.self)
+    /// Polls the server's log until it reports the bound address.
+    static func waitForPort(log: String) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if let range = seen.range(of: #"address=\S+:(\d+)"#, options: .regularExpression) {
-                let match = String(seen[range])
-                return Int(match.split(separator: ":").last!) ?? 0
+                return Int(seen[range].split(separator: ":").last!) ?? 0
             }
+            try await Task.sleep(for: .milliseconds(50))
         }
+        throw SocketError.invalidAddress("server did not report its address in time")
     }
 }

@@ -27,6 +27,9 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
         return IPRange.masked(bytes, prefix) == network
     }
 
+    /// True for a numeric IPv4 or IPv6 address.
+    public static func isNumericAddress(_ text: String) -> Bool { bytes(text) != nil }
+
     /// 16 bytes for any numeric address; nil for anything else.
     static func bytes(_ text: String) -> [UInt8]? {
         var v6 = in6_addr()

@@ -1,0 +1,39 @@
+import Glibc
+import HTTPServer
+
+/// The gate in front of the callback routes: an IP allow-list (after
+/// resolving trusted proxies) and a per-source rate limit.
+public struct AccessPolicy: Sendable {
+    public let allow: [IPRange]
+    public let source: SourceAddress
+    public let limiter: RateLimiter?
+
+    public init(allow: [IPRange], trustedProxies: [IPRange], ratePerSecond: Double, burst: Int) {
+        self.allow = allow
+        self.source = SourceAddress(trustedProxies: trustedProxies)
+        self.limiter = ratePerSecond > 0 ? RateLimiter(ratePerSecond: ratePerSecond, burst: burst) : nil
+    }
+
+    /// True when there is nothing to check.
+    public var isOpen: Bool { allow.isEmpty && limiter == nil }
+
+    /// `nil` to let the request through, else the refusal to send.
+    public func check(_ request: HTTPRequest) -> HTTPResponse? {
+        let client = source.client(of: request) ?? ""
+        if !allow.isEmpty && !allow.contains(where: { $0.contains(client) }) {
+            return .error(.forbidden, code: "source_not_allowed", message: "this address may not post callbacks here")
+        }
+        if let limiter, !limiter.allow(client, now: Self.now()) {
+            var refusal = HTTPResponse.error(.tooManyRequests, code: "rate_limited", message: "too many requests; retry later")
+            refusal.headers.append(("Retry-After", "1"))
+            return refusal
+        }
+        return nil
+    }
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

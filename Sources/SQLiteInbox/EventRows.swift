@@ -1,0 +1,148 @@
+import Foundation
+import SQLiteStore
+import Webhooks
+
+/// Reading `inbox_events` rows back into ``InboxEvent``s.
+enum EventRows {
+    /// What every query that returns events selects (or RETURNs).
+    static let columns = """
+        seq, id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref, \
+        previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, next_attempt_at, \
+        completed_at, dead_at, attempts, last_error, conflicts
+        """
+
+    /// The event of a row of ``columns``, with its `seq` (its place in the
+    /// order of receipt, for sorting rows that RETURNING gives in no order).
+    static func event(_ row: SQLiteRow) throws(UnreadableRow) -> (seq: Int64, event: InboxEvent) {
+        let reader = RowReader(row: row)
+        let id = row["id"]?.string
+        do throws(UnreadableRow.Reason) {
+            let id = try reader.text("id")
+            let kindName = try reader.text("kind")
+            guard let kind = EventKind(rawValue: kindName) else { throw .unknownValue(column: "kind", kindName) }
+            let event = InboxEvent(
+                id: id, key: IdempotencyKey(rawValue: try reader.text("idempotency_key")),
+                contentHash: try reader.text("content_hash"), kind: kind, merchantID: try reader.integer("merchant_id"),
+                orderType: try reader.optionalInteger("order_type").map { Int($0) }, orderNo: try reader.text("order_no"),
+                status: Int(try reader.integer("status")), order: OrderReference(rawValue: try reader.text("order_ref")),
+                previousStatus: try reader.optionalInteger("previous_status").map { Int($0) },
+                isStale: try reader.integer("is_stale") != 0, rawBody: try reader.blob("raw_body"),
+                receivedAt: try reader.date("received_at"), state: try state(reader),
+                attempts: Int(try reader.integer("attempts")), lastError: try reader.optionalText("last_error"),
+                conflicts: Int(try reader.integer("conflicts")))
+            return (try reader.integer("seq"), event)
+        } catch {
+            throw UnreadableRow(eventID: id, reason: error)
+        }
+    }
+
+    /// All the events of `rows`, in the order of receipt.
+    static func events(_ rows: [SQLiteRow]) throws(UnreadableRow) -> [InboxEvent] {
+        var events: [(seq: Int64, event: InboxEvent)] = []
+        for row in rows { events.append(try event(row)) }
+        return events.sorted { $0.seq < $1.seq }.map(\.event)
+    }
+
+    private static func state(_ reader: RowReader) throws(UnreadableRow.Reason) -> EventState {
+        let name = try reader.text("state")
+        switch EventStateName(rawValue: name) {
+        case .pending: return .pending
+        case .processing:
+            return .processing(owner: try reader.text("lease_owner"), leaseUntil: try reader.date("lease_until"))
+        case .waitingRetry: return .waitingRetry(nextAttemptAt: try reader.date("next_attempt_at"))
+        case .completed: return .completed(at: try reader.date("completed_at"))
+        case .dead: return .dead(at: try reader.date("dead_at"))
+        case nil: throw .unknownValue(column: "state", name)
+        }
+    }
+}
+
+/// A row the inbox cannot make sense of: written by something else, or corrupt.
+struct UnreadableRow: Error, CustomStringConvertible {
+    enum Reason: Error, CustomStringConvertible {
+        case missing(column: String)
+        case wrongType(column: String, SQLiteValue)
+        case unknownValue(column: String, String)
+
+        var description: String {
+            switch self {
+            case .missing(let column): "\(column) is missing"
+            case .wrongType(let column, let value): "\(column) holds \(value)"
+            case .unknownValue(let column, let value): "\(column) holds the unknown value \(value)"
+            }
+        }
+    }
+
+    let eventID: String?
+    let reason: Reason
+
+    var description: String { "the stored event \(eventID ?? "without an id") is unreadable: \(reason)" }
+}
+
+/// Typed access to a row's columns by name.
+private struct RowReader {
+    let row: SQLiteRow
+
+    func value(_ column: String) throws(UnreadableRow.Reason) -> SQLiteValue {
+        guard let value = row[column] else { throw .missing(column: column) }
+        return value
+    }
+
+    func text(_ column: String) throws(UnreadableRow.Reason) -> String {
+        let value = try value(column)
+        guard let text = value.string else { throw .wrongType(column: column, value) }
+        return text
+    }
+
+    func integer(_ column: String) throws(UnreadableRow.Reason) -> Int64 {
+        let value = try value(column)
+        guard let integer = value.int64 else { throw .wrongType(column: column, value) }
+        return integer
+    }
+
+    func blob(_ column: String) throws(UnreadableRow.Reason) -> [UInt8] {
+        let value = try value(column)
+        guard let bytes = value.bytes else { throw .wrongType(column: column, value) }
+        return bytes
+    }
+
+    func date(_ column: String) throws(UnreadableRow.Reason) -> Date {
+        Date(millisecondsSince1970: try integer(column))
+    }
+
+    func optionalText(_ column: String) throws(UnreadableRow.Reason) -> String? {
+        try value(column).isNull ? nil : try text(column)
+    }
+
+    func optionalInteger(_ column: String) throws(UnreadableRow.Reason) -> Int64? {
+        try value(column).isNull ? nil : try integer(column)
+    }
+}
+
+// MARK: - Times
+
+extension Date {
+    /// Whole milliseconds since 1970, rounded to the nearest: what the inbox
+    /// stores. Dates beyond ±290 million years are clamped.
+    var millisecondsSince1970: Int64 {
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite else { return milliseconds > 0 ? .max : .min }
+        return Int64(exactly: milliseconds) ?? (milliseconds > 0 ? .max : .min)
+    }
+
+    init(millisecondsSince1970 milliseconds: Int64) {
+        self.init(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        let parts = components
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension SQLiteValue {
+    static func time(_ date: Date) -> SQLiteValue { .integer(date.millisecondsSince1970) }
+}

@@ -1,0 +1,73 @@
+import SQLiteStore
+
+/// The inbox's tables, as migrations for `SchemaMigrator`. Shipped
+/// migrations are never edited: a change is a new one at the end.
+///
+/// Times are integer milliseconds since 1970 (UTC). Each state has its own
+/// columns, set in that state and null in every other (the CHECKs): a
+/// `processing` event has `lease_owner` and `lease_until`, a waiting one
+/// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
+enum InboxSchema {
+    static let migrations = [version1]
+
+    static let version1 = Migration(version: 1, sql: """
+        CREATE TABLE inbox_events (
+            seq             INTEGER PRIMARY KEY,  -- order of receipt
+            id              TEXT    NOT NULL UNIQUE,
+            idempotency_key TEXT    NOT NULL UNIQUE,
+            content_hash    TEXT    NOT NULL,
+            kind            TEXT    NOT NULL CHECK (kind IN ('payment', 'card')),
+            merchant_id     INTEGER NOT NULL,
+            order_type      INTEGER,
+            order_no        TEXT    NOT NULL,
+            status          INTEGER NOT NULL,
+            order_ref       TEXT    NOT NULL,
+            previous_status INTEGER,
+            is_stale        INTEGER NOT NULL CHECK (is_stale IN (0, 1)),
+            raw_body        BLOB    NOT NULL,
+            received_at     INTEGER NOT NULL,
+            state           TEXT    NOT NULL
+                CHECK (state IN ('pending', 'processing', 'waiting-retry', 'completed', 'dead')),
+            lease_owner     TEXT,
+            lease_until     INTEGER,
+            next_attempt_at INTEGER,
+            completed_at    INTEGER,
+            dead_at         INTEGER,
+            attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            last_error      TEXT,
+            conflicts       INTEGER NOT NULL DEFAULT 0 CHECK (conflicts >= 0),
+            updated_at      INTEGER NOT NULL,
+            CHECK ((lease_owner IS NOT NULL) = (state = 'processing')),
+            CHECK ((lease_until IS NOT NULL) = (state = 'processing')),
+            CHECK ((next_attempt_at IS NOT NULL) = (state = 'waiting-retry')),
+            CHECK ((completed_at IS NOT NULL) = (state = 'completed')),
+            CHECK ((dead_at IS NOT NULL) = (state = 'dead'))
+        );
+
+        -- claimDue: pending events, retries that fell due, expired leases.
+        CREATE INDEX inbox_events_retry_due ON inbox_events (state, next_attempt_at);
+        CREATE INDEX inbox_events_lease_end ON inbox_events (state, lease_until);
+        -- prune: completed events by completion time; these three serve state filters too.
+        CREATE INDEX inbox_events_completed ON inbox_events (state, completed_at);
+        -- list filters.
+        CREATE INDEX inbox_events_merchant ON inbox_events (merchant_id, kind, status, received_at);
+        CREATE INDEX inbox_events_order_no ON inbox_events (order_no);
+        CREATE INDEX inbox_events_received ON inbox_events (received_at);
+
+        -- The last status seen per order, for previous_status and is_stale.
+        -- `events` counts the order's stored events: the row goes with the
+        -- last of them, as in the memory inbox.
+        CREATE TABLE order_last_status (
+            order_ref   TEXT    PRIMARY KEY,
+            status      INTEGER NOT NULL,
+            status_rank INTEGER,
+            events      INTEGER NOT NULL CHECK (events > 0)
+        ) WITHOUT ROWID;
+
+        -- Purge, prune or a hand-made DELETE: the order count follows.
+        CREATE TRIGGER inbox_events_release_order AFTER DELETE ON inbox_events BEGIN
+            DELETE FROM order_last_status WHERE order_ref = OLD.order_ref AND events <= 1;
+            UPDATE order_last_status SET events = events - 1 WHERE order_ref = OLD.order_ref;
+        END;
+        """)
+}

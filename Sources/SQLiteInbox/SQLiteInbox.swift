@@ -1,0 +1,366 @@
+import Foundation
+import SQLiteStore
+import Webhooks
+
+/// An ``IdempotencyStore`` in one SQLite file: the durable inbox of a
+/// single server (or of several processes sharing a local disk).
+///
+/// - Every change goes through one `GroupCommitWriter`: concurrent requests
+///   share a transaction, and so one fsync, and each call returns only once
+///   its transaction has committed. With `synchronous: .full` (the default)
+///   an acknowledged callback survives a crash and a power loss; `.normal`
+///   keeps it across a crash but may lose the last ones on power loss.
+/// - The idempotency key is UNIQUE and each `record` reads and inserts in one
+///   transaction under the write lock, so de-duplication is atomic; the
+///   order's last status is updated in that same transaction.
+/// - Reads (`event`, `list`, `checkAvailability`) run on a pool of read-only
+///   connections beside the writer (WAL mode).
+/// - Any failure of the database (cannot open, I/O error, disk full, busy
+///   beyond the timeout, closed) is ``StoreError/unavailable(_:)``, which
+///   the pipeline answers with `503`. A repeated key is never an error: it
+///   is `.duplicate` or `.conflict`.
+///
+/// Times are kept to the millisecond. Completed events stay until
+/// ``prune(completedBefore:)``; call it periodically with the retention you
+/// want (longer than TrustPay's redelivery window).
+///
+/// ```swift
+/// let inbox = try await SQLiteInbox.open(path: "data/trustpay-webhooks.sqlite")
+/// let webhooks = WebhookServer(merchants: merchants, store: inbox)
+/// …
+/// await inbox.close()
+/// ```
+public final class SQLiteInbox: IdempotencyStore {
+    /// The database file.
+    public let path: String
+    let database: SQLiteDatabase
+    /// Rows one purge or prune transaction deletes at most, so that a large
+    /// deletion never holds up recording for long.
+    let deletionBatch: Int
+
+    /// The schema version this build creates and expects.
+    public static var schemaVersion: Int { InboxSchema.migrations.last?.version ?? 0 }
+
+    init(database: SQLiteDatabase, deletionBatch: Int = 1000) {
+        precondition(deletionBatch > 0, "deletionBatch must be positive")
+        path = database.path
+        self.database = database
+        self.deletionBatch = deletionBatch
+    }
+
+    /// Opens the inbox at `path`, creating its directory and the database
+    /// when missing and bringing the schema up to date.
+    ///
+    /// - Parameters:
+    ///   - synchronous: `.full` fsyncs every commit before acknowledging it.
+    ///   - busyTimeout: how long a write waits for another process's lock
+    ///     before it fails (as ``StoreError/unavailable(_:)``).
+    ///   - maxBatch: the most writes one transaction takes (1 turns group commit off).
+    ///   - readerConnections: read-only connections for `event` and `list`.
+    /// - Throws: ``StoreError/unavailable(_:)`` saying why: the directory
+    ///   cannot be created, the file cannot be opened or is not a database,
+    ///   or its schema is newer than this build; `":memory:"` is refused.
+    public static func open(
+        path: String, synchronous: SQLiteConfiguration.Synchronous = .full, busyTimeout: Duration = .seconds(5),
+        maxBatch: Int = GroupCommitWriter.defaultMaxBatch, readerConnections: Int = 2
+    ) async throws(StoreError) -> SQLiteInbox {
+        guard path != ":memory:" && !path.isEmpty else {
+            // The writer and each reader would each get a database of their own.
+            throw .unavailable("the SQLite inbox needs a file; use MemoryInbox for an inbox in memory")
+        }
+        try createDirectory(containing: path)
+        do {
+            let database = try await SQLiteDatabase(
+                path: path, configuration: SQLiteConfiguration(synchronous: synchronous, busyTimeout: busyTimeout),
+                migrations: InboxSchema.migrations, maxBatch: maxBatch, readerConnections: readerConnections)
+            return SQLiteInbox(database: database)
+        } catch {
+            throw StoreError.unavailable("cannot open the inbox: \(error)")
+        }
+    }
+
+    /// Commits the writes already queued, then closes the database; later
+    /// calls throw ``StoreError/unavailable(_:)``.
+    public func close() async { await database.close() }
+
+    /// The group-commit writer's counters: writes, and the transactions
+    /// (fsyncs) they shared.
+    public var writerStatistics: WriterStatistics { database.writer.statistics }
+
+    // MARK: recording
+
+    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+        try await write("cannot record the event") { db in try Self.record(new, lease: lease, now: now, on: db) }
+    }
+
+    private static func record(
+        _ new: NewInboxEvent, lease: Lease?, now: Date, on db: SQLiteConnection
+    ) throws -> RecordOutcome {
+        if let stored = try storedEvent(key: new.key, on: db) {
+            return try repeated(stored, by: new, now: now, on: db)
+        }
+        let last = try db.query(
+            "SELECT status, status_rank FROM order_last_status WHERE order_ref = ?", .text(new.order.rawValue)
+        ).first
+        let lastStatus = last?["status"]?.int
+        let lastRank = last?["status_rank"]?.int
+        let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
+        let inserted = try db.query("""
+            INSERT INTO inbox_events (
+                id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING \(EventRows.columns)
+            """,
+            parameters: [
+                .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
+                .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
+                .integer(Int64(new.status)), .text(new.order.rawValue), lastStatus.map { .integer(Int64($0)) } ?? .null,
+                .integer(isStale ? 1 : 0), .blob(new.rawBody), .time(new.receivedAt),
+                .text(lease == nil ? EventStateName.pending.rawValue : EventStateName.processing.rawValue),
+                lease.map { .text($0.owner) } ?? .null,
+                lease.map { .integer(now.millisecondsSince1970 + $0.duration.milliseconds) } ?? .null,
+                .integer(lease == nil ? 0 : 1), .time(now),
+            ])
+        guard let row = inserted.first else {
+            // Not while this connection holds the write lock; should the key
+            // appear anyway, it is a repeat, not a failure.
+            guard let stored = try storedEvent(key: new.key, on: db) else {
+                throw StoreError.unavailable("the event was neither inserted nor found")
+            }
+            return try repeated(stored, by: new, now: now, on: db)
+        }
+        // A stale event leaves the order where it was; an unranked one moves
+        // the status but keeps the last rank.
+        let status = isStale ? lastStatus ?? new.status : new.status
+        let rank = isStale ? lastRank : new.statusRank ?? lastRank
+        try db.execute("""
+            INSERT INTO order_last_status (order_ref, status, status_rank, events) VALUES (?, ?, ?, 1)
+            ON CONFLICT (order_ref) DO UPDATE SET
+                status = excluded.status, status_rank = excluded.status_rank, events = events + 1
+            """,
+            .text(new.order.rawValue), .integer(Int64(status)), rank.map { .integer(Int64($0)) } ?? .null)
+        return .recorded(try EventRows.event(row).event)
+    }
+
+    /// A repeat of a stored key: a duplicate, or a conflict that is counted.
+    private static func repeated(
+        _ stored: InboxEvent, by new: NewInboxEvent, now: Date, on db: SQLiteConnection
+    ) throws -> RecordOutcome {
+        guard stored.contentHash != new.contentHash else { return .duplicate(stored) }
+        let rows = try db.query(
+            "UPDATE inbox_events SET conflicts = conflicts + 1, updated_at = ? WHERE id = ? RETURNING \(EventRows.columns)",
+            .time(now), .text(stored.id))
+        guard let row = rows.first else {
+            throw StoreError.unavailable("the event \(stored.id) vanished while recording a conflict")
+        }
+        return .conflict(try EventRows.event(row).event)
+    }
+
+    private static func storedEvent(key: IdempotencyKey, on db: SQLiteConnection) throws -> InboxEvent? {
+        let rows = try db.query(
+            "SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", .text(key.rawValue))
+        return try rows.first.map { try EventRows.event($0).event }
+    }
+
+    // MARK: leases
+
+    public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        let leaseUntil = now.millisecondsSince1970 + leaseDuration.milliseconds
+        return try await write("cannot claim the event") { db in
+            let rows = try db.query("""
+                UPDATE inbox_events
+                SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
+                    attempts = attempts + 1, updated_at = ?3
+                WHERE id = ?4 AND (state IN ('pending', 'waiting-retry') OR (state = 'processing' AND lease_until <= ?3))
+                RETURNING \(EventRows.columns)
+                """,
+                .text(owner), .integer(leaseUntil), .time(now), .text(id))
+            return try rows.first.map { try EventRows.event($0).event }
+        }
+    }
+
+    public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        guard limit > 0 else { return [] }
+        let leaseUntil = now.millisecondsSince1970 + leaseDuration.milliseconds
+        return try await write("cannot claim events") { db in
+            let rows = try db.query("""
+                UPDATE inbox_events
+                SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
+                    attempts = attempts + 1, updated_at = ?3
+                WHERE seq IN (\(Self.dueEvents))
+                RETURNING \(EventRows.columns)
+                """,
+                .text(owner), .integer(leaseUntil), .time(now), .integer(Int64(limit)))
+            return try EventRows.events(rows)
+        }
+    }
+
+    /// The events claimable at `?3`, oldest first, at most `?4`.
+    static let dueEvents = """
+        SELECT seq FROM inbox_events
+        WHERE state = 'pending'
+           OR (state = 'waiting-retry' AND next_attempt_at <= ?3)
+           OR (state = 'processing' AND lease_until <= ?3)
+        ORDER BY seq LIMIT ?4
+        """
+
+    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        try await write("cannot record the completion") { db in
+            try db.execute("""
+                UPDATE inbox_events
+                SET state = 'completed', completed_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?1
+                WHERE id = ?2 AND state = 'processing' AND lease_owner = ?3
+                """,
+                .time(now), .text(id), .text(owner)) == 1
+        }
+    }
+
+    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        try await write("cannot record the failed attempt") { db in
+            try db.execute("""
+                UPDATE inbox_events
+                SET state = 'waiting-retry', next_attempt_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL,
+                    updated_at = ?3
+                WHERE id = ?4 AND state = 'processing' AND lease_owner = ?5
+                """,
+                .time(retryAt), .text(error), .time(now), .text(id), .text(owner)) == 1
+        }
+    }
+
+    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        try await write("cannot record the dead letter") { db in
+            try db.execute("""
+                UPDATE inbox_events
+                SET state = 'dead', dead_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL, updated_at = ?1
+                WHERE id = ?3 AND state = 'processing' AND lease_owner = ?4
+                """,
+                .time(now), .text(error), .text(id), .text(owner)) == 1
+        }
+    }
+
+    // MARK: queries and maintenance
+
+    public func event(id: String) async throws -> InboxEvent? {
+        try await read("cannot read the event") { db in
+            let rows = try db.query("SELECT \(EventRows.columns) FROM inbox_events WHERE id = ?", .text(id))
+            return try rows.first.map { try EventRows.event($0).event }
+        }
+    }
+
+    public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
+        let condition = filter.condition
+        return try await read("cannot list events") { db in
+            let rows = try db.query(Self.listing(condition), parameters: condition.parameters + [filter.sqlLimit])
+            return try EventRows.events(rows)
+        }
+    }
+
+    public func replay(id: String, now: Date) async throws -> InboxEvent? {
+        try await write("cannot replay the event") { db in
+            let rows = try db.query("""
+                UPDATE inbox_events
+                SET state = 'pending', attempts = 0, lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL,
+                    completed_at = NULL, dead_at = NULL, updated_at = ?1
+                WHERE id = ?2 AND NOT (state = 'processing' AND lease_until > ?1)
+                RETURNING \(EventRows.columns)
+                """,
+                .time(now), .text(id))
+            return try rows.first.map { try EventRows.event($0).event }
+        }
+    }
+
+    /// The events matching `condition`, oldest first, up to a limit.
+    static func listing(_ condition: SQLCondition) -> String {
+        "SELECT \(EventRows.columns) FROM inbox_events WHERE \(condition.sql) ORDER BY seq LIMIT ?"
+    }
+
+    public func purge(_ filter: EventFilter) async throws -> Int {
+        let notInProgress = SQLCondition(sql: "NOT (state = 'processing' AND lease_until > ?)", parameters: [.time(Date())])
+        return try await delete(filter.condition && notInProgress, limit: filter.limit, action: "cannot purge events")
+    }
+
+    public func prune(completedBefore date: Date) async throws -> Int {
+        return try await delete(Self.completed(before: date), limit: nil, action: "cannot prune completed events")
+    }
+
+    static func completed(before date: Date) -> SQLCondition {
+        SQLCondition(sql: "state = 'completed' AND completed_at < ?", parameters: [.time(date)])
+    }
+
+    public func checkAvailability() async throws {
+        try await read("the database does not answer") { db in
+            _ = try db.query("SELECT version FROM schema_version LIMIT 1")
+        }
+    }
+
+    /// Deletes the events matching `condition` (the oldest `limit` of them,
+    /// when given), `deletionBatch` rows per transaction; returns how many.
+    private func delete(_ condition: SQLCondition, limit: Int?, action: String) async throws(StoreError) -> Int {
+        let sql = Self.deletion(condition, oldestFirst: limit != nil)
+        var deleted = 0
+        while true {
+            let batch = min(deletionBatch, limit.map { max(0, $0) - deleted } ?? .max)
+            guard batch > 0 else { return deleted }
+            let count = try await write(action) { db in
+                try db.execute(sql, parameters: condition.parameters + [.integer(Int64(batch))])
+            }
+            deleted += count
+            if count < batch { return deleted }
+        }
+    }
+
+    /// Deletes up to `?` (the last parameter) events matching `condition`.
+    /// Only a limit needs the order of receipt; without one any order will do.
+    static func deletion(_ condition: SQLCondition, oldestFirst: Bool) -> String {
+        let order = oldestFirst ? " ORDER BY seq" : ""
+        return "DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM inbox_events WHERE \(condition.sql)\(order) LIMIT ?)"
+    }
+
+    // MARK: plumbing
+
+    /// `body` in the next group commit; database failures become ``StoreError``.
+    private func write<T: Sendable>(
+        _ action: String, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws(StoreError) -> T {
+        do {
+            return try await database.write(body)
+        } catch {
+            throw StoreError(error, while: action)
+        }
+    }
+
+    /// `body` on a reader connection; database failures become ``StoreError``.
+    private func read<T: Sendable>(
+        _ action: String, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+    ) async throws(StoreError) -> T {
+        do {
+            return try await database.read(body)
+        } catch {
+            throw StoreError(error, while: action)
+        }
+    }
+
+    private static func createDirectory(containing path: String) throws(StoreError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .unavailable(
+                "cannot create the directory \(directory.path) for the inbox \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension StoreError {
+    /// The store error for `error`, thrown while doing `action`: every
+    /// failure of the database makes the store unavailable for now.
+    init(_ error: any Error, while action: String) {
+        if let error = error as? StoreError {
+            self = error
+        } else {
+            self = .unavailable("\(action): \(error)")
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import AccessControl
+import ArgumentParser
+import Foundation
+import ServiceConfiguration
+
+/// `--config`, shared by every command that reads the configuration.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (default: the embedded config/default.yaml).")
+    var config: String?
+
+    /// The configuration, or exit status 2 with the key named.
+    func load(environment: [String: String]) throws -> ServiceConfiguration {
+        try Self.orExit2 {
+            if let config {
+                return try ServiceConfiguration.load(path: config, environment: environment)
+            }
+            return try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, source: "embedded defaults",
+                                                 environment: environment)
+        }
+    }
+
+    /// Runs `body`; a configuration error is printed and becomes exit status 2.
+    static func orExit2<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ConfigurationError {
+            throw exit2(error)
+        }
+    }
+
+    static func exit2(_ error: ConfigurationError) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        return ExitCode(2)
+    }
+}
+
+enum IPRangeCheck {
+    static func isNumeric(_ host: String) -> Bool { IPRange.isNumericAddress(host) }
+}

@@ -1,0 +1,144 @@
+import AccessControl
+import Foundation
+import HTTPServer
+import Logging
+import ServiceConfiguration
+import TrustPay
+import Webhooks
+
+/// Everything `serve` builds from the configuration, before any port is bound.
+struct ServiceAssembly {
+    let configuration: ServiceConfiguration
+    let merchants: [Merchant]
+    let handlers: BuiltinHandlerWiring
+    let logger: Logger
+
+    /// Resolves secrets and builds handlers; every problem is a
+    /// `ConfigurationError` naming its key.
+    init(_ configuration: ServiceConfiguration, environment: [String: String], logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
+        handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
+    }
+
+    /// The configured merchants with their secrets resolved; shared with the
+    /// `send`, `sign` and `verify` commands, which need no handlers.
+    static func merchants(_ settings: [MerchantSettings], environment: [String: String], logger: Logger) throws
+        -> [Merchant]
+    {
+        var merchants: [Merchant] = []
+        for (index, settings) in settings.enumerated() {
+            var secrets: [String] = []
+            for (secretIndex, source) in settings.secrets.enumerated() {
+                let key = "merchants[\(index)].secrets[\(secretIndex)]"
+                let resolved = try source.resolve(key: key, environment: environment)
+                if resolved.isDevelopmentFallback {
+                    logger.warning(
+                        "DEVELOPMENT SECRET IN USE: \(source) is unset, so merchant \(settings.id) accepts callbacks signed with the development secret from the configuration. Set it before taking real traffic.")
+                }
+                secrets.append(resolved.secret)
+            }
+            let forms = settings.numberForms.map { form -> NumberForm in
+                switch form {
+                case .asTransmitted: .asTransmitted
+                case .shortest: .shortest
+                case .twoDecimals: .twoDecimals
+                }
+            }
+            merchants.append(Merchant(id: settings.id, secrets: secrets, numberForms: forms))
+        }
+        return merchants
+    }
+
+    func httpConfiguration(host: String?, port: Int?) -> HTTPServerConfiguration {
+        let server = configuration.server
+        var listener = ListenerConfiguration(host: host ?? server.host, port: port ?? server.port)
+        if let certificate = server.tlsCertificate, let key = server.tlsKey {
+            listener.tls = TLSConfiguration(certificateChainPath: certificate, privateKeyPath: key)
+        }
+        var http = HTTPServerConfiguration(listeners: [listener])
+        if server.eventLoops > 0 { http.eventLoops = server.eventLoops }
+        http.limits.maxHeaderBytes = server.maxHeaderBytes
+        http.limits.maxHeaderCount = server.maxHeaders
+        http.limits.maxBodyBytes = server.maxBodyBytes
+        http.maxConnections = server.maxConnections
+        http.headerReadTimeout = server.headerReadTimeout.seconds
+        http.bodyReadTimeout = server.bodyReadTimeout.seconds
+        http.idleTimeout = server.idleTimeout.seconds
+        http.writeTimeout = server.writeTimeout.seconds
+        http.drainTimeout = server.drainTimeout.seconds
+        return http
+    }
+
+    func webhookServer(store: any IdempotencyStore) -> WebhookServer {
+        let routes = configuration.routes
+        var webhooks = WebhookConfiguration(merchants: merchants)
+        webhooks.paymentRoutes = [PaymentRoute(path: routes.payment.path, dispatch: Self.mode(routes.payment.dispatch))]
+        webhooks.cardRoutes = routes.cards.map {
+            CardRoute(path: $0.path, merchantID: $0.merchant, dispatch: Self.mode($0.dispatch))
+        }
+        webhooks.riskControlPath = routes.riskControl.path
+        webhooks.riskControlDeadline = routes.riskControl.deadline
+        webhooks.healthPath = routes.healthz
+        // With an admin listener, readiness lives there with the metrics.
+        webhooks.readinessPath = configuration.admin == nil ? routes.readyz : nil
+        webhooks.maxBodyBytes = configuration.server.maxBodyBytes
+        webhooks.handlerTimeout = max(routes.payment.handlerDeadline, routes.cards.map(\.handlerDeadline).max() ?? .zero)
+        webhooks.leaseDuration = max(configuration.store.leaseDuration, webhooks.handlerTimeout * 2)
+        let retry = configuration.retry
+        webhooks.retrySchedule = RetrySchedule(
+            maxAttempts: retry.attempts, initialDelay: retry.initialDelay, multiplier: retry.multiplier,
+            maxDelay: retry.maxDelay, jitter: retry.jitter)
+        var server = WebhookServer(configuration: webhooks, store: store, logger: logger)
+        handlers.register(on: &server)
+        RiskControlWiring.register(routes.riskControl, on: &server)
+        return server
+    }
+
+    /// The main listener's routes: the pipeline's, metrics unless an admin
+    /// listener takes them, and the access policy on the callback routes.
+    func mainRouter(_ pipeline: WebhookPipeline) -> Router {
+        var router = pipeline.router
+        let routes = configuration.routes
+        if configuration.admin == nil {
+            router.add(.get, routes.metrics, .immediate { _ in MetricsEndpoint.response() })
+        }
+        let security = configuration.security
+        let policy = AccessPolicy(allow: security.allow, trustedProxies: security.trustedProxies,
+                                  ratePerSecond: security.rateLimit, burst: security.rateBurst)
+        if !policy.isOpen {
+            let callbackPaths = Set([routes.payment.path, routes.riskControl.path] + routes.cards.map(\.path))
+            router.guardRoutes(callbackPaths) { policy.check($0) }
+        }
+        return router
+    }
+
+    /// The admin listener's routes: liveness, readiness and metrics.
+    func adminRouter(store: any IdempotencyStore) -> Router {
+        var router = Router()
+        let routes = configuration.routes
+        router.add(.get, routes.healthz, .immediate { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n") })
+        router.get(routes.readyz) { _ in
+            do {
+                try await store.checkAvailability()
+                return HTTPResponse(status: .ok, contentType: "text/plain", body: "ready\n")
+            } catch {
+                return .error(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer")
+            }
+        }
+        router.add(.get, routes.metrics, .immediate { _ in MetricsEndpoint.response() })
+        return router
+    }
+
+    private static func mode(_ setting: DispatchSetting) -> DispatchMode {
+        setting == .afterHandler ? .afterHandler : .afterStore
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Logging
+import PostgresInbox
+import SQLiteInbox
+import ServiceConfiguration
+import Webhooks
+
+/// Opens the configured store. The pipeline and the `events` commands use
+/// it the same way, so they see the same data.
+enum StoreFactory {
+    static func open(_ settings: StoreSettings, environment: [String: String], logger: Logger) async throws
+        -> any IdempotencyStore
+    {
+        switch settings.kind {
+        case .memory:
+            logger.warning("store.kind is memory: acknowledged callbacks are lost when the process stops")
+            return MemoryInbox()
+        case .sqlite:
+            let inbox = try await SQLiteInbox.open(
+                path: settings.sqlitePath, synchronous: settings.sqliteSynchronousFull ? .full : .normal)
+            logger.info("store: SQLite", metadata: ["path": "\(settings.sqlitePath)"])
+            return inbox
+        case .postgres:
+            guard let source = settings.postgresURL else {
+                throw ConfigurationError(key: "store.postgres.url", message: "required when store.kind is postgres")
+            }
+            let url = try source.resolve(key: "store.postgres.url", environment: environment).secret
+            // Retention is the binary's own hourly task (store.keep_completed).
+            return try await PostgresInbox.connect(
+                url: url, poolSize: settings.postgresPoolSize, retention: nil, logger: logger)
+        }
+    }
+}

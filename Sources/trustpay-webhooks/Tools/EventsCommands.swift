@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import ServiceConfiguration
+import TrustPay
+import Webhooks
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect, replay and purge the events in the configured store.",
+        discussion: """
+            These commands open the store named by store.kind, as serve does. With store.kind memory each \
+            process has its own empty store, so they only make sense with SQLite or PostgreSQL.
+            """,
+        subcommands: [List.self, Show.self, Replay.self, RetryDead.self, Purge.self])
+}
+
+extension EventKind: ExpressibleByArgument {}
+extension EventStateName: ExpressibleByArgument {}
+
+/// Which events a command touches.
+struct EventFilterOptions: ParsableArguments {
+    @Option(help: "Only events with this status code.")
+    var status: Int?
+
+    @Option(help: "Only payment or card events.")
+    var kind: EventKind?
+
+    @Option(help: "Only events of this merchant id.")
+    var merchant: Int64?
+
+    @Option(help: "Only events of this order number.")
+    var orderNo: String?
+
+    @Option(help: "Only events in this state.")
+    var state: EventStateName?
+
+    @Flag(help: "Only dead letters (same as --state dead).")
+    var dead = false
+
+    @Option(help: "Received at or after: ISO 8601 (2025-08-05T16:43:55Z, 2025-08-05) or an age (30m, 24h, 7d).")
+    var since: String?
+
+    @Option(help: "Received before: same forms as --since.")
+    var until: String?
+
+    @Option(help: "At most this many events, oldest first.")
+    var limit: Int?
+
+    func validate() throws {
+        if dead, let state, state != .dead { throw ValidationError("--dead and --state \(state.rawValue) contradict") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let since, TimeArgument.date(since) == nil { throw ValidationError("--since: cannot read '\(since)' as a time") }
+        if let until, TimeArgument.date(until) == nil { throw ValidationError("--until: cannot read '\(until)' as a time") }
+    }
+
+    /// Whether any criterion narrows the selection.
+    var narrows: Bool {
+        status != nil || kind != nil || merchant != nil || orderNo != nil || state != nil || dead || since != nil
+            || until != nil || limit != nil
+    }
+
+    var filter: EventFilter {
+        EventFilter(
+            states: dead ? [.dead] : state.map { [$0] }, kinds: kind.map { [$0] }, merchantID: merchant,
+            orderNo: orderNo, status: status, receivedFrom: since.flatMap { TimeArgument.date($0) },
+            receivedBefore: until.flatMap { TimeArgument.date($0) }, limit: limit)
+    }
+}
+
+/// `--since`/`--until` values.
+enum TimeArgument {
+    static func date(_ text: String, now: Date = Date()) -> Date? {
+        if let last = text.last, let unit = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)],
+           let amount = Double(text.dropLast()), amount >= 0
+        {
+            return now.addingTimeInterval(-amount * unit)
+        }
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
+        ] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}
+
+/// Opens the configured store; configuration problems exit with status 2.
+struct StoreOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOptions
+
+    func open() async throws -> any IdempotencyStore {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try config.load(environment: environment)
+        do {
+            return try await StoreFactory.open(settings.store, environment: environment, logger: ToolLogging.logger)
+        } catch let error as ConfigurationError {
+            throw ConfigOptions.exit2(error)
+        }
+    }
+}
+
+extension Events {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List events, oldest first, as a table or (--json) a JSON array.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var filters: EventFilterOptions
+
+        @Flag(help: "Print a JSON array, one object per event.")
+        var json = false
+
+        func run() async throws {
+            let events = try await store.open().list(filters.filter)
+            if json {
+                print(JSONValue.array(events.map { .object(EventRendering.summary($0)) }).compactJSON)
+            } else {
+                print(EventRendering.table(events), terminator: "")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one event with its body (card numbers and CVVs masked).")
+
+        @Argument(help: "The event id, as in `events list`.")
+        var id: String
+
+        @OptionGroup var store: StoreOptions
+
+        @Flag(help: "Print a JSON object (the list fields plus \"body\").")
+        var json = false
+
+        func run() async throws {
+            guard let event = try await store.open().event(id: id) else { throw ToolError.exit("no event \(id)") }
+            let body = CardDataMask.body(event.rawBody)
+            if json {
+                var object = EventRendering.summary(event)
+                object["body"] = body
+                print(object.compactJSON)
+                return
+            }
+            for member in EventRendering.summary(event) {
+                let text = member.value.stringValue ?? member.value.compactJSON
+                print("\(member.key):".padding(toLength: 17, withPad: " ", startingAt: 0) + text)
+            }
+            print("body:            \(body.stringValue ?? body.compactJSON)")
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make one dead, completed or waiting event pending again, so the workers run its handlers afresh.")
+
+        @Argument(help: "The event id, as in `events list`.")
+        var id: String
+
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard let event = try await store.open().replay(id: id, now: Date()) else {
+                throw ToolError.exit("no event \(id), or it is being processed right now")
+            }
+            print("event \(event.id) is \(event.state) again")
+        }
+    }
+
+    struct RetryDead: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retry-dead", abstract: "Replay every dead letter matching the filters.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var filters: EventFilterOptions
+
+        func run() async throws {
+            let store = try await store.open()
+            var filter = filters.filter
+            filter.states = [.dead]
+            var replayed = 0
+            for event in try await store.list(filter) where try await store.replay(id: event.id, now: Date()) != nil {
+                replayed += 1
+            }
+            print("replayed \(replayed) dead letter\(replayed == 1 ? "" : "s")")
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the matching events (their keys are forgotten).",
+            discussion: """
+                Needs a filter or --yes. Dead letters are deleted only with --dead, and then only they are. \
+                Events being processed are never deleted.
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var filters: EventFilterOptions
+
+        @Flag(help: "Confirm deleting every event the filters (if any) match.")
+        var yes = false
+
+        func validate() throws {
+            guard yes || filters.narrows else {
+                throw ValidationError("purge deletes every event: give a filter or --yes")
+            }
+            if filters.state == .dead && !filters.dead { throw ValidationError("use --dead to purge dead letters") }
+        }
+
+        func run() async throws {
+            var filter = filters.filter
+            if !filters.dead {
+                filter.states = filter.states ?? Set(EventStateName.allCases.filter { $0 != .dead })
+            }
+            let purged = try await store.open().purge(filter)
+            print("purged \(purged) event\(purged == 1 ? "" : "s")")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Testing
+import Webhooks
+@testable import SQLiteInbox
+
+/// Pruning and purging delete in small transactions, keep dead letters, and
+/// take an order's last status with its last event.
+@Suite struct RetentionTests {
+    @Test func pruneDeletesCompletedEventsInBatchesAndKeepsDeadLetters() async throws {
+        try await withInbox(deletionBatch: 7) { inbox, _ in
+            let holder = Lease(owner: "w", duration: .seconds(30))
+            var dead: [String] = []
+            for index in 0..<25 {
+                let event = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: holder, now: t0).event
+                if index < 20 {
+                    #expect(try await inbox.complete(id: event.id, owner: "w", now: at(Double(index))))
+                } else if index < 23 {
+                    #expect(try await inbox.deadLetter(id: event.id, owner: "w", error: "gave up", now: t0))
+                    dead.append(event.id)
+                }
+            }
+            let before = inbox.writerStatistics.commits
+            #expect(try await inbox.prune(completedBefore: at(15)) == 15)
+            #expect(inbox.writerStatistics.commits - before == 3, "15 rows, 7 per transaction: 7, 7, 1")
+            #expect(try await inbox.prune(completedBefore: at(1000)) == 5)
+            #expect(try await inbox.list(.deadLetters).map(\.id) == dead)
+            #expect(try await inbox.list(EventFilter()).map(\.orderNo) == (20..<25).map { "O-\($0)" })
+        }
+    }
+
+    @Test func purgeWithALimitDeletesTheOldestAcrossBatches() async throws {
+        try await withInbox(deletionBatch: 4) { inbox, _ in
+            for index in 0..<12 { _ = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: nil, now: t0) }
+            #expect(try await inbox.purge(EventFilter(limit: 10)) == 10)
+            #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["O-10", "O-11"])
+            #expect(try await inbox.purge(EventFilter()) == 2)
+        }
+    }
+
+    @Test func anOrdersLastStatusGoesWithItsLastEvent() async throws {
+        try await withInbox { inbox, _ in
+            let first = try await inbox.record(newEvent("ORDER", status: 5, rank: 1), lease: nil, now: t0).event
+            let second = try await inbox.record(newEvent("ORDER", status: 7, rank: 4), lease: nil, now: t0).event
+            #expect(second.previousStatus == 5)
+            #expect(try await inbox.purge(EventFilter(status: 5)) == 1)
+            let third = try await inbox.record(newEvent("ORDER", status: 8, rank: 3), lease: nil, now: t0).event
+            #expect(third.previousStatus == 7 && third.isStale, "another event of the order is left: its status is kept")
+            #expect(try await inbox.purge(EventFilter(orderNo: "ORDER")) == 2)
+            let fresh = try await inbox.record(newEvent("ORDER", status: 2, rank: 1), lease: nil, now: t0).event
+            #expect(fresh.previousStatus == nil && !fresh.isStale, "with its last event gone the order starts afresh")
+            #expect(first.id != fresh.id)
+            let orders = try await inbox.database.read { db in try db.query("SELECT events FROM order_last_status")[0][0].int }
+            #expect(orders == 1)
+        }
+    }
+}

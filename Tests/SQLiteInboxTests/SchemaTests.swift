@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import Webhooks
+@testable import SQLiteInbox
+@testable import SQLiteStore
+
+/// The schema: created from nothing, versioned, guarded, and indexed for
+/// what the workers and operators ask.
+@Suite struct SchemaTests {
+    @Test func anEmptyFileIsMigratedToTheLatestSchema() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let inbox = try await SQLiteInbox.open(path: path)
+        let (version, journal, tables) = try await inbox.database.read { db in
+            (try SchemaMigrator.version(of: db),
+             try db.query("PRAGMA journal_mode")[0][0].string,
+             try db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").compactMap { $0[0].string })
+        }
+        #expect(version == SQLiteInbox.schemaVersion)
+        #expect(journal == "wal")
+        #expect(tables == ["inbox_events", "order_last_status", "schema_version"])
+        _ = try await inbox.record(newEvent(), lease: nil, now: t0)
+        await inbox.close()
+
+        let reopened = try await SQLiteInbox.open(path: path)
+        #expect(try await reopened.list(EventFilter()).count == 1, "reopening migrates nothing and keeps the data")
+        await reopened.close()
+    }
+
+    @Test func aDatabaseFromANewerReleaseIsRefusedWithAClearError() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let inbox = try await SQLiteInbox.open(path: path)
+        try await inbox.database.write { db in try db.execute("INSERT INTO schema_version (version) VALUES (99)") }
+        await inbox.close()
+        let error = await #expect(throws: StoreError.self) { _ = try await SQLiteInbox.open(path: path) }
+        guard case .unavailable(let reason)? = error else { Issue.record("not unavailable: \(String(describing: error))"); return }
+        #expect(reason.contains("schema version 99") && reason.contains(path), "\(reason)")
+    }
+
+    @Test func aFileThatIsNotADatabaseIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096)))
+        let error = await #expect(throws: StoreError.self) { _ = try await SQLiteInbox.open(path: path) }
+        guard case .unavailable(let reason)? = error else { Issue.record("not unavailable: \(String(describing: error))"); return }
+        #expect(reason.contains(path), "\(reason)")
+    }
+
+    @Test func theStateColumnsCannotContradictTheState() async throws {
+        try await withInbox { inbox, _ in
+            let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+            await #expect(throws: SQLiteError.self) {
+                try await inbox.database.write { db in
+                    try db.execute("UPDATE inbox_events SET state = 'processing' WHERE id = ?", .text(event.id))
+                }
+            }
+            await #expect(throws: SQLiteError.self) {
+                try await inbox.database.write { db in
+                    try db.execute("UPDATE inbox_events SET completed_at = 1 WHERE id = ?", .text(event.id))
+                }
+            }
+            #expect(try await inbox.event(id: event.id) == event)
+        }
+    }
+
+    @Test func claimsPruningAndFiltersAreServedByIndexes() async throws {
+        try await withInbox { inbox, _ in
+            let prune = SQLiteInbox.completed(before: t0)
+            let filters: [EventFilter] = [
+                .deadLetters, EventFilter(merchantID: 1, status: 5), EventFilter(orderNo: "O-1"),
+                EventFilter(receivedFrom: at(-60), receivedBefore: at(60)),
+            ]
+            var statements: [(String, [SQLiteValue])] = [
+                (SQLiteInbox.dueEvents, [.null, .null, .time(t0), .integer(10)]),
+                (SQLiteInbox.deletion(prune, oldestFirst: false), prune.parameters + [.integer(1000)]),
+                ("SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", [.text("k")]),
+            ]
+            for filter in filters {
+                statements.append((SQLiteInbox.listing(filter.condition), filter.condition.parameters + [filter.sqlLimit]))
+            }
+            for (sql, parameters) in statements {
+                let plan = try await inbox.database.read { db in
+                    try db.query("EXPLAIN QUERY PLAN " + sql, parameters: parameters).compactMap { $0["detail"]?.string }
+                }
+                #expect(!plan.contains { $0.hasPrefix("SCAN inbox_events") }, "a full scan for \(sql): \(plan)")
+                #expect(plan.contains { $0.contains("USING") && $0.contains("INDEX") }, "\(sql): \(plan)")
+            }
+        }
+    }
+}

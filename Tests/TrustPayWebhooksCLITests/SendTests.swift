@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// `send` posting to a real `serve` subprocess (memory store, jsonl handler).
+@Suite(.serialized) struct SendTests {
+    static let secret = "send-test-secret"
+
+    @Test func sendDeliversAnEventThatTheServerHandsToTheJSONLinesHandler() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(secret: Self.secret, in: directory)
+        defer { server.stop() }
+        let config = directory.url.appendingPathComponent("serve.yaml").path
+        let result = try await BuiltCLI.run(
+            ["send", "--config", config, "--url", server.paymentURL, "--order-no", "CLI-1", "--amount", "20.00",
+             "--fee", "0.60"],
+            in: directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout.contains("[1/1] 200"))
+        #expect(result.stdout.contains(#""order_amount":20.00"#))
+        #expect(!result.output.contains(Self.secret))
+        let lines = try await server.eventLines(atLeast: 1)
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("CLI-1") == true)
+    }
+
+    @Test func repeatingTheSameCallbackThreeTimesRecordsOneEvent() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(secret: Self.secret, in: directory)
+        defer { server.stop() }
+        let result = try await BuiltCLI.run(
+            ["send", "--secret", Self.secret, "--merchant-id", String(ScratchDirectory.merchantID),
+             "--url", server.paymentURL, "--order-no", "CLI-2", "--repeat", "3", "--concurrency", "2"],
+            in: directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout.contains("3 of 3 answered 200"))
+        _ = try await server.eventLines(atLeast: 1)
+        try await Task.sleep(for: .milliseconds(500))  // a duplicate would have been written by now
+        let lines = try await server.eventLines(atLeast: 1)
+        #expect(lines.count == 1)
+    }
+
+    @Test func aServerWithAnotherSecretMakesSendExitNonZero() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(secret: Self.secret, in: directory)
+        defer { server.stop() }
+        let result = try await BuiltCLI.run(
+            ["send", "--secret", "not-the-servers-secret", "--merchant-id", String(ScratchDirectory.merchantID),
+             "--url", server.paymentURL, "--kind", "payment", "--status", "7", "--refund-no", "RF-9"],
+            in: directory)
+        #expect(result.status != 0, "\(result.output)")
+        #expect(!result.stdout.contains("[1/1] 200"))
+        #expect(!result.output.contains("not-the-servers-secret"))
+    }
+}
+
+@Suite struct CommandLineTests {
+    @Test func invalidConfigurationExitsTwoNamingTheKey() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let bad = directory.file("bad.yaml", contents: "server:\n  port: eighty\n")
+        let result = try await BuiltCLI.run(["serve", "--config", bad.path], in: directory)
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.stderr.contains("server.port"))
+    }
+
+    @Test func eventsListOnAMemoryStoreIsAnEmptyJSONArray() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let events = directory.url.appendingPathComponent("events.jsonl")
+        let config = directory.file("config.yaml", contents: ScratchDirectory.config(secret: "x", events: events))
+        let result = try await BuiltCLI.run(["events", "list", "--json", "--config", config.path], in: directory)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout == "[]\n")
+    }
+
+    @Test func purgeWithoutAFilterOrYesIsRefused() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let result = try await BuiltCLI.run(["events", "purge"], in: directory)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--yes"))
+    }
+
+    @Test(arguments: [["send", "--help"], ["events", "--help"], ["verify", "--help"]])
+    func helpDescribesEachCommand(_ arguments: [String]) async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let result = try await BuiltCLI.run(arguments, in: directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("OVERVIEW:"))
+    }
+}
