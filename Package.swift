@@ -71,6 +71,8 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Private PostgreSQL clusters (initdb/pg_ctl on loopback) for tests and the crash drill.
+        .target(name: "PostgresTestCluster"),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
@@ -104,10 +106,19 @@ let package = Package(
         .testTarget(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers"]),
+        // Kills `serve` with SIGKILL under load, restarts it, and checks that
+        // every acknowledged callback was stored and handled once.
+        .executableTarget(
+            name: "crash-drill",
+            dependencies: [
+                "TrustPay", "TrustPayWebhooksTesting", "ChildProcesses", "PostgresTestCluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses"]),
         .testTarget(
             name: "PostgresInboxTests",
             dependencies: [
-                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting",
+                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -270,5 +270,18 @@ enum ConfigurationReader {
             }
             paths[path] = key
         }
+        // A claim must outlast the handlers it covers, or a second replica
+        // would start an event the first is still handling.
+        let longest = ([routes.payment.handlerDeadline] + routes.cards.map(\.handlerDeadline)).max() ?? .zero
+        if config.store.leaseDuration < longest * 2 {
+            throw ConfigurationError(
+                key: "store.lease",
+                message: "must be at least twice the longest handler_deadline (\(milliseconds(longest)) ms), "
+                    + "or a replica could take over an event another is still handling")
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -56,6 +56,8 @@ import Testing
         ("retry:\n  initial_delay: soon\n", "retry.initial_delay"),
         ("security:\n  allow: [10.0.0.0/33]\n", "security.allow"),
         ("store:\n  kind: postgres\n", "store.postgres.url"),
+        ("store:\n  lease: 15s\n", "store.lease"),
+        ("store:\n  lease: 30s\nroutes:\n  payment:\n    handler_deadline: 20s\n", "store.lease"),
         ("server: [1, 2]\n", "server"),
     ]
 
@@ -66,6 +68,12 @@ import Testing
         } throws: { error in
             (error as? ConfigurationError)?.key == key
         }
+    }
+
+    @Test func aLeaseTwiceTheLongestHandlerDeadlineIsAccepted() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: "store:\n  lease: 3s\nroutes:\n  payment:\n    handler_deadline: 1500ms\n", environment: [:])
+        #expect(config.store.leaseDuration == .seconds(3))
     }
 
     @Test func secretsAreNeverPrinted() throws {

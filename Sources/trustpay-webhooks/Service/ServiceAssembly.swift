@@ -85,7 +85,7 @@ struct ServiceAssembly {
         webhooks.readinessPath = configuration.admin == nil ? routes.readyz : nil
         webhooks.maxBodyBytes = configuration.server.maxBodyBytes
         webhooks.handlerTimeout = max(routes.payment.handlerDeadline, routes.cards.map(\.handlerDeadline).max() ?? .zero)
-        webhooks.leaseDuration = max(configuration.store.leaseDuration, webhooks.handlerTimeout * 2)
+        webhooks.leaseDuration = configuration.store.leaseDuration
         let retry = configuration.retry
         webhooks.retrySchedule = RetrySchedule(
             maxAttempts: retry.attempts, initialDelay: retry.initialDelay, multiplier: retry.multiplier,
