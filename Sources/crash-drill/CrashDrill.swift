@@ -16,9 +16,9 @@ struct CrashDrill: AsyncParsableCommand {
         commandName: "crash-drill",
         abstract: "kill -9 trustpay-webhooks under load and check nothing acknowledged was lost or handled twice.")
 
-    enum Store: String, ExpressibleByArgument { case sqlite, postgres }
+    enum Store: String, ExpressibleByArgument { case sqlite, postgres, memory }
 
-    @Option(help: "sqlite (one server), or postgres (replicas sharing one database).")
+    @Option(help: "sqlite (one server), postgres (replicas sharing one database), or memory: the control, which must fail.")
     var store: Store = .sqlite
     @Option(help: "Servers behind the load generator; the first is the one killed. Default: 1 for sqlite, 2 for postgres.")
     var replicas: Int?
@@ -50,6 +50,8 @@ struct CrashDrill: AsyncParsableCommand {
     var postgresURL: String?
     @Option(help: "Working directory (configs, logs, database). Default: a new temporary one, deleted on success.")
     var directory: String?
+    @Option(help: "Seconds to wait after the load for every acknowledged event to be completed.")
+    var drainTimeout: Double = 180
     @Option(help: "Write the report as JSON to this file.")
     var report: String?
 

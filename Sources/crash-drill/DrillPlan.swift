@@ -46,8 +46,9 @@ struct DrillPlan: Sendable {
         let exits = try await onThread { replicas.map { $0.stop() } }
         let events = try StoredEvent.parse(json: try await listEvents(config: replicas[0].configPath))
         let runs = try HandlerRun.parse(log: (try? String(contentsOfFile: handlerLog, encoding: .utf8)) ?? "")
-        let killed = replicas.reduce(into: Set<Int32>()) { $0.formUnion($1.killedPIDs) }
-        var verdict = Verdict(corpus: corpus, ledger: generator.ledger, events: events, runs: runs, killed: killed)
+        let killed = replicas.reduce(into: Set<String>()) { $0.formUnion($1.killedGenerations) }
+        var verdict = Verdict(
+            corpus: corpus, ledger: generator.ledger, events: events, runs: runs, killed: killed, outage: outageReport?.window)
         for (replica, status) in zip(replicas, exits) where status != 0 {
             verdict.add("replica \(replica.name) exited with status \(status.map(String.init) ?? "none") on SIGTERM")
         }
@@ -84,12 +85,13 @@ struct DrillPlan: Sendable {
     }
 
     /// With `--outage`, stops PostgreSQL halfway through the load for that
-    /// many seconds and counts the answers during and after.
+    /// many seconds and counts the answers until it is started again.
     private func interruptDatabase(generator: LoadGenerator) async throws -> OutageReport? {
         guard options.outage > 0, let cluster else { return nil }
         while generator.progress.sent < generator.progress.scheduled / 2 && !generator.isFinished {
             try await Task.sleep(for: .milliseconds(20))
         }
+        let stopping = Date()
         try await cluster.stopServer()
         let before = generator.counts
         try await Task.sleep(for: .milliseconds(Int(options.outage * 1000)))
@@ -100,11 +102,12 @@ struct DrillPlan: Sendable {
             if ContinuousClock.now - restarted > .seconds(120) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
+        let recovered = generator.counts.statuses[200, default: 0] > during.statuses[200, default: 0]
         return OutageReport(
             during: during.statuses.merging(before.statuses) { $0 - $1 }.filter { $0.value != 0 },
             unansweredDuring: during.unanswered - before.unanswered,
-            recovery: generator.counts.statuses[200, default: 0] > during.statuses[200, default: 0]
-                ? ContinuousClock.now - restarted : nil)
+            recovery: recovered ? ContinuousClock.now - restarted : nil,
+            window: stopping.addingTimeInterval(-2)...Date().addingTimeInterval(5))
     }
 
     /// Waits until every acknowledged callback's event is completed, while
@@ -113,12 +116,13 @@ struct DrillPlan: Sendable {
     /// long that took.
     private func waitForCompletion(of orders: Set<String>, config: String) async throws -> Duration {
         let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(180) {
+        let limit = Duration.milliseconds(Int(options.drainTimeout * 1000))
+        while ContinuousClock.now - started < limit {
             let log = (try? String(contentsOfFile: handlerLog, encoding: .utf8)) ?? ""
             if orders.isSubset(of: Set((try? HandlerRun.parse(log: log))?.map(\.orderNo) ?? [])) { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        while ContinuousClock.now - started < .seconds(240) {
+        while ContinuousClock.now - started < limit {
             let json = try await listEvents(config: config)
             let completed = Set(try StoredEvent.parse(json: json).filter { $0.state == "completed" }.map(\.orderNo))
             if orders.isSubset(of: completed) { break }
@@ -136,13 +140,15 @@ struct DrillPlan: Sendable {
 
     /// A replica's configuration: the store under test, a short lease so a
     /// killed server's claims are taken over quickly, and an exec handler
-    /// that appends the server's pid and the event to a log outside it. The
+    /// that appends the server's generation, the time and the event to a log
+    /// outside it. The
     /// handler refuses a cut-off event (its server was killed while writing
     /// it), as any handler parsing the JSON would.
     private func config(port: Int) -> String {
         let store = switch options.store {
         case .sqlite: "kind: sqlite\n  sqlite:\n    path: \(directory)/inbox.sqlite\n    synchronous: full"
         case .postgres: "kind: postgres\n  postgres:\n    url: \"\(postgresURL ?? "")\"\n    pool_size: 4"
+        case .memory: "kind: memory"
         }
         return """
             server:
@@ -165,7 +171,7 @@ struct DrillPlan: Sendable {
             handlers:
               - type: exec
                 timeout: 1s
-                command: ["sh", "-c", "line=$(cat); case $line in *}) ;; *) exit 1 ;; esac; printf '%s %s\\\\n' \\"$PPID\\" \\"$line\\" >> \(handlerLog)"]
+                command: ["sh", "-c", "line=$(cat); case $line in *}) ;; *) exit 1 ;; esac; printf '%s %s %s\\\\n' \\"$CRASH_DRILL_SERVER\\" \\"$(date +%s%N)\\" \\"$line\\" >> \(handlerLog)"]
             logging:
               level: warning
 

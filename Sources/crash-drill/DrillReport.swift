@@ -7,6 +7,9 @@ struct OutageReport: Sendable {
     let unansweredDuring: Int
     /// From PostgreSQL's restart to the next `200`; nil if none came.
     let recovery: Duration?
+    /// When completions could not be recorded: from a handler deadline
+    /// before the stop to a few seconds after the service was back.
+    let window: ClosedRange<Date>
 
     func problems(replicas: [ServerReplica], expectRestarts: Bool) -> [String] {
         var problems: [String] = []
@@ -47,7 +50,8 @@ struct DrillReport {
             ("drain_seconds", (seconds(drainTime) * 10).rounded() / 10),
             ("stored_events", events.count),
             ("stored_by_state", Dictionary(grouping: events, by: \.state).mapValues(\.count)),
-            ("handler_runs", runs.count), ("handled_again_after_kill", verdict.redelivered),
+            ("handler_runs", runs.count), ("handled_again_after_kill", verdict.redeliveredAfterKill),
+            ("handled_again_after_outage", verdict.redeliveredAfterOutage),
             ("violations", verdict.violations.count),
         ]
         if let outage {

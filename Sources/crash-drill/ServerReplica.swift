@@ -5,8 +5,10 @@ import Synchronization
 
 /// One `trustpay-webhooks serve` process on a fixed loopback port, started
 /// again in place after each `kill -9`. Every process it ever ran is
-/// remembered, with whether it was killed, so handler runs can be traced to
-/// the server generation that made them.
+/// remembered by its generation (`a-1`, `a-2`, …), with whether it was
+/// killed, so handler runs can be traced to the process that made them:
+/// each process has its generation in `CRASH_DRILL_SERVER`, which its
+/// handler children inherit.
 final class ServerReplica: Sendable {
     let name: String
     let port: Int
@@ -18,7 +20,7 @@ final class ServerReplica: Sendable {
     private struct State {
         var current: pid_t?
         var generations = 0
-        var killed: Set<pid_t> = []
+        var killed: Set<String> = []
         var startTimes: [Duration] = []
     }
 
@@ -32,7 +34,7 @@ final class ServerReplica: Sendable {
     }
 
     var pid: pid_t? { state.withLock { $0.current } }
-    var killedPIDs: Set<pid_t> { state.withLock { $0.killed } }
+    var killedGenerations: Set<String> { state.withLock { $0.killed } }
     var generations: Int { state.withLock { $0.generations } }
     /// From spawn to the first `200` of `/readyz`, per start.
     var startTimes: [Duration] { state.withLock { $0.startTimes } }
@@ -46,24 +48,23 @@ final class ServerReplica: Sendable {
         let log = "\(directory)/serve-\(name)-\(generation).log"
         let started = ContinuousClock.now
         let child = try ChildProcess.spawn(
-            [binary, "serve", "--config", configPath], stdout: log, stderr: log + ".err")
+            ["/usr/bin/env", "CRASH_DRILL_SERVER=\(name)-\(generation)", binary, "serve", "--config", configPath],
+            stdout: log, stderr: log + ".err")
         state.withLock { $0.current = child.pid }
         try waitUntilReady(child.pid, log: log + ".err", started: started)
         state.withLock { $0.startTimes.append(ContinuousClock.now - started) }
     }
 
     /// SIGKILL, the way a crash or an OOM kill ends a process: no handler,
-    /// no drain, no flush. Returns the pid that died.
-    @discardableResult
-    func kill9() -> pid_t? {
-        guard let pid = state.withLock({ $0.current }) else { return nil }
+    /// no drain, no flush.
+    func kill9() {
+        guard let pid = state.withLock({ $0.current }) else { return }
         kill(pid, SIGKILL)
         reap(pid)
         state.withLock { state in
-            state.killed.insert(pid)
+            state.killed.insert("\(name)-\(state.generations)")
             state.current = nil
         }
-        return pid
     }
 
     /// SIGTERM and wait: the graceful end of the drill. The exit status.

@@ -1,22 +1,24 @@
 import Foundation
 
 /// One run of the drill's handler, as the handler itself wrote it down
-/// outside the server: which server process ran it, for which order, as
-/// which delivery attempt.
+/// outside the server: which server process ran it (its drill generation),
+/// when it finished, for which order, as which delivery attempt.
 struct HandlerRun: Sendable {
-    let serverPID: Int32
+    let server: String
+    let finished: Date
     let orderNo: String
     let attempt: Int
 
-    /// Lines `PID EVENT-JSON`, appended by the exec handler.
+    /// Lines `GENERATION UNIX-NANOSECONDS EVENT-JSON`, appended by the exec handler.
     static func parse(log: String) throws -> [HandlerRun] {
         try log.split(separator: "\n").map { line in
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, let pid = Int32(parts[0]),
-                  let object = try JSONSerialization.jsonObject(with: Data(parts[1].utf8)) as? [String: Any],
+            let parts = line.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, let nanoseconds = Double(parts[1]),
+                  let object = try JSONSerialization.jsonObject(with: Data(parts[2].utf8)) as? [String: Any],
                   let orderNo = object["order_no"] as? String, let attempt = object["attempt"] as? Int
             else { throw DrillError("unreadable handler log line: \(line.prefix(200))") }
-            return HandlerRun(serverPID: pid, orderNo: orderNo, attempt: attempt)
+            return HandlerRun(server: String(parts[0]), finished: Date(timeIntervalSince1970: nanoseconds / 1e9),
+                              orderNo: orderNo, attempt: attempt)
         }
     }
 }
@@ -42,15 +44,22 @@ struct StoredEvent: Sendable {
 
 /// The drill's promise, checked callback by callback after the last server
 /// stopped: every genuine callback answered `200` is stored once and its
-/// handler completed; a handler ran more than once only because the server
-/// running it was killed before it could record the completion; nothing
-/// forged is answered `200`, stored or handled.
+/// handler completed; a handler ran more than once only because the
+/// completion could not be recorded: the server running it was killed, or
+/// the database was down (`outage`, widened by the time a handler and a
+/// reconnection take); nothing forged is answered `200`, stored or handled.
 struct Verdict {
     private(set) var violations: [String] = []
-    private(set) var redelivered = 0
+    private(set) var redeliveredAfterKill = 0
+    private(set) var redeliveredAfterOutage = 0
     private(set) var simultaneousPairs = 0
+    private let killed: Set<String>
+    private let outage: ClosedRange<Date>?
 
-    init(corpus: DrillCorpus, ledger: [CallbackLedger], events: [StoredEvent], runs: [HandlerRun], killed: Set<Int32>) {
+    init(corpus: DrillCorpus, ledger: [CallbackLedger], events: [StoredEvent], runs: [HandlerRun],
+         killed: Set<String>, outage: ClosedRange<Date>?) {
+        self.killed = killed
+        self.outage = outage
         let eventsByOrder = Dictionary(grouping: events, by: \.orderNo)
         let runsByOrder = Dictionary(grouping: runs, by: \.orderNo)
         let known = Set(corpus.callbacks.map(\.orderNo))
@@ -59,7 +68,7 @@ struct Verdict {
             let stored = eventsByOrder[callback.orderNo] ?? []
             let handled = runsByOrder[callback.orderNo] ?? []
             if callback.genuine {
-                checkGenuine(callback.orderNo, entry, stored, handled, killed)
+                checkGenuine(callback.orderNo, entry, stored, handled)
                 if entry.simultaneousPairsAcknowledged > 0 { simultaneousPairs += 1 }
             } else {
                 if entry.statuses.keys.contains(where: { $0 != 401 }) {
@@ -78,7 +87,7 @@ struct Verdict {
     }
 
     private mutating func checkGenuine(
-        _ orderNo: String, _ entry: CallbackLedger, _ stored: [StoredEvent], _ handled: [HandlerRun], _ killed: Set<Int32>
+        _ orderNo: String, _ entry: CallbackLedger, _ stored: [StoredEvent], _ handled: [HandlerRun]
     ) {
         guard entry.acknowledged else {
             fail(orderNo, "never acknowledged: \(entry.requests) requests, answers \(entry.statuses), \(entry.unanswered) unanswered")
@@ -96,14 +105,17 @@ struct Verdict {
             fail(orderNo, "recorded completed, but the handler never ran")
             return
         }
-        if handled.count > 1 { redelivered += 1 }
         // Every run but the one whose completion was recorded must have been
-        // cut short by a kill of the server running it.
-        for run in handled.dropLast() where !killed.contains(run.serverPID) {
-            fail(orderNo, "handled again although server \(run.serverPID), which ran it first, was not killed")
-        }
-        if Set(handled.map(\.serverPID)).count != handled.count {
-            fail(orderNo, "one server process ran its handler \(handled.count) times")
+        // cut short by a kill of its server or by the database outage.
+        for run in handled.dropLast() {
+            if killed.contains(run.server) {
+                redeliveredAfterKill += 1
+            } else if outage?.contains(run.finished) == true {
+                redeliveredAfterOutage += 1
+            } else {
+                fail(orderNo, "handled again although server \(run.server), which ran it first, was not killed "
+                     + "and the database was up")
+            }
         }
         if zip(handled, handled.dropFirst()).contains(where: { $0.attempt >= $1.attempt }) {
             fail(orderNo, "attempt numbers not increasing: \(handled.map(\.attempt))")

@@ -1,0 +1,104 @@
+import ChildProcesses
+import Foundation
+import Testing
+
+/// The crash drill against the built binary: real processes, real SIGKILLs,
+/// a real PostgreSQL. Each run checks callback by callback (see the drill's
+/// Verdict); these tests check that it ran the whole plan and passed, and
+/// that it does fail when the store loses what it acknowledged.
+@Suite(.serialized) struct CrashDrillTests {
+    @Test func sqliteServerKilledTenTimesUnderLoadLosesAndRepeatsNothing() async throws {
+        let report = try await Drill.run(["--store", "sqlite", "--callbacks", "3000", "--duplicates", "600",
+                                          "--forged", "100", "--kills", "10"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.int("kills") == 10)
+        #expect(report.int("acknowledged") == 3000)
+        #expect(report.int("stored_events") == 3000)
+        #expect(report.int("violations") == 0)
+        #expect(report.int("handler_runs") >= 3000)
+        #expect(report.map("answers")["401"] == 100)
+    }
+
+    @Test(.enabled(if: Drill.postgresShouldRun, Comment(rawValue: Drill.postgresMissing)))
+    func postgresTwoReplicasOneKilledTenTimesHandleEachCallbackOnce() async throws {
+        let report = try await Drill.run(["--store", "postgres", "--replicas", "2", "--callbacks", "2000",
+                                          "--duplicates", "400", "--simultaneous", "200", "--forged", "50",
+                                          "--kills", "10"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.int("kills") == 10)
+        #expect(report.int("acknowledged") == 2000)
+        #expect(report.int("stored_events") == 2000)
+        #expect(report.int("violations") == 0)
+        // Sent to both replicas at once and answered 200 by both; the
+        // verdict checked each was stored once and handled once.
+        #expect(report.int("simultaneous_pairs_both_200") > 0)
+    }
+
+    @Test(.enabled(if: Drill.postgresShouldRun, Comment(rawValue: Drill.postgresMissing)))
+    func postgresOutageIsAnswered503AndServiceResumesWithoutRestart() async throws {
+        let report = try await Drill.run(["--store", "postgres", "--replicas", "2", "--callbacks", "1500",
+                                          "--duplicates", "200", "--forged", "20", "--kills", "0", "--outage", "3"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.int("server_starts") == 2)
+        #expect(report.map("outage_answers")["503", default: 0] > 0)
+        #expect(report.double("outage_recovery_seconds") >= 0)
+        #expect(report.int("acknowledged") == 1500)
+        #expect(report.int("violations") == 0)
+    }
+
+    /// The control: a store that forgets on SIGKILL must be caught.
+    @Test func theDrillCatchesAStoreThatLosesAcknowledgedCallbacks() async throws {
+        let report = try await Drill.run(["--store", "memory", "--callbacks", "300", "--duplicates", "0",
+                                          "--forged", "0", "--kills", "2", "--drain-timeout", "3"])
+        #expect(report.status == 1, "\(report.output)")
+        #expect(report.int("violations") > 0)
+        #expect(report.output.contains("LOST"))
+    }
+}
+
+/// Runs the built `crash-drill` (which runs the `trustpay-webhooks` beside it).
+enum Drill {
+    struct Report: Sendable {
+        let status: Int32
+        let output: String
+        let numbers: [String: Double]
+        let maps: [String: [String: Int]]
+
+        /// A number of the JSON report; -1 when it is missing.
+        func double(_ key: String) -> Double { numbers[key] ?? -1 }
+        func int(_ key: String) -> Int { Int(double(key)) }
+        func map(_ key: String) -> [String: Int] { maps[key] ?? [:] }
+    }
+
+    static let path: String? = {
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("crash-drill").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }()
+
+    /// PostgreSQL drills run where its binaries are, and always under CI,
+    /// where missing binaries fail the drill instead of skipping it.
+    static var postgresShouldRun: Bool {
+        ProcessInfo.processInfo.environment["CI"] != nil
+            || FileManager.default.fileExists(atPath: "/usr/lib/postgresql")
+            || ProcessInfo.processInfo.environment["POSTGRES_BIN_DIR"] != nil
+    }
+
+    static let postgresMissing = "PostgreSQL server binaries not found; see scripts/postgres-test-server"
+
+    static func run(_ arguments: [String]) async throws -> Report {
+        let drill = try #require(path, "crash-drill not built")
+        let reportPath = NSTemporaryDirectory() + "crash-drill-\(UUID().uuidString).json"
+        defer { unlink(reportPath) }
+        let result = try await ChildProcess.run([drill, "--report", reportPath] + arguments, timeout: .seconds(900))
+        let data = FileManager.default.contents(atPath: reportPath) ?? Data()
+        let object = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        let numbers = object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        let maps = object.compactMapValues { $0 as? [String: Int] }
+        return Report(status: result.status, output: result.stdout + result.stderr, numbers: numbers, maps: maps)
+    }
+}
