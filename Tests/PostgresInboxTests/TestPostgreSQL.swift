@@ -45,8 +45,10 @@ let testLogger: Logger = {
 }()
 
 /// An inbox on a fresh database of the suite's cluster, shut down afterwards.
+/// The timeout is generous: a hundred concurrent records on 4 connections
+/// took over 10 s while the crash drills loaded both cores.
 func withInbox<Result: Sendable>(
-    poolSize: Int = 4, operationTimeout: Duration = .seconds(10), retention: Duration? = nil,
+    poolSize: Int = 4, operationTimeout: Duration = .seconds(30), retention: Duration? = nil,
     _ body: (PostgresInbox) async throws -> Result
 ) async throws -> Result {
     let url = try await sharedServer().createDatabase()
