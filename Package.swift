@@ -88,7 +88,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting"]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
@@ -100,7 +100,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "TrustPayTests", dependencies: ["TrustPay"],
+            name: "TrustPayTests", dependencies: ["TrustPay", "TrustPayWebhooksTesting"],
             resources: [.copy("Fixtures")]),
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(

@@ -27,7 +27,7 @@ struct DrillCorpus: Sendable {
     static let merchantID: Int64 = 8_820_250_900_009
 
     init(genuine: Int, duplicates: Int, simultaneous: Int, forged: Int, secret: String, seed: UInt64) {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let factory = CallbackFactory(merchant: TestMerchant(id: Self.merchantID, secret: secret))
         let forger = CallbackFactory(merchant: TestMerchant(id: Self.merchantID, secret: secret + "-forged"))
         var callbacks: [DrillCallback] = []
@@ -60,19 +60,5 @@ struct DrillCorpus: Sendable {
             }
         }
         self.schedule = schedule
-    }
-}
-
-/// A small seeded generator, so a failing drill can be run again as it was.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

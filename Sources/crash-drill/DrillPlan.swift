@@ -2,6 +2,7 @@ import ChildProcesses
 import Foundation
 import Glibc
 import PostgresTestCluster
+import TrustPayWebhooksTesting
 
 /// One run of the drill: start the replicas, load them while the first is
 /// killed (and PostgreSQL stopped, if asked), let the handlers finish, stop
@@ -67,7 +68,7 @@ struct DrillPlan: Sendable {
     /// far enough, so the kills are spread over the whole load however fast
     /// the machine is. Returns the schedule positions the kills hit.
     private func killRepeatedly(_ victim: ServerReplica, generator: LoadGenerator, window: ClosedRange<Int>) throws -> [Int] {
-        var random = SplitMix64(seed: options.seed ^ 0xD1B5_4A32_D192_ED03)
+        var random = SeededGenerator(seed: options.seed ^ 0xD1B5_4A32_D192_ED03)
         var positions: [Int] = []
         for kill in 1...max(1, options.kills) where options.kills > 0 {
             let ready = ContinuousClock.now

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TrustPayWebhooksTesting
 
 /// What happened to one callback's requests.
 struct CallbackLedger: Sendable {
@@ -65,7 +66,7 @@ final class LoadGenerator: Sendable {
     }
 
     private func worker(seed: UInt64, ports: [Int], started: ContinuousClock.Instant) {
-        var random = SplitMix64(seed: seed &* 0x51_7CC1_B727_220A)
+        var random = SeededGenerator(seed: seed &* 0x51_7CC1_B727_220A)
         let clients = ports.map { LoopbackClient(port: $0) }
         while let send = take() {
             let ticket = state.withLock { state in

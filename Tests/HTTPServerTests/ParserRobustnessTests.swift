@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPServer
+import TrustPayWebhooksTesting
 
 /// Seeded random mutations of valid input: the parser and decoder must never
 /// crash or read out of bounds (debug builds trap on that), and their answers
