@@ -70,7 +70,8 @@ struct DrillPlan: Sendable {
     private func killRepeatedly(_ victim: ServerReplica, generator: LoadGenerator, window: ClosedRange<Int>) throws -> [Int] {
         var random = SeededGenerator(seed: options.seed ^ 0xD1B5_4A32_D192_ED03)
         var positions: [Int] = []
-        for kill in 1...max(1, options.kills) where options.kills > 0 {
+        guard options.kills > 0 else { return positions }
+        for kill in 1...options.kills {
             let ready = ContinuousClock.now
             let threshold = generator.progress.scheduled * kill / (options.kills + 1)
             let delay = Duration.milliseconds(window.lowerBound + Int(random.next() % UInt64(window.count)))
