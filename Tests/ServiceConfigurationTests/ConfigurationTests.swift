@@ -56,6 +56,7 @@ import Testing
         ("retry:\n  initial_delay: soon\n", "retry.initial_delay"),
         ("security:\n  allow: [10.0.0.0/33]\n", "security.allow"),
         ("store:\n  kind: postgres\n", "store.postgres.url"),
+        ("store:\n  sqlite:\n    group_commit: sometimes\n", "store.sqlite.group_commit"),
         ("server: [1, 2]\n", "server"),
     ]
 
@@ -65,6 +66,26 @@ import Testing
             _ = try ServiceConfiguration.load(yaml: yaml, environment: [:])
         } throws: { error in
             (error as? ConfigurationError)?.key == key
+        }
+    }
+
+    @Test func sqliteGroupCommitIsOnByDefaultAndCanBeTurnedOff() throws {
+        let defaults = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        #expect(defaults.store.sqliteGroupCommit)
+        let off = try ServiceConfiguration.load(yaml: "store:\n  sqlite:\n    group_commit: false\n", environment: [:])
+        #expect(!off.store.sqliteGroupCommit)
+        #expect(off.store.sqliteSynchronousFull, "turning grouping off leaves synchronous alone")
+        let overridden = try ServiceConfiguration.load(
+            yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__STORE__SQLITE__GROUP_COMMIT": "off"])
+        #expect(!overridden.store.sqliteGroupCommit)
+    }
+
+    @Test func aBadGroupCommitValueNamesKeyAndLine() {
+        #expect {
+            _ = try ServiceConfiguration.load(yaml: "store:\n  kind: sqlite\n  sqlite:\n    group_commit: 2\n", environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "store.sqlite.group_commit" && error.line == 4 && "\(error)".contains("'2'")
         }
     }
 
