@@ -128,6 +128,8 @@ let package = Package(
                 "Webhooks", "TrustPayWebhooksTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Signed payment callbacks, one body per line, for scripts/bench-pipeline's wrk.
+        .executableTarget(name: "bench-corpus", dependencies: ["TrustPayWebhooksTesting", "TrustPay"]),
     ],
     swiftLanguageModes: [.v6]
 )

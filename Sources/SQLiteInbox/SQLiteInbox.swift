@@ -38,6 +38,10 @@ public final class SQLiteInbox: IdempotencyStore {
     /// deletion never holds up recording for long.
     let deletionBatch: Int
 
+    /// The most writes one transaction takes unless `open` is told otherwise;
+    /// `maxBatch: 1` turns group commit off.
+    public static var defaultMaxBatch: Int { GroupCommitWriter.defaultMaxBatch }
+
     /// The schema version this build creates and expects.
     public static var schemaVersion: Int { InboxSchema.migrations.last?.version ?? 0 }
 

@@ -74,6 +74,7 @@ enum ConfigurationReader {
         if let sqlite = try s.section("sqlite") {
             store.sqlitePath = try sqlite.string("path", default: store.sqlitePath)
             store.sqliteSynchronousFull = try sqlite.choice("synchronous", default: true, ["full": true, "normal": false])
+            store.sqliteGroupCommit = try sqlite.bool("group_commit", default: store.sqliteGroupCommit)
             try sqlite.finish()
         }
         if let postgres = try s.section("postgres") {

@@ -47,6 +47,9 @@ public struct StoreSettings: Sendable, Equatable {
     public var sqlitePath = "data/trustpay-webhooks.sqlite"
     /// `full` makes every acknowledgement survive a power cut.
     public var sqliteSynchronousFull = true
+    /// Concurrent callbacks share one transaction (one fsync); `false` gives
+    /// each its own, which only benchmarks want.
+    public var sqliteGroupCommit = true
     public var postgresURL: SecretSource?
     public var postgresPoolSize = 8
     public var keepCompleted: Duration = .seconds(30 * 86400)

@@ -47,6 +47,40 @@ import Webhooks
         }
     }
 
+    @Test func withGroupingOffEveryRecordCommitsAlone() async throws {
+        let directory = try TemporaryDirectory()
+        let inbox = try await SQLiteInbox.open(path: directory.database(), maxBatch: 1)
+        do {
+            // Queued together behind the gate: grouped, they would share one commit.
+            let gate = WriterGate()
+            let blocker = try await gate.close(inbox)
+            let records = Task {
+                try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
+                    for index in 0..<50 {
+                        group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
+                    }
+                    return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
+                }
+            }
+            try await waitUntil { inbox.database.writer.queuedWrites == 50 }
+            let before = inbox.writerStatistics
+            gate.open()
+            try await blocker.value
+            let outcomes = try await records.value
+            #expect(outcomes.count { $0.isRecorded } == 50)
+            let statistics = inbox.writerStatistics
+            #expect(statistics.writes - before.writes == 51)
+            #expect(statistics.batches - before.batches == 51, "one transaction per write")
+            #expect(statistics.commits - before.commits == 51, "one commit, so one fsync, per write")
+            #expect(statistics.largestBatch == 1)
+            #expect(try await inbox.list(EventFilter()).count == 50)
+        } catch {
+            await inbox.close()
+            throw error
+        }
+        await inbox.close()
+    }
+
     @Test func aHundredConcurrentRecordsOfOneKeyRecordItOnceAndFailNone() async throws {
         try await withInbox { inbox, _ in
             let outcomes = try await withThrowingTaskGroup(of: RecordOutcome.self) { group in

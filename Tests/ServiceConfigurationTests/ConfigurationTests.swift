@@ -58,6 +58,7 @@ import Testing
         ("store:\n  kind: postgres\n", "store.postgres.url"),
         ("store:\n  lease: 15s\n", "store.lease"),
         ("store:\n  lease: 30s\nroutes:\n  payment:\n    handler_deadline: 20s\n", "store.lease"),
+        ("store:\n  sqlite:\n    group_commit: sometimes\n", "store.sqlite.group_commit"),
         ("server: [1, 2]\n", "server"),
     ]
 
@@ -74,6 +75,26 @@ import Testing
         let config = try ServiceConfiguration.load(
             yaml: "store:\n  lease: 3s\nroutes:\n  payment:\n    handler_deadline: 1500ms\n", environment: [:])
         #expect(config.store.leaseDuration == .seconds(3))
+    }
+
+    @Test func sqliteGroupCommitIsOnByDefaultAndCanBeTurnedOff() throws {
+        let defaults = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        #expect(defaults.store.sqliteGroupCommit)
+        let off = try ServiceConfiguration.load(yaml: "store:\n  sqlite:\n    group_commit: false\n", environment: [:])
+        #expect(!off.store.sqliteGroupCommit)
+        #expect(off.store.sqliteSynchronousFull, "turning grouping off leaves synchronous alone")
+        let overridden = try ServiceConfiguration.load(
+            yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__STORE__SQLITE__GROUP_COMMIT": "off"])
+        #expect(!overridden.store.sqliteGroupCommit)
+    }
+
+    @Test func aBadGroupCommitValueNamesKeyAndLine() {
+        #expect {
+            _ = try ServiceConfiguration.load(yaml: "store:\n  kind: sqlite\n  sqlite:\n    group_commit: 2\n", environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "store.sqlite.group_commit" && error.line == 4 && "\(error)".contains("'2'")
+        }
     }
 
     @Test func secretsAreNeverPrinted() throws {

@@ -17,8 +17,12 @@ enum StoreFactory {
             return MemoryInbox()
         case .sqlite:
             let inbox = try await SQLiteInbox.open(
-                path: settings.sqlitePath, synchronous: settings.sqliteSynchronousFull ? .full : .normal)
+                path: settings.sqlitePath, synchronous: settings.sqliteSynchronousFull ? .full : .normal,
+                maxBatch: settings.sqliteGroupCommit ? SQLiteInbox.defaultMaxBatch : 1)
             logger.info("store: SQLite", metadata: ["path": "\(settings.sqlitePath)"])
+            if !settings.sqliteGroupCommit {
+                logger.warning("store.sqlite.group_commit is false: every callback waits for an fsync of its own")
+            }
             return inbox
         case .postgres:
             guard let source = settings.postgresURL else {
