@@ -270,7 +270,7 @@ public final class PostgresInbox: IdempotencyStore {
                     SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = e.attempts + 1
                     FROM (
                         SELECT id FROM trustpay_events WHERE claimable_at <= \(now)
-                        ORDER BY seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                        ORDER BY claimable_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
                     ) AS due
                     WHERE e.id = due.id
                     RETURNING e.*

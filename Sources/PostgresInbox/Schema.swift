@@ -79,6 +79,15 @@ enum Schema {
                 )
                 """,
             ]),
+        Migration(
+            version: 2, summary: "claim in index order, without sorting the backlog",
+            statements: [
+                // Pending events (claimable from -infinity) in receipt order,
+                // then the others by due time: claimDue reads the index in
+                // order and stops at its limit.
+                "CREATE INDEX trustpay_events_claim_order ON trustpay_events (claimable_at, seq) WHERE claimable_at IS NOT NULL",
+                "DROP INDEX trustpay_events_claimable",
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -8,7 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1]
+    static let migrations = [version1, version2]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -69,5 +69,12 @@ enum InboxSchema {
             DELETE FROM order_last_status WHERE order_ref = OLD.order_ref AND events <= 1;
             UPDATE order_last_status SET events = events - 1 WHERE order_ref = OLD.order_ref;
         END;
+        """)
+
+    /// claimDue without sorting the backlog: pending events in receipt
+    /// order straight from an index (version 1 sorted every pending row for
+    /// each claim, 4-5 ms with 30,000 waiting, on the writer thread).
+    static let version2 = Migration(version: 2, sql: """
+        CREATE INDEX inbox_events_pending ON inbox_events (seq) WHERE state = 'pending';
         """)
 }

@@ -201,13 +201,25 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
-    /// The events claimable at `?3`, oldest first, at most `?4`.
+    /// The events claimable at `?3`, at most `?4`: pending ones in order of
+    /// receipt, then retries that fell due and expired leases, earliest due
+    /// first. Each part is read in index order and cut at `?4`, so only a
+    /// few rows are sorted however long the backlog (without INDEXED BY the
+    /// planner may pick the state index and sort every pending row).
     static let dueEvents = """
-        SELECT seq FROM inbox_events
-        WHERE state = 'pending'
-           OR (state = 'waiting-retry' AND next_attempt_at <= ?3)
-           OR (state = 'processing' AND lease_until <= ?3)
-        ORDER BY seq LIMIT ?4
+        SELECT seq FROM (
+            SELECT seq, 0 AS due FROM (
+                SELECT seq FROM inbox_events INDEXED BY inbox_events_pending
+                WHERE state = 'pending' ORDER BY seq LIMIT ?4)
+            UNION ALL
+            SELECT seq, due FROM (
+                SELECT seq, next_attempt_at AS due FROM inbox_events
+                WHERE state = 'waiting-retry' AND next_attempt_at <= ?3 ORDER BY next_attempt_at, seq LIMIT ?4)
+            UNION ALL
+            SELECT seq, due FROM (
+                SELECT seq, lease_until AS due FROM inbox_events
+                WHERE state = 'processing' AND lease_until <= ?3 ORDER BY lease_until, seq LIMIT ?4)
+            ORDER BY due, seq LIMIT ?4)
         """
 
     public func complete(id: String, owner: String, now: Date) async throws -> Bool {
