@@ -10,6 +10,8 @@ struct DispatchWorkers: Sendable {
     let dispatcher: Dispatcher
     let store: any IdempotencyStore
     let count: Int
+    /// Events claimed at once; their handlers run concurrently.
+    let batch: Int
     let leaseDuration: Duration
     let pollInterval: Duration
     /// Prefix of lease owners: unique per process.
@@ -32,7 +34,8 @@ struct DispatchWorkers: Sendable {
         while !Task.isCancelled {
             let claimed: [InboxEvent]
             do {
-                claimed = try await store.claimDue(owner: owner, limit: 1, leaseDuration: leaseDuration, now: Date())
+                claimed = try await store.claimDue(
+                    owner: owner, limit: max(1, batch), leaseDuration: leaseDuration, now: Date())
             } catch {
                 logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
                 await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
@@ -42,8 +45,12 @@ struct DispatchWorkers: Sendable {
                 await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
                 continue
             }
-            for event in claimed {
-                _ = await dispatcher.run(event, owner: owner)
+            // At once, not one after another: each is bounded by the handler
+            // timeout, so the last of the batch still ends within its lease.
+            await withDiscardingTaskGroup { group in
+                for event in claimed {
+                    group.addTask { _ = await dispatcher.run(event, owner: owner) }
+                }
             }
         }
     }

@@ -52,7 +52,7 @@ public final class WebhookPipeline: Sendable {
             wakeWorkers: { wakeUps.notify(DispatchWorkers.wakeKey) })
         self.dispatcher = dispatcher
         workers = DispatchWorkers(
-            dispatcher: dispatcher, store: store, count: configuration.workers,
+            dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
             ownerPrefix: instanceID, wakeUps: wakeUps, logger: logger)
         if configuration.leaseDuration <= configuration.handlerTimeout {

@@ -57,8 +57,14 @@ public struct WebhookConfiguration: Sendable {
     /// How long a claim on an event lasts; longer than `handlerTimeout`, so
     /// that a live worker is never taken over.
     public var leaseDuration: Duration = .seconds(60)
-    /// Events handled at once by the background workers.
+    /// Background loops that claim due events.
     public var workers = 4
+    /// Events one claim takes; a worker runs their handlers at once, so up
+    /// to `workers × claimBatch` run together. Claiming several per store
+    /// round trip is what lets the handlers keep up with a busy inbox: with
+    /// one per claim they fell behind at a few hundred events per second,
+    /// each claim and completion waiting its turn on the SQLite writer.
+    public var claimBatch = 8
     /// Workers look for due events at least this often even when not woken
     /// (events recorded by other replicas, expired leases).
     public var pollInterval: Duration = .seconds(5)
