@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+import Testing
+import TrustPay
+import TrustPayWebhooksTesting
+import Webhooks
+
+/// A worker claims up to `claimBatch` events per store round trip and runs
+/// their handlers at once; with one per claim, handlers fell far behind a
+/// busy inbox.
+@Suite struct DispatchConcurrencyTests {
+    @Test func oneWorkerRunsAClaimedBatchAtOnceAndNoMore() async throws {
+        let recorder = HandlerRecorder()
+        let firstMayFinish = Flag()
+        let inFlight = Gauge()
+        let server = makeServer(recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 4
+            server.onPayment { event in
+                if event.callback.orderNo == "FIRST" {
+                    try await eventually("the test to release the first event") { firstMayFinish.isSet }
+                    return
+                }
+                // Each waits for three others: only a batch run at once gets there.
+                inFlight.enter()
+                defer { inFlight.leave() }
+                try await eventually("four handlers at once", timeout: .seconds(20)) { inFlight.peak >= 4 }
+            }
+        }
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
+            _ = try await recorder.waitForPayments(1)
+            // The worker is busy with FIRST: these wait in the inbox.
+            for index in 0..<8 {
+                let callback = factory.payment(orderNo: "BATCH-\(index)", status: .paid)
+                #expect(try await server.client.deliver(callback).isAcknowledgement)
+            }
+            firstMayFinish.set()
+            try await eventually("every event completed", timeout: .seconds(30)) {
+                try await server.store.list(EventFilter()).allSatisfy { $0.state.name == .completed }
+            }
+            #expect(inFlight.peak == 4, "claimBatch bounds the handlers running at once")
+            #expect(recorder.payments.count == 9)
+        }
+    }
+}
+
+/// Set once, read from handlers.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Handlers running now, and the most there ever were.
+final class Gauge: Sendable {
+    private let state = Mutex((now: 0, peak: 0))
+    func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
+    func leave() { state.withLock { $0.now -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
+}
