@@ -16,6 +16,9 @@ import Webhooks
         let server = makeServer(recorder: recorder) { server in
             server.configuration.workers = 1
             server.configuration.claimBatch = 4
+            // Generous: under a loaded test run the first handler may wait long.
+            server.configuration.handlerTimeout = .seconds(60)
+            server.configuration.leaseDuration = .seconds(120)
             server.onPayment { event in
                 if event.callback.orderNo == "FIRST" {
                     try await eventually("the test to release the first event") { firstMayFinish.isSet }
@@ -41,6 +44,31 @@ import Webhooks
             }
             #expect(inFlight.peak == 4, "claimBatch bounds the handlers running at once")
             #expect(recorder.payments.count == 9)
+        }
+    }
+
+    /// A claim whose answer arrives after most of its lease is gone is not
+    /// run: another worker could take the event over mid-handler. It runs
+    /// once the lease has expired, as the next attempt.
+    @Test func aClaimThatComesBackTooLateIsLeftToExpire() async throws {
+        let recorder = HandlerRecorder()
+        let store = OutageStore()
+        store.delayClaims([.milliseconds(1500)])
+        let server = makeServer(store: store, recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.handlerTimeout = .seconds(1)
+            server.configuration.leaseDuration = .seconds(2)
+            server.configuration.pollInterval = .milliseconds(100)
+        }
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "LATE", status: .paid)).isAcknowledgement)
+            let runs = try await recorder.waitForPayments(1, timeout: .seconds(20))
+            // Usually attempt 2; a later claim slowed by a loaded machine is skipped the same way.
+            #expect(runs.allSatisfy { $0.attempt.number >= 2 }, "the late claim (attempt 1) never reached the handler")
+            try await eventually("the event completed") {
+                try await server.store.list(EventFilter()).first?.state.name == .completed
+            }
+            #expect(recorder.payments.count == 1)
         }
     }
 }

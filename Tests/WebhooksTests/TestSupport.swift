@@ -51,7 +51,13 @@ final class OutageStore: IdempotencyStore {
     let inner = MemoryInbox()
     private let down = Atomic<Bool>(false)
 
+    private let claimDelays = Mutex<[Duration]>([])
+
     func setDown(_ isDown: Bool) { down.store(isDown, ordering: .relaxed) }
+
+    /// The next claims that find events return only after these delays, as
+    /// from a slow database (the claim's lease runs from before the wait).
+    func delayClaims(_ delays: [Duration]) { claimDelays.withLock { $0 = delays } }
 
     private func check() throws {
         if down.load(ordering: .relaxed) { throw StoreError.unavailable("switched off by the test") }
@@ -67,7 +73,11 @@ final class OutageStore: IdempotencyStore {
     }
     func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         try check()
-        return try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+        let claimed = try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+        if !claimed.isEmpty, let delay = claimDelays.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            try await Task.sleep(for: delay)
+        }
+        return claimed
     }
     func complete(id: String, owner: String, now: Date) async throws -> Bool {
         try check()

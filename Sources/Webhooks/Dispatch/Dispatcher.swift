@@ -35,6 +35,15 @@ struct Dispatcher: Sendable {
         logger[metadataKey: "attempt"] = "\(event.attempts)"
         defer { finished.notify(event.id) }
 
+        // The lease was set from the clock before the claim; a claim that came
+        // back late (a slow database, a starved process) may not cover a whole
+        // attempt any more, and another worker may take the event over while
+        // the handler runs. Leave it to expire instead.
+        if case .processing(_, let leaseUntil) = event.state, leaseUntil.timeIntervalSinceNow < handlerTimeout.seconds {
+            logger.warning("the claim came back too late to run within its lease; the event will run again when it expires")
+            PipelineMetrics.attempt("late_claim")
+            return .unrecorded
+        }
         let failure = await attempt(event)
         let now = Date()
         do {
