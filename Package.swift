@@ -77,7 +77,9 @@ let package = Package(
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
         // Acknowledged writes per second with and without group commit.
-        .executableTarget(name: "sqlite-bench", dependencies: ["SQLiteStore"]),
+        .executableTarget(
+            name: "sqlite-bench",
+            dependencies: ["SQLiteStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -129,7 +131,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Signed payment callbacks, one body per line, for scripts/bench-pipeline's wrk.
-        .executableTarget(name: "bench-corpus", dependencies: ["TrustPayWebhooksTesting", "TrustPay"]),
+        .executableTarget(
+            name: "bench-corpus",
+            dependencies: [
+                "TrustPayWebhooksTesting", "TrustPay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Glibc
 import SQLiteStore
 
@@ -11,13 +12,18 @@ import SQLiteStore
 ///
 /// The two rates are `scripts/fsync-rate`'s, shown as the raw disk's rows.
 @main
-struct SQLiteBench {
-    struct Options {
-        var directory = "data/bench-sqlite"
-        var writers = 64
-        var seconds = 5
-        var fsyncRate: Double?
-        var fdatasyncRate: Double?
+struct SQLiteBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sqlite-bench", abstract: "Acknowledged SQLite writes per second, with and without group commit.")
+
+    @Option(help: "Where the databases are made (deleted after).") var directory = "data/bench-sqlite"
+    @Option(help: "Concurrent writers.") var writers = 64
+    @Option(help: "Seconds per mode.") var seconds = 5
+    @Option(help: "scripts/fsync-rate's raw fsync rate, shown beside.") var fsyncRate: Double?
+    @Option(help: "scripts/fsync-rate's raw fdatasync rate, shown beside.") var fdatasyncRate: Double?
+
+    func validate() throws {
+        guard writers > 0, seconds > 0 else { throw ValidationError("--writers and --seconds must be positive") }
     }
 
     struct Result {
@@ -36,19 +42,13 @@ struct SQLiteBench {
         CREATE TABLE inbox (key TEXT PRIMARY KEY, body BLOB NOT NULL, received_at INTEGER NOT NULL)
         """)]
 
-    static func main() async {
-        let options = parse(Array(CommandLine.arguments.dropFirst()))
-        do {
-            let grouped = try await measure("group commit", maxBatch: GroupCommitWriter.defaultMaxBatch, options)
-            let single = try await measure("one commit per write", maxBatch: 1, options)
-            print(table([grouped, single], options))
-        } catch {
-            print("sqlite-bench: \(error)")
-            exit(1)
-        }
+    func run() async throws {
+        let grouped = try await Self.measure("group commit", maxBatch: GroupCommitWriter.defaultMaxBatch, self)
+        let single = try await Self.measure("one commit per write", maxBatch: 1, self)
+        print(Self.table([grouped, single], self))
     }
 
-    static func measure(_ mode: String, maxBatch: Int, _ options: Options) async throws -> Result {
+    static func measure(_ mode: String, maxBatch: Int, _ options: SQLiteBench) async throws -> Result {
         let path = "\(options.directory)/bench-\(getpid())-\(maxBatch).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
         let writer = try await GroupCommitWriter(path: path, maxBatch: maxBatch, migrator: SchemaMigrator(schema))
@@ -79,7 +79,7 @@ struct SQLiteBench {
         return Result(mode: mode, acknowledged: acknowledged, elapsed: elapsed, statistics: statistics)
     }
 
-    static func table(_ results: [Result], _ options: Options) -> String {
+    static func table(_ results: [Result], _ options: SQLiteBench) -> String {
         var lines = [
             "SQLite, WAL, synchronous=FULL; \(options.writers) concurrent writers, \(options.seconds) s each; "
                 + "one INSERT of a 600-byte row per write; in \(options.directory)",
@@ -102,33 +102,5 @@ struct SQLiteBench {
 
     static func format(_ value: Double, oneDecimal: Bool = false) -> String {
         oneDecimal ? String((value * 10).rounded() / 10) : String(Int(value.rounded()))
-    }
-
-    static func parse(_ arguments: [String]) -> Options {
-        var options = Options()
-        var remaining = arguments[...]
-        while let flag = remaining.popFirst() {
-            guard let value = remaining.popFirst() else { usage("\(flag) needs a value") }
-            switch flag {
-            case "--directory": options.directory = value
-            case "--writers": options.writers = number(value, for: flag)
-            case "--seconds": options.seconds = number(value, for: flag)
-            case "--fsync-rate": options.fsyncRate = Double(number(value, for: flag))
-            case "--fdatasync-rate": options.fdatasyncRate = Double(number(value, for: flag))
-            default: usage("unknown option \(flag)")
-            }
-        }
-        return options
-    }
-
-    static func number(_ value: String, for flag: String) -> Int {
-        guard let number = Int(value), number > 0 else { usage("\(flag) takes a positive whole number") }
-        return number
-    }
-
-    static func usage(_ problem: String) -> Never {
-        print("sqlite-bench: \(problem)\n"
-              + "usage: sqlite-bench [--directory DIR] [--writers N] [--seconds S] [--fsync-rate N] [--fdatasync-rate N]")
-        exit(2)
     }
 }
