@@ -29,8 +29,17 @@ struct DrillPlan: Sendable {
                 name: String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index))), port: port, config: config(port: port),
                 binary: binary, directory: directory)
         }
-        try await onThread { for replica in replicas { try replica.start() } }
+        do {
+            return try await run(corpus: corpus, replicas: replicas)
+        } catch {
+            // No server outlives a drill that broke off.
+            for replica in replicas { replica.kill9() }
+            throw error
+        }
+    }
 
+    private func run(corpus: DrillCorpus, replicas: [ServerReplica]) async throws -> Bool {
+        try await onThread { for replica in replicas { try replica.start() } }
         let generator = LoadGenerator(corpus: corpus, rate: options.rate, threads: options.threads)
         let window = try options.killWindow
         let started = ContinuousClock.now
