@@ -40,8 +40,8 @@ struct CrashDrill: AsyncParsableCommand {
     var rate = 400
     @Option(help: "Load generator threads.")
     var threads = 8
-    @Option(help: "Store lease: how soon an event claimed by a killed server is taken over.")
-    var lease = "2s"
+    @Option(help: "Store lease: how soon an event claimed by a killed server is taken over (at least 6s: twice the handler's 3 s).")
+    var lease = "6s"
     @Option(help: "Seed for the schedule and the kill times.")
     var seed: UInt64 = UInt64(UInt32(truncatingIfNeeded: time(nil)))
     @Option(help: "The trustpay-webhooks binary. Default: the one beside this program.")

@@ -171,7 +171,7 @@ struct DrillPlan: Sendable {
               lease: \(options.lease)
             routes:
               payment:
-                handler_deadline: 1s
+                handler_deadline: 3s
             merchants:
               - id: \(DrillCorpus.merchantID)
                 secrets: [{value: "\(secret)"}]
@@ -181,7 +181,7 @@ struct DrillPlan: Sendable {
               max_delay: 1s
             handlers:
               - type: exec
-                timeout: 1s
+                timeout: 3s
                 command: ["sh", "-c", "line=$(cat); case $line in *}) ;; *) exit 1 ;; esac; printf '%s %s %s\\\\n' \\"$CRASH_DRILL_SERVER\\" \\"$(date +%s%N)\\" \\"$line\\" >> \(handlerLog)"]
             logging:
               level: warning
