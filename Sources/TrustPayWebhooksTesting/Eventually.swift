@@ -7,9 +7,11 @@ public struct EventuallyTimedOut: Error, CustomStringConvertible {
 
 /// Suspends until `condition` holds, checking every few milliseconds, or
 /// throws ``EventuallyTimedOut`` after `timeout`. For asynchronous effects
-/// such as handlers run by background workers; keep the timeout generous.
+/// such as handlers run by background workers; keep the timeout generous:
+/// the default, 30 s, absorbs a whole test suite competing for two cores (a
+/// retry test once needed more than 10 s there).
 public func eventually(
-    _ what: String = "the condition", timeout: Duration = .seconds(10),
+    _ what: String = "the condition", timeout: Duration = .seconds(30),
     _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

@@ -42,17 +42,17 @@ public final class HandlerRecorder: Sendable {
     public var riskRequests: [RiskControlRequest] { seen.withLock { $0.riskRequests } }
 
     /// Waits until at least `count` payment events were seen; returns them all.
-    public func waitForPayments(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [PaymentEvent] {
+    public func waitForPayments(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [PaymentEvent] {
         try await eventually("\(count) payment event(s)", timeout: timeout) { self.payments.count >= count }
         return payments
     }
 
-    public func waitForCards(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [CardEvent] {
+    public func waitForCards(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [CardEvent] {
         try await eventually("\(count) card event(s)", timeout: timeout) { self.cards.count >= count }
         return cards
     }
 
-    public func waitForConflicts(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [ConflictReport] {
+    public func waitForConflicts(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [ConflictReport] {
         try await eventually("\(count) conflict report(s)", timeout: timeout) { self.conflicts.count >= count }
         return conflicts
     }
