@@ -21,6 +21,7 @@ enum ConfigurationReader {
             config.handlers.append(try readHandler(ConfigSection(path: path, tree: tree)))
         }
         if let retry = try root.section("retry") { config.retry = try readRetry(retry) }
+        if let dispatch = try root.section("dispatch") { config.dispatch = try readDispatch(dispatch) }
         if let security = try root.section("security") { config.security = try readSecurity(security) }
         if let logging = try root.section("logging") {
             config.logging.level = try logging.choice("level", default: "info", Dictionary(uniqueKeysWithValues:
@@ -220,6 +221,21 @@ enum ConfigurationReader {
         }
         try s.finish()
         return retry
+    }
+
+    private static func readDispatch(_ s: ConfigSection) throws(ConfigurationError) -> DispatchWorkerSettings {
+        var dispatch = DispatchWorkerSettings()
+        dispatch.workers = try s.int("workers", default: dispatch.workers, in: 1...256)
+        dispatch.claimBatch = try s.int("claim_batch", default: dispatch.claimBatch, in: 1...1000)
+        if let text = try s.string("poll_interval") {
+            // Shorter would keep the store busy answering empty claims.
+            guard let value = ConfigDuration.parse(text), value >= .milliseconds(10) else {
+                throw s.error("poll_interval", "expected a duration of at least 10ms, such as 500ms or 5s, got '\(text)'")
+            }
+            dispatch.pollInterval = value
+        }
+        try s.finish()
+        return dispatch
     }
 
     private static func readSecurity(_ s: ConfigSection) throws(ConfigurationError) -> SecuritySettings {

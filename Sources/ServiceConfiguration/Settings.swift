@@ -11,6 +11,7 @@ public struct ServiceConfiguration: Sendable {
     public var routes = RouteSettings()
     public var handlers: [HandlerSettings] = []
     public var retry = RetrySettings()
+    public var dispatch = DispatchWorkerSettings()
     public var security = SecuritySettings()
     public var logging = LoggingSettings()
 
@@ -129,6 +130,19 @@ public struct RetrySettings: Sendable, Equatable {
     public var multiplier = 2.0
     /// Each delay is randomised by ± this fraction.
     public var jitter = 0.2
+}
+
+/// The background workers that run handlers for stored events (YAML
+/// `dispatch`; not to be confused with a route's `DispatchSetting`).
+public struct DispatchWorkerSettings: Sendable, Equatable {
+    /// Loops that claim due events.
+    public var workers = 4
+    /// Events one claim takes; their handlers run at once, so up to
+    /// `workers × claimBatch` handlers run together.
+    public var claimBatch = 8
+    /// How often workers look for due events when nothing woke them: events
+    /// recorded by other replicas, leases that expired.
+    public var pollInterval: Duration = .seconds(5)
 }
 
 public struct SecuritySettings: Sendable, Equatable {

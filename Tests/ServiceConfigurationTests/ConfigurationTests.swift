@@ -60,6 +60,16 @@ import Testing
         ("store:\n  lease: 30s\nroutes:\n  payment:\n    handler_deadline: 20s\n", "store.lease"),
         ("store:\n  sqlite:\n    group_commit: sometimes\n", "store.sqlite.group_commit"),
         ("server: [1, 2]\n", "server"),
+        ("dispatch:\n  workers: 0\n", "dispatch.workers"),
+        ("dispatch:\n  workers: 257\n", "dispatch.workers"),
+        ("dispatch:\n  workers: many\n", "dispatch.workers"),
+        ("dispatch:\n  claim_batch: 0\n", "dispatch.claim_batch"),
+        ("dispatch:\n  claim_batch: 1001\n", "dispatch.claim_batch"),
+        ("dispatch:\n  poll_interval: often\n", "dispatch.poll_interval"),
+        ("dispatch:\n  poll_interval: 0s\n", "dispatch.poll_interval"),
+        ("dispatch:\n  poll_interval: 5ms\n", "dispatch.poll_interval"),
+        ("dispatch:\n  batch: 4\n", "dispatch.batch"),
+        ("dispatch: 4\n", "dispatch"),
     ]
 
     @Test(arguments: errors)
@@ -94,6 +104,67 @@ import Testing
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
             return error.key == "store.sqlite.group_commit" && error.line == 4 && "\(error)".contains("'2'")
+        }
+    }
+
+    @Test func dispatchDefaultsToFourWorkersClaimingEightEveryFiveSeconds() throws {
+        let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        #expect(config.dispatch.workers == 4)
+        #expect(config.dispatch.claimBatch == 8)
+        #expect(config.dispatch.pollInterval == .seconds(5))
+        let empty = try ServiceConfiguration.load(yaml: "dispatch:\n", environment: [:])
+        #expect(empty.dispatch == DispatchWorkerSettings())
+    }
+
+    @Test func dispatchSettingsAreRead() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: "dispatch:\n  workers: 2\n  claim_batch: 32\n  poll_interval: 250ms\n", environment: [:])
+        #expect(config.dispatch.workers == 2)
+        #expect(config.dispatch.claimBatch == 32)
+        #expect(config.dispatch.pollInterval == .milliseconds(250))
+        let limits = try ServiceConfiguration.load(
+            yaml: "dispatch:\n  workers: 256\n  claim_batch: 1000\n  poll_interval: 10ms\n", environment: [:])
+        #expect(limits.dispatch.workers == 256)
+        #expect(limits.dispatch.claimBatch == 1000)
+        #expect(limits.dispatch.pollInterval == .milliseconds(10))
+    }
+
+    @Test func environmentOverridesDispatchSettings() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: "dispatch:\n  workers: 2\n", environment: [
+                "TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "16", "TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "3",
+                "TRUSTPAY_WEBHOOKS__DISPATCH__POLL_INTERVAL": "2m",
+            ])
+        #expect(config.dispatch.workers == 16)
+        #expect(config.dispatch.claimBatch == 3)
+        #expect(config.dispatch.pollInterval == .seconds(120))
+        // With no dispatch section in the file the override creates it.
+        let created = try ServiceConfiguration.load(
+            yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "1"])
+        #expect(created.dispatch.workers == 1)
+        #expect(created.dispatch.claimBatch == 8)
+        #expect {
+            _ = try ServiceConfiguration.load(
+                yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "0"])
+        } throws: { error in
+            (error as? ConfigurationError)?.key == "dispatch.workers"
+        }
+    }
+
+    @Test func aBadDispatchValueNamesKeyLineAndValue() {
+        #expect {
+            _ = try ServiceConfiguration.load(
+                yaml: "store:\n  kind: memory\ndispatch:\n  workers: 4\n  claim_batch: 5000\n", environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "dispatch.claim_batch" && error.line == 5
+                && "\(error)" == "configuration key 'dispatch.claim_batch' (line 5): expected a whole number from 1 to 1000, got '5000'"
+        }
+        #expect {
+            _ = try ServiceConfiguration.load(yaml: "dispatch:\n  poll_interval: 1ms\n", environment: [:])
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "dispatch.poll_interval" && error.line == 2 && "\(error)".contains("'1ms'")
         }
     }
 

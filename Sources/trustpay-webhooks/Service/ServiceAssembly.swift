@@ -86,6 +86,10 @@ struct ServiceAssembly {
         webhooks.maxBodyBytes = configuration.server.maxBodyBytes
         webhooks.handlerTimeout = max(routes.payment.handlerDeadline, routes.cards.map(\.handlerDeadline).max() ?? .zero)
         webhooks.leaseDuration = configuration.store.leaseDuration
+        let dispatch = configuration.dispatch
+        webhooks.workers = dispatch.workers
+        webhooks.claimBatch = dispatch.claimBatch
+        webhooks.pollInterval = dispatch.pollInterval
         let retry = configuration.retry
         webhooks.retrySchedule = RetrySchedule(
             maxAttempts: retry.attempts, initialDelay: retry.initialDelay, multiplier: retry.multiplier,
