@@ -124,11 +124,17 @@ enum ConfigDuration {
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count).trimmingCharacters(in: " ")
             if suffix == "s" && number.hasSuffix("m") { continue }
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
+            guard let value = Double(number) else { return nil }
+            return milliseconds(value * scale * 1000)
         }
-        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        return Double(text).flatMap { milliseconds($0 * 1000) }
+    }
+
+    /// Up to about 300 years: past Int64's range the conversion would trap,
+    /// and no setting needs more.
+    private static func milliseconds(_ value: Double) -> Duration? {
+        guard value >= 0, value <= 1e13 else { return nil }
+        return .milliseconds(Int64(value.rounded()))
     }
 }
 

@@ -193,6 +193,10 @@ import Testing
         #expect(ConfigDuration.parse("1.5") == .milliseconds(1500))
         #expect(ConfigDuration.parse("-1s") == nil)
         #expect(ConfigDuration.parse("soon") == nil)
+        #expect(ConfigDuration.parse("36500d") == .seconds(36500 * 86400))
+        for huge in ["1e300d", "1e300", "inf", "nan", "9223372036854775807s"] {
+            #expect(ConfigDuration.parse(huge) == nil, "\(huge) is refused, not a trap")
+        }
     }
 
     @Test func ipRangesMatchV4AndV6() throws {
