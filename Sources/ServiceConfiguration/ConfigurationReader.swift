@@ -81,6 +81,10 @@ enum ConfigurationReader {
         if let postgres = try s.section("postgres") {
             if let url = postgres.raw("url") { store.postgresURL = try SecretSource.read(url, path: postgres.keyPath("url")) }
             store.postgresPoolSize = try postgres.int("pool_size", default: store.postgresPoolSize, in: 1...256)
+            store.postgresTimeout = try postgres.duration("timeout", default: store.postgresTimeout)
+            guard store.postgresTimeout >= .milliseconds(100) else {
+                throw postgres.error("timeout", "must be at least 100ms: shorter fails even a healthy database's answers")
+            }
             try postgres.finish()
         }
         store.keepCompleted = try s.duration("keep_completed", default: store.keepCompleted)

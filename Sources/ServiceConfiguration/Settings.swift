@@ -53,6 +53,9 @@ public struct StoreSettings: Sendable, Equatable {
     public var sqliteGroupCommit = true
     public var postgresURL: SecretSource?
     public var postgresPoolSize = 8
+    /// How long one store call may wait for PostgreSQL (a connection
+    /// included) before the callback is answered 503.
+    public var postgresTimeout: Duration = .seconds(5)
     public var keepCompleted: Duration = .seconds(30 * 86400)
     public var leaseDuration: Duration = .seconds(60)
 }

@@ -158,7 +158,7 @@ struct DrillPlan: Sendable {
     private func config(port: Int) -> String {
         let store = switch options.store {
         case .sqlite: "kind: sqlite\n  sqlite:\n    path: \(directory)/inbox.sqlite\n    synchronous: full"
-        case .postgres: "kind: postgres\n  postgres:\n    url: \"\(postgresURL ?? "")\"\n    pool_size: 4"
+        case .postgres: "kind: postgres\n  postgres:\n    url: \"\(postgresURL ?? "")\"\n    pool_size: 4\n    timeout: 2s"
         case .memory: "kind: memory"
         }
         return """

@@ -34,7 +34,7 @@ import Testing
         #expect(report.int("simultaneous_pairs_both_200") > 0)
     }
 
-    /// The outage outlasts the store's 5 s operation timeout, so requests
+    /// The outage outlasts the store's operation timeout (2 s in the drill), so requests
     /// waiting on the database are answered 503 before it comes back.
     @Test(.enabled(if: Drill.postgresShouldRun, Comment(rawValue: Drill.postgresMissing)))
     func postgresOutageIsAnswered503AndServiceResumesWithoutRestart() async throws {

@@ -57,6 +57,8 @@ import Testing
         ("security:\n  allow: [10.0.0.0/33]\n", "security.allow"),
         ("store:\n  kind: postgres\n", "store.postgres.url"),
         ("store:\n  lease: 15s\n", "store.lease"),
+        ("store:\n  postgres:\n    timeout: 50ms\n", "store.postgres.timeout"),
+        ("store:\n  postgres:\n    timeout: later\n", "store.postgres.timeout"),
         ("store:\n  lease: 30s\nroutes:\n  payment:\n    handler_deadline: 20s\n", "store.lease"),
         ("store:\n  sqlite:\n    group_commit: sometimes\n", "store.sqlite.group_commit"),
         ("server: [1, 2]\n", "server"),
@@ -79,6 +81,14 @@ import Testing
         } throws: { error in
             (error as? ConfigurationError)?.key == key
         }
+    }
+
+    @Test func thePostgreSQLTimeoutDefaultsTo5sAndCanBeSet() throws {
+        #expect(try ServiceConfiguration.load(yaml: "", environment: [:]).store.postgresTimeout == .seconds(5))
+        let config = try ServiceConfiguration.load(
+            yaml: "store:\n  kind: postgres\n  postgres:\n    url: postgres://x@127.0.0.1/db\n    timeout: 1500ms\n",
+            environment: [:])
+        #expect(config.store.postgresTimeout == .milliseconds(1500))
     }
 
     @Test func aLeaseTwiceTheLongestHandlerDeadlineIsAccepted() throws {

@@ -31,7 +31,8 @@ enum StoreFactory {
             let url = try source.resolve(key: "store.postgres.url", environment: environment).secret
             // Retention is the binary's own hourly task (store.keep_completed).
             return try await PostgresInbox.connect(
-                url: url, poolSize: settings.postgresPoolSize, retention: nil, logger: logger)
+                url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
+                retention: nil, logger: logger)
         }
     }
 }
