@@ -7,21 +7,7 @@ import Webhooks
 @Suite struct GroupCommitTests {
     @Test func recordsQueuedTogetherCommitTogether() async throws {
         try await withInbox { inbox, _ in
-            let gate = WriterGate()
-            let blocker = try await gate.close(inbox)
-            let records = Task {
-                try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
-                    for index in 0..<100 {
-                        group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
-                    }
-                    return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
-                }
-            }
-            try await waitUntil { inbox.database.writer.queuedWrites == 100 }
-            let before = inbox.writerStatistics
-            gate.open()
-            try await blocker.value
-            let outcomes = try await records.value
+            let (outcomes, before) = try await recordQueuedTogether(100, in: inbox)
             #expect(outcomes.count { $0.isRecorded } == 100)
             let statistics = inbox.writerStatistics
             #expect(statistics.writes - before.writes == 101)
@@ -52,21 +38,7 @@ import Webhooks
         let inbox = try await SQLiteInbox.open(path: directory.database(), maxBatch: 1)
         do {
             // Queued together behind the gate: grouped, they would share one commit.
-            let gate = WriterGate()
-            let blocker = try await gate.close(inbox)
-            let records = Task {
-                try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
-                    for index in 0..<50 {
-                        group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
-                    }
-                    return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
-                }
-            }
-            try await waitUntil { inbox.database.writer.queuedWrites == 50 }
-            let before = inbox.writerStatistics
-            gate.open()
-            try await blocker.value
-            let outcomes = try await records.value
+            let (outcomes, before) = try await recordQueuedTogether(50, in: inbox)
             #expect(outcomes.count { $0.isRecorded } == 50)
             let statistics = inbox.writerStatistics
             #expect(statistics.writes - before.writes == 51)
@@ -94,4 +66,27 @@ import Webhooks
             #expect(inbox.writerStatistics.failedWrites == 0, "a repeated key is never a failed write")
         }
     }
+}
+
+/// Records `count` new events while a transaction holds the writer, so all
+/// of them are queued when it lets go. Returns their outcomes and the writer's
+/// statistics from just before the gate opened (its own write included after).
+private func recordQueuedTogether(
+    _ count: Int, in inbox: SQLiteInbox
+) async throws -> ([RecordOutcome], WriterStatistics) {
+    let gate = WriterGate()
+    let blocker = try await gate.close(inbox)
+    let records = Task {
+        try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
+            for index in 0..<count {
+                group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
+            }
+            return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
+        }
+    }
+    try await waitUntil { inbox.database.writer.queuedWrites == count }
+    let before = inbox.writerStatistics
+    gate.open()
+    try await blocker.value
+    return (try await records.value, before)
 }
