@@ -9,8 +9,14 @@ func withReplicas<Result: Sendable>(
     _ body: (PostgresInbox, PostgresInbox) async throws -> Result
 ) async throws -> Result {
     let url = try await sharedServer().createDatabase()
-    let a = try await PostgresInbox.connect(url: url, poolSize: 4, retention: nil, logger: testLogger)
-    let b = try await PostgresInbox.connect(url: url, poolSize: 4, retention: nil, logger: testLogger)
+    // 30 s per operation, as in withInbox: with the whole suite on two cores,
+    // eight concurrent records once took longer than the 5 s default.
+    func replica() async throws -> PostgresInbox {
+        try await PostgresInbox.connect(
+            url: url, poolSize: 4, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+    }
+    let a = try await replica()
+    let b = try await replica()
     do {
         let result = try await body(a, b)
         await a.shutdown()

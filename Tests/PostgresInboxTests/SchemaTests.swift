@@ -42,7 +42,7 @@ extension PostgreSQLTests {
             let url = try await sharedServer().createDatabase()
             let inboxes = try await withThrowingTaskGroup(of: PostgresInbox.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await PostgresInbox.connect(url: url, poolSize: 2, retention: nil, logger: testLogger) }
+                    group.addTask { try await PostgresInbox.connect(url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
