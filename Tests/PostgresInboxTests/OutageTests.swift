@@ -23,10 +23,14 @@ struct OutageTests {
 
     @Test func whileTheDatabaseIsDownCallsFailPromptlyAndAfterwardsSucceedWithoutANewInbox() async throws {
         try await Self.withOwnServer { server, url in
-            let inbox = try await PostgresInbox.connect(
-                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            // A short timeout, so calls fail promptly while the database is down;
+            // while it is up, a loaded machine may still run past it: retry then.
+            let inbox = try await untilAvailable {
+                try await PostgresInbox.connect(
+                    url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            }
             try await using(inbox) {
-                _ = try await inbox.record(newEvent("BEFORE"), lease: nil, now: t0)
+                _ = try await recordEventually(inbox, newEvent("BEFORE"))
 
                 try await server.stopServer()
                 // Open connections were closed by the server, new ones are refused:
@@ -85,10 +89,12 @@ struct OutageTests {
 
     @Test func aQueryStuckBehindALockTimesOut() async throws {
         try await Self.withOwnServer { _, url in
-            let inbox = try await PostgresInbox.connect(
-                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            let inbox = try await untilAvailable {
+                try await PostgresInbox.connect(
+                    url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            }
             try await using(inbox) {
-                let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+                let event = try await recordEventually(inbox, newEvent())
                 // Another session holds the event's row lock and does not let go.
                 try await withRawClient(url) { client in
                     try await client.withTransaction(logger: testLogger) { connection in
@@ -103,22 +109,32 @@ struct OutageTests {
                 }
                 // The server gave up on the claim (it did not claim later, behind
                 // the caller's back): once the lock is gone the same call succeeds.
-                #expect(try await inbox.claim(id: event.id, owner: "w", leaseDuration: .seconds(30), now: t0) != nil)
+                let claimed = try await untilAvailable {
+                    try await inbox.claim(id: event.id, owner: "w", leaseDuration: .seconds(30), now: t0)
+                }
+                #expect(claimed != nil)
             }
         }
     }
 }
 
-/// Records `new`, retrying while the store is unavailable (the pool
-/// reconnects with a back-off); fails the test after `timeout`.
-func recordEventually(_ inbox: PostgresInbox, _ new: NewInboxEvent, timeout: Duration = .seconds(30)) async throws -> InboxEvent {
+/// `body` again and again while it throws `StoreError` (the database is down,
+/// or a loaded machine ran past a short operation timeout), until `timeout`.
+func untilAvailable<Result: Sendable>(
+    timeout: Duration = .seconds(30), _ body: () async throws -> Result
+) async throws -> Result {
     let deadline = ContinuousClock.now + timeout
     while true {
         do {
-            return try await inbox.record(new, lease: nil, now: t0).event
+            return try await body()
         } catch let error as StoreError {
             guard ContinuousClock.now < deadline else { throw error }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
+}
+
+/// Records `new` once the database answers.
+func recordEventually(_ inbox: PostgresInbox, _ new: NewInboxEvent, timeout: Duration = .seconds(30)) async throws -> InboxEvent {
+    try await untilAvailable(timeout: timeout) { try await inbox.record(new, lease: nil, now: t0).event }
 }
