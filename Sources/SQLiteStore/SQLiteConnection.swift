@@ -276,13 +276,18 @@ private struct StatementCache {
             return entry.statement
         }
         var prepared: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+        // The tail points into the C copy of `sql`, which lives only inside
+        // withCString: read it there.
+        let (rc, rest) = sql.withCString { text in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+            return (rc, tail.map { String(cString: $0) } ?? "")
+        }
         guard rc == SQLITE_OK else { throw SQLiteError.from(rc, on: handle, context: sql) }
         guard let prepared else {
             throw .failed(code: .misuse, message: "no SQL statement in: \(sql)")
         }
-        if let tail, String(cString: tail).contains(where: { !$0.isWhitespace }) {
+        if rest.contains(where: { !$0.isWhitespace }) {
             sqlite3_finalize(prepared)
             throw .failed(code: .misuse, message: "more than one statement (use executeScript) in: \(sql)")
         }
