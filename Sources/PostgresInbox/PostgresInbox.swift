@@ -262,15 +262,24 @@ public final class PostgresInbox: IdempotencyStore {
         let until = now.adding(leaseDuration)
         return try await perform { [self] client in
             // SKIP LOCKED: replicas claiming at once take different events
-            // instead of queueing behind each other's row locks.
+            // instead of queueing behind each other's row locks. NOT EXISTS:
+            // one event per order at a time, in order of receipt. A replica
+            // that skips a locked earlier event still sees it unfinished,
+            // and events of one order are numbered in commit order (their
+            // order row is locked before the insert), so a later one is never
+            // claimed while an earlier one is in flight.
             try await client.query(
                 """
                 WITH claimed AS (
                     UPDATE trustpay_events AS e
                     SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = e.attempts + 1
                     FROM (
-                        SELECT id FROM trustpay_events WHERE claimable_at <= \(now)
-                        ORDER BY claimable_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                        SELECT id FROM trustpay_events AS c
+                        WHERE claimable_at <= \(now) AND NOT EXISTS (
+                            SELECT 1 FROM trustpay_events AS earlier
+                            WHERE earlier.order_ref = c.order_ref AND earlier.seq < c.seq
+                                AND earlier.claimable_at IS NOT NULL)
+                        ORDER BY claimable_at, seq LIMIT \(limit) FOR UPDATE OF c SKIP LOCKED
                     ) AS due
                     WHERE e.id = due.id
                     RETURNING e.*

@@ -88,6 +88,13 @@ enum Schema {
                 "CREATE INDEX trustpay_events_claim_order ON trustpay_events (claimable_at, seq) WHERE claimable_at IS NOT NULL",
                 "DROP INDEX trustpay_events_claimable",
             ]),
+        Migration(
+            version: 3, summary: "handle one event of an order at a time",
+            statements: [
+                // claimDue asks, per candidate, whether an earlier event of
+                // its order is unfinished: one probe of this index.
+                "CREATE INDEX trustpay_events_open_by_order ON trustpay_events (order_ref, seq) WHERE claimable_at IS NOT NULL",
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -8,7 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1, version2]
+    static let migrations = [version1, version2, version3]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -76,5 +76,13 @@ enum InboxSchema {
     /// each claim, 4-5 ms with 30,000 waiting, on the writer thread).
     static let version2 = Migration(version: 2, sql: """
         CREATE INDEX inbox_events_pending ON inbox_events (seq) WHERE state = 'pending';
+        """)
+
+    /// Handlers of one order one at a time, in order of receipt: claimDue
+    /// asks, per candidate, whether an earlier event of its order is still
+    /// unfinished. Only unfinished events are in this index.
+    static let version3 = Migration(version: 3, sql: """
+        CREATE INDEX inbox_events_open_by_order ON inbox_events (order_ref, seq)
+            WHERE state IN ('pending', 'processing', 'waiting-retry');
         """)
 }

@@ -28,6 +28,7 @@ public struct IdempotencyStoreContract: Sendable {
         case keepsEveryFieldAsRecorded
         case claimsAreExclusiveAndLeasesExpire
         case claimTakesPendingWaitingOrAbandonedEvents
+        case claimsOneEventPerOrderInOrderOfReceipt
         case onlyTheLeaseHolderFinishesAnAttempt
         case failedEventsWaitForTheirRetry
         case deadLettersWaitForAReplay
@@ -36,6 +37,7 @@ public struct IdempotencyStoreContract: Sendable {
         case prunesCompletedEventsAndKeepsDeadLetters
         case concurrentRecordsOfOneKeyRecordOnce
         case concurrentClaimsNeverShareAnEvent
+        case concurrentClaimsTakeOneEventPerOrder
         case answersWhenAvailable
 
         public var description: String {
@@ -52,6 +54,8 @@ public struct IdempotencyStoreContract: Sendable {
                 "claimDue hands each event to one owner, oldest first, until its lease expires"
             case .claimTakesPendingWaitingOrAbandonedEvents:
                 "claim takes a pending, waiting or abandoned event, never a live, completed or dead one"
+            case .claimsOneEventPerOrderInOrderOfReceipt:
+                "claimDue holds an order's later events until its earlier ones complete or die"
             case .onlyTheLeaseHolderFinishesAnAttempt:
                 "complete, fail and dead-letter take effect only for the lease holder"
             case .failedEventsWaitForTheirRetry:
@@ -68,6 +72,8 @@ public struct IdempotencyStoreContract: Sendable {
                 "a hundred concurrent records of one key record it once"
             case .concurrentClaimsNeverShareAnEvent:
                 "concurrent claims never hand out the same event twice"
+            case .concurrentClaimsTakeOneEventPerOrder:
+                "concurrent claims take the first event of each order and no other"
             case .answersWhenAvailable:
                 "answers checkAvailability, and nil for unknown ids"
             }
@@ -86,6 +92,7 @@ public struct IdempotencyStoreContract: Sendable {
         case .keepsEveryFieldAsRecorded: try await run.keepsEveryFieldAsRecorded()
         case .claimsAreExclusiveAndLeasesExpire: try await run.claimsAreExclusiveAndLeasesExpire()
         case .claimTakesPendingWaitingOrAbandonedEvents: try await run.claimTakesPendingWaitingOrAbandonedEvents()
+        case .claimsOneEventPerOrderInOrderOfReceipt: try await run.claimsOneEventPerOrderInOrderOfReceipt()
         case .onlyTheLeaseHolderFinishesAnAttempt: try await run.onlyTheLeaseHolderFinishesAnAttempt()
         case .failedEventsWaitForTheirRetry: try await run.failedEventsWaitForTheirRetry()
         case .deadLettersWaitForAReplay: try await run.deadLettersWaitForAReplay()
@@ -94,6 +101,7 @@ public struct IdempotencyStoreContract: Sendable {
         case .prunesCompletedEventsAndKeepsDeadLetters: try await run.prunesCompletedEventsAndKeepsDeadLetters()
         case .concurrentRecordsOfOneKeyRecordOnce: try await run.concurrentRecordsOfOneKeyRecordOnce()
         case .concurrentClaimsNeverShareAnEvent: try await run.concurrentClaimsNeverShareAnEvent()
+        case .concurrentClaimsTakeOneEventPerOrder: try await run.concurrentClaimsTakeOneEventPerOrder()
         case .answersWhenAvailable: try await run.answersWhenAvailable()
         }
     }
@@ -308,6 +316,31 @@ private struct ContractRun {
         try expect(unknown == nil, "an unknown id claims nothing")
     }
 
+    func claimsOneEventPerOrderInOrderOfReceipt() async throws {
+        // Order A is paid, then refunded twice; order B's event comes between.
+        let a1 = try await recordNew(newEvent("A", status: 5, rank: 1))
+        let b1 = try await recordNew(newEvent("B", status: 5, rank: 1, at: 1))
+        let a2 = try await recordNew(newEvent("A", status: 8, rank: 2, at: 2))
+        let a3 = try await recordNew(newEvent("A", status: 7, rank: 3, at: 3))
+        func claimed(_ owner: String, at seconds: Double) async throws -> [String] {
+            try await store.claimDue(owner: owner, limit: 10, leaseDuration: lease, now: at(seconds)).map(\.id)
+        }
+        let first = try await claimed("w", at: 0)
+        try expect(first == [a1.id, b1.id], "only the oldest event of each order; got \(first)")
+        try expect(try await store.complete(id: b1.id, owner: "w", now: at(1)), "w completes B's event")
+        try expect(try await claimed("v", at: 1).isEmpty, "A's second event waits while its first is in progress")
+        try expect(try await store.fail(id: a1.id, owner: "w", error: "down", retryAt: at(10), now: at(2)), "w fails A's first")
+        try expect(try await claimed("v", at: 5).isEmpty, "while it waits for its retry, A's later events wait too")
+        try expect(try await claimed("v", at: 10) == [a1.id], "the retry comes first when due")
+        // v dies: its lease ends at 40, and the abandoned event still goes first.
+        try expect(try await claimed("x", at: 40) == [a1.id], "an abandoned event is taken over before later ones of its order")
+        try expect(try await store.deadLetter(id: a1.id, owner: "x", error: "gone", now: at(41)), "x dead-letters it")
+        try expect(try await claimed("x", at: 42) == [a2.id], "a dead letter no longer holds its order back")
+        try expect(try await claimed("y", at: 43).isEmpty, "A's third waits for its second")
+        try expect(try await store.complete(id: a2.id, owner: "x", now: at(44)), "x completes A's second")
+        try expect(try await claimed("y", at: 45) == [a3.id], "then A's third is due")
+    }
+
     func onlyTheLeaseHolderFinishesAnAttempt() async throws {
         let event = try await recordNew(newEvent(), lease: Lease(owner: "a", duration: lease))
         try expect(try await !store.complete(id: event.id, owner: "b", now: at(1)), "complete by another owner is refused")
@@ -463,6 +496,24 @@ private struct ContractRun {
         }
         try expect(claims.count == 20 && Set(claims).count == 20,
                    "10 workers claiming 3 each get all 20 events, each once; got \(claims.count), \(Set(claims).count) distinct")
+    }
+
+    func concurrentClaimsTakeOneEventPerOrder() async throws {
+        var firsts: Set<String> = []
+        for index in 0..<30 {
+            let event = try await recordNew(newEvent("O-\(index % 10)", status: index, at: Double(index)))
+            if index < 10 { firsts.insert(event.id) }
+        }
+        let claims = try await withThrowingTaskGroup(of: [String].self) { group in
+            for worker in 0..<10 {
+                group.addTask {
+                    try await self.store.claimDue(owner: "w\(worker)", limit: 3, leaseDuration: self.lease, now: self.t0).map(\.id)
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        try expect(claims.count == 10 && Set(claims) == firsts,
+                   "10 workers get the first event of each of 10 orders, and nothing else; got \(claims.count)")
     }
 
     func answersWhenAvailable() async throws {

@@ -47,6 +47,62 @@ import Webhooks
         }
     }
 
+    /// A refund's handler never runs before, or beside, the one of the
+    /// payment it refunds: an order's events run one at a time, in order of
+    /// receipt, while other orders go on.
+    @Test func anOrdersEventsRunOneAtATimeInOrderOfReceipt() async throws {
+        let recorder = HandlerRecorder()
+        let paidMayFinish = Flag()
+        let perOrder = Mutex([String: Gauge]())
+        let server = makeServer(recorder: recorder) { server in
+            server.configuration.workers = 4
+            server.configuration.claimBatch = 4
+            server.configuration.handlerTimeout = .seconds(60)
+            server.configuration.leaseDuration = .seconds(120)
+            server.onPayment { event in
+                let gauge = perOrder.withLock { gauges in
+                    if let gauge = gauges[event.callback.orderNo] { return gauge }
+                    let gauge = Gauge()
+                    gauges[event.callback.orderNo] = gauge
+                    return gauge
+                }
+                gauge.enter()
+                defer { gauge.leave() }
+                if event.callback.orderNo == "A", event.callback.status == .unliquidated {
+                    try await eventually("the test to release A's payment") { paidMayFinish.isSet }
+                } else {
+                    try await Task.sleep(for: .milliseconds(20))  // room for an overlap, were one allowed
+                }
+            }
+        }
+        let statuses: [OrderStatus] = [.unliquidated, .refunding, .partiallyRefunded, .refunded]
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "A", status: .unliquidated)).isAcknowledgement)
+            _ = try await recorder.waitForPayments(1)
+            for status in statuses.dropFirst() {
+                #expect(try await server.client.deliver(factory.payment(orderNo: "A", status: status)).isAcknowledgement)
+            }
+            for order in ["B", "C"] {
+                for status in statuses {
+                    #expect(try await server.client.deliver(factory.payment(orderNo: order, status: status)).isAcknowledgement)
+                }
+            }
+            // B and C are not held back by A.
+            let others = try await recorder.waitForPayments(9)
+            #expect(others.filter { $0.callback.orderNo == "A" }.count == 1, "A's refunds wait for its payment")
+            paidMayFinish.set()
+            _ = try await recorder.waitForPayments(12)
+            try await eventually("every event completed") {
+                try await server.store.list(EventFilter()).allSatisfy { $0.state.name == .completed }
+            }
+            for order in ["A", "B", "C"] {
+                let seen = recorder.payments.filter { $0.callback.orderNo == order }.map(\.callback.status)
+                #expect(seen == statuses, "order \(order) in order of receipt")
+                #expect(perOrder.withLock { $0[order]?.peak } == 1, "order \(order) one at a time")
+            }
+        }
+    }
+
     /// A claim whose answer arrives after most of its lease is gone is not
     /// run: another worker could take the event over mid-handler. It runs
     /// once the lease has expired, as the next attempt.

@@ -44,6 +44,15 @@ public enum EventState: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether handlers may still run: pending, processing or waiting to
+    /// retry. An unfinished event holds back the later events of its order.
+    public var isUnfinished: Bool {
+        switch self {
+        case .pending, .processing, .waitingRetry: true
+        case .completed, .dead: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .pending: "pending"

@@ -43,6 +43,13 @@ public protocol IdempotencyStore: Sendable {
     /// Claims up to `limit` events that are claimable at `now`
     /// (``EventState/isClaimable(at:)``), oldest first, each with
     /// ``InboxEvent/attempts`` increased. Concurrent callers never get the same event.
+    ///
+    /// One order at a time, in order of receipt: an event is claimed only
+    /// when no earlier event of its ``InboxEvent/order`` is unfinished
+    /// (``EventState/isUnfinished``), so a refund's handler never runs
+    /// before, or beside, the handler of the payment it refunds. A failing
+    /// event holds back the later ones of its order until it completes or
+    /// becomes a dead letter.
     func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent]
 
     /// Marks an event completed.

@@ -95,9 +95,15 @@ public final class MemoryInbox: IdempotencyStore {
 
     public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         storage.withLock { storage in
-            let due = storage.entries.values.filter { $0.event.state.isClaimable(at: now) }
-                .sorted { $0.sequence < $1.sequence }
-                .prefix(max(0, limit))
+            // Oldest first, and only the oldest unfinished event of each order.
+            var heldOrders = Set<OrderReference>()
+            var due: [Entry] = []
+            let unfinished = storage.entries.values.filter { $0.event.state.isUnfinished }
+            for entry in unfinished.sorted(by: { $0.sequence < $1.sequence }) where due.count < limit {
+                if heldOrders.insert(entry.event.order).inserted, entry.event.state.isClaimable(at: now) {
+                    due.append(entry)
+                }
+            }
             let until = now.addingTimeInterval(leaseDuration.seconds)
             return due.map { entry in
                 var entry = entry
