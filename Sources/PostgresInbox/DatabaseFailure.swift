@@ -19,6 +19,23 @@ enum DatabaseFailure {
         return state == "40001" || state == "40P01"  // serialization_failure, deadlock_detected
     }
 
+    /// The database could not be reached, or did not answer in time, as
+    /// opposed to refusing one statement: later calls would fare the same.
+    static func meansUnreachable(_ error: any Error) -> Bool {
+        switch innermost(error) {
+        case is DeadlineExceeded:
+            return true
+        case let error as PSQLError:
+            if let state = error.serverInfo?[.sqlState] {
+                // connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now.
+                return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+            }
+            return [.connectionError, .serverClosedConnection, .uncleanShutdown].contains(error.code)
+        default:
+            return false
+        }
+    }
+
     static func sqlState(_ error: any Error) -> String? {
         (innermost(error) as? PSQLError)?.serverInfo?[.sqlState]
     }

@@ -25,7 +25,10 @@ import Webhooks
 /// - Every failure to reach the database, a lost connection or an answer
 ///   later than `operationTimeout` throws ``StoreError/unavailable(_:)``, so
 ///   the pipeline answers `503`. The connection pool reconnects on its own
-///   when the database is back: the inbox needs no restart.
+///   when the database is back: the inbox needs no restart. Once a call
+///   finds the database unreachable, calls that start new work (recording,
+///   claiming, readiness) fail at once, not after `operationTimeout`, until
+///   a probe every 250 ms gets an answer (see `Reachability`).
 /// - Completed events are deleted `retention` after completion (every
 ///   replica sweeps; deleting twice is harmless); dead letters stay until
 ///   replayed or purged.
@@ -41,6 +44,9 @@ public final class PostgresInbox: IdempotencyStore {
     private let logger: Logger
     private let driverLogger: Logger
     private let lifecycle = Mutex(Lifecycle())
+    private let reachability = Reachability()
+    /// Between probes of a database found unreachable.
+    private let probeInterval: Duration = .milliseconds(250)
 
     private struct Lifecycle {
         var tasks: [Task<Void, Never>] = []
@@ -170,7 +176,7 @@ public final class PostgresInbox: IdempotencyStore {
     // MARK: recording
 
     public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
-        try await perform { [self] client in
+        try await perform(failingFast: true) { [self] client in
             try await client.withTransaction(logger: driverLogger) { connection in
                 try await Self.record(new, lease: lease, now: now, on: connection, logger: driverLogger)
             }
@@ -244,7 +250,7 @@ public final class PostgresInbox: IdempotencyStore {
 
     public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         let until = now.adding(leaseDuration)
-        return try await perform { [self] client in
+        return try await perform(failingFast: true) { [self] client in
             try await client.query(
                 """
                 UPDATE trustpay_events
@@ -260,7 +266,7 @@ public final class PostgresInbox: IdempotencyStore {
     public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         let until = now.adding(leaseDuration)
-        return try await perform { [self] client in
+        return try await perform(failingFast: true) { [self] client in
             // SKIP LOCKED: replicas claiming at once take different events
             // instead of queueing behind each other's row locks. NOT EXISTS:
             // one event per order at a time, in order of receipt. A replica
@@ -322,7 +328,7 @@ public final class PostgresInbox: IdempotencyStore {
     // MARK: reading and operating
 
     public func event(id: String) async throws -> InboxEvent? {
-        try await perform { [self] client in
+        try await perform(failingFast: true) { [self] client in
             try await client.query(
                 "SELECT \(unescaped: eventColumns) FROM trustpay_events WHERE id = \(id)", logger: driverLogger
             ).events().first
@@ -417,7 +423,7 @@ public final class PostgresInbox: IdempotencyStore {
     }
 
     public func checkAvailability() async throws {
-        try await perform(migrating: false) { [self] client in
+        try await perform(migrating: false, failingFast: true) { [self] client in
             _ = try await client.query("SELECT 1", logger: driverLogger).collect()
         }
     }
@@ -427,16 +433,19 @@ public final class PostgresInbox: IdempotencyStore {
     /// Runs `body` within ``operationTimeout``, after the migrations when
     /// they have not run yet, again when the server aborted it as one side
     /// of a deadlock, and with every failure as ``StoreError/unavailable(_:)``.
+    /// `failingFast`: refused at once while the database is unreachable.
     private func perform<Value: Sendable>(
-        migrating: Bool = true, timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresClient) async throws -> Value
+        migrating: Bool = true, failingFast: Bool = false, timeout: Duration? = nil,
+        _ body: @escaping @Sendable (PostgresClient) async throws -> Value
     ) async throws -> Value {
         let timeout = timeout ?? operationTimeout
         let state = lifecycle.withLock { $0 }
         guard !state.stopped else { throw StoreError.unavailable("the PostgreSQL inbox is shut down") }
         guard state.started else { throw StoreError.unavailable("the PostgreSQL inbox is not started") }
+        if failingFast, let refusal = reachability.refusal() { throw refusal }
         let needsMigration = migrating && !state.migrated
         do {
-            return try await withDeadline(timeout) { [self] in
+            let value = try await withDeadline(timeout) { [self] in
                 if needsMigration {
                     try await Schema.migrate(client, logger: driverLogger)
                     lifecycle.withLock { $0.migrated = true }
@@ -450,10 +459,50 @@ public final class PostgresInbox: IdempotencyStore {
                     }
                 }
             }
+            answered()
+            return value
         } catch {
             let failure = DatabaseFailure.storeError(error, timeout: timeout)
             logger.debug("PostgreSQL inbox call failed", metadata: ["error": "\(failure)"])
+            if DatabaseFailure.meansUnreachable(error) { unreachable(failure) }
             throw failure
+        }
+    }
+
+    /// The database answered: calls are let through again.
+    private func answered() {
+        guard let downFor = reachability.markUp() else { return }
+        logger.notice(
+            "PostgreSQL answers again; callbacks are recorded again",
+            metadata: ["unreachable_for": "\(downFor)"])
+    }
+
+    /// A call found the database unreachable: refuse new work at once, and
+    /// probe until it answers (the pool reconnects on its own meanwhile).
+    private func unreachable(_ failure: StoreError) {
+        guard reachability.markDown("\(failure)") else { return }
+        logger.error(
+            "PostgreSQL unreachable; callbacks are answered 503 at once until it answers again",
+            metadata: ["error": "\(failure)"])
+        lifecycle.withLock { state in
+            guard !state.stopped else { return }
+            state.tasks.append(Task { [weak self] in await self?.probeUntilAnswered() })
+        }
+    }
+
+    private func probeUntilAnswered() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: probeInterval)
+                try await perform(migrating: false) { [self] client in
+                    _ = try await client.query("SELECT 1", logger: driverLogger).collect()
+                }
+                return
+            } catch is CancellationError {
+                return
+            } catch {
+                continue  // still unreachable, or refused: probe again
+            }
         }
     }
 

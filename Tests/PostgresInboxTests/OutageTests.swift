@@ -50,6 +50,12 @@ struct OutageTests {
                 await #expect(throws: StoreError.self) {
                     try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0)
                 }
+                // Once found unreachable, new work is refused without queueing
+                // for a connection; recording a finished attempt still tries.
+                let refused = await #expect(throws: StoreError.self) { try await inbox.record(newEvent("LATER"), lease: nil, now: t0) }
+                #expect("\(refused.map { "\($0)" } ?? "")".contains("not tried until it answers again"), "\(String(describing: refused))")
+                let tried = await #expect(throws: StoreError.self) { try await inbox.complete(id: "unknown", owner: "w", now: t0) }
+                #expect(!"\(tried.map { "\($0)" } ?? "")".contains("not tried"), "\(String(describing: tried))")
 
                 try await server.startServer()
                 // The pool reconnects on its own: the same inbox records again.
