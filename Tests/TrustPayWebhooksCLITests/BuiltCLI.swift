@@ -119,8 +119,9 @@ struct ScratchDirectory {
     static let merchantID: Int64 = 8820250900009
 
     /// Memory store, a free port, one merchant, the jsonl handler.
-    static func config(secret: String, events: URL) -> String {
-        """
+    static func config(secret: String, events: URL, numberForms: [String]? = nil) -> String {
+        let forms = numberForms.map { "\n    number_forms: [\($0.joined(separator: ", "))]" } ?? ""
+        return """
         server:
           host: 127.0.0.1
           port: 0
@@ -130,7 +131,7 @@ struct ScratchDirectory {
         merchants:
           - id: \(merchantID)
             secrets:
-              - value: "\(secret)"
+              - value: "\(secret)"\(forms)
         handlers:
           - type: jsonl
             path: \(events.path)

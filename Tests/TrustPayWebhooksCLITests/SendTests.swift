@@ -41,6 +41,28 @@ import Testing
         #expect(lines.count == 1)
     }
 
+    /// `--form` signs as a merchant configured for one number form expects:
+    /// only the form the server accepts gets a `200`.
+    @Test func sendSignsInTheNumberFormAskedFor() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let events = directory.url.appendingPathComponent("events.jsonl")
+        let config = ScratchDirectory.config(secret: Self.secret, events: events, numberForms: ["shortest"])
+        let server = try await ServeProcess.start(config: config, in: directory)
+        defer { server.stop() }
+        func send(_ extra: [String]) async throws -> CommandResult {
+            try await BuiltCLI.run(
+                ["send", "--secret", Self.secret, "--merchant-id", String(ScratchDirectory.merchantID),
+                 "--url", server.paymentURL, "--amount", "20.00", "--fee", "0.50"] + extra,
+                in: directory)
+        }
+        let shortest = try await send(["--form", "shortest"])
+        #expect(shortest.status == 0 && shortest.stdout.contains("[1/1] 200"), "\(shortest.output)")
+        #expect(shortest.stdout.contains(#""order_amount":20.00"#), "the body keeps the amount as typed")
+        let transmitted = try await send([])
+        #expect(transmitted.status != 0 && transmitted.stdout.contains("[1/1] 401"), "\(transmitted.output)")
+    }
+
     @Test func aServerWithAnotherSecretMakesSendExitNonZero() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }

@@ -75,6 +75,9 @@ struct Send: AsyncParsableCommand {
                            valueName: "key=value"))
     var extraFields: [String] = []
 
+    @Option(help: "How number literals are written into the canonical string when signing (a merchant's number_forms).")
+    var form: NumberForm = .asTransmitted
+
     @Option(name: .customLong("repeat"), help: "Post the same callback N times.")
     var repeatCount = 1
 
@@ -97,7 +100,8 @@ struct Send: AsyncParsableCommand {
 
     func run() async throws {
         let target = try resolveTarget()
-        let body = TrustPaySignature().signedBody(callbackFields(merchantID: target.merchantID), secret: target.secret)
+        let body = TrustPaySignature().signedBody(
+            callbackFields(merchantID: target.merchantID), secret: target.secret, form: form)
         guard let url = URL(string: target.url), url.scheme == "http" || url.scheme == "https" else {
             throw ToolError.exit("--url must be an http:// or https:// URL, got '\(target.url)'")
         }
