@@ -268,12 +268,13 @@ public final class PostgresInbox: IdempotencyStore {
         let until = now.adding(leaseDuration)
         return try await perform(failingFast: true) { [self] client in
             // SKIP LOCKED: replicas claiming at once take different events
-            // instead of queueing behind each other's row locks. NOT EXISTS:
-            // one event per order at a time, in order of receipt. A replica
-            // that skips a locked earlier event still sees it unfinished,
-            // and events of one order are numbered in commit order (their
-            // order row is locked before the insert), so a later one is never
-            // claimed while an earlier one is in flight.
+            // instead of queueing behind each other's row locks. NOT held:
+            // only the first unfinished event of each order (migration 3).
+            // NOT EXISTS checks that directly, so no slip in the triggers can
+            // run two events of one order at once: a replica that skips a
+            // locked earlier event still sees it unfinished, and an order's
+            // events are numbered in commit order (its status row is locked
+            // before the insert).
             try await client.query(
                 """
                 WITH claimed AS (
@@ -281,7 +282,7 @@ public final class PostgresInbox: IdempotencyStore {
                     SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = e.attempts + 1
                     FROM (
                         SELECT id FROM trustpay_events AS c
-                        WHERE claimable_at <= \(now) AND NOT EXISTS (
+                        WHERE claimable_at <= \(now) AND NOT held AND NOT EXISTS (
                             SELECT 1 FROM trustpay_events AS earlier
                             WHERE earlier.order_ref = c.order_ref AND earlier.seq < c.seq
                                 AND earlier.claimable_at IS NOT NULL)

@@ -91,9 +91,58 @@ enum Schema {
         Migration(
             version: 3, summary: "handle one event of an order at a time",
             statements: [
-                // claimDue asks, per candidate, whether an earlier event of
-                // its order is unfinished: one probe of this index.
+                // Of an order's unfinished events only the first is
+                // claimable; the others are held, kept so by the triggers
+                // below and left out of the claim index, so a claim never
+                // reads the events waiting behind others.
+                "ALTER TABLE trustpay_events ADD COLUMN held boolean NOT NULL DEFAULT false",
                 "CREATE INDEX trustpay_events_open_by_order ON trustpay_events (order_ref, seq) WHERE claimable_at IS NOT NULL",
+                """
+                CREATE INDEX trustpay_events_claim_free ON trustpay_events (claimable_at, seq)
+                    WHERE claimable_at IS NOT NULL AND NOT held
+                """,
+                "DROP INDEX trustpay_events_claim_order",
+                """
+                UPDATE trustpay_events AS e SET held = true
+                WHERE claimable_at IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM trustpay_events AS earlier
+                    WHERE earlier.order_ref = e.order_ref AND earlier.seq < e.seq AND earlier.claimable_at IS NOT NULL)
+                """,
+                // Holds every unfinished event of the order but its first,
+                // writing only rows whose hold changes. The order's status
+                // row is locked first, as recording does: finishes and
+                // records of one order on several replicas take turns, and
+                // each sees the others' events.
+                """
+                CREATE FUNCTION trustpay_events_rehold() RETURNS trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    ref text := CASE TG_OP WHEN 'DELETE' THEN OLD.order_ref ELSE NEW.order_ref END;
+                BEGIN
+                    PERFORM 1 FROM trustpay_order_status WHERE order_ref = ref FOR UPDATE;
+                    UPDATE trustpay_events AS e SET held = NOT e.held
+                    FROM (SELECT min(seq) AS seq FROM trustpay_events
+                          WHERE order_ref = ref AND claimable_at IS NOT NULL) AS first
+                    WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND e.held <> (e.seq > first.seq);
+                    RETURN NULL;
+                END
+                $$
+                """,
+                """
+                CREATE TRIGGER trustpay_events_hold_on_insert AFTER INSERT ON trustpay_events
+                FOR EACH ROW WHEN (NEW.state IN ('pending', 'processing', 'waiting-retry'))
+                EXECUTE FUNCTION trustpay_events_rehold()
+                """,
+                """
+                CREATE TRIGGER trustpay_events_hold_on_finish AFTER UPDATE OF state ON trustpay_events
+                FOR EACH ROW WHEN ((OLD.state IN ('pending', 'processing', 'waiting-retry'))
+                    <> (NEW.state IN ('pending', 'processing', 'waiting-retry')))
+                EXECUTE FUNCTION trustpay_events_rehold()
+                """,
+                """
+                CREATE TRIGGER trustpay_events_hold_on_delete AFTER DELETE ON trustpay_events
+                FOR EACH ROW WHEN (OLD.state IN ('pending', 'processing', 'waiting-retry'))
+                EXECUTE FUNCTION trustpay_events_rehold()
+                """,
             ]),
     ]
 

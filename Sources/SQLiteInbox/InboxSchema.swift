@@ -78,11 +78,51 @@ enum InboxSchema {
         CREATE INDEX inbox_events_pending ON inbox_events (seq) WHERE state = 'pending';
         """)
 
-    /// Handlers of one order one at a time, in order of receipt: claimDue
-    /// asks, per candidate, whether an earlier event of its order is still
-    /// unfinished. Only unfinished events are in this index.
+    /// Handlers of one order one at a time, in order of receipt. Of an
+    /// order's unfinished events only the first is claimable; the others are
+    /// `held`, kept so by triggers on every insert, delete and change between
+    /// unfinished and finished, and left out of the pending index. A claim
+    /// therefore never reads the events waiting behind others, however many
+    /// there are (a merchant's handlers failing for minutes, say).
     static let version3 = Migration(version: 3, sql: """
+        ALTER TABLE inbox_events ADD COLUMN held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1));
+        -- An order's unfinished events, in order.
         CREATE INDEX inbox_events_open_by_order ON inbox_events (order_ref, seq)
             WHERE state IN ('pending', 'processing', 'waiting-retry');
+        DROP INDEX inbox_events_pending;
+        CREATE INDEX inbox_events_pending ON inbox_events (seq) WHERE state = 'pending' AND held = 0;
+
+        CREATE TRIGGER inbox_events_hold_on_insert AFTER INSERT ON inbox_events
+        WHEN NEW.state IN ('pending', 'processing', 'waiting-retry') BEGIN
+            \(rehold("NEW.order_ref"))
+        END;
+        CREATE TRIGGER inbox_events_hold_on_finish AFTER UPDATE OF state ON inbox_events
+        WHEN (OLD.state IN ('pending', 'processing', 'waiting-retry'))
+            != (NEW.state IN ('pending', 'processing', 'waiting-retry')) BEGIN
+            \(rehold("NEW.order_ref"))
+        END;
+        CREATE TRIGGER inbox_events_hold_on_delete AFTER DELETE ON inbox_events
+        WHEN OLD.state IN ('pending', 'processing', 'waiting-retry') BEGIN
+            \(rehold("OLD.order_ref"))
+        END;
+
+        -- Events stored before this migration.
+        UPDATE inbox_events SET held = 1
+        WHERE state IN ('pending', 'processing', 'waiting-retry') AND EXISTS (
+            SELECT 1 FROM inbox_events AS earlier
+            WHERE earlier.order_ref = inbox_events.order_ref AND earlier.seq < inbox_events.seq
+                AND earlier.state IN ('pending', 'processing', 'waiting-retry'));
         """)
+
+    /// Holds every unfinished event of `order` but its first; writes only
+    /// the rows whose hold changes (usually none).
+    private static func rehold(_ order: String) -> String {
+        """
+        UPDATE inbox_events SET held = 1 - held
+            WHERE order_ref = \(order) AND state IN ('pending', 'processing', 'waiting-retry')
+                AND held != (seq > (
+                    SELECT min(seq) FROM inbox_events AS first
+                    WHERE first.order_ref = \(order) AND first.state IN ('pending', 'processing', 'waiting-retry')));
+        """
+    }
 }

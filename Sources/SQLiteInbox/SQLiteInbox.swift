@@ -203,32 +203,33 @@ public final class SQLiteInbox: IdempotencyStore {
 
     /// The events claimable at `?3`, at most `?4`: pending ones in order of
     /// receipt, then retries that fell due and expired leases, earliest due
-    /// first; in each, only events with no earlier unfinished event of their
-    /// order (see `firstOpenOfItsOrder`). Each part is read in index order
-    /// and cut at `?4`, so only a few rows are sorted however long the
-    /// backlog (without INDEXED BY the planner may pick the state index and
-    /// sort every pending row).
+    /// first; only the first unfinished event of each order (not `held`,
+    /// see migration 3). Each part is read in index order and cut at `?4`,
+    /// so only a few rows are sorted however long the backlog (without
+    /// INDEXED BY the planner may pick the state index and sort every
+    /// pending row).
     static let dueEvents = """
         SELECT seq FROM (
             SELECT seq, 0 AS due FROM (
                 SELECT seq FROM inbox_events AS c INDEXED BY inbox_events_pending
-                WHERE state = 'pending' AND \(firstOpenOfItsOrder) ORDER BY seq LIMIT ?4)
+                WHERE state = 'pending' AND held = 0 AND \(firstOpenOfItsOrder) ORDER BY seq LIMIT ?4)
             UNION ALL
             SELECT seq, due FROM (
                 SELECT seq, next_attempt_at AS due FROM inbox_events AS c
-                WHERE state = 'waiting-retry' AND next_attempt_at <= ?3 AND \(firstOpenOfItsOrder)
+                WHERE state = 'waiting-retry' AND next_attempt_at <= ?3 AND held = 0 AND \(firstOpenOfItsOrder)
                 ORDER BY next_attempt_at, seq LIMIT ?4)
             UNION ALL
             SELECT seq, due FROM (
                 SELECT seq, lease_until AS due FROM inbox_events AS c
-                WHERE state = 'processing' AND lease_until <= ?3 AND \(firstOpenOfItsOrder)
+                WHERE state = 'processing' AND lease_until <= ?3 AND held = 0 AND \(firstOpenOfItsOrder)
                 ORDER BY lease_until, seq LIMIT ?4)
             ORDER BY due, seq LIMIT ?4)
         """
 
-    /// Event `c` is the oldest unfinished one of its order: handlers of one
-    /// order run one at a time, in order of receipt. One probe of the
-    /// partial index of unfinished events (migration 3) per candidate.
+    /// Event `c` is the first unfinished one of its order, checked directly:
+    /// the triggers keep `held` so, and this makes sure no slip in them can
+    /// ever run two events of one order at once. One probe of the index of
+    /// unfinished events per candidate.
     static let firstOpenOfItsOrder = """
         NOT EXISTS (
             SELECT 1 FROM inbox_events AS earlier INDEXED BY inbox_events_open_by_order

@@ -339,6 +339,22 @@ private struct ContractRun {
         try expect(try await claimed("y", at: 43).isEmpty, "A's third waits for its second")
         try expect(try await store.complete(id: a2.id, owner: "x", now: at(44)), "x completes A's second")
         try expect(try await claimed("y", at: 45) == [a3.id], "then A's third is due")
+        // A replayed dead letter runs at once; an event arriving now waits for both.
+        try expect(try await store.replay(id: a1.id, now: at(46)) != nil, "A's dead first is replayed")
+        let a4 = try await recordNew(newEvent("A", status: 9, rank: 4, at: 47))
+        try expect(try await claimed("y", at: 48) == [a1.id], "the replayed event runs, A's fourth waits")
+        try expect(try await store.complete(id: a3.id, owner: "y", now: at(49)), "y completes A's third")
+        try expect(try await claimed("z", at: 50).isEmpty, "A's fourth still waits for the replayed event")
+        try expect(try await store.complete(id: a1.id, owner: "y", now: at(51)), "y completes the replayed event")
+        try expect(try await claimed("z", at: 52) == [a4.id], "then A's fourth is due")
+        // Purging an order's first event lets its next one go.
+        let c1 = try await recordNew(newEvent("C", status: 5, rank: 1, at: 53))
+        let c2 = try await recordNew(newEvent("C", status: 7, rank: 2, at: 54))
+        try expect(try await store.fail(id: a4.id, owner: "z", error: "x", retryAt: at(999), now: at(55)), "z fails A's fourth")
+        try expect(try await claimed("z", at: 56) == [c1.id], "C's first is due, its second waits")
+        try expect(try await store.fail(id: c1.id, owner: "z", error: "x", retryAt: at(999), now: at(57)), "z fails C's first")
+        try expect(try await store.purge(EventFilter(orderNo: "C", status: 5)) == 1, "C's first is purged")
+        try expect(try await claimed("z", at: 58) == [c2.id], "C's second is due once its first is gone")
     }
 
     func onlyTheLeaseHolderFinishesAnAttempt() async throws {

@@ -115,4 +115,34 @@ import Webhooks
             #expect(probes.count == 3, "the order check is not an index probe: \(plan)")
         }
     }
+
+    /// Events waiting behind an earlier one of their order are held, out of
+    /// the pending index, so a claim never reads them: with a merchant's
+    /// handlers failing for minutes they pile up, and each claim (on the
+    /// writer thread) would read them all. The triggers release each as
+    /// its order's earlier event finishes.
+    @Test func eventsWaitingBehindTheirOrderAreLeftOutOfThePendingIndex() async throws {
+        try await withInbox { inbox, _ in
+            let lease = Lease(owner: "w", duration: .seconds(600))
+            var firsts: [String] = []
+            for index in 0..<500 {
+                firsts.append(try await inbox.record(newEvent("O-\(index)", status: 5), lease: lease, now: t0).event.id)
+                _ = try await inbox.record(newEvent("O-\(index)", status: 7, rank: 2), lease: nil, now: t0)
+            }
+            func indexed() async throws -> Int64 {
+                try await inbox.database.read { db in
+                    try db.query(
+                        "SELECT count(*) AS n FROM inbox_events INDEXED BY inbox_events_pending WHERE state = 'pending' AND held = 0"
+                    ).first?["n"]?.int64 ?? -1
+                }
+            }
+            #expect(try await indexed() == 0, "every second event waits behind its order's first")
+            #expect(try await inbox.claimDue(owner: "v", limit: 10, leaseDuration: .seconds(30), now: t0).isEmpty)
+            for id in firsts.prefix(200) { #expect(try await inbox.complete(id: id, owner: "w", now: t0)) }
+            #expect(try await indexed() == 200, "each first that finished released its order's next")
+            let due = try await inbox.claimDue(owner: "v", limit: 1000, leaseDuration: .seconds(30), now: t0)
+            #expect(due.count == 200 && due.allSatisfy { $0.status == 7 })
+        }
+    }
 }
+
