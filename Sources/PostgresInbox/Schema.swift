@@ -108,17 +108,34 @@ enum Schema {
                     SELECT 1 FROM trustpay_events AS earlier
                     WHERE earlier.order_ref = e.order_ref AND earlier.seq < e.seq AND earlier.claimable_at IS NOT NULL)
                 """,
-                // Holds every unfinished event of the order but its first,
-                // writing only rows whose hold changes. The order's status
-                // row is locked first, as recording does: finishes and
-                // records of one order on several replicas take turns, and
-                // each sees the others' events.
+                // A new event is held if its order has an unfinished one,
+                // set before the insert so that the row is written once.
+                // The unfinished ones are share-locked: one being finished
+                // meanwhile is waited for and then seen finished, and one
+                // finished later waits for this insert and then releases it.
+                """
+                CREATE FUNCTION trustpay_events_hold_new() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM 1 FROM trustpay_events
+                    WHERE order_ref = NEW.order_ref AND seq < NEW.seq AND claimable_at IS NOT NULL
+                    ORDER BY seq FOR SHARE;
+                    NEW.held := FOUND;
+                    RETURN NEW;
+                END
+                $$
+                """,
+                // After an event of the order finished, came back (a replay)
+                // or was deleted: holds every unfinished event but the
+                // first, writing only the rows whose hold changes. Locking
+                // them first, in order, makes two such changes to one order
+                // take turns, each seeing the other's result.
                 """
                 CREATE FUNCTION trustpay_events_rehold() RETURNS trigger LANGUAGE plpgsql AS $$
                 DECLARE
                     ref text := CASE TG_OP WHEN 'DELETE' THEN OLD.order_ref ELSE NEW.order_ref END;
                 BEGIN
-                    PERFORM 1 FROM trustpay_order_status WHERE order_ref = ref FOR UPDATE;
+                    PERFORM 1 FROM trustpay_events
+                    WHERE order_ref = ref AND claimable_at IS NOT NULL ORDER BY seq FOR UPDATE;
                     UPDATE trustpay_events AS e SET held = NOT e.held
                     FROM (SELECT min(seq) AS seq FROM trustpay_events
                           WHERE order_ref = ref AND claimable_at IS NOT NULL) AS first
@@ -128,9 +145,9 @@ enum Schema {
                 $$
                 """,
                 """
-                CREATE TRIGGER trustpay_events_hold_on_insert AFTER INSERT ON trustpay_events
+                CREATE TRIGGER trustpay_events_hold_on_insert BEFORE INSERT ON trustpay_events
                 FOR EACH ROW WHEN (NEW.state IN ('pending', 'processing', 'waiting-retry'))
-                EXECUTE FUNCTION trustpay_events_rehold()
+                EXECUTE FUNCTION trustpay_events_hold_new()
                 """,
                 """
                 CREATE TRIGGER trustpay_events_hold_on_finish AFTER UPDATE OF state ON trustpay_events
