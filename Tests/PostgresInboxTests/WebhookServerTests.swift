@@ -65,6 +65,69 @@ extension PostgreSQLTests {
     }
 }
 
+/// Per order: the statuses its handler saw, and how many runs overlapped at most.
+final class OrderRuns: Sendable {
+    private let state = Mutex([String: (running: Int, peak: Int, seen: [Int])]())
+    func start(_ orderNo: String, status: Int) {
+        state.withLock { orders in
+            var entry = orders[orderNo] ?? (0, 0, [])
+            entry.running += 1
+            entry.peak = max(entry.peak, entry.running)
+            entry.seen.append(status)
+            orders[orderNo] = entry
+        }
+    }
+    func end(_ orderNo: String) { state.withLock { $0[orderNo]?.running -= 1 } }
+    var all: [String: (running: Int, peak: Int, seen: [Int])] { state.withLock { $0 } }
+}
+
+extension PostgreSQLTests.WebhookServerTests {
+    /// Two replicas record and handle orders of several events each, every
+    /// order's callbacks sent in turn to either replica: each order's
+    /// handlers run one at a time in the order the callbacks were
+    /// acknowledged, and none is left held behind a finished event.
+    @Test func twoServersHandleEachOrdersEventsOneAtATimeInOrder() async throws {
+        let runs = OrderRuns()
+        func server(_ inbox: PostgresInbox) -> WebhookServer {
+            var server = makeServer(inbox: inbox, runs: RunCounts())
+            server.onPayment { event in
+                runs.start(event.callback.orderNo, status: event.callback.status.code)
+                defer { runs.end(event.callback.orderNo) }
+                try await Task.sleep(for: .milliseconds(100))  // the next callback arrives meanwhile
+            }
+            return server
+        }
+        let statuses: [OrderStatus] = [.unliquidated, .refunding, .partiallyRefunded, .refunded]
+        let orders = (0..<8).map { "SEQ-\($0)" }
+        try await withReplicas { a, b in
+            try await withWebhookTestServer(server(a)) { first in
+                try await withWebhookTestServer(server(b)) { second in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for (index, orderNo) in orders.enumerated() {
+                            group.addTask {
+                                for (step, status) in statuses.enumerated() {
+                                    let client = (index + step) % 2 == 0 ? first.client : second.client
+                                    let answer = try await client.deliver(factory.payment(orderNo: orderNo, status: status))
+                                    #expect(answer.status == 200, "\(orderNo) \(status): \(answer)")
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    try await eventually("every event completed", timeout: .seconds(30)) {
+                        try await a.list(EventFilter(states: [.completed])).count == orders.count * statuses.count
+                    }
+                }
+            }
+        }
+        for orderNo in orders {
+            let entry = runs.all[orderNo]
+            #expect(entry?.seen == statuses.map(\.code), "\(orderNo): \(String(describing: entry))")
+            #expect(entry?.peak == 1, "\(orderNo): \(String(describing: entry))")
+        }
+    }
+}
+
 extension OutageTests {
     @Test func theServerAnswers503WhileTheDatabaseIsDownAnd200WhenItIsBack() async throws {
         try await Self.withOwnServer { database, url in
