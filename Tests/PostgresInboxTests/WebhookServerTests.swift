@@ -128,19 +128,37 @@ extension PostgreSQLTests.WebhookServerTests {
     }
 }
 
+/// Delivers `callback` again while it is answered `503`, as TrustPay does,
+/// for up to 30 s: never anything else but a `200` once it is stored.
+func deliverUntilAcknowledged(_ client: WebhookClient, _ callback: SignedCallback) async throws -> WebhookResponse {
+    let deadline = ContinuousClock.now + .seconds(30)
+    var response = try await client.deliver(callback)
+    while response.status != 200, ContinuousClock.now < deadline {
+        #expect(response.status == 503, "\(response)")
+        try await Task.sleep(for: .milliseconds(200))
+        response = try await client.deliver(callback)
+    }
+    return response
+}
+
 extension OutageTests {
     @Test func theServerAnswers503WhileTheDatabaseIsDownAnd200WhenItIsBack() async throws {
         try await Self.withOwnServer { database, url in
-            let inbox = try await PostgresInbox.connect(
-                url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            // A short timeout, so that calls fail promptly while the database is down; the
+            // calls meant to succeed retry, as a loaded machine may run past it (see OutageTests).
+            let inbox = try await untilAvailable {
+                try await PostgresInbox.connect(
+                    url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+            }
             let runs = RunCounts()
             try await using(inbox) {
                 try await withWebhookTestServer(makeServer(inbox: inbox, runs: runs)) { server in
-                    #expect(try await server.client.deliver(factory.payment(orderNo: "UP", status: .unliquidated)).isAcknowledgement)
-                    #expect(try await server.client.get("/readyz").status == 200)
+                    let up = try await deliverUntilAcknowledged(server.client, factory.payment(orderNo: "UP", status: .unliquidated))
+                    #expect(up.isAcknowledgement, "\(up)")
+                    try await eventually("ready") { try await server.client.get("/readyz").status == 200 }
                     // Finished before the outage, so that no attempt is cut short by it.
                     try await eventually("UP completed") {
-                        try await inbox.list(EventFilter(states: [.completed], orderNo: "UP")).count == 1
+                        try await untilAvailable { try await inbox.list(EventFilter(states: [.completed], orderNo: "UP")) }.count == 1
                     }
 
                     try await database.stopServer()
@@ -154,18 +172,11 @@ extension OutageTests {
                     #expect(try await server.client.get("/readyz").status == 503)
 
                     try await database.startServer()
-                    // TrustPay delivers again until acknowledged: never a 200 before it is stored.
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    var response = try await server.client.deliver(down)
-                    while response.status != 200, ContinuousClock.now < deadline {
-                        #expect(response.status == 503, "\(response)")
-                        try await Task.sleep(for: .milliseconds(200))
-                        response = try await server.client.deliver(down)
-                    }
+                    let response = try await deliverUntilAcknowledged(server.client, down)
                     #expect(response.isAcknowledgement, "\(response)")
                     try await eventually("the handler ran for DOWN", timeout: .seconds(10)) { runs.all["DOWN"] == 1 }
-                    #expect(try await inbox.list(EventFilter(orderNo: "DOWN")).count == 1)
-                    #expect(try await server.client.get("/readyz").status == 200)
+                    #expect(try await untilAvailable { try await inbox.list(EventFilter(orderNo: "DOWN")) }.count == 1)
+                    try await eventually("ready again") { try await server.client.get("/readyz").status == 200 }
                 }
             }
             #expect(runs.all == ["UP": 1, "DOWN": 1])
