@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "AccessControl", dependencies: ["HTTPServer"]),
         .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
         // posix_spawn children with a clean signal mask, awaited off the pool.
-        .target(name: "ChildProcesses"),
+        .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",

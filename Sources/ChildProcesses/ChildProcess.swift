@@ -1,3 +1,4 @@
+import CLinuxSys
 import Foundation
 import Glibc
 import Synchronization
@@ -43,8 +44,10 @@ public struct ChildProcess: Sendable {
             posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
         case .bytes:
             var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw SpawnError(message: "pipe: \(String(cString: strerror(errno)))") }
-            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            // Both ends close-on-exec from the start: with pipe() and then
+            // fcntl, a child spawned by another thread in between kept the
+            // write end, and this child never saw the end of its input.
+            guard pipe2(&fds, O_CLOEXEC) == 0 else { throw SpawnError(message: "pipe2: \(String(cString: strerror(errno)))") }
             posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
             posix_spawn_file_actions_addclose(&actions, fds[0])
             (pipeReadEnd, pipeWriteEnd) = (fds[0], fds[1])

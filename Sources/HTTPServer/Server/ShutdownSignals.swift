@@ -1,3 +1,4 @@
+import CLinuxSys
 import Glibc
 
 /// SIGTERM/SIGINT delivered to a callback on an ordinary thread. The signal
@@ -8,8 +9,7 @@ public enum ShutdownSignals {
 
     public static func install(_ onSignal: @escaping @Sendable (Int32) -> Void) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard pipe2(&fds, O_CLOEXEC) == 0 else { return }
         pipeWriteFD = fds[1]
         let readFD = fds[0]
         for sig in [SIGTERM, SIGINT] {
