@@ -116,6 +116,30 @@ import Webhooks
         }
     }
 
+    /// A database written before migration 3 has its waiting events held
+    /// when it is opened by this release: an order's second event does not
+    /// run beside its first.
+    @Test func migratingHoldsTheEventsAlreadyWaitingBehindTheirOrder() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let old = try await SQLiteDatabase(path: path, migrations: [InboxSchema.version1, InboxSchema.version2])
+        let before = SQLiteInbox(database: old)
+        let first = try await before.record(newEvent("O-1", status: 5), lease: nil, now: t0).event
+        _ = try await before.record(newEvent("O-1", status: 7, rank: 2), lease: nil, now: t0)
+        let other = try await before.record(newEvent("O-2", status: 5), lease: nil, now: t0).event
+        await before.close()
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        let held = try await inbox.database.read { db in
+            try db.query("SELECT order_no, status FROM inbox_events WHERE held = 1")
+                .map { "\($0["order_no"]?.string ?? "?") \($0["status"]?.int64 ?? -1)" }
+        }
+        #expect(held == ["O-1 7"])
+        let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+        #expect(due.map(\.id) == [first.id, other.id])
+        await inbox.close()
+    }
+
     /// Events waiting behind an earlier one of their order are held, out of
     /// the pending index, so a claim never reads them: with a merchant's
     /// handlers failing for minutes they pile up, and each claim (on the
