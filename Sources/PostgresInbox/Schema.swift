@@ -169,9 +169,10 @@ enum Schema {
     /// included: longer than a store call may, as it runs once, at start.
     static let timeout: Duration = .seconds(60)
 
-    /// Applies the migrations the database lacks; refuses a database that a
-    /// newer release has migrated further.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+    /// Applies the migrations the database lacks, up to `target` (tests
+    /// make databases of earlier releases with it); refuses a database that
+    /// a newer release has migrated further.
+    static func migrate(_ client: PostgresClient, upTo target: Int = latestVersion, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
             // The session's limits are sized for store calls; DDL on a busy
             // database, or waiting for another replica's migration, may take longer.
@@ -195,7 +196,7 @@ enum Schema {
             guard current <= latestVersion else {
                 throw SchemaError.newer(found: current, known: latestVersion)
             }
-            for migration in migrations where migration.version > current {
+            for migration in migrations where migration.version > current && migration.version <= target {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }

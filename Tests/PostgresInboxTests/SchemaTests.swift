@@ -1,5 +1,5 @@
 import Foundation
-import PostgresInbox
+@testable import PostgresInbox
 import PostgresNIO
 import Testing
 import Webhooks
@@ -57,6 +57,41 @@ extension PostgreSQLTests {
                 return versions
             }
             #expect(versions == Array(1...PostgresInbox.schemaVersion))
+        }
+
+        /// A database of the release before migration 3, with an order's two
+        /// events waiting: upgrading holds the second, so it does not run
+        /// beside the first.
+        @Test func migratingHoldsTheEventsAlreadyWaitingBehindTheirOrder() async throws {
+            let url = try await sharedServer().createDatabase()
+            try await withRawClient(url) { client in
+                try await Schema.migrate(client, upTo: 2, logger: testLogger)
+                for (id, order, status) in [("e1", "O-1", 5), ("e2", "O-1", 7), ("e3", "O-2", 5)] {
+                    try await client.query(
+                        """
+                        INSERT INTO trustpay_events (
+                            id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status,
+                            order_ref, is_stale, raw_body, received_at, state)
+                        VALUES (\(id), \(id), 'h', 'payment', 1, 0, \(order), \(status), \(order), false, '\\x00', now(), 'pending')
+                        """, logger: testLogger)
+                }
+            }
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+            try await using(inbox) {
+                let held = try await withRawClient(url) { client in
+                    var ids: [String] = []
+                    for try await id in try await client.query(
+                        "SELECT id FROM trustpay_events WHERE held ORDER BY id", logger: testLogger
+                    ).decode(String.self) {
+                        ids.append(id)
+                    }
+                    return ids
+                }
+                #expect(held == ["e2"])
+                let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: Date())
+                #expect(due.map(\.id) == ["e1", "e3"])
+            }
         }
 
         @Test func refusesADatabaseMigratedByANewerRelease() async throws {
