@@ -141,7 +141,7 @@ struct EndToEndTests {
             // claimed it, and died before its handler finished.
             let inbox = try await SQLiteInbox.open(path: directory.database())
             let new = NewInboxEvent(
-                key: .payment(payment), contentHash: ContentHash.of(callback.fields), kind: .payment,
+                key: .payment(payment), contentHash: "content-of-" + payment.orderNo, kind: .payment,
                 merchantID: payment.merchantID, orderType: payment.type.rawValue, orderNo: payment.orderNo,
                 status: payment.status.code, order: .payment(payment), statusRank: OrderProgress.rank(of: payment.status),
                 rawBody: callback.body, receivedAt: Date())

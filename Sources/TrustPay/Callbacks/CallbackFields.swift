@@ -2,11 +2,18 @@
 /// at a time, and remembers which names it knows so the rest can be kept as
 /// `extra`.
 ///
-/// A value that the signature treats as absent because it is `null` or `""`
-/// is absent here too. Zero and `false` are real values.
+/// A value the signature leaves out (`null`, `""`, zero, `false`, `[]`,
+/// `{}`) is absent here too: what is not signed can mean nothing.
+///
+/// Each field read is also written back, from its typed value, into
+/// ``canonical``: the object ``SignedContent`` renders and compares with the
+/// verified text, so a decoder that reads more or less than was signed is
+/// caught rather than trusted.
 struct CallbackFields {
     let object: JSONObject
     private var known: Set<String> = [TrustPaySignature.signKey]
+    /// The fields read so far, rendered back from their typed values.
+    private(set) var canonical = JSONObject()
 
     init(_ object: JSONObject) { self.object = object }
 
@@ -24,13 +31,14 @@ struct CallbackFields {
     /// The value under the first present spelling; the other spellings, if
     /// present, must decode to an equal value.
     mutating func optional<T: Equatable>(
-        _ names: [String], as decode: (String, JSONValue) throws(CallbackDecodingError) -> T
+        _ names: [String], as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T? {
         var found: (name: String, value: T)?
         for name in names {
             known.insert(name)
-            guard let raw = object[name], raw != .null, raw != .string("") else { continue }
-            let value = try decode(name, raw)
+            guard let raw = object[name], !TrustPaySignature.isEmptyForSigning(raw) else { continue }
+            let value = try codec.decode(name, raw)
+            canonical[name] = codec.encode(value, raw)
             if let found {
                 guard found.value == value else { throw .conflictingSpellings(found.name, name) }
             } else {
@@ -41,9 +49,9 @@ struct CallbackFields {
     }
 
     mutating func required<T: Equatable>(
-        _ names: [String], as decode: (String, JSONValue) throws(CallbackDecodingError) -> T
+        _ names: [String], as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T {
-        guard let value = try optional(names, as: decode) else { throw .missingField(names[0]) }
+        guard let value = try optional(names, as: codec) else { throw .missingField(names[0]) }
         return value
     }
 
@@ -55,73 +63,134 @@ struct CallbackFields {
         }
         return extra
     }
+
+    /// ``canonical`` plus the unknown fields as received: what the typed
+    /// callback says was signed.
+    var renderedBack: JSONObject {
+        var rendered = canonical
+        for member in extra { rendered.appendIfAbsent(member.key, member.value) }
+        return rendered
+    }
 }
 
-// MARK: decoders
+/// How one field's JSON value becomes a typed value, and how that typed value
+/// is written back for the round-trip check. `encode` gets the raw value only
+/// to keep its JSON kind (an amount sent as a string stays a string, since
+/// number forms rewrite numbers only); the content comes from the typed value.
+struct FieldCodec<T: Equatable> {
+    let decode: (String, JSONValue) throws(CallbackDecodingError) -> T
+    let encode: (T, JSONValue) -> JSONValue
+}
 
-extension CallbackFields {
-    static func string(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> String {
-        guard case .string(let text) = value else { throw .wrongType(field: name, expected: "a string") }
-        return text
+// MARK: codecs
+
+extension FieldCodec where T == String {
+    /// A JSON string, nothing else: a number in its place would sign the same.
+    static var string: FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                guard case .string(let text) = value else { throw .wrongType(field: name, expected: "a string") }
+                return text
+            },
+            encode: { text, _ in .string(text) })
     }
 
-    /// An identifier is text; a number is taken as its literal text, since
-    /// some gateways send numeric ids unquoted.
-    static func identifier(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> String {
-        switch value {
-        case .string(let text), .number(let text): return text
-        default: throw .wrongType(field: name, expected: "a string")
-        }
-    }
-
-    static func int(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> Int {
-        guard let text = integerText(value), let number = Int(text) else {
-            throw .wrongType(field: name, expected: "an integer")
-        }
-        return number
-    }
-
-    static func int64(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> Int64 {
-        guard let text = integerText(value), let number = Int64(text) else {
-            throw .wrongType(field: name, expected: "a 64-bit integer")
-        }
-        return number
-    }
-
-    /// A JSON number or a string holding one: the signature authenticates the
-    /// text either way, and quoted numbers are common from Java and PHP gateways.
-    static func amount(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> Amount {
-        switch value {
-        case .number(let text), .string(let text):
-            if let amount = Amount(text) { return amount }
-        default: break
-        }
-        throw .wrongType(field: name, expected: "a decimal amount")
-    }
-
-    /// An array of strings, or a single string (older single-refund callbacks).
-    static func stringList(_ name: String, _ value: JSONValue) throws(CallbackDecodingError) -> [String] {
-        switch value {
-        case .string(let text): return [text]
-        case .array(let elements):
-            var list: [String] = []
-            for element in elements {
-                guard case .string(let text) = element else {
-                    throw .wrongType(field: name, expected: "a string or an array of strings")
+    /// A string or a number taken as its literal text: for the unsigned
+    /// risk-control request only, where some gateways send ids unquoted.
+    static var lenientIdentifier: FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                switch value {
+                case .string(let text), .number(let text): return text
+                default: throw .wrongType(field: name, expected: "a string")
                 }
-                list.append(text)
-            }
-            return list
-        default: throw .wrongType(field: name, expected: "a string or an array of strings")
-        }
+            },
+            encode: { text, raw in raw.numberLiteral != nil ? .number(text) : .string(text) })
     }
 
-    /// Integer literal text from a number or a numeric string; no fraction or exponent.
-    private static func integerText(_ value: JSONValue) -> String? {
-        switch value {
-        case .number(let text), .string(let text): NumberLiteral(text)?.isInteger == true ? text : nil
-        default: nil
+    /// A non-empty string of the documented `YYYY-MM-DD HH:MM:SS` form.
+    static var payTime: FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                guard case .string(let text) = value, PayTime.isWellFormed(text) else {
+                    throw .wrongType(field: name, expected: "a time written YYYY-MM-DD HH:MM:SS")
+                }
+                return text
+            },
+            encode: { text, _ in .string(text) })
+    }
+}
+
+extension FieldCodec where T: FixedWidthInteger {
+    /// A JSON integer literal (no fraction, no exponent, no quotes) that fits `T`.
+    static func integer(_ expected: String) -> FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                guard case .number(let text) = value, NumberLiteral(text)?.isInteger == true, let number = T(text) else {
+                    throw .wrongType(field: name, expected: expected)
+                }
+                return number
+            },
+            encode: { number, _ in .integer(number) })
+    }
+}
+
+extension FieldCodec where T == Amount {
+    /// A JSON number or a string holding one, parsed exactly: the signature
+    /// covers the text either way, and quoted amounts are common from Java
+    /// and PHP gateways.
+    static var amount: FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                switch value {
+                case .number(let text), .string(let text):
+                    if let amount = Amount(text) { return amount }
+                default: break
+                }
+                throw .wrongType(field: name, expected: "a decimal amount")
+            },
+            encode: { amount, raw in raw.stringValue != nil ? .string(amount.description) : .number(amount.description) })
+    }
+}
+
+extension FieldCodec where T == [String] {
+    /// A JSON array of strings. A string holding the same text signs alike,
+    /// so it is refused rather than read.
+    static var stringList: FieldCodec {
+        FieldCodec(
+            decode: { name, value throws(CallbackDecodingError) in
+                guard case .array(let elements) = value else {
+                    throw .wrongType(field: name, expected: "an array of strings")
+                }
+                var list: [String] = []
+                for element in elements {
+                    guard case .string(let text) = element else {
+                        throw .wrongType(field: name, expected: "an array of strings")
+                    }
+                    list.append(text)
+                }
+                return list
+            },
+            encode: { list, _ in .array(list.map { .string($0) }) })
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with plausible ranges; the time zone is the provider's.
+enum PayTime {
+    static func isWellFormed(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 19 else { return false }
+        let separators: [Int: UInt8] = [4: 0x2D, 7: 0x2D, 10: 0x20, 13: 0x3A, 16: 0x3A]
+        for (index, byte) in bytes.enumerated() {
+            if let separator = separators[index] {
+                guard byte == separator else { return false }
+            } else if !(0x30...0x39).contains(byte) {
+                return false
+            }
         }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+        return (1...12).contains(number(5..<7)) && (1...31).contains(number(8..<10))
+            && number(11..<13) < 24 && number(14..<16) < 60 && number(17..<19) < 60
     }
 }
 

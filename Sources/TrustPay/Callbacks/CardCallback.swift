@@ -5,7 +5,7 @@ public enum CardCallbackKind: Sendable, Hashable, RawRepresentable, CustomString
     /// `CARD_CHARGE`: a card was recharged. The value is an assumption taken
     /// from the card order list; the callback page only shows `OPEN_CARD`.
     case recharge
-    /// Any other value, kept as sent; `""` when `type` was absent.
+    /// Any other value, kept as sent.
     case other(String)
 
     public init(rawValue: String) {
@@ -36,9 +36,11 @@ public enum CardCallbackKind: Sendable, Hashable, RawRepresentable, CustomString
 /// An open-card or recharge callback from card issuing, decoded from its body.
 ///
 /// Card order status codes are not published, so ``status`` is the raw code
-/// and no value is rejected. Only `order_no` and `status` are required; the
-/// camelCase spellings `orderNo` and `cardId` are accepted as for payments.
-/// Decoding does not check the signature.
+/// and no value is rejected. `order_no`, `status` and `type` are required
+/// (the camelCase spellings `orderNo` and `cardId` are accepted as for
+/// payments); the rules of ``SignedContent`` apply as for payments, and a body
+/// shaped like a payment callback (`merchant_id` beside an order amount, or an
+/// integer `type`) is refused. Decoding does not check the signature.
 public struct CardCallback: Sendable, Equatable {
     public let orderNo: String
     /// The raw status code (unpublished meaning).
@@ -48,6 +50,8 @@ public struct CardCallback: Sendable, Equatable {
     public let fee: Amount?
     public let balance: Amount?
     public let kind: CardCallbackKind
+    /// The `merchant_id` the body names, if any; it must be the route's merchant.
+    public let merchantID: Int64?
     public let reason: String
     /// The signature as received, if any.
     public let sign: String?
@@ -57,6 +61,8 @@ public struct CardCallback: Sendable, Equatable {
     public let fields: JSONObject
     /// The body the fields were parsed from.
     public let rawBody: [UInt8]
+    /// The typed fields written back, for the round-trip check.
+    let renderedBack: JSONObject
 
     /// Decodes a raw callback body.
     public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
@@ -66,19 +72,36 @@ public struct CardCallback: Sendable, Equatable {
 
     /// Decodes fields already parsed from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
+        try SignedContent.checkShape(fields, signature: TrustPaySignature())
+        try Self.refusePaymentShape(fields)
         var reader = CallbackFields(fields)
-        orderNo = try reader.required(["order_no", "orderNo"], as: CallbackFields.identifier)
-        status = try reader.required(["status"], as: CallbackFields.int)
-        cardID = try reader.optional(["card_id", "cardId"], as: CallbackFields.int64)
-        amount = try reader.optional(["amount"], as: CallbackFields.amount)
-        fee = try reader.optional(["fee"], as: CallbackFields.amount)
-        balance = try reader.optional(["balance"], as: CallbackFields.amount)
-        kind = CardCallbackKind(rawValue: try reader.optional(["type"], as: CallbackFields.string) ?? "")
-        reason = try reader.optional(["reason"], as: CallbackFields.string) ?? ""
-        sign = try reader.optional([TrustPaySignature.signKey], as: CallbackFields.string)
+        orderNo = try reader.required(["order_no", "orderNo"], as: .string)
+        status = try reader.required(["status"], as: .integer("an integer"))
+        kind = CardCallbackKind(rawValue: try reader.required(["type"], as: .string))
+        merchantID = try reader.optional(["merchant_id", "merchantId"], as: .integer("a 64-bit integer"))
+        cardID = try reader.optional(["card_id", "cardId"], as: .integer("a 64-bit integer"))
+        amount = try reader.optional(["amount"], as: .amount)
+        fee = try reader.optional(["fee"], as: .amount)
+        balance = try reader.optional(["balance"], as: .amount)
+        reason = try reader.optional(["reason"], as: .string) ?? ""
+        sign = fields[TrustPaySignature.signKey]?.stringValue
         extra = reader.extra
+        renderedBack = reader.renderedBack
         self.fields = fields
         self.rawBody = rawBody
+    }
+
+    /// A payment posted to the card route would otherwise be stored as a card
+    /// event: its integer `type` (payin `0` is not even signed) or its
+    /// `merchant_id` with an order amount gives it away.
+    private static func refusePaymentShape(_ fields: JSONObject) throws(CallbackDecodingError) {
+        if case .number? = fields["type"] {
+            throw .notACardCallback(reason: "its \"type\" is a number, as in a payment callback")
+        }
+        let signed = { (name: String) in fields[name].map { !TrustPaySignature.isEmptyForSigning($0) } ?? false }
+        if signed("merchant_id") || signed("merchantId"), signed("order_amount") || signed("orderAmount") {
+            throw .notACardCallback(reason: "it has a merchant_id and an order_amount, as a payment callback has")
+        }
     }
 }
 

@@ -6,13 +6,14 @@
 /// `balanceAmount`, `refundAmount`, `payTime`, `merchantRefundNo`) are
 /// accepted; if both spellings are present they must agree.
 ///
-/// Leniency, where the contract is silent:
-/// - `null` and `""` count as absent (as for the signature); `reason`
-///   defaults to `""`, and an empty `pay_time` is `nil`.
-/// - `merchant_id`, `type` and `status` may be a JSON integer or a string of
-///   digits; amounts a JSON number or a numeric string.
-/// - `merchant_refund_no` may be an array of strings or a single string.
-/// - `pay_time` is kept as text, unparsed.
+/// Decoding follows the rules of ``SignedContent``: field names are
+/// TrustPay's; `merchant_id`, `type` and `status` are JSON integers;
+/// `order_no`, `reason` and `pay_time` strings (`pay_time` as
+/// `YYYY-MM-DD HH:MM:SS`); amounts numbers or numeric strings, exact;
+/// `merchant_refund_no` an array of strings. A value the signature leaves out
+/// (`null`, `""`, zero, `false`, `[]`, `{}`) reads as absent: `type` then
+/// means payin (`0`), `reason` is `""`, the optional amounts are `nil`.
+/// `merchant_id`, `order_no`, `status` and `order_amount` must be present.
 public struct PaymentCallback: Sendable, Equatable {
     public let type: OrderType
     public let merchantID: Int64
@@ -39,6 +40,8 @@ public struct PaymentCallback: Sendable, Equatable {
     public let fields: JSONObject
     /// The body the fields were parsed from.
     public let rawBody: [UInt8]
+    /// The typed fields written back, for the round-trip check.
+    let renderedBack: JSONObject
 
     /// Decodes a raw callback body.
     public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
@@ -48,22 +51,23 @@ public struct PaymentCallback: Sendable, Equatable {
 
     /// Decodes fields already parsed (e.g. while verifying the signature) from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
+        try SignedContent.checkShape(fields, signature: TrustPaySignature())
         var reader = CallbackFields(fields)
-        type = OrderType(rawValue: try reader.required(["type"], as: CallbackFields.int))
-        merchantID = try reader.required(["merchant_id", "merchantId"], as: CallbackFields.int64)
-        orderNo = try reader.required(["order_no", "orderNo"], as: CallbackFields.identifier)
-        status = OrderStatus(code: try reader.required(["status"], as: CallbackFields.int))
-        reason = try reader.optional(["reason"], as: CallbackFields.string) ?? ""
-        payTime = try reader.optional(["pay_time", "payTime"], as: CallbackFields.string)
-        orderAmount = try reader.required(["order_amount", "orderAmount"], as: CallbackFields.amount)
-        paidAmount = try reader.optional(["paid_amount", "paidAmount"], as: CallbackFields.amount)
-        balanceAmount = try reader.optional(["balance_amount", "balanceAmount"], as: CallbackFields.amount)
-        refundAmount = try reader.optional(["refund_amount", "refundAmount"], as: CallbackFields.amount)
-        fee = try reader.optional(["fee"], as: CallbackFields.amount)
-        merchantRefundNos =
-            try reader.optional(["merchant_refund_no", "merchantRefundNo"], as: CallbackFields.stringList) ?? []
-        sign = try reader.optional([TrustPaySignature.signKey], as: CallbackFields.string)
+        type = OrderType(rawValue: try reader.optional(["type"], as: .integer("an integer")) ?? 0)
+        merchantID = try reader.required(["merchant_id", "merchantId"], as: .integer("a 64-bit integer"))
+        orderNo = try reader.required(["order_no", "orderNo"], as: .string)
+        status = OrderStatus(code: try reader.required(["status"], as: .integer("an integer")))
+        reason = try reader.optional(["reason"], as: .string) ?? ""
+        payTime = try reader.optional(["pay_time", "payTime"], as: .payTime)
+        orderAmount = try reader.required(["order_amount", "orderAmount"], as: .amount)
+        paidAmount = try reader.optional(["paid_amount", "paidAmount"], as: .amount)
+        balanceAmount = try reader.optional(["balance_amount", "balanceAmount"], as: .amount)
+        refundAmount = try reader.optional(["refund_amount", "refundAmount"], as: .amount)
+        fee = try reader.optional(["fee"], as: .amount)
+        merchantRefundNos = try reader.optional(["merchant_refund_no", "merchantRefundNo"], as: .stringList) ?? []
+        sign = fields[TrustPaySignature.signKey]?.stringValue
         extra = reader.extra
+        renderedBack = reader.renderedBack
         self.fields = fields
         self.rawBody = rawBody
     }

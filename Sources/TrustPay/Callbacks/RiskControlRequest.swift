@@ -33,10 +33,10 @@ public struct RiskControlRequest: Sendable, Equatable {
     /// Decodes fields already parsed from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
         var reader = CallbackFields(fields)
-        orderID = try reader.required(["orderId"], as: CallbackFields.identifier)
-        cardPrefix = try reader.optional(["cardPrefix"], as: CallbackFields.identifier) ?? ""
-        cardSuffix = try reader.optional(["cardSuffix"], as: CallbackFields.identifier) ?? ""
-        cardHolderName = try reader.optional(["cardHolderName"], as: CallbackFields.string) ?? ""
+        orderID = try reader.required(["orderId"], as: .lenientIdentifier)
+        cardPrefix = try reader.optional(["cardPrefix"], as: .lenientIdentifier) ?? ""
+        cardSuffix = try reader.optional(["cardSuffix"], as: .lenientIdentifier) ?? ""
+        cardHolderName = try reader.optional(["cardHolderName"], as: .string) ?? ""
         extra = reader.extra
         self.rawBody = rawBody
     }

@@ -26,10 +26,10 @@ public struct TrustPaySignature: Sendable {
         "orderAmount", "paidAmount", "balanceAmount", "refundAmount",
     ]
 
-    /// Fields whose integer literals ``NumberForm/twoDecimals`` pads (`20` →
-    /// `20.00`). Ids and codes such as `merchant_id` and `status` are integers
-    /// and must stay as they are; a literal that already has decimals is padded
-    /// whatever its field, as it can only be a decimal quantity.
+    /// The fields whose number literals the alternative ``NumberForm``s
+    /// rewrite. Every other number (ids, codes, card ids, unknown fields) is
+    /// always written as transmitted: an identifier has no other spelling, so
+    /// `8820250900009.00` can never stand in for `8820250900009`.
     public var amountFields: Set<String>
 
     public init(amountFields: Set<String> = TrustPaySignature.documentedAmountFields) {
@@ -54,13 +54,19 @@ public struct TrustPaySignature: Sendable {
             if index > 0 { out.append(UInt8(ascii: "&")) }
             out.append(contentsOf: member.key.utf8)
             out.append(UInt8(ascii: "="))
-            switch member.value {
-            case .string(let text): out.append(contentsOf: text.utf8)
-            case .number(let literal): out.append(contentsOf: render(literal, of: member.key, in: form).utf8)
-            case let other: other.writeCompact(into: &out)  // true, arrays, objects
-            }
+            renderValue(member.value, of: member.key, in: form, into: &out)
         }
         return out
+    }
+
+    /// The text a (non-empty) value contributes after `key=`.
+    func renderValue(_ value: JSONValue, of key: String, in form: NumberForm, into out: inout [UInt8]) {
+        switch value {
+        case .string(let text): out.append(contentsOf: text.utf8)
+        case .number(let literal):
+            out.append(contentsOf: (amountFields.contains(key) ? form.render(literal) : literal).utf8)
+        case let other: other.writeCompact(into: &out)  // true, arrays, objects
+        }
     }
 
     // With no field at all the string is just `secret=<secret>`: the secret is
@@ -71,13 +77,6 @@ public struct TrustPaySignature: Sendable {
         out.append(contentsOf: "secret=".utf8)
         out.append(contentsOf: secret.utf8)
         return out
-    }
-
-    private func render(_ literal: String, of key: String, in form: NumberForm) -> String {
-        if form == .twoDecimals, NumberLiteral(literal)?.isInteger == true, !amountFields.contains(key) {
-            return literal
-        }
-        return form.render(literal)
     }
 
     /// Whether a value is left out of the canonical string.

@@ -24,6 +24,9 @@ public struct Merchant: Sendable, Equatable, CustomStringConvertible {
         self.init(id: id, secrets: [secret], numberForms: numberForms)
     }
 
+    /// What the wire format needs to check this merchant's callbacks.
+    public var keys: MerchantKeys { MerchantKeys(merchantID: id, secrets: secrets, forms: numberForms) }
+
     public var description: String {
         "Merchant(\(id), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"), numbers "
             + numberForms.map(\.rawValue).joined(separator: "/") + ")"

@@ -17,12 +17,4 @@ extension WebhookPipeline {
         guard case .object(let fields) = value else { throw .invalidJSON("the body is JSON but not an object") }
         return fields
     }
-
-    func verify(_ fields: JSONObject, for merchant: Merchant) throws(Rejection) {
-        if case .invalid(let failure) = TrustPaySignature().verify(
-            fields, secrets: merchant.secrets, forms: merchant.numberForms)
-        {
-            throw .signature(failure)
-        }
-    }
 }

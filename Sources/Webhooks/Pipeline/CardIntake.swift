@@ -9,19 +9,19 @@ extension WebhookPipeline {
         let event: NewInboxEvent
         do throws(Rejection) {
             let fields = try parseJSONObject(request)
-            let callback: CardCallback
-            do throws(CallbackDecodingError) {
-                callback = try CardCallback(fields: fields, rawBody: request.body)
+            let merchant = cardMerchant(route: route, query: request.query)
+            let authentic: AuthenticCallback<CardCallback>
+            do throws(CallbackRefusal) {
+                authentic = try authenticator.card(fields: fields, rawBody: request.body, merchant: merchant?.keys)
             } catch {
-                throw .invalidCallback(error)
+                throw .refused(error)
             }
-            guard let merchant = cardMerchant(route: route, query: request.query) else { throw .unknownMerchant }
-            try verify(fields, for: merchant)
+            let callback = authentic.callback
             event = NewInboxEvent(
-                key: .card(callback, merchantID: merchant.id), contentHash: ContentHash.of(fields), kind: .card,
-                merchantID: merchant.id, orderType: nil, orderNo: callback.orderNo, status: callback.status,
-                order: .card(callback, merchantID: merchant.id), statusRank: nil, rawBody: request.body,
-                receivedAt: Date())
+                key: .card(callback, merchantID: authentic.merchantID), contentHash: authentic.contentHash,
+                kind: .card, merchantID: authentic.merchantID, orderType: nil, orderNo: callback.orderNo,
+                status: callback.status, order: .card(callback, merchantID: authentic.merchantID), statusRank: nil,
+                rawBody: request.body, receivedAt: Date())
         } catch {
             logRejection(error, path: request.path)
             return error.response

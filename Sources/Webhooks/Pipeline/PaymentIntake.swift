@@ -9,19 +9,20 @@ extension WebhookPipeline {
         let event: NewInboxEvent
         do throws(Rejection) {
             let fields = try parseJSONObject(request)
-            let callback: PaymentCallback
-            do throws(CallbackDecodingError) {
-                callback = try PaymentCallback(fields: fields, rawBody: request.body)
+            let authentic: AuthenticCallback<PaymentCallback>
+            do throws(CallbackRefusal) {
+                authentic = try authenticator.payment(fields: fields, rawBody: request.body) { id in
+                    configuration.merchants[id]?.keys
+                }
             } catch {
-                throw .invalidCallback(error)
+                if error == .unknownMerchant, let id = fields["merchant_id"]?.numberLiteral {
+                    logger.warning("payment callback for an unknown merchant", metadata: ["merchant_id": "\(id)"])
+                }
+                throw .refused(error)
             }
-            guard let merchant = configuration.merchants[callback.merchantID] else {
-                logger.warning("payment callback for an unknown merchant", metadata: ["merchant_id": "\(callback.merchantID)"])
-                throw .unknownMerchant
-            }
-            try verify(fields, for: merchant)
+            let callback = authentic.callback
             event = NewInboxEvent(
-                key: .payment(callback), contentHash: ContentHash.of(fields), kind: .payment,
+                key: .payment(callback), contentHash: authentic.contentHash, kind: .payment,
                 merchantID: callback.merchantID, orderType: callback.type.rawValue, orderNo: callback.orderNo,
                 status: callback.status.code, order: .payment(callback),
                 statusRank: OrderProgress.rank(of: callback.status), rawBody: request.body, receivedAt: Date())
@@ -33,13 +34,10 @@ extension WebhookPipeline {
     }
 
     func logRejection(_ rejection: Rejection, path: String) {
-        let level: Logger.Level =
-            switch rejection {
-            case .signature, .unknownMerchant: .warning
-            default: .info
-            }
         logger.log(
-            level: level, "callback rejected",
-            metadata: ["path": "\(path)", "status": "\(rejection.response.status.code)"])
+            level: rejection.isSuspicious ? .warning : .info, "callback rejected",
+            metadata: [
+                "path": "\(path)", "status": "\(rejection.response.status.code)", "error": "\(rejection.code)",
+            ])
     }
 }

@@ -2,52 +2,80 @@ import HTTPServer
 import TrustPay
 
 /// Every answer but the acknowledgement, with its status and a short
-/// machine-readable code. Messages name fields and rules, never values from
-/// the body or a secret.
+/// machine-readable code, distinct per rule. Messages name fields and rules,
+/// never values from the body or a secret.
 enum Rejection: Error, Equatable {
     case payloadTooLarge(limit: Int)
     case unsupportedMediaType
     case invalidJSON(String)
-    case invalidCallback(CallbackDecodingError)
-    case signature(SignatureFailure)
-    case unknownMerchant
+    /// A body that is not, or not provably, what TrustPay signed.
+    case refused(CallbackRefusal)
     case storeUnavailable
     case handlerFailed
     case inProgress
     case deadLetter
 
     var response: HTTPResponse {
+        let (status, message) = statusAndMessage
+        return .error(status, code: code, message: message)
+    }
+
+    /// The `error` of the answer.
+    var code: String {
         switch self {
-        case .payloadTooLarge(let limit):
-            .error(.payloadTooLarge, code: "payload_too_large", message: "the body exceeds \(limit) bytes")
-        case .unsupportedMediaType:
-            .error(.unsupportedMediaType, code: "unsupported_media_type", message: "send Content-Type: application/json")
-        case .invalidJSON(let reason):
-            .error(.badRequest, code: "invalid_json", message: reason)
-        case .invalidCallback(let error):
-            switch error {
-            case .invalidJSON, .notAnObject: .error(.badRequest, code: "invalid_json", message: error.description)
-            case .missingField: .error(.badRequest, code: "missing_field", message: error.description)
-            case .wrongType, .conflictingSpellings:
-                .error(.badRequest, code: "invalid_field", message: error.description)
-            }
-        case .signature(let failure):
-            switch failure {
-            case .missingSign, .emptySign:
-                .error(.unauthorized, code: "missing_signature", message: "the body has no \"sign\" field")
-            default:
-                .error(.unauthorized, code: "invalid_signature", message: "the signature does not verify")
-            }
-        case .unknownMerchant:
-            .error(.forbidden, code: "unknown_merchant", message: "callbacks for this merchant are not accepted here")
-        case .storeUnavailable:
-            .error(.serviceUnavailable, code: "store_unavailable", message: "the event could not be stored; retry later")
-        case .handlerFailed:
-            .error(.internalServerError, code: "handler_failed", message: "the event was stored but not yet handled; retry later")
-        case .inProgress:
-            .error(.conflict, code: "in_progress", message: "this event is being handled; retry later")
-        case .deadLetter:
-            .error(.internalServerError, code: "dead_letter", message: "this event failed every attempt and awaits replay")
+        case .payloadTooLarge: "payload_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
+        case .invalidJSON: "invalid_json"
+        case .refused(let refusal): refusal.code
+        case .storeUnavailable: "store_unavailable"
+        case .handlerFailed: "handler_failed"
+        case .inProgress: "in_progress"
+        case .deadLetter: "dead_letter"
+        }
+    }
+
+    private var statusAndMessage: (HTTPStatus, String) {
+        switch self {
+        case .payloadTooLarge(let limit): (.payloadTooLarge, "the body exceeds \(limit) bytes")
+        case .unsupportedMediaType: (.unsupportedMediaType, "send Content-Type: application/json")
+        case .invalidJSON(let reason): (.badRequest, reason)
+        case .refused(let refusal): (Self.status(of: refusal), Self.message(of: refusal))
+        case .storeUnavailable: (.serviceUnavailable, "the event could not be stored; retry later")
+        case .handlerFailed: (.internalServerError, "the event was stored but not yet handled; retry later")
+        case .inProgress: (.conflict, "this event is being handled; retry later")
+        case .deadLetter: (.internalServerError, "this event failed every attempt and awaits replay")
+        }
+    }
+
+    /// 400 for a body that breaks a rule of its shape, 401 for a signature,
+    /// 403 for a merchant this route does not take.
+    static func status(of refusal: CallbackRefusal) -> HTTPStatus {
+        switch refusal {
+        case .undecodable, .ambiguousBody: .badRequest
+        case .signature(.invalidJSON), .signature(.notAnObject): .badRequest
+        case .signature: .unauthorized
+        case .unknownMerchant, .merchantMismatch: .forbidden
+        }
+    }
+
+    /// The refusal's own words, except that a signature mismatch says no more
+    /// than that: the dashboard hint is for the merchant's tooling, not for
+    /// whoever posted the body.
+    private static func message(of refusal: CallbackRefusal) -> String {
+        switch refusal {
+        case .signature(.missingSign), .signature(.emptySign): "the body has no \"sign\" field"
+        case .signature(.invalidJSON), .signature(.notAnObject): refusal.description
+        case .signature: "the signature does not verify"
+        default: refusal.description
+        }
+    }
+
+    /// Whether the refusal hints at a forgery or a misconfiguration rather than a malformed body.
+    var isSuspicious: Bool {
+        switch self {
+        case .refused(.signature), .refused(.unknownMerchant), .refused(.merchantMismatch), .refused(.ambiguousBody):
+            true
+        default: false
         }
     }
 }

@@ -12,7 +12,7 @@ extension WebhookPipeline {
             do throws(CallbackDecodingError) {
                 riskRequest = try RiskControlRequest(fields: fields, rawBody: request.body)
             } catch {
-                throw .invalidCallback(error)
+                throw .refused(.undecodable(error))
             }
         } catch {
             logRejection(error, path: request.path)

@@ -24,6 +24,8 @@ public final class WebhookPipeline: Sendable {
     let handlers: Handlers
     let logger: Logger
     let dispatcher: Dispatcher
+    /// Turns bodies into authentic callbacks; the only place the wire rules live.
+    let authenticator = CallbackAuthenticator()
     let workers: DispatchWorkers
     let wakeUps: Waiters<Int>
     let finished: Waiters<String>

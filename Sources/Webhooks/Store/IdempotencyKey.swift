@@ -8,6 +8,13 @@ import TrustPay
 /// - Card callbacks: the merchant of the route it arrived on, the card
 ///   callback `type`, `order_no` and status.
 ///
+/// Every part comes from what the signature covers: the typed fields of an
+/// `AuthenticCallback`, which `CallbackAuthenticator` proves write back into
+/// the verified text byte for byte, so a part is its canonical rendering
+/// (`merchant_id` and `status` as their signed integer literals). An absent
+/// payment `type` is payin, `0`, as its empty value is. Refund numbers are
+/// sorted: the same set in another order is the same refund state.
+///
 /// The raw value is the compact JSON array of those parts, so no separator
 /// inside an order number can make two keys collide. Stores index it uniquely.
 public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {

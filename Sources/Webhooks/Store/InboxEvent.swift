@@ -10,7 +10,7 @@ public struct InboxEvent: Sendable, Equatable, CustomStringConvertible {
     public let id: String
     public let key: IdempotencyKey
     /// Tells a duplicate (same hash) from a conflict (same key, other hash):
-    /// see ``ContentHash``.
+    /// the hash of the verified signed text (`AuthenticCallback.contentHash`).
     public let contentHash: String
     public let kind: EventKind
     /// The payment's `merchant_id`, or the merchant of the card route.

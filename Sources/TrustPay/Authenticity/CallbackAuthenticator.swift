@@ -1,0 +1,101 @@
+/// The one way a body becomes an authentic callback: decode it under the
+/// rules of ``SignedContent``, find the merchant, verify the signature, then
+/// prove the typed callback is exactly what was signed.
+///
+/// ```swift
+/// let authenticator = CallbackAuthenticator()
+/// let payment = try authenticator.payment(body: body) { id in
+///     id == 8820250900009 ? MerchantKeys(merchantID: id, secrets: [secret]) : nil
+/// }
+/// store(payment.callback, contentHash: payment.contentHash)
+/// ```
+///
+/// Refusals come in the order a merchant can act on them: the body's shape
+/// and types, then the merchant, then the signature, then the round trip.
+public struct CallbackAuthenticator: Sendable {
+    public let signature: TrustPaySignature
+
+    public init(signature: TrustPaySignature = TrustPaySignature()) {
+        self.signature = signature
+    }
+
+    // MARK: payments
+
+    /// A payin or payout callback from its raw body; `keys` gives the
+    /// merchant of a `merchant_id`, or `nil` when none is configured.
+    public func payment(
+        body: some Collection<UInt8>, keys: (Int64) -> MerchantKeys?
+    ) throws(CallbackRefusal) -> AuthenticCallback<PaymentCallback> {
+        let bytes = Array(body)
+        return try payment(fields: try Self.object(bytes), rawBody: bytes, keys: keys)
+    }
+
+    /// A payin or payout callback from fields already parsed from `rawBody`.
+    public func payment(
+        fields: JSONObject, rawBody: [UInt8], keys: (Int64) -> MerchantKeys?
+    ) throws(CallbackRefusal) -> AuthenticCallback<PaymentCallback> {
+        let callback: PaymentCallback
+        do throws(CallbackDecodingError) {
+            callback = try PaymentCallback(fields: fields, rawBody: rawBody)
+        } catch {
+            throw .undecodable(error)
+        }
+        guard let merchant = keys(callback.merchantID) else { throw .unknownMerchant }
+        return try authenticate(callback, fields: fields, renderedBack: callback.renderedBack, merchant: merchant)
+    }
+
+    // MARK: cards
+
+    /// An open-card or recharge callback from its raw body, for the merchant
+    /// of the route it arrived on (`nil` when none could be chosen).
+    public func card(
+        body: some Collection<UInt8>, merchant: MerchantKeys?
+    ) throws(CallbackRefusal) -> AuthenticCallback<CardCallback> {
+        let bytes = Array(body)
+        return try card(fields: try Self.object(bytes), rawBody: bytes, merchant: merchant)
+    }
+
+    /// A card callback from fields already parsed from `rawBody`. A
+    /// `merchant_id` in the body must be the route's merchant.
+    public func card(
+        fields: JSONObject, rawBody: [UInt8], merchant: MerchantKeys?
+    ) throws(CallbackRefusal) -> AuthenticCallback<CardCallback> {
+        let callback: CardCallback
+        do throws(CallbackDecodingError) {
+            callback = try CardCallback(fields: fields, rawBody: rawBody)
+        } catch {
+            throw .undecodable(error)
+        }
+        guard let merchant else { throw .unknownMerchant }
+        if let named = callback.merchantID, named != merchant.merchantID { throw .merchantMismatch }
+        return try authenticate(callback, fields: fields, renderedBack: callback.renderedBack, merchant: merchant)
+    }
+
+    // MARK: the shared steps
+
+    private func authenticate<Callback>(
+        _ callback: Callback, fields: JSONObject, renderedBack: JSONObject, merchant: MerchantKeys
+    ) throws(CallbackRefusal) -> AuthenticCallback<Callback> {
+        let secretIndex: Int
+        let form: NumberForm
+        switch signature.verify(fields, secrets: merchant.secrets, forms: merchant.forms) {
+        case .valid(let index, let matched): (secretIndex, form) = (index, matched)
+        case .invalid(let failure): throw .signature(failure)
+        }
+        let verified = signature.signedText(of: fields, form: form)
+        guard SignedContent.roundTrips(renderedBack, verified: verified, signature: signature, form: form) else {
+            throw .ambiguousBody
+        }
+        return AuthenticCallback(
+            callback: callback, merchantID: merchant.merchantID, secretIndex: secretIndex, form: form,
+            contentHash: SignedContent.contentHash(ofSignedText: verified, signature: signature))
+    }
+
+    private static func object(_ bytes: [UInt8]) throws(CallbackRefusal) -> JSONObject {
+        do throws(CallbackDecodingError) {
+            return try CallbackFields.parse(bytes)
+        } catch {
+            throw .undecodable(error)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// The rule that makes a signature mean something: an accepted callback's
+/// meaning comes only from text the signature covers, and two bodies mean
+/// the same event exactly when their signed content is the same.
+///
+/// TrustPay's canonical string has no escaping (`key=value&…`), leaves out
+/// empty values and writes arrays as their JSON text, so one signed text can
+/// be reached from many JSON bodies. The rule closes that gap in four steps,
+/// all of them here or in the field codecs this file names:
+///
+/// 1. **Shape** (``checkShape(_:signature:)``): field names are ASCII letters,
+///    digits and `_`, so a name cannot carry `=` or `&`; no signed value
+///    contains `&name=`, so a value cannot stand for fields of its own. With
+///    both, the signed text splits into its `key=value` pairs one way only.
+/// 2. **Types** (`FieldCodec`): each documented field has one JSON type, so
+///    the same pair cannot decode two ways (`["RF-1"]` the array, never the
+///    string; `5` the integer, never `"5"`). Amounts alone may be numbers or
+///    numeric strings: both decode to the same exact value.
+/// 3. **Empties**: a value the signature leaves out (`null`, `""`, zero,
+///    `false`, `[]`, `{}`) reads as absent, and the identifying fields must be
+///    present, so an unsigned value can neither add nor change meaning.
+/// 4. **Round trip** (``roundTrips(_:verified:signature:form:)``): after
+///    verification the typed callback is written back into its canonical text,
+///    which must equal the verified text byte for byte.
+///
+/// The idempotency key is built from the typed identifying fields, which step
+/// 4 proves render exactly as signed; the content hash is the verified text
+/// itself (``contentHash(ofSignedText:)``).
+enum SignedContent {
+    /// Refuses names that are not TrustPay's and values that could splice
+    /// fields into the canonical text. `sign` is checked like any name; its
+    /// value is not signed.
+    static func checkShape(_ object: JSONObject, signature: TrustPaySignature) throws(CallbackDecodingError) {
+        for member in object {
+            guard isFieldName(member.key.utf8) else { throw .invalidFieldName(member.key) }
+        }
+        var text: [UInt8] = []
+        for member in object where member.key != TrustPaySignature.signKey {
+            guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
+            text.removeAll(keepingCapacity: true)
+            signature.renderValue(member.value, of: member.key, in: .asTransmitted, into: &text)
+            if containsSplice(text) { throw .splicedValue(field: member.key) }
+        }
+    }
+
+    /// ASCII letters, digits and `_`, at least one.
+    static func isFieldName(_ name: some Collection<UInt8>) -> Bool {
+        !name.isEmpty && name.allSatisfy(isNameByte)
+    }
+
+    /// Whether `text` holds `&`, one or more name bytes, then `=`: the shape
+    /// of a pair boundary in the canonical string. Number forms only rewrite
+    /// digits and points, so checking the transmitted rendering covers them all.
+    static func containsSplice(_ text: [UInt8]) -> Bool {
+        var index = 0
+        while index < text.count {
+            defer { index += 1 }
+            guard text[index] == UInt8(ascii: "&") else { continue }
+            var end = index + 1
+            while end < text.count, isNameByte(text[end]) { end += 1 }
+            if end > index + 1, end < text.count, text[end] == UInt8(ascii: "=") { return true }
+        }
+        return false
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+
+    /// Whether the typed fields, written back, sign exactly as `verified`.
+    static func roundTrips(
+        _ renderedBack: JSONObject, verified: [UInt8], signature: TrustPaySignature, form: NumberForm
+    ) -> Bool {
+        signature.signedText(of: renderedBack, form: form) == verified
+    }
+
+    /// The content hash of a verified body: the lower-case hex MD5 of its
+    /// signed text followed by `&secret=` (an empty secret). For a body that
+    /// verified as transmitted this is the hash earlier releases stored, so a
+    /// repeat arriving after an upgrade is still a duplicate.
+    static func contentHash(ofSignedText text: [UInt8], signature: TrustPaySignature) -> String {
+        MD5.hex(MD5.digest(signature.canonicalBytes(text, secret: "")))
+    }
+}
