@@ -45,7 +45,14 @@ let package = Package(
             ]),
         // Allow-list, trusted proxies and rate limit for the callback routes.
         .target(name: "AccessControl", dependencies: ["HTTPServer"]),
-        .target(name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer"]),
+        .target(
+            name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+        // Genuine signed callbacks, the reshapings an attacker holding one could
+        // try, and the property each must keep: for tests and the fuzz target.
+        .target(name: "CallbackReshaping", dependencies: ["TrustPay"]),
+        // libFuzzer over reshaped bodies (scripts/fuzz-signed-content); a plain
+        // build writes the seed corpus or replays inputs.
+        .executableTarget(name: "signed-content-fuzz", dependencies: ["CallbackReshaping"]),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
@@ -102,7 +109,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "TrustPayTests", dependencies: ["TrustPay", "TrustPayWebhooksTesting"],
+            name: "TrustPayTests", dependencies: ["TrustPay", "TrustPayWebhooksTesting", "CallbackReshaping"],
             resources: [.copy("Fixtures")]),
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(

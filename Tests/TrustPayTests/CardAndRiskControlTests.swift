@@ -37,21 +37,39 @@ struct CardCallbackTests {
         #expect(callback.kind.rawValue == raw)
     }
 
-    @Test("keeps any status code and tolerates a missing type")
+    @Test("keeps any status code and unknown fields")
     func unknownStatus() throws {
-        let callback = try card(#"{"order_no":"c1","status":77,"cardId":"9","note":"n"}"#)
+        let callback = try card(#"{"order_no":"c1","status":77,"cardId":9,"type":"X","note":"n"}"#)
         #expect(callback.status == 77)
         #expect(callback.cardID == 9)
-        #expect(callback.kind == .other(""))
+        #expect(callback.kind == .other("X"))
         #expect(callback.extra == ["note": "n"])
     }
 
-    @Test("requires an order number and a status")
+    @Test("requires an order number, a status and a non-empty type")
     func required() {
-        #expect(throws: CallbackDecodingError.missingField("order_no")) { try card(#"{"status":1}"#) }
-        #expect(throws: CallbackDecodingError.missingField("status")) { try card(#"{"order_no":"c"}"#) }
-        #expect(throws: CallbackDecodingError.wrongType(field: "type", expected: "a string")) {
+        #expect(throws: CallbackDecodingError.missingField("order_no")) { try card(#"{"status":1,"type":"X"}"#) }
+        #expect(throws: CallbackDecodingError.missingField("status")) { try card(#"{"order_no":"c","type":"X"}"#) }
+        #expect(throws: CallbackDecodingError.missingField("status")) { try card(#"{"order_no":"c","status":0,"type":"X"}"#) }
+        for type in [#""""#, "null", "false", "[]"] {
+            #expect(throws: CallbackDecodingError.missingField("type")) { try card(#"{"order_no":"c","status":1,"type":\#(type)}"#) }
+        }
+        #expect(throws: CallbackDecodingError.wrongType(field: "card_id", expected: "a 64-bit integer")) {
+            try card(#"{"order_no":"c","status":1,"type":"X","card_id":"57"}"#)
+        }
+    }
+
+    @Test("a body shaped like a payment is not a card callback")
+    func paymentShapeRefused() {
+        #expect(throws: CallbackDecodingError.notACardCallback(reason: #"its "type" is a number, as in a payment callback"#)) {
             try card(#"{"order_no":"c","status":1,"type":1}"#)
+        }
+        #expect(throws: CallbackDecodingError.notACardCallback(
+            reason: "it has a merchant_id and an order_amount, as a payment callback has")) {
+            try card(#"{"order_no":"c","status":5,"type":"OPEN_CARD","merchant_id":7,"order_amount":106}"#)
+        }
+        #expect(throws: Never.self) {
+            try card(#"{"order_no":"c","status":5,"type":"OPEN_CARD","merchant_id":7,"amount":106}"#)
         }
     }
 

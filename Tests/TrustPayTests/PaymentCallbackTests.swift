@@ -81,7 +81,7 @@ struct PaymentCallbackTests {
     @Test("accepts the older camelCase names")
     func camelCase() throws {
         let callback = try decode(
-            #"{"type":0,"merchantId":42,"orderNo":"O-9","orderAmount":"20.00","paidAmount":20,"balanceAmount":17.5,"refundAmount":1,"payTime":"2025-01-01 00:00:00","merchantRefundNo":"RF-9","fee":2.50,"status":7,"reason":""}"#)
+            #"{"type":0,"merchantId":42,"orderNo":"O-9","orderAmount":"20.00","paidAmount":20,"balanceAmount":17.5,"refundAmount":1,"payTime":"2025-01-01 00:00:00","merchantRefundNo":["RF-9"],"fee":2.50,"status":7,"reason":""}"#)
         #expect(callback.merchantID == 42)
         #expect(callback.orderNo == "O-9")
         #expect(callback.orderAmount.description == "20.00")
@@ -107,7 +107,7 @@ struct PaymentCallbackTests {
         fields["orderNo"] = "ORD-2"
         #expect(decodingError(body(fields)) == .conflictingSpellings("order_no", "orderNo"))
         fields = base
-        fields["merchantId"] = "1"
+        fields["merchantId"] = 1
         #expect(decodingError(body(fields)) == .conflictingSpellings("merchant_id", "merchantId"))
     }
 
@@ -144,10 +144,10 @@ struct PaymentCallbackTests {
         #expect(OrderStatus.timedOut.description == "4 (timed out)")
     }
 
-    @Test("a missing, null or empty required field is named",
-          arguments: ["type", "merchant_id", "order_no", "status", "order_amount"])
+    @Test("a missing or empty required field is named",
+          arguments: ["merchant_id", "order_no", "status", "order_amount"])
     func missingField(_ name: String) {
-        for replacement: JSONValue? in [nil, .null, ""] {
+        for replacement: JSONValue? in [nil, .null, "", 0, .number("0.00"), false, [], [:]] {
             var fields = base
             fields[name] = replacement
             #expect(decodingError(body(fields)) == .missingField(name))
@@ -164,14 +164,39 @@ struct PaymentCallbackTests {
         #expect(callback.payTime == nil)
     }
 
-    @Test("merchant_id and status may be numeric strings")
-    func numericStrings() throws {
+    @Test("an absent or empty type is a payin, as its unsigned zero is")
+    func absentTypeIsPayin() throws {
+        for replacement: JSONValue? in [nil, .null, "", 0, false] {
+            var fields = base
+            fields["type"] = replacement
+            #expect(try decode(body(fields)).type == .payin)
+        }
+    }
+
+    @Test("identifiers and codes are JSON integers: numeric strings and other number forms are refused",
+          arguments: [
+              ("merchant_id", JSONValue.string("8820250900009"), "a 64-bit integer"),
+              ("merchant_id", .number("8820250900009.0"), "a 64-bit integer"),
+              ("status", "2", "an integer"),
+              ("type", "1", "an integer"),
+              ("order_no", 1001, "a string"),
+          ] as [(String, JSONValue, String)])
+    func numericStringsRefused(_ example: (name: String, value: JSONValue, expected: String)) {
         var fields = base
-        fields["merchant_id"] = "8820250900009"
-        fields["status"] = "2"
-        let callback = try decode(body(fields))
-        #expect(callback.merchantID == 8_820_250_900_009)
-        #expect(callback.status == .paid)
+        fields[example.name] = example.value
+        #expect(decodingError(body(fields)) == .wrongType(field: example.name, expected: example.expected))
+    }
+
+    @Test("pay_time must be the documented YYYY-MM-DD HH:MM:SS",
+          arguments: ["2025-08-05T16:43:55", "2025-08-05 16:43", "2025-13-05 16:43:55", "2025-08-05 24:00:00",
+                      "２０２５-08-05 16:43:55", "2025-08-05 16:43:55Z"])
+    func payTimeForm(_ text: String) throws {
+        var fields = base
+        fields["pay_time"] = .string(text)
+        #expect(decodingError(body(fields))
+                == .wrongType(field: "pay_time", expected: "a time written YYYY-MM-DD HH:MM:SS"))
+        fields["pay_time"] = "2025-08-05 16:43:55"
+        #expect(try decode(body(fields)).payTime == "2025-08-05 16:43:55")
     }
 
     @Test("values of the wrong type are refused with the expected type", arguments: [
@@ -184,9 +209,12 @@ struct PaymentCallbackTests {
         ("order_amount", .number("1e999"), "a decimal amount"),
         ("fee", [1], "a decimal amount"),
         ("order_no", true, "a string"),
+        ("order_no", ["ORD-1"], "a string"),
         ("reason", 1, "a string"),
-        ("merchant_refund_no", [1], "a string or an array of strings"),
-        ("merchant_refund_no", ["a": "b"], "a string or an array of strings"),
+        ("merchant_refund_no", [1], "an array of strings"),
+        ("merchant_refund_no", ["a": "b"], "an array of strings"),
+        ("merchant_refund_no", #"["RF-1"]"#, "an array of strings"),
+        ("merchant_refund_no", "RF-1", "an array of strings"),
     ] as [(String, JSONValue, String)])
     func wrongTypes(_ example: (name: String, value: JSONValue, expected: String)) {
         var fields = base

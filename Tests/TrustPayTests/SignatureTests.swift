@@ -60,14 +60,16 @@ struct SignatureTests {
         #expect(scheme.canonicalString(of: ["fee": 0, "sign": "x"], secret: "S") == "secret=S")
     }
 
-    @Test("two decimals pads amounts and fractions but not ids or codes")
+    @Test("number forms rewrite amount fields only; ids, codes and unknown numbers stay as transmitted")
     func twoDecimalsSparesIntegersThatAreNotAmounts() {
         let fields: JSONObject = [
             "merchant_id": 8_820_250_900_009, "status": 5, "order_amount": 20, "orderAmount": 20,
             "rate": .number("1.5"), "big": .number("1.234"),
         ]
         #expect(scheme.canonicalString(of: fields, secret: "S", form: .twoDecimals)
-                == "big=1.234&merchant_id=8820250900009&orderAmount=20.00&order_amount=20.00&rate=1.50&status=5&secret=S")
+                == "big=1.234&merchant_id=8820250900009&orderAmount=20.00&order_amount=20.00&rate=1.5&status=5&secret=S")
+        #expect(scheme.canonicalString(of: ["merchant_id": .number("88.50"), "fee": .number("6.50")], secret: "S", form: .shortest)
+                == "fee=6.5&merchant_id=88.50&secret=S")
         var custom = TrustPaySignature()
         custom.amountFields.insert("status")
         #expect(custom.canonicalString(of: ["status": 5], secret: "S", form: .twoDecimals) == "status=5.00&secret=S")

@@ -80,7 +80,7 @@ public struct TrustPaySignature: Sendable {
     }
 
     /// Whether a value is left out of the canonical string.
-    static func isEmptyForSigning(_ value: JSONValue) -> Bool {
+    public static func isEmptyForSigning(_ value: JSONValue) -> Bool {
         switch value {
         case .null: true
         case .bool(let flag): !flag
