@@ -36,8 +36,29 @@ import Testing
         let file = directory.file("body.json", contents: Self.body)
         let result = try await BuiltCLI.run(["verify", "--config", config.path, file.path], in: directory)
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.stdout.contains("valid (secret #0"))
-        #expect(result.stdout.contains("merchant \(ScratchDirectory.merchantID)"))
+        #expect(result.stdout.contains("valid with the secrets of merchant \(ScratchDirectory.merchantID)"))
+        #expect(result.stdout.contains("accepted as PaymentCallback(payin \"ORD-1002\""))
+        #expect(result.stdout.contains("secret #0, numbers asTransmitted"))
+    }
+
+    @Test func verifyNamesTheRuleAReshapedBodyBreaks() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        // Each still carries a matching signature: only the signed-content rules refuse it.
+        let cases: [(body: String, route: [String], code: String)] = [
+            (Self.body.replacingOccurrences(of: #""status":5"#, with: #""status":"5""#), [], "invalid_field"),
+            (Self.body.replacingOccurrences(of: #""status":5,"#, with: #""status":0,"status=5&x":"1","#), [], "invalid_field_name"),
+            (Self.body.replacingOccurrences(of: #""order_no":"ORD-1002","#, with: #""order_no":"ORD-1002&paid_amount=20.00","#)
+                .replacingOccurrences(of: #""paid_amount":20.00,"#, with: ""), [], "spliced_value"),
+            (Self.body.replacingOccurrences(of: #""type":0,"#, with: ""), ["--route", "card"], "not_a_card_callback"),
+        ]
+        for (index, example) in cases.enumerated() {
+            let file = directory.file("body-\(index).json", contents: example.body)
+            let result = try await BuiltCLI.run(["verify", "--secret", Self.secret] + example.route + [file.path], in: directory)
+            #expect(result.status == 1, "\(result.output)")
+            #expect(result.stdout.contains("refused (\(example.code))"), "\(example.code): \(result.output)")
+            #expect(!result.output.contains(Self.secret))
+        }
     }
 
     @Test func verifyExplainsAMismatchWithoutPrintingASecret() async throws {

@@ -19,9 +19,17 @@ struct SecretOptions: ParsableArguments {
 
     /// The secrets and number forms to use, and a label naming where they came from.
     func resolve(for fields: JSONObject) throws -> (secrets: [String], forms: [NumberForm], source: String) {
-        if !secrets.isEmpty { return (secrets, NumberForm.allCases, "--secret") }
-        let merchant = try ConfiguredMerchants(config, logger: ToolLogging.logger).merchant(merchant ?? BodyInput.merchantID(in: fields))
-        return (merchant.secrets, merchant.numberForms, "merchant \(merchant.id)")
+        let (keys, source) = try resolveKeys(for: fields)
+        return (keys.secrets, keys.forms, source)
+    }
+
+    /// The merchant to check a body against. With `--secret` it is the one
+    /// the body (or `--merchant`) names, as the configured one would be.
+    func resolveKeys(for fields: JSONObject) throws -> (keys: MerchantKeys, source: String) {
+        let named = merchant ?? BodyInput.merchantID(in: fields)
+        if !secrets.isEmpty { return (MerchantKeys(merchantID: named ?? 0, secrets: secrets), "--secret") }
+        let merchant = try ConfiguredMerchants(config, logger: ToolLogging.logger).merchant(named)
+        return (merchant.keys, "merchant \(merchant.id)")
     }
 }
 
@@ -63,29 +71,50 @@ struct Sign: AsyncParsableCommand {
 
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the signature of a JSON body; explain a mismatch.",
+        abstract: "Check a JSON body as the server would: its shape, its signature, and that it means what was signed.",
         discussion: """
-            Reads the body from FILE or standard input. Exit status 0 when the "sign" field matches one of \
-            the secrets in one of the number forms; otherwise 1, listing for every secret (by index) and \
-            number form tried the canonical string, with the secret redacted, and the signature it \
-            would need. Secrets are never printed.
+            Reads the body from FILE or standard input. Exit status 0 when the server would accept it; \
+            otherwise 1, naming the rule the body broke (the server's "error" code). On a signature \
+            mismatch it lists, for every secret (by index) and number form tried, the canonical string \
+            with the secret redacted and the signature it would need. Secrets are never printed.
             """)
+
+    enum Route: String, ExpressibleByArgument, CaseIterable { case payment, card }
 
     @Argument(help: "JSON body to verify (default: standard input).")
     var file: String?
 
     @OptionGroup var secrets: SecretOptions
 
+    @Option(help: "The route the body is checked for (default: payment when it has a merchant_id or an order_amount, else card).")
+    var route: Route?
+
     func run() async throws {
         let body = try BodyInput.read(file)
         let fields = try BodyInput.object(body)
-        let (secretList, forms, source) = try secrets.resolve(for: fields)
-        let diagnosis = TrustPaySignature().diagnose(fields, secrets: secretList, forms: forms)
-        if diagnosis.verdict.isValid {
-            print("\(diagnosis.verdict) with the secrets of \(source)")
-            return
+        let (keys, source) = try secrets.resolveKeys(for: fields)
+        let route = route ?? Self.likelyRoute(of: fields)
+        let authenticator = CallbackAuthenticator()
+        do throws(CallbackRefusal) {
+            let accepted: String
+            switch route {
+            case .payment:
+                let payment = try authenticator.payment(fields: fields, rawBody: body) { _ in keys }
+                accepted = "\(payment.callback); secret #\(payment.secretIndex), numbers \(payment.form.rawValue)"
+            case .card:
+                let card = try authenticator.card(fields: fields, rawBody: body, merchant: keys)
+                accepted = "\(card.callback); secret #\(card.secretIndex), numbers \(card.form.rawValue)"
+            }
+            print("valid with the secrets of \(source): accepted as \(accepted)")
+        } catch {
+            print("refused (\(error.code)) on the \(route) route: \(error)")
+            if case .signature = error { explainSignature(fields, keys: keys, source: source) }
+            throw ExitCode.failure
         }
-        print(diagnosis.verdict)
+    }
+
+    private func explainSignature(_ fields: JSONObject, keys: MerchantKeys, source: String) {
+        let diagnosis = TrustPaySignature().diagnose(fields, secrets: keys.secrets, forms: keys.forms)
         print("received sign: \(diagnosis.receivedSign ?? "(none)")")
         print("secrets of \(source), tried:")
         for attempt in diagnosis.attempts {
@@ -93,6 +122,10 @@ struct Verify: AsyncParsableCommand {
             print("    canonical: \(attempt.redactedCanonicalString)")
             print("    expected:  \(attempt.expectedSign)")
         }
-        throw ExitCode.failure
+    }
+
+    private static func likelyRoute(of fields: JSONObject) -> Route {
+        let paymentFields = ["merchant_id", "merchantId", "order_amount", "orderAmount"]
+        return paymentFields.contains { fields[$0] != nil } ? .payment : .card
     }
 }
