@@ -5,8 +5,12 @@
 /// left out, the keys are sorted by their UTF-8 bytes, each field is written
 /// `key=value` and the pairs are joined with `&`, followed by
 /// `&secret=<secret>`. Strings are written decoded, `true` as `true`, numbers as
-/// their literal (in the chosen ``NumberForm``), arrays and objects as compact
-/// JSON exactly as transmitted. `sign` is the lower-case hex MD5 of that
+/// their literal (amounts in the chosen ``NumberForm``), arrays and objects as
+/// compact JSON with their number literals as transmitted.
+///
+/// The canonical string has no escaping, so a valid signature alone does not
+/// pin down what a body means: accept callbacks through
+/// ``CallbackAuthenticator``, which also enforces ``SignedContent``. `sign` is the lower-case hex MD5 of that
 /// string's UTF-8 bytes.
 ///
 /// ```swift
