@@ -78,11 +78,11 @@ public struct CallbackAuthenticator: Sendable {
     ) throws(CallbackRefusal) -> AuthenticCallback<Callback> {
         let secretIndex: Int
         let form: NumberForm
-        switch signature.verify(fields, secrets: merchant.secrets, forms: merchant.forms) {
-        case .valid(let index, let matched): (secretIndex, form) = (index, matched)
-        case .invalid(let failure): throw .signature(failure)
+        let verified: [UInt8]
+        switch signature.match(fields, secrets: merchant.secrets, forms: merchant.forms) {
+        case .success(let match): (secretIndex, form, verified) = match
+        case .failure(let failure): throw .signature(failure)
         }
-        let verified = signature.signedText(of: fields, form: form)
         guard SignedContent.roundTrips(renderedBack, verified: verified, signature: signature, form: form) else {
             throw .ambiguousBody
         }

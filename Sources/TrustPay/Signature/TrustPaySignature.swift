@@ -138,21 +138,36 @@ public struct TrustPaySignature: Sendable {
     public func verify(
         _ fields: JSONObject, secrets: [String], forms: [NumberForm] = NumberForm.allCases
     ) -> SignatureVerdict {
-        guard !secrets.isEmpty else { return .invalid(.noSecretConfigured) }
+        switch match(fields, secrets: secrets, forms: forms) {
+        case .success(let match): .valid(secretIndex: match.secretIndex, form: match.form)
+        case .failure(let failure): .invalid(failure)
+        }
+    }
+
+    /// The secret and form that verify, with the signed text they verified.
+    func match(
+        _ fields: JSONObject, secrets: [String], forms: [NumberForm]
+    ) -> Result<(secretIndex: Int, form: NumberForm, signedText: [UInt8]), SignatureFailure> {
+        guard !secrets.isEmpty else { return .failure(.noSecretConfigured) }
         let received: [UInt8]
         switch Self.receivedDigest(in: fields) {
         case .success(let digest): received = digest
-        case .failure(let failure): return .invalid(failure)
+        case .failure(let failure): return .failure(failure)
         }
         let forms = forms.isEmpty ? [.asTransmitted] : forms
-        let texts = forms.map { signedText(of: fields, form: $0) }
+        // Each form's text is built when first needed: a callback signed as
+        // transmitted with the current secret costs one rendering, not three.
+        var texts = [[UInt8]?](repeating: nil, count: forms.count)
         for (secretIndex, secret) in secrets.enumerated() {
-            for (form, text) in zip(forms, texts)
-            where MD5.constantTimeEqual(MD5.digest(canonicalBytes(text, secret: secret)), received) {
-                return .valid(secretIndex: secretIndex, form: form)
+            for (index, form) in forms.enumerated() {
+                let text = texts[index] ?? signedText(of: fields, form: form)
+                texts[index] = text
+                if MD5.constantTimeEqual(MD5.digest(canonicalBytes(text, secret: secret)), received) {
+                    return .success((secretIndex, form, text))
+                }
             }
         }
-        return .invalid(.mismatch)
+        return .failure(.mismatch)
     }
 
     static func object(from body: some Collection<UInt8>) -> Result<JSONObject, SignatureFailure> {
