@@ -190,13 +190,13 @@ struct SignedContentTests {
     }
 
     @Test("whitespace, member order and upper-case hex are the same event")
-    func harmlessReshapings() {
+    func harmlessReshapings() throws {
         let (original, text) = genuine(Self.payinBody)
         let spaced = text.replacingOccurrences(of: #",""#, with: " ,\n\t\"").replacingOccurrences(of: #"":"#, with: "\" : ")
         #expect(outcome(spaced, against: original) == .sameEvent)
-        let reordered = try! JSONObject(original.fields.reversed().map { ($0.key, $0.value) })
+        let reordered = try JSONObject(original.fields.reversed().map { ($0.key, $0.value) })
         #expect(outcome(reordered.compactJSON, against: original) == .sameEvent)
-        let sign = original.fields["sign"]!.stringValue!
+        let sign = try #require(original.fields["sign"]?.stringValue)
         #expect(outcome(text.replacingOccurrences(of: sign, with: sign.uppercased()), against: original) == .sameEvent)
     }
 

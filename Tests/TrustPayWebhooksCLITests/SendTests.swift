@@ -35,8 +35,23 @@ import Testing
             in: directory)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout.contains("3 of 3 answered 200"))
-        _ = try await server.eventLines(atLeast: 1)
-        try await Task.sleep(for: .milliseconds(500))  // a duplicate would have been written by now
+        // Wait for the server to have finished everything that could write a
+        // second line: all three answered, two of them recorded as duplicates,
+        // and the one handler attempt completed. Only then count the lines.
+        // (Made to fail by storing duplicates as new events: 3 lines.)
+        let metricsURL = "http://127.0.0.1:\(server.port)/metrics"
+        let deadline = ContinuousClock.now + .seconds(30)
+        var metrics = ""
+        while ContinuousClock.now < deadline {
+            metrics = try await StandaloneServerTests.get(metricsURL).1
+            if metrics.contains(#"trustpay_webhooks_handler_attempts_total{result="completed"} 1"#),
+                metrics.contains(#"outcome="duplicate""#) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(metrics.contains(#"trustpay_webhooks_requests_total{route="payment",status="200"} 3"#), "\(metrics)")
+        #expect(metrics.contains(#"trustpay_webhooks_events_total{outcome="duplicate",kind="payment"} 2"#)
+            || metrics.contains(#"trustpay_webhooks_events_total{kind="payment",outcome="duplicate"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"trustpay_webhooks_handler_attempts_total{result="completed"} 1"#), "\(metrics)")
         let lines = try await server.eventLines(atLeast: 1)
         #expect(lines.count == 1)
     }

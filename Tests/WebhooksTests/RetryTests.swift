@@ -81,7 +81,7 @@ import Webhooks
         }
     }
 
-    @Test func theScheduleBacksOffExponentiallyWithBoundedJitter() {
+    @Test func theScheduleBacksOffExponentiallyWithBoundedJitter() throws {
         let schedule = RetrySchedule(
             maxAttempts: 6, initialDelay: .seconds(1), multiplier: 2, maxDelay: .seconds(10), jitter: 0.5)
         #expect(schedule.delay(afterAttempt: 1, random: 0) == .seconds(1))
@@ -92,7 +92,7 @@ import Webhooks
         #expect(schedule.delay(afterAttempt: 6, random: 0) == nil)  // last attempt: dead letter next
         #expect(schedule.delay(afterAttempt: 3, random: 0.999) == .milliseconds(2002))
         for _ in 0..<100 {
-            let delay = try! #require(schedule.delay(afterAttempt: 2))
+            let delay = try #require(schedule.delay(afterAttempt: 2))
             #expect(delay >= .seconds(1) && delay <= .seconds(2))
         }
         #expect(RetrySchedule(maxAttempts: 0).maxAttempts == 1)

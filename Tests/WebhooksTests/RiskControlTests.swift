@@ -41,17 +41,50 @@ import Webhooks
         }
     }
 
+    /// Each server's configured deadline, not a default nor the handler's 30 s,
+    /// ends the wait: the 150 ms one answers after at least 150 ms and before
+    /// the 3 s one, which answers after at least 3 s. Lower bounds cannot fail
+    /// on a loaded machine; the one upper bound is the other server's deadline,
+    /// 20 times the one under test. Made to fail by having the pipeline use a
+    /// fixed 2 s deadline (the 3 s server answered after 2 s) and by ignoring
+    /// the deadline (the 150 ms server answered after 30 s).
     @Test func aDecisionPastTheDeadlineIsServiceUnavailable() async throws {
-        let decide: Handlers.RiskControl = { _ in
-            try await Task.sleep(for: .seconds(30))
+        let cancelled = HandlerRecorder()
+        let decide: Handlers.RiskControl = { request in
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch {
+                cancelled.record(request)  // the deadline cancelled the undecided handler
+                throw error
+            }
             return .allow
         }
-        try await withWebhookTestServer(server(decide, deadline: .milliseconds(150))) { server in
-            let started = ContinuousClock.now
-            let response = try await server.client.send(factory.riskControl(orderID: "RC-SLOW"))
-            #expect(response.status == 503)
-            #expect(response.errorCode == "decision_timeout")
-            #expect(ContinuousClock.now - started < .seconds(20))
+        let short = server(decide, deadline: .milliseconds(150))
+        let long = server(decide, deadline: .seconds(3))
+        try await withWebhookTestServer(short) { short in
+            try await withWebhookTestServer(long) { long in
+                let started = ContinuousClock.now
+                let answers = try await withThrowingTaskGroup(of: (String, Int, String?, Duration).self) { group in
+                    for (name, client) in [("short", short.client), ("long", long.client)] {
+                        group.addTask {
+                            let response = try await client.send(factory.riskControl(orderID: "RC-\(name)"))
+                            return (name, response.status, response.errorCode, ContinuousClock.now - started)
+                        }
+                    }
+                    var answers: [(name: String, status: Int, code: String?, elapsed: Duration)] = []
+                    for try await answer in group { answers.append(answer) }
+                    return answers
+                }
+                #expect(answers.map(\.name) == ["short", "long"], "the 150 ms deadline must answer first")
+                for answer in answers {
+                    #expect(answer.status == 503 && answer.code == "decision_timeout", "\(answer.name)")
+                }
+                let short = try #require(answers.first { $0.name == "short" })
+                let long = try #require(answers.first { $0.name == "long" })
+                #expect(short.elapsed >= .milliseconds(150) && short.elapsed < .seconds(3), "\(short.elapsed)")
+                #expect(long.elapsed >= .seconds(3), "\(long.elapsed)")
+                try await eventually("both undecided handlers to be cancelled") { cancelled.riskRequests.count == 2 }
+            }
         }
     }
 
