@@ -97,15 +97,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting"]),
+        // What several test targets share: temporary directories, the writer
+        // gate, built executables, the PostgreSQL requirement, a store that
+        // tells when its workers are idle. For tests only.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting"],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
-        .testTarget(name: "SQLiteStoreTests", dependencies: ["SQLiteStore", "sqlite-crash-probe", "ChildProcesses"]),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "sqlite-crash-probe", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
         .testTarget(
             name: "SQLiteInboxTests",
             dependencies: [
-                "SQLiteInbox", "SQLiteStore", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
+                "SQLiteInbox", "SQLiteStore", "Webhooks", "TrustPay", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
@@ -114,7 +124,9 @@ let package = Package(
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(
             name: "TrustPayWebhooksCLITests",
-            dependencies: ["trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers"]),
+            dependencies: [
+                "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
+            ]),
         // Kills `serve` with SIGKILL under load, restarts it, and checks that
         // every acknowledged callback was stored and handled once.
         .executableTarget(
@@ -123,18 +135,26 @@ let package = Package(
                 "TrustPay", "TrustPayWebhooksTesting", "ChildProcesses", "PostgresTestCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses"]),
+        .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses", "TestSupport"]),
         .testTarget(
             name: "PostgresInboxTests",
             dependencies: [
-                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster",
+                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "TrustPayWebhooksTesting",
+                "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The pipeline's promises that hold whatever the store: each test
+        // runs on the memory, SQLite and PostgreSQL inboxes.
+        .testTarget(
+            name: "IdempotencyStoreTests",
+            dependencies: [
+                "Webhooks", "SQLiteInbox", "PostgresInbox", "PostgresTestCluster", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Signed payment callbacks, one body per line, for scripts/bench-pipeline's wrk.

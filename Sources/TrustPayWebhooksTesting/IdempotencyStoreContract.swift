@@ -34,6 +34,7 @@ public struct IdempotencyStoreContract: Sendable {
         case deadLettersWaitForAReplay
         case listsByEveryFilterOldestFirst
         case purgesByFilterButNotEventsInProgress
+        case purgingForgetsAnOrdersStatusWithItsLastEvent
         case prunesCompletedEventsAndKeepsDeadLetters
         case concurrentRecordsOfOneKeyRecordOnce
         case concurrentClaimsNeverShareAnEvent
@@ -66,6 +67,8 @@ public struct IdempotencyStoreContract: Sendable {
                 "lists by every filter criterion, oldest first, up to the limit"
             case .purgesByFilterButNotEventsInProgress:
                 "purges matching events except those in progress, and forgets their keys"
+            case .purgingForgetsAnOrdersStatusWithItsLastEvent:
+                "purging keeps an order's last status while any of its events is left, and forgets it with the last"
             case .prunesCompletedEventsAndKeepsDeadLetters:
                 "prunes events completed before a date and keeps dead letters"
             case .concurrentRecordsOfOneKeyRecordOnce:
@@ -98,6 +101,7 @@ public struct IdempotencyStoreContract: Sendable {
         case .deadLettersWaitForAReplay: try await run.deadLettersWaitForAReplay()
         case .listsByEveryFilterOldestFirst: try await run.listsByEveryFilterOldestFirst()
         case .purgesByFilterButNotEventsInProgress: try await run.purgesByFilterButNotEventsInProgress()
+        case .purgingForgetsAnOrdersStatusWithItsLastEvent: try await run.purgingForgetsAnOrdersStatusWithItsLastEvent()
         case .prunesCompletedEventsAndKeepsDeadLetters: try await run.prunesCompletedEventsAndKeepsDeadLetters()
         case .concurrentRecordsOfOneKeyRecordOnce: try await run.concurrentRecordsOfOneKeyRecordOnce()
         case .concurrentClaimsNeverShareAnEvent: try await run.concurrentClaimsNeverShareAnEvent()
@@ -141,8 +145,8 @@ public struct ContractViolation: Error, CustomStringConvertible {
 private struct ContractRun {
     let requirement: IdempotencyStoreContract.Requirement
     let store: any IdempotencyStore
-    /// About now, in whole seconds: leases taken at `t0` are live for `purge`.
-    let t0 = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+    /// When `newEvent` receives events: about now, in whole seconds.
+    let t0 = NewInboxEvent.testEpoch
     let lease: Duration = .seconds(30)
 
     func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
@@ -153,18 +157,6 @@ private struct ContractRun {
 
     func violation(_ expectation: String, line: Int = #line) -> ContractViolation {
         ContractViolation(requirement: requirement, expectation: expectation, line: line)
-    }
-
-    /// A payment event whose key is its order and status.
-    func newEvent(
-        _ order: String = "O-1", status: Int = 5, rank: Int? = 1, hash: String = "h1", kind: EventKind = .payment,
-        merchantID: Int64 = 1, at offset: Double = 0
-    ) -> NewInboxEvent {
-        NewInboxEvent(
-            key: IdempotencyKey(rawValue: "[\"\(kind)\",\(merchantID),\"\(order)\",\(status)]"), contentHash: hash,
-            kind: kind, merchantID: merchantID, orderType: kind == .payment ? 0 : nil, orderNo: order, status: status,
-            order: OrderReference(rawValue: "[\"\(kind)\",\(merchantID),\"\(order)\"]"), statusRank: rank,
-            rawBody: Array("{\"order_no\":\"\(order)\"}".utf8), receivedAt: at(offset))
     }
 
     /// Records `event`, which must be new.
@@ -234,16 +226,19 @@ private struct ContractRun {
         try expect(otherOrder.previousStatus == nil && !otherOrder.isStale, "orders are tracked separately")
         let forward = try await recordNew(newEvent("O-2", status: 6, rank: 2))
         try expect(forward.previousStatus == 5 && !forward.isStale, "a higher rank is not stale; got \(forward)")
+        let repeated = try await store.record(newEvent("O-2", status: 5, rank: 1), lease: nil, now: at(1))
+        try expect(repeated.event.id == otherOrder.id, "a repeat of O-2's first event is that event; got \(repeated)")
         let equal = try await recordNew(newEvent("O-2", status: 2, rank: 2))
-        try expect(equal.previousStatus == 6 && !equal.isStale, "an equal rank is not stale; got \(equal)")
+        try expect(equal.previousStatus == 6 && !equal.isStale,
+                   "an equal rank is not stale, and a repeat does not move the last status back; got \(equal)")
     }
 
     func keepsEveryFieldAsRecorded() async throws {
         let card = NewInboxEvent(
-            key: IdempotencyKey(rawValue: #"["card",8820250900009,"recharge","订单/№ 7 \"x\"",0]"#),
+            key: IdempotencyKey(rawValue: #"["card",8820250900009,"recharge","订单/№ 7 \"x\" 'y'",0]"#),
             contentHash: "0123456789abcdef0123456789abcdef", kind: .card, merchantID: 8_820_250_900_009, orderType: nil,
-            orderNo: "订单/№ 7 \"x\"", status: 0,
-            order: OrderReference(rawValue: #"["card",8820250900009,"recharge","订单/№ 7 \"x\""]"#), statusRank: nil,
+            orderNo: "订单/№ 7 \"x\" 'y'", status: 0,
+            order: OrderReference(rawValue: #"["card",8820250900009,"recharge","订单/№ 7 \"x\" 'y'"]"#), statusRank: nil,
             rawBody: (0...255).map { UInt8($0) } + [0, 0], receivedAt: at(0.25))
         let payment = NewInboxEvent(
             key: IdempotencyKey(rawValue: "payout-key"), contentHash: "h", kind: .payment, merchantID: Int64.max,
@@ -262,7 +257,7 @@ private struct ContractRun {
         let listed = try await store.list(EventFilter())
         try expect(listed.map(\.rawBody) == [card.rawBody, payment.rawBody], "list returns the raw bodies byte for byte")
         let claimed = try await store.claimDue(owner: "w", limit: 5, leaseDuration: lease, now: t0)
-        try expect(claimed.map(\.rawBody) == [card.rawBody, payment.rawBody] && claimed.map(\.orderNo) == ["订单/№ 7 \"x\"", ""],
+        try expect(claimed.map(\.rawBody) == [card.rawBody, payment.rawBody] && claimed.map(\.orderNo) == ["订单/№ 7 \"x\" 'y'", ""],
                    "claimDue returns the raw bodies and fields, oldest first")
     }
 
@@ -285,7 +280,11 @@ private struct ContractRun {
         try expect(takenOver.map(\.orderNo) == ["O-0", "O-1"], "expired leases are claimable again, oldest first; got \(takenOver)")
         try expect(takenOver.allSatisfy { $0.attempts == 2 }, "a takeover is attempt 2")
         try expect(try await !store.complete(id: takenOver[0].id, owner: "a", now: at(31)),
-                   "the old owner can no longer finish a taken-over event")
+                   "the old owner can no longer complete a taken-over event")
+        try expect(try await !store.fail(id: takenOver[0].id, owner: "a", error: "x", retryAt: at(40), now: at(31)),
+                   "nor fail it")
+        try expect(try await !store.deadLetter(id: takenOver[0].id, owner: "a", error: "x", now: at(31)),
+                   "nor dead-letter it")
         try expect(try await store.complete(id: takenOver[0].id, owner: "c", now: at(31)), "the new owner can")
         let again = try await store.claim(id: takenOver[0].id, owner: "d", leaseDuration: lease, now: at(31))
         try expect(again == nil, "a completed event is not claimable; got \(String(describing: again))")
@@ -408,10 +407,15 @@ private struct ContractRun {
         try expect(claimed.map(\.attempts) == [1], "a replayed event runs afresh as attempt 1; got \(claimed)")
         let inProgress = try await store.replay(id: event.id, now: at(22))
         try expect(inProgress == nil, "an event under a live lease is not replayed")
-        try expect(try await store.complete(id: event.id, owner: "w", now: at(23)), "w completes it")
-        let again = try await store.replay(id: event.id, now: at(24))
+        let abandoned = try await store.replay(id: event.id, now: at(51))
+        try expect(abandoned?.state == .pending && abandoned?.attempts == 0,
+                   "once its lease has run out (at 51) it is replayed; got \(String(describing: abandoned))")
+        let rerun = try await store.claimDue(owner: "w", limit: 5, leaseDuration: lease, now: at(52))
+        try expect(rerun.map(\.attempts) == [1], "and runs afresh; got \(rerun)")
+        try expect(try await store.complete(id: event.id, owner: "w", now: at(53)), "w completes it")
+        let again = try await store.replay(id: event.id, now: at(54))
         try expect(again?.state == .pending, "a completed event can be replayed; got \(String(describing: again))")
-        let unknown = try await store.replay(id: NewInboxEvent.makeID(), now: at(24))
+        let unknown = try await store.replay(id: NewInboxEvent.makeID(), now: at(54))
         try expect(unknown == nil, "an unknown id replays nothing")
     }
 
@@ -447,7 +451,8 @@ private struct ContractRun {
 
     func purgesByFilterButNotEventsInProgress() async throws {
         for index in 0..<4 { try await recordNew(newEvent("O-\(index)", at: Double(index))) }
-        let leased = try await recordNew(newEvent("LEASED", at: 4), lease: Lease(owner: "w", duration: .seconds(3600)))
+        // A day: `purge` compares leases with the real clock, and the test run started at t0.
+        let leased = try await recordNew(newEvent("LEASED", at: 4), lease: Lease(owner: "w", duration: .seconds(86_400)))
         try expect(try await store.purge(EventFilter(orderNo: "O-0")) == 1, "purges the matching event")
         try expect(try await orderNos(EventFilter()) == ["O-1", "O-2", "O-3", "LEASED"], "and only it")
         let again = try await store.record(newEvent("O-0", at: 5), lease: nil, now: at(5))
@@ -456,6 +461,23 @@ private struct ContractRun {
         try expect(try await orderNos(EventFilter()) == ["O-3", "LEASED", "O-0"], "the oldest first")
         try expect(try await store.purge(EventFilter()) == 2, "purges everything but the event in progress")
         try expect(try await store.list(EventFilter()).map(\.id) == [leased.id], "the event in progress stays")
+    }
+
+    func purgingForgetsAnOrdersStatusWithItsLastEvent() async throws {
+        let paid = try await recordNew(newEvent("A", status: 5, rank: 1))
+        try await recordNew(newEvent("A", status: 7, rank: 4, at: 1))
+        try await recordNew(newEvent("B", status: 7, rank: 4, at: 2))
+        try expect(try await store.purge(EventFilter(orderNo: "A", status: 5)) == 1, "purges A's first event")
+        try expect(try await store.event(id: paid.id) == nil, "A's first event is gone")
+        let stale = try await recordNew(newEvent("A", status: 8, rank: 3, at: 3))
+        try expect(stale.previousStatus == 7 && stale.isStale,
+                   "with another event of A left, A's last status (7, rank 4) is kept; got \(stale)")
+        try expect(try await store.purge(EventFilter(orderNo: "A")) == 2, "purges A's other events")
+        let fresh = try await recordNew(newEvent("A", status: 2, rank: 1, at: 4))
+        try expect(fresh.previousStatus == nil && !fresh.isStale,
+                   "with its last event gone, A starts afresh; got \(fresh)")
+        let other = try await recordNew(newEvent("B", status: 8, rank: 3, at: 5))
+        try expect(other.previousStatus == 7 && other.isStale, "B's status is not A's to forget; got \(other)")
     }
 
     func prunesCompletedEventsAndKeepsDeadLetters() async throws {
@@ -487,7 +509,7 @@ private struct ContractRun {
         let outcomes = try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
             for _ in 0..<100 {
                 group.addTask {
-                    try await self.store.record(self.newEvent(), lease: Lease(owner: "request", duration: self.lease), now: self.t0)
+                    try await self.store.record(newEvent(), lease: Lease(owner: "request", duration: self.lease), now: self.t0)
                 }
             }
             return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }

@@ -1,6 +1,8 @@
 import Foundation
 import PostgresInbox
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 
 /// Two inboxes on one database, each with its own pool: two replicas of a

@@ -2,6 +2,8 @@ import Foundation
 @testable import PostgresInbox
 import PostgresNIO
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 
 @Suite struct DatabaseURLTests {

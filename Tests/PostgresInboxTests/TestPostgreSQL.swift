@@ -4,9 +4,15 @@ import PostgresInbox
 import PostgresNIO
 import PostgresTestCluster
 import Testing
+import TestSupport
 
 /// The private cluster the tests start (see PostgresTestCluster).
 typealias TestPostgreSQL = PostgresTestCluster
+
+/// Every test nested in this suite runs against one private PostgreSQL,
+/// each on a fresh database.
+@Suite(.requiresPostgreSQL, .postgreSQL)
+struct PostgreSQLTests {}
 
 /// Starts one private cluster around the suite it is attached to (and its
 /// nested suites), and deletes it afterwards.

@@ -2,6 +2,7 @@ import Foundation
 import PostgresInbox
 import Synchronization
 import Testing
+import TestSupport
 import TrustPay
 import TrustPayWebhooksTesting
 import Webhooks
@@ -17,7 +18,7 @@ final class RunCounts: Sendable {
 }
 
 /// A server for `merchant` on `inbox`, counting handler runs.
-func makeServer(inbox: PostgresInbox, runs: RunCounts, dispatch: DispatchMode = .afterStore) -> WebhookServer {
+func makeServer(inbox: any IdempotencyStore, runs: RunCounts, dispatch: DispatchMode = .afterStore) -> WebhookServer {
     var configuration = WebhookConfiguration(merchants: [merchant.merchant])
     configuration.paymentRoutes = [PaymentRoute(path: "/trustpay/payment", dispatch: dispatch)]
     configuration.retrySchedule = RetrySchedule(
@@ -37,8 +38,9 @@ extension PostgreSQLTests {
         func twoServersOnOneDatabaseRunTheHandlerOnceForCopiesArrivingTogether(dispatch: DispatchMode) async throws {
             let runs = RunCounts()
             try await withReplicas { a, b in
-                try await withWebhookTestServer(makeServer(inbox: a, runs: runs, dispatch: dispatch)) { first in
-                    try await withWebhookTestServer(makeServer(inbox: b, runs: runs, dispatch: dispatch)) { second in
+                let (watchedA, watchedB) = (WatchedStore(a), WatchedStore(b))
+                try await withWebhookTestServer(makeServer(inbox: watchedA, runs: runs, dispatch: dispatch)) { first in
+                    try await withWebhookTestServer(makeServer(inbox: watchedB, runs: runs, dispatch: dispatch)) { second in
                         let orders = (0..<10).map { "TWICE-\($0)" }
                         for orderNo in orders {
                             let callback = factory.payment(orderNo: orderNo, status: .unliquidated)
@@ -55,8 +57,10 @@ extension PostgreSQLTests {
                         try await eventually("every order completed", timeout: .seconds(20)) {
                             try await a.list(EventFilter(states: [.completed])).count == orders.count
                         }
-                        // Workers on either server might still be looking: give them time to misbehave.
-                        try await Task.sleep(for: .milliseconds(500))
+                        // Whatever the copies set off has run once every worker of both servers finds nothing due.
+                        let (markA, markB) = (watchedA.mark(), watchedB.mark())
+                        try await watchedA.waitUntilIdle(workers: 2, since: markA)
+                        try await watchedB.waitUntilIdle(workers: 2, since: markB)
                         #expect(runs.all == Dictionary(uniqueKeysWithValues: orders.map { ($0, 1) }))
                     }
                 }
@@ -148,7 +152,7 @@ extension OutageTests {
             // calls meant to succeed retry, as a loaded machine may run past it (see OutageTests).
             let inbox = try await untilAvailable {
                 try await PostgresInbox.connect(
-                    url: url, poolSize: 2, operationTimeout: .seconds(2), retention: nil, logger: testLogger)
+                    url: url, poolSize: 2, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
             }
             let runs = RunCounts()
             try await using(inbox) {
@@ -167,7 +171,7 @@ extension OutageTests {
                         let started = ContinuousClock.now
                         let response = try await server.client.deliver(down)
                         #expect(response.status == 503, "\(response)")
-                        #expect(ContinuousClock.now - started < .seconds(5))
+                        #expect(ContinuousClock.now - started < Self.promptly())
                     }
                     #expect(try await server.client.get("/readyz").status == 503)
 

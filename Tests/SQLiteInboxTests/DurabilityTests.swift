@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 @testable import SQLiteInbox
 
@@ -17,7 +19,7 @@ import Webhooks
             let dead = try await inbox.record(newEvent("DEAD", at: 1), lease: holder, now: t0).event
             let waiting = try await inbox.record(newEvent("WAITING", at: 2), lease: holder, now: t0).event
             _ = try await inbox.record(newEvent("LEASED", status: 7, rank: 4, at: 3), lease: holder, now: t0)
-            _ = try await inbox.record(newEvent("PENDING", bodyBytes: 100_000, at: 4), lease: nil, now: t0)
+            _ = try await inbox.record(newEvent("PENDING", body: bytes(100_000), at: 4), lease: nil, now: t0)
             _ = try await inbox.record(newEvent("PENDING", hash: "other", at: 5), lease: nil, now: t0)
             #expect(try await inbox.complete(id: done.id, owner: holder.owner, now: at(1)))
             #expect(try await inbox.deadLetter(id: dead.id, owner: holder.owner, error: "gave up", now: at(2)))
@@ -43,9 +45,12 @@ import Webhooks
         await reopened.close()
     }
 
-    @Test func twoInboxesOnOneFileRecordAKeyOnce() async throws {
-        // Two processes sharing the file: their writers take turns at the
-        // write lock, and the key is still recorded once.
+    /// Two inboxes in this one process, each with its own writer connection,
+    /// stand in for two processes sharing the file: their writers take turns
+    /// at SQLite's write lock, and the key is still recorded once. Made to
+    /// fail by opening the writers with `BEGIN DEFERRED` and no busy
+    /// timeout: records then fail with SQLITE_BUSY.
+    @Test func twoInboxesInOneProcessOnOneFileRecordAKeyOnce() async throws {
         let directory = try TemporaryDirectory()
         let first = try await SQLiteInbox.open(path: directory.database())
         let second = try await SQLiteInbox.open(path: directory.database())

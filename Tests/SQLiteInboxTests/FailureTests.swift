@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 @testable import SQLiteInbox
 @testable import SQLiteStore
@@ -47,7 +49,7 @@ import Webhooks
             var failure: StoreError?
             for index in 0..<50 where failure == nil {
                 do {
-                    acknowledged.append(try await inbox.record(newEvent("O-\(index)", bodyBytes: 8_000), lease: nil, now: t0).event.orderNo)
+                    acknowledged.append(try await inbox.record(newEvent("O-\(index)", body: bytes(8_000)), lease: nil, now: t0).event.orderNo)
                 } catch let error as StoreError {
                     failure = error
                 }
@@ -58,7 +60,7 @@ import Webhooks
             #expect(try await inbox.event(id: "no such id") == nil, "reads still work")
 
             try await inbox.database.write { db in _ = try db.query("PRAGMA max_page_count = 1073741823") }
-            let retried = try await inbox.record(newEvent("O-\(acknowledged.count)", bodyBytes: 8_000), lease: nil, now: t0)
+            let retried = try await inbox.record(newEvent("O-\(acknowledged.count)", body: bytes(8_000)), lease: nil, now: t0)
             #expect(retried.isRecorded, "the refused event was not stored, so TrustPay's retry records it")
         }
     }
@@ -68,7 +70,7 @@ import Webhooks
         let path = directory.database()
         let inbox = try await SQLiteInbox.open(path: path, busyTimeout: .milliseconds(100))
         #expect(try await inbox.record(newEvent("BEFORE"), lease: nil, now: t0).isRecorded)
-        // Another process holds the write lock.
+        // Another connection (in this process, as another process would) holds the write lock.
         let other = try SQLiteConnection(path: path)
         try other.execute("BEGIN IMMEDIATE")
         let error = await #expect(throws: StoreError.self) {

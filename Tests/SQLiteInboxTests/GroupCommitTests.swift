@@ -1,9 +1,12 @@
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 @testable import SQLiteInbox
 @testable import SQLiteStore
 
-/// Concurrent requests share transactions, and so fsyncs.
+/// Concurrent requests share transactions, and so fsyncs: proven with the
+/// writer held, so that it holds on a disk of any speed.
 @Suite struct GroupCommitTests {
     @Test func recordsQueuedTogetherCommitTogether() async throws {
         try await withInbox { inbox, _ in
@@ -13,23 +16,6 @@ import Webhooks
             #expect(statistics.writes - before.writes == 101)
             #expect(statistics.commits - before.commits == 2, "the gate's transaction, then one for all 100 records")
             #expect(statistics.largestBatch == 100)
-        }
-    }
-
-    @Test func concurrentRecordsShareFsyncs() async throws {
-        try await withInbox { inbox, _ in
-            let before = inbox.writerStatistics
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<200 {
-                    group.addTask { _ = try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
-                }
-                try await group.waitForAll()
-            }
-            let writes = inbox.writerStatistics.writes - before.writes
-            let commits = inbox.writerStatistics.commits - before.commits
-            #expect(writes == 200)
-            #expect(commits * 4 < writes, "200 concurrent records took \(commits) commits")
-            #expect(try await inbox.list(EventFilter()).count == 200)
         }
     }
 
@@ -53,16 +39,18 @@ import Webhooks
         await inbox.close()
     }
 
-    @Test func aHundredConcurrentRecordsOfOneKeyRecordItOnceAndFailNone() async throws {
+    /// The contract checks that such records record the key once; here,
+    /// that the losers are answered as duplicates, not as failed writes
+    /// rolled back in their batch. Made to fail by inserting without
+    /// `OR IGNORE` (the unique key then fails 99 writes).
+    @Test func concurrentRecordsOfOneKeyAreNeverFailedWrites() async throws {
         try await withInbox { inbox, _ in
-            let outcomes = try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<100 {
-                    group.addTask { try await inbox.record(newEvent("ONCE"), lease: nil, now: t0) }
+                    group.addTask { _ = try await inbox.record(newEvent("ONCE"), lease: nil, now: t0) }
                 }
-                return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
+                try await group.waitForAll()
             }
-            #expect(outcomes.count { $0.isRecorded } == 1)
-            #expect(outcomes.count { $0 == .duplicate(outcomes.first { $0.isRecorded }!.event) } == 99)
             #expect(inbox.writerStatistics.failedWrites == 0, "a repeated key is never a failed write")
         }
     }
@@ -75,7 +63,7 @@ private func recordQueuedTogether(
     _ count: Int, in inbox: SQLiteInbox
 ) async throws -> ([RecordOutcome], WriterStatistics) {
     let gate = WriterGate()
-    let blocker = try await gate.close(inbox)
+    let blocker = try await gate.close(inbox.database.writer)
     let records = Task {
         try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
             for index in 0..<count {
@@ -84,7 +72,7 @@ private func recordQueuedTogether(
             return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
         }
     }
-    try await waitUntil { inbox.database.writer.queuedWrites == count }
+    try await eventually("\(count) records queued") { inbox.database.writer.queuedWrites == count }
     let before = inbox.writerStatistics
     gate.open()
     try await blocker.value

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
+import TrustPayWebhooksTesting
 import Webhooks
 @testable import SQLiteInbox
 @testable import SQLiteStore

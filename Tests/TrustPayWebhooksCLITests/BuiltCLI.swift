@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -21,21 +22,13 @@ struct CommandResult: Sendable {
 /// SIGKILLs any run that outlives its time limit.
 enum BuiltCLI {
     /// `trustpay-webhooks` beside the test bundle in the build folder.
-    static let path: String? = {
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("trustpay-webhooks").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }()
+    static func path() throws -> String { try builtExecutable("trustpay-webhooks") }
 
     static func run(
         _ arguments: [String], stdin: String? = nil, in directory: ScratchDirectory,
         timeout: Duration = .seconds(30)
     ) async throws -> CommandResult {
-        let binary = try #require(path, "trustpay-webhooks binary not built")
+        let binary = try path()
         // ChildProcess, not Foundation's Process: see ChildProcesses for why.
         let result = try await ChildProcess.run(
             [binary] + arguments, input: stdin.map { .bytes(Array($0.utf8)) } ?? .null,
@@ -59,7 +52,7 @@ struct ServeProcess {
     /// Starts `serve` with `config` (written to serve.yaml); `events` is the
     /// directory's events.jsonl, whatever the config does with it.
     static func start(config yaml: String, in directory: ScratchDirectory) async throws -> ServeProcess {
-        let binary = try #require(BuiltCLI.path, "trustpay-webhooks binary not built")
+        let binary = try BuiltCLI.path()
         let events = directory.url.appendingPathComponent("events.jsonl")
         let config = directory.file("serve.yaml", contents: yaml)
         let log = directory.url.appendingPathComponent("serve.log")

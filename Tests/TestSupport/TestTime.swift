@@ -1,0 +1,10 @@
+import Foundation
+import TrustPayWebhooksTesting
+import Webhooks
+
+/// The time store tests record at, as `newEvent` receives events: this
+/// process's start in whole seconds.
+public let t0 = NewInboxEvent.testEpoch
+
+/// `seconds` after ``t0``.
+public func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }

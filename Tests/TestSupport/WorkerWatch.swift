@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+import TrustPayWebhooksTesting
+import Webhooks
+
+/// A store that notes every `claimDue`: who asked, and whether it found
+/// anything. A worker claims again only once the batch it claimed before
+/// has run, so a worker that asks and finds nothing is idle: when every
+/// worker has done so since some moment, nothing they claimed before that
+/// moment is still running, and nothing was due.
+///
+/// This is how the tests wait for "no second run": for a positive signal
+/// that the work that could have caused one is over, not for a while.
+///
+/// ```swift
+/// let store = WatchedStore(inbox)
+/// … deliver the duplicate …
+/// try await store.waitUntilIdle(workers: 2, since: store.mark())
+/// #expect(runs.count == 1)
+/// ```
+public final class WatchedStore: IdempotencyStore {
+    public let inner: any IdempotencyStore
+    private let claims = Mutex(Claims())
+
+    private struct Claims {
+        var started = 0
+        /// Each worker's latest empty claim, by the number it started with.
+        var lastEmpty: [String: Int] = [:]
+    }
+
+    public init(_ inner: any IdempotencyStore) { self.inner = inner }
+
+    /// A moment to wait from: the claims started so far.
+    public func mark() -> Int { claims.withLock { $0.started } }
+
+    /// The workers whose claim started after `mark` found nothing.
+    public func idleWorkers(since mark: Int) -> Set<String> {
+        claims.withLock { claims in Set(claims.lastEmpty.filter { $0.value > mark }.keys) }
+    }
+
+    /// Waits until `workers` workers (every worker of the servers on this
+    /// store) have each found nothing due in a claim started after `mark`.
+    public func waitUntilIdle(workers: Int, since mark: Int, timeout: Duration = .seconds(30)) async throws {
+        try await eventually("\(workers) worker(s) to find nothing due", timeout: timeout) {
+            self.idleWorkers(since: mark).count >= workers
+        }
+    }
+
+    public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        let number = claims.withLock { claims in
+            claims.started += 1
+            return claims.started
+        }
+        let claimed = try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+        if claimed.isEmpty { claims.withLock { $0.lastEmpty[owner] = max($0.lastEmpty[owner] ?? 0, number) } }
+        return claimed
+    }
+
+    public func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+        try await inner.record(event, lease: lease, now: now)
+    }
+    public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
+    }
+    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        try await inner.complete(id: id, owner: owner, now: now)
+    }
+    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        try await inner.fail(id: id, owner: owner, error: error, retryAt: retryAt, now: now)
+    }
+    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        try await inner.deadLetter(id: id, owner: owner, error: error, now: now)
+    }
+    public func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
+    public func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
+    public func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }
+    public func purge(_ filter: EventFilter) async throws -> Int { try await inner.purge(filter) }
+    public func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
+    public func checkAvailability() async throws { try await inner.checkAvailability() }
+}
