@@ -23,9 +23,9 @@ private let quietLogger: Logger = {
 /// run on: the pipeline's once-per-callback promise holds whatever the store.
 @Suite(.timeLimit(.minutes(2)))
 struct ConcurrentDeliveryTests {
-    /// Made to fail by a store that lets a copy make the event due again
-    /// (`StoreKind.withReplayingDuplicates`, replaying every duplicate):
-    /// the handler then ran 2 times or more, on each store.
+    /// Made to fail by replaying the event on every duplicate record (in
+    /// `WatchedStore.record`): the handler ran 3, 2 and 4 times on the
+    /// memory, SQLite and PostgreSQL inboxes.
     @Test(arguments: StoreKind.testable)
     func aHundredConcurrentDeliveriesRunTheHandlerOnce(_ kind: StoreKind) async throws {
         try await kind.withStore { inbox in

@@ -46,8 +46,9 @@ extension PostgreSQLTests {
             }
         }
 
-        /// Made to fail by answering from `checkAvailability` without
-        /// looking at the lifecycle (it then succeeds after shutdown).
+        /// Made to fail by dropping the shut-down check in `perform`: the
+        /// check after shutdown then failed with the pool's own error, which
+        /// does not say the inbox was shut down.
         @Test func answersAvailabilityChecksUntilShutDown() async throws {
             try await withInbox { inbox in
                 await #expect(throws: Never.self) { try await inbox.checkAvailability() }

@@ -16,8 +16,8 @@ struct OutageTests {
     static let timeout: Duration = .seconds(2)
 
     /// The most a call bounded by `timeout` may take on a loaded machine.
-    /// Made to fail by giving `claim` the schema's timeout (60 s) instead
-    /// of the operation timeout: aQueryStuckBehindALockTimesOut took 60 s.
+    /// Made to fail by giving `claim` the schema's timeout (60 s) and the
+    /// server no lock timeout: aQueryStuckBehindALockTimesOut took 60 s.
     static func promptly(_ timeout: Duration = timeout) -> Duration { timeout * 5 }
 
     /// Runs `body` with a private server and a database on it; deletes the server afterwards.

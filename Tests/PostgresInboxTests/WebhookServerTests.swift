@@ -34,6 +34,8 @@ func makeServer(inbox: any IdempotencyStore, runs: RunCounts, dispatch: Dispatch
 extension PostgreSQLTests {
     /// `WebhookServer` on loopback with a PostgreSQL inbox.
     @Suite struct WebhookServerTests {
+        /// Made to fail by replaying the event on every duplicate record (in
+        /// `WatchedStore.record`): orders ran 2 or 3 times in both modes.
         @Test(arguments: [DispatchMode.afterStore, .afterHandler])
         func twoServersOnOneDatabaseRunTheHandlerOnceForCopiesArrivingTogether(dispatch: DispatchMode) async throws {
             let runs = RunCounts()

@@ -48,8 +48,8 @@ import Webhooks
     /// Two inboxes in this one process, each with its own writer connection,
     /// stand in for two processes sharing the file: their writers take turns
     /// at SQLite's write lock, and the key is still recorded once. Made to
-    /// fail by opening the writers with `BEGIN DEFERRED` and no busy
-    /// timeout: records then fail with SQLITE_BUSY.
+    /// fail by opening both with no busy timeout: records failed with
+    /// "database is locked" instead of waiting their turn.
     @Test func twoInboxesInOneProcessOnOneFileRecordAKeyOnce() async throws {
         let directory = try TemporaryDirectory()
         let first = try await SQLiteInbox.open(path: directory.database())

@@ -72,6 +72,8 @@ struct EndToEndTests {
         await inbox.close()
     }
 
+    /// Made to fail by replaying the event on every duplicate record (in
+    /// `WatchedStore.record`): the restarted server ran the old event again.
     @Test func aDuplicateAfterARestartIsNotDispatchedAgain() async throws {
         let directory = try TemporaryDirectory()
         let callback = factory.payment(orderNo: "BEFORE-RESTART", status: .unliquidated)

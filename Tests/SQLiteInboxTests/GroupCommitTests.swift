@@ -41,8 +41,9 @@ import Webhooks
 
     /// The contract checks that such records record the key once; here,
     /// that the losers are answered as duplicates, not as failed writes
-    /// rolled back in their batch. Made to fail by inserting without
-    /// `OR IGNORE` (the unique key then fails 99 writes).
+    /// rolled back in their batch. Made to fail by inserting without the
+    /// lookup and `ON CONFLICT DO NOTHING`, and reading the stored event
+    /// after the write failed: answers as before, 99 failed writes.
     @Test func concurrentRecordsOfOneKeyAreNeverFailedWrites() async throws {
         try await withInbox { inbox, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in

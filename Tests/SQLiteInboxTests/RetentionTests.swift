@@ -40,8 +40,8 @@ import Webhooks
 
     /// The contract checks that the order's status is forgotten; here, that
     /// its row goes too, so `order_last_status` does not grow with every
-    /// order ever seen. Made to fail by leaving the row (and NULLing
-    /// nothing) in the purge trigger: 2 rows instead of 1.
+    /// order ever seen. Made to fail by keeping the row (its count never
+    /// below 1) in the delete trigger: 2 rows instead of 1.
     @Test func anOrdersStatusRowIsDeletedWithItsLastEvent() async throws {
         try await withInbox { inbox, _ in
             _ = try await inbox.record(newEvent("GONE", status: 5, rank: 1), lease: nil, now: t0)

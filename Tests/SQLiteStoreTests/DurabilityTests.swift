@@ -31,8 +31,8 @@ import SQLiteStore
     /// sync per acknowledged write. With `synchronous = NORMAL` SQLite syncs
     /// only at checkpoints, and with `OFF` never.
     ///
-    /// Made to fail by opening the probe's writer with `synchronous: .normal`:
-    /// 4 syncs for 212 acknowledged writes.
+    /// Made to fail by defaulting `SQLiteConfiguration.synchronous` to
+    /// `.normal`: 14 syncs for 2,038 acknowledged writes.
     @Test(.enabled(if: Strace.path != nil || Strace.isRequired, "needs strace (apt-get install strace)"))
     func eachAcknowledgedWriteWasFsyncedFirst() async throws {
         let strace = try #require(Strace.path, "strace is not installed; .ci/run installs it")

@@ -76,9 +76,10 @@ import TrustPayWebhooksTesting
         await writer.close()
     }
 
-    /// Made to fail by storing nothing for one request in twenty (the id
-    /// list then misses them) and, for the counts, by running a batch of
-    /// one request per transaction whatever `maxBatch` says.
+    /// No ratio of commits to writes: how many requests queue up depends on
+    /// the disk's speed (on tmpfs, few do). Made to fail by ignoring
+    /// `maxBatch` (`batchLimit: 512` in the writer): with `maxBatch` 1, a
+    /// batch of 46 and 18 commits for 400 writes.
     @Test(arguments: [GroupCommitWriter.defaultMaxBatch, 1])
     func concurrentWritersAreAllStoredEachOnceInABatchOfAtMostMaxBatch(maxBatch: Int) async throws {
         let directory = try TemporaryDirectory()
@@ -116,7 +117,8 @@ import TrustPayWebhooksTesting
     /// Grouping, on any disk: writes queued while the writer is busy share
     /// one transaction, so one commit (one fsync); past `maxBatch` they
     /// take as many as needed. Made to fail by taking one request per batch
-    /// (`batchLimit: 1` in the writer): 21 batches and 21 commits.
+    /// (`batchLimit: 1` in the writer): 21 batches and 21 commits; and by
+    /// ignoring `maxBatch` (`batchLimit: 512`): all 20 in one batch of 8 at most.
     @Test(arguments: zip([512, 8], [1, 3]))
     func writesQueuedBehindABusyWriterShareOneCommitPerMaxBatch(maxBatch: Int, batches: Int) async throws {
         let directory = try TemporaryDirectory()
