@@ -1,8 +1,10 @@
 import Synchronization
 
 /// A token bucket per source address: `ratePerSecond` sustained, `burst`
-/// at once. Memory is bounded: when too many sources are tracked, the
-/// ones whose buckets have refilled are forgotten (they lose nothing).
+/// at once. Memory is bounded by `maxTracked`: past it, the sources whose
+/// buckets have refilled are forgotten first (they lose nothing), then the
+/// least recently seen, so a flood of new addresses faster than the refill
+/// cannot grow the table (a forgotten source starts again with a full burst).
 public final class RateLimiter: Sendable {
     public let ratePerSecond: Double
     public let burst: Double
@@ -29,10 +31,21 @@ public final class RateLimiter: Sendable {
             let allowed = bucket.tokens >= 1
             if allowed { bucket.tokens -= 1 }
             buckets[source] = bucket
-            if buckets.count > maxTracked {
-                buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * ratePerSecond < burst }
-            }
+            if buckets.count > maxTracked { evict(from: &buckets, keeping: source, now: now) }
             return allowed
         }
+    }
+
+    /// How many sources are remembered now (for tests of the bound).
+    var trackedCount: Int { buckets.withLock { $0.count } }
+
+    private func evict(from buckets: inout [String: Bucket], keeping current: String, now: Double) {
+        buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * ratePerSecond < burst }
+        guard buckets.count > maxTracked else { return }
+        // Down to 7/8 of the bound, so the sort runs once per maxTracked/8
+        // new sources rather than on every one.
+        let keep = max(1, maxTracked - maxTracked / 8)
+        let oldest = buckets.filter { $0.key != current }.sorted { $0.value.updated < $1.value.updated }
+        for (key, _) in oldest.prefix(buckets.count - keep) { buckets[key] = nil }
     }
 }

@@ -58,11 +58,25 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
         #expect(limiter.allow("a", now: 100.6))
     }
 
-    @Test func trackedSourcesAreBounded() {
-        let limiter = RateLimiter(ratePerSecond: 1000, burst: 1, maxTracked: 10)
-        for i in 0..<1000 { _ = limiter.allow("10.0.\(i / 256).\(i % 256)", now: Double(i)) }
-        #expect(limiter.allow("fresh", now: 2000))
+    /// New sources arrive far faster than buckets refill (1,000 in one
+    /// second; a token takes 1,000 s), so only eviction can keep the table
+    /// small. Failed before eviction of the least recently seen existed: the
+    /// table grew to 1,000 (only refilled buckets were forgotten).
+    @Test func trackedSourcesAreBoundedAndTheOldestAreForgotten() {
+        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 10)
+        var largest = 0
+        for i in 0..<1000 {
+            #expect(limiter.allow(Self.address(i), now: Double(i) / 1000), "source \(i)")
+            largest = max(largest, limiter.trackedCount)
+        }
+        #expect(largest == 10)
+        // The newest source is still remembered: its empty bucket refuses.
+        #expect(!limiter.allow(Self.address(999), now: 1))
+        // The oldest was forgotten: it starts again with a full bucket.
+        #expect(limiter.allow(Self.address(0), now: 1))
     }
+
+    static func address(_ i: Int) -> String { "10.0.\(i / 256).\(i % 256)" }
 
     @Test func guardedRoutesAnswerWithTheRefusal() async {
         var router = Router()
