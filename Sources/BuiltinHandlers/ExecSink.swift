@@ -49,7 +49,11 @@ public enum CommandRunner {
         let status = await child.wait()
         watchdog.cancel()
         if stopped.load(ordering: .relaxed) && status > 128 {
-            throw HandlerFailure("\(command[0]) did not finish within \(timeout) and was stopped")
+            // Which signal ended it tells an operator whether the command
+            // honours SIGTERM or had to be killed.
+            let signal = status - 128
+            let name = signal == SIGTERM ? "SIGTERM" : signal == SIGKILL ? "SIGKILL" : "signal \(signal)"
+            throw HandlerFailure("\(command[0]) did not finish within \(timeout) and was stopped by \(name)")
         }
         return status
     }
