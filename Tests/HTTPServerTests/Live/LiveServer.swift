@@ -1,6 +1,8 @@
 import ChildProcesses
 import Foundation
 @testable import HTTPServer
+import Synchronization
+import TrustPayWebhooksTesting
 
 /// A real server on an ephemeral loopback port, for one test.
 final class LiveServer: Sendable {
@@ -58,15 +60,25 @@ final class LiveServer: Sendable {
 }
 
 /// Named gates a handler waits on until the test opens them: ordering
-/// without timing.
+/// without timing. A handler's arrival at its gate is the signal that its
+/// request is in flight.
 actor Gate {
     static let shared = Gate()
     private var opened: Set<String> = []
+    private var arrived: Set<String> = []
     private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     func wait(_ id: String) async {
+        arrived.insert(id)
         if opened.contains(id) { return }
         await withCheckedContinuation { waiting[id, default: []].append($0) }
+    }
+
+    func hasArrived(_ id: String) -> Bool { arrived.contains(id) }
+
+    /// Suspends until a handler has reached gate `id` (throws after 30 s).
+    static func arrival(_ id: String) async throws {
+        try await eventually("a handler reaching gate \(id)") { await shared.hasArrived(id) }
     }
 
     func open(_ id: String) {
@@ -138,6 +150,19 @@ final class WireClient: @unchecked Sendable {
         return String(decoding: all, as: UTF8.self)
     }
 
+    /// Everything the server sent before it closed its side; nil when it
+    /// did not close within the receive timeout.
+    func readUntilClosedBlocking() -> String? {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return String(decoding: all, as: UTF8.self) }
+            if n < 0 { return nil }
+            all.append(contentsOf: chunk[0..<n])
+        }
+    }
+
     /// True when the server has closed its side (EOF), false on timeout.
     func isClosedByPeerBlocking() -> Bool {
         var byte: UInt8 = 0
@@ -148,10 +173,10 @@ final class WireClient: @unchecked Sendable {
         }
     }
 
-    /// True when bytes are already readable (checked without waiting).
-    func hasDataWaiting() -> Bool {
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
+    /// How many received bytes wait unread, up to `limit` (checked without waiting).
+    func bytesWaiting(upTo limit: Int) -> Int {
+        var scratch = [UInt8](repeating: 0, count: limit)
+        return max(0, scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT)) })
     }
 
     /// Reads exactly one response: head, then `Content-Length` body bytes.
@@ -191,6 +216,65 @@ final class WireClient: @unchecked Sendable {
     func readResponse() async -> WireResponse? { await offPool { self.readResponseBlocking() } }
     func isClosedByPeer() async -> Bool { await offPool { self.isClosedByPeerBlocking() } }
     func readToEnd() async -> String { await offPool { self.readToEndBlocking() } }
+    func readUntilClosed() async -> String? { await offPool { self.readUntilClosedBlocking() } }
+}
+
+/// True when nothing listens on the port any more: connecting is refused.
+func connectionRefused(port: Int, host: String = "127.0.0.1") async -> Bool {
+    await offPool {
+        do {
+            _ = try WireClient(port: port, host: host)
+            return false
+        } catch {
+            return true
+        }
+    }
+}
+
+/// Runs `work` and reports whether it finished within `limit`, without
+/// waiting longer than that for work that may never end.
+func completes(within limit: Duration, _ work: @escaping @Sendable () async -> Void) async -> Bool {
+    let first = FirstAnswer()
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        first.give(false)
+    }
+    Task {
+        await work()
+        first.give(true)
+    }
+    let answer = await first.value()
+    timer.cancel()
+    return answer
+}
+
+/// The first of several answers; later ones are ignored.
+private final class FirstAnswer: Sendable {
+    private struct State {
+        var answer: Bool?
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func give(_ answer: Bool) {
+        let waiter: CheckedContinuation<Bool, Never>? = state.withLock { state in
+            guard state.answer == nil else { return nil }
+            state.answer = answer
+            return state.waiter.take()
+        }
+        waiter?.resume(returning: answer)
+    }
+
+    func value() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let ready: Bool? = state.withLock { state in
+                if state.answer == nil { state.waiter = continuation }
+                return state.answer
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
 }
 
 /// Runs blocking work on a new thread and waits for it without holding a

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HTTPServer
+import TrustPayWebhooksTesting
 
 /// Many clients, slow clients, too many clients.
 @Suite struct LoadAndAbuseTests {
@@ -9,7 +10,6 @@ import Testing
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
         let clients = try (0..<1000).map { _ in try WireClient(port: live.port, timeoutSeconds: 20) }
-        #expect(clients.count == 1000)
         for round in 0..<2 {
             for client in clients { client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") }
             var answered = 0
@@ -46,9 +46,14 @@ import Testing
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.idleTimeout = 0.5 })
         defer { live.stop() }
         let client = try WireClient(port: live.port)
+        let sent = ContinuousClock.now
         client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(await client.readResponse()?.status == 200)
+        let answer = try #require(await client.readResponse())
+        // Kept alive by the answer, closed by the idle timer: not before it
+        // ran out (it starts after the answer, itself after `sent`).
+        #expect(answer.header("connection") == nil)
         #expect(await client.isClosedByPeer())
+        #expect(ContinuousClock.now - sent >= .milliseconds(500))
     }
 
     @Test func connectionsOverTheLimitGet503AndEstablishedOnesKeepWorking() async throws {
@@ -78,37 +83,60 @@ import Testing
         // answers pile up unread, so a blocking send here would wait.
         let writer = Thread { client.send(String(repeating: request, count: count)) }
         writer.start()
-        try await Task.sleep(for: .microseconds(300_000))
+        // Reading starts only once answers have piled up unread.
+        try await eventually("64 KiB of answers waiting unread") { client.bytesWaiting(upTo: 65536) == 65536 }
         var answered = 0
         while answered < count, await client.readResponse()?.body == "ok\n" { answered += 1 }
         #expect(answered == count)
     }
 
+    /// The client's FIN is sent while its handler provably runs (it
+    /// reached its gate), and the answer still comes.
     @Test func halfClosedClientStillGetsItsAnswer() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
+        let gate = UUID().uuidString
         let client = try WireClient(port: live.port)
-        client.send("GET /slow?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n")
+        client.send("GET /gate?id=\(gate) HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await Gate.arrival(gate)
         shutdown(client.fd, Int32(SHUT_WR))
+        await Gate.shared.open(gate)
         let response = try #require(await client.readResponse())
-        #expect(response.body == "slow 200\n")
+        #expect(response.body == "gate \(gate)\n")
         #expect(await client.isClosedByPeer())
     }
 
-    @Test func garbageNeverCrashesTheServer() async throws {
+    /// Random bytes (seeded: the seed is in every failure message; set
+    /// GARBAGE_SEED to replay one) are answered with a 400 and a close, and
+    /// the server keeps serving. Failed when the parser's rejection of a
+    /// bad request line was turned into "incomplete": no answer came.
+    @Test func garbageGetsA400AndACloseAndNeverCrashesTheServer() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<100 {
-            let client = try WireClient(port: live.port, timeoutSeconds: 2)
+        let seed = ProcessInfo.processInfo.environment["GARBAGE_SEED"].flatMap { UInt64($0) }
+            ?? UInt64.random(in: .min ... .max)
+        var generator = SeededGenerator(seed: seed)
+        for round in 0..<100 {
+            let client = try WireClient(port: live.port, timeoutSeconds: 10)
             let length = Int.random(in: 1...2048, using: &generator)
-            client.send((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            var garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            // Blank lines before a request are allowed and awaited; start
+            // with something that is not one, so every input is garbage.
+            if garbage[0] == 13 || garbage[0] == 10 { garbage[0] = 0 }
+            client.send(garbage)
             client.send("\r\n\r\n")
-            _ = await client.readResponse()
+            let answer = await client.readResponse()
+            let closed = await client.isClosedByPeer()
+            // One failing round names the seed; the rest would only repeat it.
+            guard answer?.status == 400, answer?.header("connection") == "close", closed else {
+                let connection = answer?.header("connection") ?? "-"
+                Issue.record("GARBAGE_SEED=\(seed) round \(round): status \(answer?.status ?? 0), connection \(connection), closed \(closed)")
+                break
+            }
         }
         let check = try WireClient(port: live.port)
         check.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(await check.readResponse()?.status == 200)
+        #expect(await check.readResponse()?.status == 200, "GARBAGE_SEED=\(seed)")
     }
 }
 

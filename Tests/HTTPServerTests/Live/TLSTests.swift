@@ -1,6 +1,8 @@
+import ChildProcesses
 import Foundation
 import Testing
 @testable import HTTPServer
+import TrustPayWebhooksTesting
 
 /// A throwaway CA and a server certificate for localhost/127.0.0.1/::1,
 /// made by the openssl command line at test time.
@@ -93,17 +95,33 @@ struct TestCertificates {
         #expect(all.contains("HTTP/1.1 200 OK"), "\(all)")
     }
 
+    /// The client is first shown to speak TLS 1.1 to an openssl server that
+    /// accepts it, so the refusal is the server's: it answers the hello
+    /// with a protocol_version alert. Failed when the client was left at
+    /// the default security level (it offers TLS 1.1 but cannot finish it:
+    /// "legacy sigalg disallowed", and the old test passed anyway); and when
+    /// the server's minimum was lowered to TLS 1.1 (a handshake_failure
+    /// alert: no shared cipher, not the version).
     @Test func refusesTLS11() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
+        let client = ["s_client", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-brief"]
+        let willing = try await OpenSSLServer.start(
+            certificates, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        defer { willing.stop() }
+        let control = try await ExternalProgram.run("openssl", client + ["-connect", "127.0.0.1:\(willing.port)"],
+                                                    input: "")
+        try #require((control.stdout + control.stderr).contains("Protocol version: TLSv1.1"),
+                     "this openssl cannot speak TLS 1.1, so a refusal would prove nothing: \(control.stderr)")
+
         let live = try tlsServer(certificates)
         defer { live.stop() }
-        // The client is made willing (security level 0); the server must say no.
-        let result = try await ExternalProgram.run("openssl", [
-            "s_client", "-connect", "127.0.0.1:\(live.port)", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-brief",
-        ], input: "")
+        let result = try await ExternalProgram.run("openssl", client + ["-connect", "127.0.0.1:\(live.port)"],
+                                                   input: "")
+        let all = result.stdout + result.stderr
         #expect(result.status != 0)
-        #expect(!(result.stdout + result.stderr).contains("Protocol version: TLSv1.1"))
+        #expect(all.contains("alert protocol version"), "\(all)")
+        #expect(!all.contains("Protocol version: TLSv1.1"), "\(all)")
         // The server is unharmed.
         let after = try await ExternalProgram.run("curl", [
             "-sS", "--cacert", certificates.caPath, "--resolve", "localhost:\(live.port):127.0.0.1",
@@ -137,11 +155,44 @@ struct TestCertificates {
             if round % 2 == 0 { #expect(await client.isClosedByPeer()) }
         }
         // Cut-off hellos wait for more bytes; dropping the clients closes them.
-        var waited = 0
-        while live.server.openConnections > 0 && waited < 50 {
-            try await Task.sleep(for: .microseconds(100_000))
-            waited += 1
+        try await eventually("every broken handshake closed") { live.server.openConnections == 0 }
+    }
+}
+
+/// `openssl s_server` on an ephemeral loopback port, answering one
+/// connection with its status page: a TLS peer configured independently
+/// of ours.
+struct OpenSSLServer {
+    let child: ChildProcess
+    let port: Int
+    private let output: String
+
+    static func start(_ certificates: TestCertificates, _ arguments: [String]) async throws -> OpenSSLServer {
+        let output = certificates.directory + "/s_server-\(UUID().uuidString).out"
+        let child = try ChildProcess.spawn(
+            ["openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", certificates.certificatePath,
+             "-key", certificates.keyPath, "-www", "-naccept", "1"] + arguments,
+            stdout: output, stderr: output + ".err")
+        do {
+            try await eventually("openssl s_server reporting its port") { reportedPort(output) != nil }
+        } catch {
+            child.signal(SIGKILL)
+            throw error
         }
-        #expect(live.server.openConnections == 0)
+        return OpenSSLServer(child: child, port: reportedPort(output) ?? 0, output: output)
+    }
+
+    private static func reportedPort(_ output: String) -> Int? {
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard let range = text.range(of: #"ACCEPT 127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+        return Int(text[range].split(separator: ":").last ?? "")
+    }
+
+    func stop() {
+        child.signal(SIGKILL)
+        let child = child
+        Thread { _ = child.waitBlocking() }.start()
+        unlink(output)
+        unlink(output + ".err")
     }
 }

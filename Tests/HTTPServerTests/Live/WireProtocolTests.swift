@@ -161,20 +161,26 @@ import Testing
         #expect(response.status == 413)
     }
 
+    /// The slow handler has provably started (it reached its gate) and
+    /// cannot finish until the gate opens, so all ten answers on the one
+    /// loop came while it ran. Failed when the loop waited for async
+    /// handlers to finish: no answer came within the client's 10 s.
     @Test func slowHandlerDoesNotStallOtherConnections() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration(loops: 1))
         defer { live.stop() }
         let gate = UUID().uuidString
         let slow = try WireClient(port: live.port, timeoutSeconds: 20)
         slow.send("GET /gate?id=\(gate) HTTP/1.1\r\nHost: t\r\n\r\n")
-        let fast = try WireClient(port: live.port)
+        try await Gate.arrival(gate)
+        let fast = try WireClient(port: live.port, timeoutSeconds: 10)
+        var answered = 0
         for _ in 0..<10 {
             fast.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(await fast.readResponse()?.status == 200)
+            guard await fast.readResponse()?.status == 200 else { break }
+            answered += 1
         }
-        // All 10 answers came while the other handler was still waiting on the one loop.
-        #expect(!slow.hasDataWaiting())
         await Gate.shared.open(gate)
+        #expect(answered == 10)
         #expect(await slow.readResponse()?.body == "gate \(gate)\n")
     }
 
@@ -182,7 +188,6 @@ import Testing
         let live = try LiveServer(configuration: LiveServer.configuration(host: "::1"))
         defer { live.stop() }
         #expect(live.address.host == "::1")
-        #expect(live.address.port > 0)
         let client = try WireClient(port: live.port, host: "::1")
         client.send("GET /healthz HTTP/1.1\r\nHost: [::1]\r\n\r\n")
         #expect(await client.readResponse()?.status == 200)
