@@ -5,8 +5,9 @@ import TestSupport
 import TrustPayWebhooksTesting
 import Webhooks
 
-/// Two inboxes on one database, each with its own pool: two replicas of a
-/// merchant's server behind a load balancer.
+/// Two inboxes on one database, each with its own pool, both in this test
+/// process: they stand in for two replicas of a merchant's server behind a
+/// load balancer (the crash drill runs real separate processes).
 func withReplicas<Result: Sendable>(
     _ body: (PostgresInbox, PostgresInbox) async throws -> Result
 ) async throws -> Result {
