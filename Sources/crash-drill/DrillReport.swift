@@ -65,7 +65,7 @@ struct DrillReport {
 
     var text: String {
         var lines = summary.map { "\($0.0): \(render($0.1))" }
-        lines.append(violations.isEmpty ? "PASSED: every acknowledged callback stored and handled once" : "FAILED:")
+        lines.append(violations.isEmpty ? "PASSED: every acknowledged callback stored once; handled again only when a kill or outage interrupted its handler" : "FAILED:")
         lines += violations.prefix(50).map { "  \($0)" }
         if violations.count > 50 { lines.append("  … and \(violations.count - 50) more") }
         return lines.joined(separator: "\n")

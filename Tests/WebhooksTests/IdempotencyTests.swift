@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import TrustPay
 import TrustPayWebhooksTesting
 import Webhooks
@@ -12,28 +13,6 @@ import Webhooks
                 group.addTask { try await client.deliver(callback).status }
             }
             return try await group.reduce(into: []) { $0.append($1) }
-        }
-    }
-
-    @Test func aHundredConcurrentDeliveriesRunTheHandlerOnce() async throws {
-        let recorder = HandlerRecorder()
-        let runs = Counter()
-        let server = makeServer(recorder: recorder) { server in
-            server.onPayment { _ in runs.increment() }
-        }
-        try await withWebhookTestServer(server) { server in
-            let callback = factory.payment(orderNo: "ONCE", status: .unliquidated)
-            let statuses = try await deliverConcurrently(callback, count: 100, with: server.client)
-            #expect(statuses == Array(repeating: 200, count: 100))
-            _ = try await recorder.waitForPayments(1)
-            // A later straggler must not produce a second run either.
-            #expect(try await server.client.deliver(callback).isAcknowledgement)
-            try await eventually("the event to complete") {
-                try await server.store.list(EventFilter(states: [.completed])).count == 1
-            }
-            #expect(runs.count == 1)
-            #expect(recorder.payments.count == 1)
-            #expect(try await server.store.list(EventFilter()).count == 1)
         }
     }
 

@@ -1,21 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import TrustPayWebhooksTesting
 import Webhooks
 
 /// The in-memory inbox as a state machine, without sockets: the store
 /// contract, then its bounds.
 @Suite struct MemoryInboxTests {
-    let t0 = Date(timeIntervalSince1970: 1_750_000_000)
-
-    func newEvent(_ order: String = "O-1", status: Int = 5, rank: Int? = 1, hash: String = "h1", at offset: Double = 0) -> NewInboxEvent {
-        NewInboxEvent(
-            key: IdempotencyKey(rawValue: "[\"\(order)\",\(status)]"), contentHash: hash, kind: .payment,
-            merchantID: 1, orderType: 0, orderNo: order, status: status,
-            order: OrderReference(rawValue: order), statusRank: rank, rawBody: Array("{}".utf8),
-            receivedAt: t0.addingTimeInterval(offset))
-    }
-
     @Test(arguments: IdempotencyStoreContract.Requirement.allCases)
     func keepsTheStoreContract(_ requirement: IdempotencyStoreContract.Requirement) async throws {
         try await IdempotencyStoreContract().verify(requirement, on: MemoryInbox())

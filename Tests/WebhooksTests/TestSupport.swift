@@ -34,13 +34,6 @@ let testLogger: Logger = {
     return logger
 }()
 
-/// A counter shared with handlers.
-final class Counter: Sendable {
-    private let value = Atomic<Int>(0)
-    @discardableResult func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
-    var count: Int { value.load(ordering: .relaxed) }
-}
-
 struct HandlerError: Error, CustomStringConvertible {
     let text: String
     var description: String { text }
