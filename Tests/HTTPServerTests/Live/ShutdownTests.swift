@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import Testing
+import TestSupport
 @testable import HTTPServer
 import TrustPayWebhooksTesting
 
@@ -64,7 +65,7 @@ import TrustPayWebhooksTesting
     /// Failed when `Connection.drain` closed connections still reading a
     /// body: the client got no answer.
     @Test func binaryExitsZeroOnSIGTERMAfterAnsweringInFlight() async throws {
-        let binary = try #require(BuiltBinary.path, "trustpay-webhooks binary not built")
+        let binary = try builtExecutable("trustpay-webhooks")
         // The embedded defaults keep their SQLite file under ./data.
         let directory = NSTemporaryDirectory() + "serve-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -101,25 +102,13 @@ import TrustPayWebhooksTesting
 }
 
 enum BuiltBinary {
-    /// `trustpay-webhooks` beside the test bundle in the build folder.
-    static var path: String? {
-        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = me.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("trustpay-webhooks").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     /// Polls the server's log until it reports the bound address.
     static func waitForPort(log: String) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if let range = seen.range(of: #"address=\S+:(\d+)"#, options: .regularExpression) {
-                return Int(seen[range].split(separator: ":").last!) ?? 0
+                return seen[range].split(separator: ":").last.flatMap { Int($0) } ?? 0
             }
             try await Task.sleep(for: .milliseconds(50))
         }
