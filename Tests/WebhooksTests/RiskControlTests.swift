@@ -1,7 +1,10 @@
+import Foundation
+import Synchronization
 import Testing
+import TestSupport
 import TrustPay
 import TrustPayWebhooksTesting
-import Webhooks
+@testable import Webhooks
 
 /// Risk control answers as the handler decides, and 503 when it cannot.
 @Suite struct RiskControlTests {
@@ -41,50 +44,48 @@ import Webhooks
         }
     }
 
-    /// Each server's configured deadline, not a default nor the handler's 30 s,
-    /// ends the wait: the 150 ms one answers after at least 150 ms and before
-    /// the 3 s one, which answers after at least 3 s. Lower bounds cannot fail
-    /// on a loaded machine; the one upper bound is the other server's deadline,
-    /// 20 times the one under test. Made to fail by having the pipeline use a
-    /// fixed 2 s deadline (the 3 s server answered after 2 s) and by ignoring
-    /// the deadline (the 150 ms server answered after 30 s).
+    /// The deadline waited out is exactly the configured 150 ms, and when it
+    /// passes the answer is `503` and the undecided handler is cancelled. The
+    /// deadline's sleep is the test's, so no wall clock is involved and a
+    /// loaded machine cannot fail it. Made to fail by having the pipeline use
+    /// a fixed 2 s deadline (the sleep asked for was 2 s) and by answering
+    /// without waiting for the deadline (the answer came before the sleep
+    /// was released).
     @Test func aDecisionPastTheDeadlineIsServiceUnavailable() async throws {
-        let cancelled = HandlerRecorder()
+        let handlerStarted = HandlerRecorder()
+        let handlerCancelled = HandlerRecorder()
         let decide: Handlers.RiskControl = { request in
+            handlerStarted.record(request)
             do {
-                try await Task.sleep(for: .seconds(30))
+                try await Task.sleep(for: .seconds(3600))
             } catch {
-                cancelled.record(request)  // the deadline cancelled the undecided handler
+                handlerCancelled.record(request)
                 throw error
             }
             return .allow
         }
-        let short = server(decide, deadline: .milliseconds(150))
-        let long = server(decide, deadline: .seconds(3))
-        try await withWebhookTestServer(short) { short in
-            try await withWebhookTestServer(long) { long in
-                let started = ContinuousClock.now
-                let answers = try await withThrowingTaskGroup(of: (String, Int, String?, Duration).self) { group in
-                    for (name, client) in [("short", short.client), ("long", long.client)] {
-                        group.addTask {
-                            let response = try await client.send(factory.riskControl(orderID: "RC-\(name)"))
-                            return (name, response.status, response.errorCode, ContinuousClock.now - started)
-                        }
-                    }
-                    var answers: [(name: String, status: Int, code: String?, elapsed: Duration)] = []
-                    for try await answer in group { answers.append(answer) }
-                    return answers
-                }
-                #expect(answers.map(\.name) == ["short", "long"], "the 150 ms deadline must answer first")
-                for answer in answers {
-                    #expect(answer.status == 503 && answer.code == "decision_timeout", "\(answer.name)")
-                }
-                let short = try #require(answers.first { $0.name == "short" })
-                let long = try #require(answers.first { $0.name == "long" })
-                #expect(short.elapsed >= .milliseconds(150) && short.elapsed < .seconds(3), "\(short.elapsed)")
-                #expect(long.elapsed >= .seconds(3), "\(long.elapsed)")
-                try await eventually("both undecided handlers to be cancelled") { cancelled.riskRequests.count == 2 }
+        let deadline = ControlledSleep()
+        let server = makeServer(recorder: HandlerRecorder()) { server in
+            server.configuration.riskControlDeadline = .milliseconds(150)
+            server.configuration.riskControlSleep = deadline.sleep
+            server.onRiskControl(decide)
+        }
+        try await withWebhookTestServer(server) { server in
+            let answered = Counter()
+            @Sendable func send() async throws -> WebhookResponse {
+                defer { answered.increment() }
+                return try await server.client.send(factory.riskControl(orderID: "RC-SLOW"))
             }
+            async let response = send()
+            try await eventually("the handler to start and the deadline to be waited out") {
+                handlerStarted.riskRequests.count == 1 && deadline.requested == [.milliseconds(150)]
+            }
+            #expect(answered.count == 0, "answered before the deadline passed")
+            deadline.releaseAll()
+            let answer = try await response
+            #expect(answer.status == 503)
+            #expect(answer.errorCode == "decision_timeout")
+            try await eventually("the undecided handler to be cancelled") { handlerCancelled.riskRequests.count == 1 }
         }
     }
 
@@ -93,5 +94,51 @@ import Webhooks
             let response = try await server.client.send(factory.riskControl(orderID: "RC-NONE"))
             #expect(response.status == 503)
         }
+    }
+}
+
+/// A deadline's sleep the test ends by hand: it records the durations asked
+/// for and returns when released (or throws when the sleeper is cancelled).
+private final class ControlledSleep: Sendable {
+    private struct State {
+        var requested: [Duration] = []
+        var released = false
+        var waiting: [UUID: CheckedContinuation<Void, any Error>] = [:]
+    }
+    private let state = Mutex(State())
+
+    var requested: [Duration] { state.withLock { $0.requested } }
+
+    var sleep: @Sendable (Duration) async throws -> Void {
+        { [self] duration in
+            let id = UUID()
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let (released, cancelled) = state.withLock { state in
+                        state.requested.append(duration)
+                        let outcome = (state.released, Task.isCancelled)
+                        if !outcome.0, !outcome.1 { state.waiting[id] = continuation }
+                        return outcome
+                    }
+                    if released {
+                        continuation.resume()
+                    } else if cancelled {
+                        continuation.resume(throwing: CancellationError())
+                    }
+                }
+            } onCancel: {
+                state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    /// Every sleep asked for so far returns, as if its duration had passed.
+    func releaseAll() {
+        let waiting = state.withLock { state in
+            state.released = true
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        for continuation in waiting { continuation.resume() }
     }
 }

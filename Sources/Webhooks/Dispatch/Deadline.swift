@@ -1,5 +1,8 @@
 import Synchronization
 
+/// Waits for a duration, throwing when cancelled, as `Task.sleep(for:)` does.
+typealias DeadlineSleep = @Sendable (Duration) async throws -> Void
+
 /// How an operation run against a deadline ended.
 enum DeadlineOutcome<Value: Sendable>: Sendable {
     case finished(Value)
@@ -10,13 +13,17 @@ enum DeadlineOutcome<Value: Sendable>: Sendable {
 /// Runs `operation` in its own task and returns when it ends or when `limit`
 /// passes, whichever is first. On time-out the task is cancelled but not
 /// awaited: an answer must not wait for code that ignores cancellation.
+///
+/// `sleep` waits out the limit; tests pass one they control, to see the
+/// limit asked for and to end it without waiting.
 func withDeadline<Value: Sendable>(
-    _ limit: Duration, _ operation: @escaping @Sendable () async throws -> Value
+    _ limit: Duration, sleep: @escaping DeadlineSleep = { try await Task.sleep(for: $0) },
+    _ operation: @escaping @Sendable () async throws -> Value
 ) async -> DeadlineOutcome<Value> {
     await withCheckedContinuation { continuation in
         let race = DeadlineRace(continuation)
         let timer = Task {
-            do { try await Task.sleep(for: limit) } catch { return }
+            do { try await sleep(limit) } catch { return }
             if race.resume(.timedOut) { race.cancelWork() }
         }
         race.setWork(
