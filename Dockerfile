@@ -31,4 +31,8 @@ ENV TRUSTPAY_WEBHOOKS__SERVER__HOST=0.0.0.0
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["trustpay-webhooks"]
-CMD ["serve", "--config", "config/default.yaml"]
+# The embedded defaults (config/default.yaml, compiled in) resolve data/ from
+# the working directory, which is the volume. A mounted --config file
+# resolves its relative paths from its own folder: give it absolute ones
+# under /srv/trustpay-webhooks/data.
+CMD ["serve"]

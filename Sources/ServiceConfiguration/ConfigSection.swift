@@ -17,7 +17,8 @@ final class ConfigSection {
             self.members = []
             self.line = line
         default:
-            throw ConfigurationError(key: path, message: "expected a mapping of keys to values", line: tree.line)
+            throw ConfigurationError(key: path, message: "expected a mapping (key: value lines), got \(tree.kindDescription)",
+                                     line: tree.line)
         }
     }
 
@@ -37,7 +38,9 @@ final class ConfigSection {
 
     func string(_ key: String) throws(ConfigurationError) -> String? {
         guard let value = raw(key) else { return nil }
-        guard case .scalar(let text, _) = value else { throw error(key, "expected a single value") }
+        guard case .scalar(let text, _) = value else {
+            throw error(key, "expected a single value, got \(value.kindDescription)")
+        }
         return text
     }
 
@@ -93,7 +96,7 @@ final class ConfigSection {
         case .scalar:
             return [(keyPath(key), value)]
         default:
-            throw error(key, "expected a list")
+            throw error(key, "expected a list (lines starting with -), got \(value.kindDescription)")
         }
     }
 
@@ -101,7 +104,8 @@ final class ConfigSection {
         var out: [String] = []
         for (path, tree) in try list(key) {
             guard case .scalar(let text, _) = tree else {
-                throw ConfigurationError(key: path, message: "expected a single value", line: tree.line)
+                throw ConfigurationError(key: path, message: "expected a single value, got \(tree.kindDescription)",
+                                         line: tree.line)
             }
             out.append(text)
         }
@@ -114,6 +118,19 @@ final class ConfigSection {
             let known = used.sorted().joined(separator: ", ")
             throw ConfigurationError(key: keyPath(unknown.key), message: "unknown key (known here: \(known))",
                                      line: unknown.value.line)
+        }
+    }
+}
+
+extension ConfigTree {
+    /// What this node is, for "expected …, got …" messages; never the
+    /// value itself, which may be a secret in the wrong place.
+    var kindDescription: String {
+        switch self {
+        case .scalar: "a single value"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .null: "nothing"
         }
     }
 }

@@ -70,25 +70,70 @@ indirect enum ConfigTree: Sendable, Equatable {
     }
 
     /// Sets the scalar at `path` (creating mappings on the way): how
-    /// environment overrides enter the tree.
-    mutating func set(_ path: [String], to value: String) {
+    /// environment overrides enter the tree. A number addresses a list item:
+    /// `["merchants", "0", "id"]` is `merchants[0].id`; the number one past
+    /// the last item adds an item. Returns the key as errors name it.
+    mutating func set(_ path: ArraySlice<String>, to value: String, keyPath: String = "")
+        throws(ConfigurationError) -> String
+    {
         guard let first = path.first else {
             self = .scalar(value, line: nil)
-            return
+            return keyPath
+        }
+        let rest = path.dropFirst()
+        if let index = Int(first), String(index) == first {
+            var items: [ConfigTree]
+            var line: Int?
+            switch self {
+            case .sequence(let existing, let l): (items, line) = (existing, l)
+            case .null(let l): (items, line) = ([], l)
+            case .mapping(let members, let l) where members.isEmpty: (items, line) = ([], l)
+            default:
+                throw ConfigurationError(key: keyPath, message: "is not a list, so it has no item \(index)", line: self.line)
+            }
+            guard index <= items.count else {
+                throw ConfigurationError(
+                    key: keyPath,
+                    message: "has \(items.count) item\(items.count == 1 ? "" : "s"): an override can set items 0 to "
+                        + "\(max(0, items.count - 1)), or add item \(items.count)")
+            }
+            if index == items.count { items.append(.mapping([], line: nil)) }
+            let childPath = "\(keyPath)[\(index)]"
+            let result = try items[index].set(rest, to: value, keyPath: childPath)
+            self = .sequence(items, line: line)
+            return result
         }
         var members: [(key: String, value: ConfigTree)] = []
         var line: Int?
-        if case .mapping(let existing, let l) = self {
-            members = existing
-            line = l
+        switch self {
+        case .mapping(let existing, let l): (members, line) = (existing, l)
+        case .sequence:
+            throw ConfigurationError(key: keyPath, message: "is a list: address its items by number (…__0__…)",
+                                     line: self.line)
+        default: break
         }
+        let childPath = keyPath.isEmpty ? first : "\(keyPath).\(first)"
+        let result: String
         if let index = members.firstIndex(where: { $0.key == first }) {
-            members[index].value.set(Array(path.dropFirst()), to: value)
+            result = try members[index].value.set(rest, to: value, keyPath: childPath)
         } else {
             var child = ConfigTree.mapping([], line: nil)
-            child.set(Array(path.dropFirst()), to: value)
+            result = try child.set(rest, to: value, keyPath: childPath)
             members.append((first, child))
         }
         self = .mapping(members, line: line)
+        return result
+    }
+
+    /// The line of every node read from the file, by key path.
+    func lines(keyPath: String = "", into table: inout [String: Int]) {
+        if let line { table[keyPath] = line }
+        switch self {
+        case .mapping(let members, _):
+            for (key, value) in members { value.lines(keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", into: &table) }
+        case .sequence(let items, _):
+            for (index, item) in items.enumerated() { item.lines(keyPath: "\(keyPath)[\(index)]", into: &table) }
+        case .scalar, .null: break
+        }
     }
 }

@@ -1,18 +1,21 @@
 /// A configuration problem, naming the key (dotted path) and, when known,
-/// the line of the file it is on.
+/// the line of the file it is on or the environment variable that set it.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     public var key: String
     public var message: String
     public var line: Int?
+    /// `TRUSTPAY_WEBHOOKS__…` when the value came from the environment.
+    public var environmentVariable: String?
 
-    public init(key: String, message: String, line: Int? = nil) {
+    public init(key: String, message: String, line: Int? = nil, environmentVariable: String? = nil) {
         self.key = key
         self.message = message
         self.line = line
+        self.environmentVariable = environmentVariable
     }
 
     public var description: String {
-        let place = line.map { " (line \($0))" } ?? ""
+        let place = environmentVariable.map { " (set by \($0))" } ?? line.map { " (line \($0))" } ?? ""
         return key.isEmpty ? "configuration: \(message)\(place)" : "configuration key '\(key)'\(place): \(message)"
     }
 }

@@ -16,9 +16,23 @@ enum ConfigurationReader {
         for (path, tree) in try root.list("merchants") {
             config.merchants.append(try readMerchant(ConfigSection(path: path, tree: tree)))
         }
-        if let routes = try root.section("routes") { config.routes = try readRoutes(routes) }
-        for (path, tree) in try root.list("handlers") {
-            config.handlers.append(try readHandler(ConfigSection(path: path, tree: tree)))
+        var cardsGiven = false
+        if let routes = try root.section("routes") {
+            cardsGiven = routes.raw("cards") != nil
+            config.routes = try readRoutes(routes)
+        }
+        // Lists a file leaves out keep their documented defaults: one card
+        // route for a single merchant (card callbacks carry no merchant id,
+        // so with several the routes must say whose), and the log handler.
+        if !cardsGiven, config.merchants.count == 1 {
+            config.routes.cards = [CardRouteSettings(merchant: config.merchants[0].id)]
+        }
+        if root.raw("handlers") == nil {
+            config.handlers = [HandlerSettings(name: "log", kind: .log(json: false))]
+        } else {
+            for (path, tree) in try root.list("handlers") {
+                config.handlers.append(try readHandler(ConfigSection(path: path, tree: tree)))
+            }
         }
         if let retry = try root.section("retry") { config.retry = try readRetry(retry) }
         if let dispatch = try root.section("dispatch") { config.dispatch = try readDispatch(dispatch) }
@@ -108,8 +122,8 @@ enum ConfigurationReader {
         if !forms.isEmpty {
             merchant.numberForms = []
             for form in forms {
-                guard let value = NumberFormSetting(rawValue: form) else {
-                    throw s.error("number_forms", "expected as_transmitted, shortest or two_decimals, got '\(form)'")
+                guard let value = NumberFormSetting(spelling: form) else {
+                    throw s.error("number_forms", "expected as-transmitted, shortest or two-decimals, got '\(form)'")
                 }
                 merchant.numberForms.append(value)
             }
@@ -293,12 +307,27 @@ enum ConfigurationReader {
         }
         // A claim must outlast the handlers it covers, or a second replica
         // would start an event the first is still handling.
-        let longest = ([routes.payment.handlerDeadline] + routes.cards.map(\.handlerDeadline)).max() ?? .zero
-        if config.store.leaseDuration < longest * 2 {
+        let deadlines = [("routes.payment.handler_deadline", routes.payment.handlerDeadline)]
+            + routes.cards.enumerated().map { ("routes.cards[\($0.offset)].handler_deadline", $0.element.handlerDeadline) }
+        if let conflict = deadlines.max(by: { $0.1 < $1.1 }), config.store.leaseDuration < conflict.1 * 2 {
+            let (route, longest) = conflict
             throw ConfigurationError(
                 key: "store.lease",
-                message: "must be at least twice the longest handler_deadline (\(milliseconds(longest)) ms), "
-                    + "or a replica could take over an event another is still handling")
+                message: "\(milliseconds(config.store.leaseDuration)) ms is shorter than twice \(route) "
+                    + "(\(milliseconds(longest)) ms): a replica could take over an event another is still handling. "
+                    + "Raise store.lease to at least \(milliseconds(longest * 2)) ms or shorten the deadline")
+        }
+        // Both listeners would bind the same port; the second fails at start.
+        if let admin = config.admin, admin.port != 0, admin.port == config.server.port {
+            throw ConfigurationError(
+                key: "admin.port",
+                message: "is also server.port (\(admin.port)): the callbacks listener and the admin listener "
+                    + "need different ports")
+        }
+        if config.merchants.isEmpty {
+            throw ConfigurationError(
+                key: "merchants",
+                message: "at least one merchant is needed: its TrustPay merchant id and secret (see config/README.md)")
         }
     }
 

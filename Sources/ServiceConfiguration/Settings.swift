@@ -1,4 +1,5 @@
 import AccessControl
+import Foundation
 
 /// The standalone server's whole configuration, read from YAML with
 /// environment overrides. Every key is documented in `config/README.md`.
@@ -14,6 +15,8 @@ public struct ServiceConfiguration: Sendable {
     public var dispatch = DispatchWorkerSettings()
     public var security = SecuritySettings()
     public var logging = LoggingSettings()
+    /// The file, lines and environment variables the values came from.
+    public var sources = ConfigurationSources()
 
     public init() {}
 }
@@ -60,8 +63,15 @@ public struct StoreSettings: Sendable, Equatable {
     public var leaseDuration: Duration = .seconds(60)
 }
 
+/// How amounts may have been rendered when TrustPay signed. Spelt
+/// `as-transmitted`, `shortest`, `two-decimals`, as the `--form` flags are;
+/// the underscore spellings of earlier versions are read too.
 public enum NumberFormSetting: String, Sendable, Equatable, CaseIterable {
-    case asTransmitted = "as_transmitted", shortest, twoDecimals = "two_decimals"
+    case asTransmitted = "as-transmitted", shortest, twoDecimals = "two-decimals"
+
+    public init?(spelling: String) {
+        self.init(rawValue: spelling.replacingOccurrences(of: "_", with: "-"))
+    }
 }
 
 public struct MerchantSettings: Sendable, Equatable {

@@ -36,18 +36,30 @@ struct Serve: AsyncParsableCommand {
         if let host, !IPRangeCheck.isNumeric(host) {
             throw ConfigOptions.exit2(ConfigurationError(key: "--host", message: "expected a numeric IPv4 or IPv6 address"))
         }
+        if let port, port != 0, let admin = config.admin, admin.port == port {
+            throw ConfigOptions.exit2(config.error(
+                "admin.port", "is also --port (\(port)): the callbacks listener and the admin listener need different ports"))
+        }
+        if config.handlers.isEmpty {
+            logger.warning("handlers: [] — events are verified and stored, but nothing handles them")
+        }
 
         let store = try await StoreFactory.open(config.store, environment: environment, logger: logger)
         let pipeline = assembly.webhookServer(store: store).makePipeline()
         let main = HTTPServer(
             configuration: assembly.httpConfiguration(host: host, port: port),
             router: assembly.mainRouter(pipeline), logger: logger)
-        try main.start()
+        let scheme = config.server.tlsCertificate == nil ? "http" : "https"
+        for address in try main.start() {
+            logger.info("callbacks on \(scheme)://\(address)")
+        }
         let admin = try config.admin.map { settings in
             var http = HTTPServerConfiguration(host: settings.host, port: settings.port)
             http.eventLoops = 1
             let server = HTTPServer(configuration: http, router: assembly.adminRouter(store: store), logger: logger)
-            try server.start()
+            for address in try server.start() {
+                logger.info("admin on http://\(address) (\(config.routes.metrics), \(config.routes.readyz))")
+            }
             return server
         }
         let workers = Task { await pipeline.runWorkers() }

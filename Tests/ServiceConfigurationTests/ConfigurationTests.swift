@@ -4,6 +4,9 @@ import Testing
 @testable import AccessControl
 
 @Suite struct ConfigurationTests {
+    /// The one section a file must have.
+    static let merchant = "merchants:\n  - id: 7\n    secrets: [s]\n"
+
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -84,23 +87,25 @@ import Testing
     }
 
     @Test func thePostgreSQLTimeoutDefaultsTo5sAndCanBeSet() throws {
-        #expect(try ServiceConfiguration.load(yaml: "", environment: [:]).store.postgresTimeout == .seconds(5))
+        #expect(try ServiceConfiguration.load(yaml: Self.merchant, environment: [:]).store.postgresTimeout == .seconds(5))
         let config = try ServiceConfiguration.load(
-            yaml: "store:\n  kind: postgres\n  postgres:\n    url: postgres://x@127.0.0.1/db\n    timeout: 1500ms\n",
+            yaml: Self.merchant + "store:\n  kind: postgres\n  postgres:\n    url: postgres://x@127.0.0.1/db\n    timeout: 1500ms\n",
             environment: [:])
         #expect(config.store.postgresTimeout == .milliseconds(1500))
     }
 
     @Test func aLeaseTwiceTheLongestHandlerDeadlineIsAccepted() throws {
         let config = try ServiceConfiguration.load(
-            yaml: "store:\n  lease: 3s\nroutes:\n  payment:\n    handler_deadline: 1500ms\n", environment: [:])
+            yaml: Self.merchant + "store:\n  lease: 3s\nroutes:\n  payment:\n    handler_deadline: 1500ms\n  cards: []\n",
+            environment: [:])
         #expect(config.store.leaseDuration == .seconds(3))
     }
 
     @Test func sqliteGroupCommitIsOnByDefaultAndCanBeTurnedOff() throws {
         let defaults = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
         #expect(defaults.store.sqliteGroupCommit)
-        let off = try ServiceConfiguration.load(yaml: "store:\n  sqlite:\n    group_commit: false\n", environment: [:])
+        let off = try ServiceConfiguration.load(yaml: Self.merchant + "store:\n  sqlite:\n    group_commit: false\n",
+                                                environment: [:])
         #expect(!off.store.sqliteGroupCommit)
         #expect(off.store.sqliteSynchronousFull, "turning grouping off leaves synchronous alone")
         let overridden = try ServiceConfiguration.load(
@@ -122,18 +127,18 @@ import Testing
         #expect(config.dispatch.workers == 4)
         #expect(config.dispatch.claimBatch == 8)
         #expect(config.dispatch.pollInterval == .seconds(5))
-        let empty = try ServiceConfiguration.load(yaml: "dispatch:\n", environment: [:])
+        let empty = try ServiceConfiguration.load(yaml: Self.merchant + "dispatch:\n", environment: [:])
         #expect(empty.dispatch == DispatchWorkerSettings())
     }
 
     @Test func dispatchSettingsAreRead() throws {
         let config = try ServiceConfiguration.load(
-            yaml: "dispatch:\n  workers: 2\n  claim_batch: 32\n  poll_interval: 250ms\n", environment: [:])
+            yaml: Self.merchant + "dispatch:\n  workers: 2\n  claim_batch: 32\n  poll_interval: 250ms\n", environment: [:])
         #expect(config.dispatch.workers == 2)
         #expect(config.dispatch.claimBatch == 32)
         #expect(config.dispatch.pollInterval == .milliseconds(250))
         let limits = try ServiceConfiguration.load(
-            yaml: "dispatch:\n  workers: 256\n  claim_batch: 1000\n  poll_interval: 10ms\n", environment: [:])
+            yaml: Self.merchant + "dispatch:\n  workers: 256\n  claim_batch: 1000\n  poll_interval: 10ms\n", environment: [:])
         #expect(limits.dispatch.workers == 256)
         #expect(limits.dispatch.claimBatch == 1000)
         #expect(limits.dispatch.pollInterval == .milliseconds(10))
@@ -141,7 +146,7 @@ import Testing
 
     @Test func environmentOverridesDispatchSettings() throws {
         let config = try ServiceConfiguration.load(
-            yaml: "dispatch:\n  workers: 2\n", environment: [
+            yaml: Self.merchant + "dispatch:\n  workers: 2\n", environment: [
                 "TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "16", "TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "3",
                 "TRUSTPAY_WEBHOOKS__DISPATCH__POLL_INTERVAL": "2m",
             ])

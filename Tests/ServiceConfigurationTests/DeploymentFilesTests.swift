@@ -32,10 +32,28 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("FROM ") }.count == 2)
     }
 
-    @Test func theConfigTheImageRunsIsValid() throws {
-        let cmd = try #require(try Self.dockerfile().first { $0.hasPrefix("CMD ") })
-        #expect(cmd.contains("config/default.yaml"))
-        _ = try ServiceConfiguration.load(path: Self.root.appendingPathComponent("config/default.yaml").path,
-                                          environment: ["TRUSTPAY_WEBHOOKS__SERVER__HOST": "0.0.0.0"])
+    /// The image's database must land in its data volume: relative paths in
+    /// a `--config` file resolve from the file's folder, those of the
+    /// embedded defaults from the working directory.
+    @Test func theConfigTheImageRunsIsValidAndKeepsItsDatabaseInTheVolume() throws {
+        let lines = try Self.dockerfile()
+        let cmd = try #require(lines.first { $0.hasPrefix("CMD ") })
+        let workdir = try #require(lines.last { $0.hasPrefix("WORKDIR ") }?.split(separator: " ").last.map(String.init))
+        let volume = try #require(lines.first { $0.hasPrefix("VOLUME ") })
+        let environment = ["TRUSTPAY_WEBHOOKS__SERVER__HOST": "0.0.0.0"]
+        let arguments = cmd.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        let config: ServiceConfiguration
+        if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count {
+            let file = arguments[index + 1]
+            let yaml = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
+            let folder = URL(fileURLWithPath: workdir).appendingPathComponent(file).deletingLastPathComponent().path
+            config = try ServiceConfiguration.load(yaml: yaml, baseDirectory: folder, environment: environment)
+        } else {
+            config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: environment)
+        }
+        let database = URL(fileURLWithPath: config.store.sqlitePath,
+                           relativeTo: URL(fileURLWithPath: workdir, isDirectory: true)).standardizedFileURL.path
+        let volumePath = try #require(volume.split(separator: "\"").dropFirst().first.map(String.init))
+        #expect(database.hasPrefix(volumePath + "/"), "the image keeps its database at \(database), outside \(volume)")
     }
 }

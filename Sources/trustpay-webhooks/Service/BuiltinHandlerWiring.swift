@@ -35,7 +35,12 @@ struct BuiltinHandlerWiring {
             return JSONLinesSink(name: settings.name, path: path)
         case .forward(let url, let secret, let timeout):
             let resolved = try secret.resolve(key: "handlers[\(index)].secret", environment: environment)
-            return try ForwardSink(name: settings.name, url: url, secret: resolved.secret, timeout: timeout)
+            do {
+                return try ForwardSink(name: settings.name, url: url, secret: resolved.secret, timeout: timeout)
+            } catch {
+                // Preflight has checked the secret; what is left is the URL.
+                throw ConfigurationError(key: "handlers[\(index)].url", message: "\(error)")
+            }
         case .exec(let command, let timeout):
             return ExecSink(name: settings.name, command: command, timeout: timeout)
         }

@@ -13,11 +13,13 @@ struct ServiceAssembly {
     let handlers: BuiltinHandlerWiring
     let logger: Logger
 
-    /// Resolves secrets and builds handlers; every problem is a
-    /// `ConfigurationError` naming its key.
+    /// Checks what starting would trip over (`Preflight`), resolves secrets
+    /// and builds handlers; every problem is a `ConfigurationError` naming
+    /// its key.
     init(_ configuration: ServiceConfiguration, environment: [String: String], logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        try Preflight.check(configuration, environment: environment)
         merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
         handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
     }
@@ -39,14 +41,7 @@ struct ServiceAssembly {
                 }
                 secrets.append(resolved.secret)
             }
-            let forms = settings.numberForms.map { form -> NumberForm in
-                switch form {
-                case .asTransmitted: .asTransmitted
-                case .shortest: .shortest
-                case .twoDecimals: .twoDecimals
-                }
-            }
-            merchants.append(Merchant(id: settings.id, secrets: secrets, numberForms: forms))
+            merchants.append(Merchant(id: settings.id, secrets: secrets, numberForms: settings.numberForms.map { NumberForm($0) }))
         }
         return merchants
     }
