@@ -24,8 +24,14 @@ enum ConfigurationReader {
         // Lists a file leaves out keep their documented defaults: one card
         // route for a single merchant (card callbacks carry no merchant id,
         // so with several the routes must say whose), and the log handler.
+        // The card route takes the payment route's dispatch and deadline, so
+        // leaving it out changes neither the lease needed nor how long
+        // handlers may run.
         if !cardsGiven, config.merchants.count == 1 {
-            config.routes.cards = [CardRouteSettings(merchant: config.merchants[0].id)]
+            var card = CardRouteSettings(merchant: config.merchants[0].id)
+            card.dispatch = config.routes.payment.dispatch
+            card.handlerDeadline = config.routes.payment.handlerDeadline
+            config.routes.cards = [card]
         }
         if root.raw("handlers") == nil {
             config.handlers = [HandlerSettings(name: "log", kind: .log(json: false))]

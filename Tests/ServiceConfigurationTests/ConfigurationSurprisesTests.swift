@@ -131,6 +131,19 @@ import Testing
         #expect(withHandlers.handlers.map(\.name) == ["jsonl"])
     }
 
+    /// A file tuned for short handlers (the crash drill's: 3 s deadline,
+    /// 6 s lease) stays valid: the card route it left out takes the payment
+    /// route's deadline, not the 10 s of a listed one.
+    @Test func theDefaultCardRouteTakesThePaymentRoutesDispatchAndDeadline() throws {
+        let config = try ServiceConfiguration.load(
+            yaml: Self.merchant + "store:\n  lease: 6s\nroutes:\n  payment:\n    dispatch: after-handler\n"
+                + "    handler_deadline: 3s\n",
+            environment: [:])
+        #expect(config.routes.cards.count == 1)
+        #expect(config.routes.cards.first?.handlerDeadline == .seconds(3))
+        #expect(config.routes.cards.first?.dispatch == .afterHandler)
+    }
+
     @Test func noHandlersAndNoCardRoutesOnlyWhenTheFileSaysSo() throws {
         let config = try ServiceConfiguration.load(yaml: Self.merchant + "handlers: []\nroutes:\n  cards: []\n",
                                                    environment: [:])
