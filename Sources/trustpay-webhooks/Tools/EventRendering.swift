@@ -4,16 +4,19 @@ import Webhooks
 
 /// How the `events` commands print events.
 enum EventRendering {
-    /// The fields of `events list --json`, in a fixed order.
-    static func summary(_ event: InboxEvent) -> JSONObject {
-        [
+    /// The fields of `events list --json`, in a fixed order. `heldBehind`
+    /// is the id of the earlier unfinished event of the order that holds
+    /// this one back (see ``HeldEvents``): its state is then `held`, and
+    /// `held_behind` is added last.
+    static func summary(_ event: InboxEvent, heldBehind: String? = nil) -> JSONObject {
+        var object: JSONObject = [
             "id": .string(event.id),
             "kind": .string(event.kind.rawValue),
             "merchant_id": .integer(event.merchantID),
             "order_no": .string(event.orderNo),
-            "order_type": event.orderType.map { .integer($0) } ?? .null,
+            "order_type": orderType(event).map { .string($0) } ?? .null,
             "status": .integer(event.status),
-            "state": .string(event.state.name.rawValue),
+            "state": .string(heldBehind == nil ? event.state.name.rawValue : "held"),
             "attempts": .integer(event.attempts),
             "last_error": event.lastError.map { .string($0) } ?? .null,
             "received_at": .string(timestamp(event.receivedAt)),
@@ -22,6 +25,20 @@ enum EventRendering {
             "conflicts": .integer(event.conflicts),
             "next_attempt_at": nextAttempt(event.state).map { .string(timestamp($0)) } ?? .null,
         ]
+        if let heldBehind { object["held_behind"] = .string(heldBehind) }
+        return object
+    }
+
+    /// `payin` or `payout` for a payment (another code as its number); a card
+    /// callback's `type` (`OPEN_CARD`, `CARD_CHARGE`) from its body.
+    static func orderType(_ event: InboxEvent) -> String? {
+        switch event.kind {
+        case .payment:
+            return event.orderType.map { $0 == 0 ? "payin" : $0 == 1 ? "payout" : String($0) }
+        case .card:
+            guard case .object(let fields)? = try? JSONValue(parsing: event.rawBody) else { return nil }
+            return fields["type"]?.stringValue
+        }
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -35,18 +52,20 @@ enum EventRendering {
     }
 
     /// A fixed-width table with a header line; a note when there is nothing.
-    static func table(_ events: [InboxEvent]) -> String {
+    static func table(_ events: [InboxEvent], heldBehind: [String: String] = [:]) -> String {
         guard !events.isEmpty else { return "no events\n" }
         let header = ["ID", "KIND", "MERCHANT", "ORDER NO", "TYPE", "STATUS", "STATE", "ATTEMPTS", "RECEIVED", "NOTES"]
         let rows = events.map { event -> [String] in
             var notes: [String] = []
+            if let holder = heldBehind[event.id] { notes.append("behind \(holder)") }
             if let previous = event.previousStatus { notes.append("after \(previous)") }
             if event.isStale { notes.append("stale") }
             if event.conflicts > 0 { notes.append("\(event.conflicts) conflict\(event.conflicts == 1 ? "" : "s")") }
             if let error = event.lastError { notes.append("error: \(error.prefix(60))") }
             return [
                 event.id, event.kind.rawValue, String(event.merchantID), event.orderNo,
-                event.orderType.map(String.init) ?? "-", String(event.status), event.state.name.rawValue,
+                orderType(event) ?? "-", String(event.status),
+                heldBehind[event.id] == nil ? event.state.name.rawValue : "held",
                 String(event.attempts), timestamp(event.receivedAt), notes.joined(separator: ", "),
             ]
         }
@@ -57,6 +76,42 @@ enum EventRendering {
             zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Events held back: of an order's unfinished events (pending, processing,
+/// waiting to retry) only the first in order of receipt may run; the later
+/// ones wait behind it. The stores keep this as a `held` column (SQLite and
+/// PostgreSQL, migration 3) that ``InboxEvent`` does not carry, so it is
+/// worked out here by the same rule from the store's own listing, which is
+/// in order of receipt.
+enum HeldEvents {
+    static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
+
+    /// For each held event among `events`, the id of the event it waits behind.
+    static func holders(of events: [InboxEvent], in store: any IdempotencyStore, narrowedBy filter: EventFilter)
+        async throws -> [String: String]
+    {
+        guard events.contains(where: { $0.state.isUnfinished }) else { return [:] }
+        // Order-level criteria only: kind, merchant and order number are part
+        // of an order's reference; status and times are not.
+        let open = try await store.list(EventFilter(
+            states: unfinished, kinds: filter.kinds, merchantID: filter.merchantID, orderNo: filter.orderNo))
+        return holders(inOrderOfReceipt: open)
+    }
+
+    /// `events` in order of receipt: every unfinished one after the first of its order.
+    static func holders(inOrderOfReceipt events: [InboxEvent]) -> [String: String] {
+        var first: [OrderReference: String] = [:]
+        var held: [String: String] = [:]
+        for event in events where event.state.isUnfinished {
+            if let holder = first[event.order] {
+                held[event.id] = holder
+            } else {
+                first[event.order] = event.id
+            }
+        }
+        return held
     }
 }
 

@@ -15,7 +15,27 @@ struct Events: AsyncParsableCommand {
 }
 
 extension EventKind: ExpressibleByArgument {}
-extension EventStateName: ExpressibleByArgument {}
+
+/// `--state`: a stored state, or `held`: unfinished behind an earlier event
+/// of its order (see ``HeldEvents``), which `events list` shows apart from
+/// `pending`.
+enum StateArgument: String, ExpressibleByArgument, CaseIterable {
+    case pending, held, processing, completed
+    case waitingRetry = "waiting-retry"
+    case dead
+
+    /// The stored states to ask the store for.
+    var stored: Set<EventStateName> {
+        switch self {
+        case .held: HeldEvents.unfinished
+        case .pending: [.pending]
+        case .processing: [.processing]
+        case .completed: [.completed]
+        case .waitingRetry: [.waitingRetry]
+        case .dead: [.dead]
+        }
+    }
+}
 
 /// Which events a command touches.
 struct EventFilterOptions: ParsableArguments {
@@ -31,8 +51,8 @@ struct EventFilterOptions: ParsableArguments {
     @Option(help: "Only events of this order number.")
     var orderNo: String?
 
-    @Option(help: "Only events in this state.")
-    var state: EventStateName?
+    @Option(help: "Only events in this state; held: waiting behind an earlier event of their order (events list only).")
+    var state: StateArgument?
 
     @Flag(help: "Only dead letters (same as --state dead).")
     var dead = false
@@ -61,7 +81,7 @@ struct EventFilterOptions: ParsableArguments {
 
     var filter: EventFilter {
         EventFilter(
-            states: dead ? [.dead] : state.map { [$0] }, kinds: kind.map { [$0] }, merchantID: merchant,
+            states: dead ? [.dead] : state.map(\.stored), kinds: kind.map { [$0] }, merchantID: merchant,
             orderNo: orderNo, status: status, receivedFrom: since.flatMap { TimeArgument.date($0) },
             receivedBefore: until.flatMap { TimeArgument.date($0) }, limit: limit)
     }
@@ -90,9 +110,27 @@ enum TimeArgument {
 struct StoreOptions: ParsableArguments {
     @OptionGroup var config: ConfigOptions
 
+    /// The store; a SQLite file that does not exist is an error, never
+    /// created: an operator command in the wrong folder, or with the wrong
+    /// configuration, must not leave an empty database (and `data/`) behind.
     func open() async throws -> any IdempotencyStore {
         let environment = ProcessInfo.processInfo.environment
         let settings = try config.load(environment: environment)
+        if settings.store.kind == .sqlite {
+            let path = settings.store.sqlitePath
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                let key = "store.sqlite.path"
+                let source =
+                    if let variable = settings.sources.environment[key] { "\(key), set by \(variable)" }
+                    else if let file = settings.sources.file ?? config.config { "\(key) of --config \(file)" }
+                    else { "\(key) of the embedded defaults (no --config), relative to the working directory" }
+                let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+                throw ToolError.exit(
+                    "no SQLite inbox at \(path)\(absolute == path ? "" : " (\(absolute))"), which is \(source). "
+                        + "events never creates a database: give the configuration serve uses, or run where it runs.")
+            }
+        }
         do {
             return try await StoreFactory.open(settings.store, environment: environment, logger: ToolLogging.logger)
         } catch let error as ConfigurationError {
@@ -113,11 +151,22 @@ extension Events {
         var json = false
 
         func run() async throws {
-            let events = try await store.open().list(filters.filter)
+            let store = try await store.open()
+            var filter = filters.filter
+            // pending and held are told apart here, so the limit is applied after.
+            let apart = filters.state == .pending || filters.state == .held
+            if apart { filter.limit = nil }
+            var events = try await store.list(filter)
+            let held = try await HeldEvents.holders(of: events, in: store, narrowedBy: filter)
+            if apart {
+                events = events.filter { (held[$0.id] != nil) == (filters.state == .held) }
+                if let limit = filters.limit { events = Array(events.prefix(limit)) }
+            }
             if json {
-                print(JSONValue.array(events.map { .object(EventRendering.summary($0)) }).compactJSON)
+                print(JSONValue.array(events.map { .object(EventRendering.summary($0, heldBehind: held[$0.id])) })
+                    .compactJSON)
             } else {
-                print(EventRendering.table(events), terminator: "")
+                print(EventRendering.table(events, heldBehind: held), terminator: "")
             }
         }
     }
@@ -135,15 +184,20 @@ extension Events {
         var json = false
 
         func run() async throws {
-            guard let event = try await store.open().event(id: id) else { throw ToolError.exit("no event \(id)") }
+            let store = try await store.open()
+            guard let event = try await store.event(id: id) else { throw ToolError.exit("no event \(id)") }
+            let held = try await HeldEvents.holders(
+                of: [event], in: store,
+                narrowedBy: EventFilter(kinds: [event.kind], merchantID: event.merchantID, orderNo: event.orderNo))
+            let summary = EventRendering.summary(event, heldBehind: held[event.id])
             let body = CardDataMask.body(event.rawBody)
             if json {
-                var object = EventRendering.summary(event)
+                var object = summary
                 object["body"] = body
                 print(object.compactJSON)
                 return
             }
-            for member in EventRendering.summary(event) {
+            for member in summary {
                 let text = member.value.stringValue ?? member.value.compactJSON
                 print("\(member.key):".padding(toLength: 17, withPad: " ", startingAt: 0) + text)
             }
@@ -174,6 +228,12 @@ extension Events {
 
         @OptionGroup var store: StoreOptions
         @OptionGroup var filters: EventFilterOptions
+
+        func validate() throws {
+            if let state = filters.state, state != .dead {
+                throw ValidationError("retry-dead replays dead letters only: --state \(state.rawValue) contradicts it")
+            }
+        }
 
         func run() async throws {
             let store = try await store.open()
@@ -206,6 +266,10 @@ extension Events {
                 throw ValidationError("purge deletes every event: give a filter or --yes")
             }
             if filters.state == .dead && !filters.dead { throw ValidationError("use --dead to purge dead letters") }
+            if filters.state == .held {
+                throw ValidationError(
+                    "--state held is for events list; purge --state pending deletes pending events, held or not")
+            }
         }
 
         func run() async throws {
