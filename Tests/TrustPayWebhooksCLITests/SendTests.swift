@@ -13,7 +13,7 @@ import Testing
         let config = directory.url.appendingPathComponent("serve.yaml").path
         let result = try await BuiltCLI.run(
             ["send", "--config", config, "--url", server.paymentURL, "--order-no", "CLI-1", "--amount", "20.00",
-             "--fee", "0.60"],
+             "--fee", "0.60", "--verbose"],
             in: directory)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout.contains("[1/1] 200"))
@@ -71,7 +71,7 @@ import Testing
                  "--url", server.paymentURL, "--amount", "20.00", "--fee", "0.50"] + extra,
                 in: directory)
         }
-        let shortest = try await send(["--form", "shortest"])
+        let shortest = try await send(["--form", "shortest", "--verbose"])
         #expect(shortest.status == 0 && shortest.stdout.contains("[1/1] 200"), "\(shortest.output)")
         #expect(shortest.stdout.contains(#""order_amount":20.00"#), "the body keeps the amount as typed")
         let transmitted = try await send([])

@@ -20,9 +20,24 @@ struct Send: AsyncParsableCommand {
         discussion: """
             By default a payin callback with status 5 (succeeded) for the first configured merchant, signed \
             with that merchant's first secret, is posted to the configured payment route \
-            (http://<server.host>:<server.port><routes.payment.path>); --kind card posts to that merchant's \
-            card route. Each answer is printed; the exit status is 1 if any answer was not 200.
-            Example: trustpay-webhooks send --config prod.yaml --status 7 --refund-no RF-1 --repeat 3
+            (http://<server.host>:<server.port><routes.payment.path>, https when server.tls is set); --kind \
+            card posts to that merchant's card route. One line is printed per answer (--verbose also prints \
+            the request); the exit status is 1 if any answer was not 200.
+
+            A TRIGGER names a callback: its kind, type, status and fields. Known triggers:
+            \(Trigger.listing)
+            Refunds (7, 8, 9) carry merchant_refund_no and refund_amount, and no paid_amount, fee or pay_time.
+            Flags may refine a trigger (--amount, --order-no, …) but not contradict it (payin.succeeded \
+            --status 3 is refused), and flags a callback cannot carry are refused, never dropped: --fee and \
+            --pay-time with a refund or with status 1, 3 or 4; --refund-no and --refund-amount without a refund \
+            status; --card-type and --card-id with a payment; --type, --pay-time and refund flags with a card.
+
+            The same --order-no always sends the same signed content (pay_time is fixed unless --pay-time is \
+            given), so sending it again, or with --repeat, is a duplicate, never a conflict.
+
+            Examples:
+              trustpay-webhooks send payin.refunded --order-no ORD-1 --refund-no RF-1
+              trustpay-webhooks send --order-no ORD-1 --repeat 3
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable { case payment, card }
@@ -30,6 +45,55 @@ struct Send: AsyncParsableCommand {
         case payin, payout
         var code: Int { self == .payin ? 0 : 1 }
     }
+
+    /// A named callback, as `stripe trigger` has them.
+    struct Trigger: Sendable {
+        let name: String
+        let kind: Kind
+        let type: PaymentType?
+        let status: Int
+        let cardType: String?
+        let summary: String
+
+        static let all: [Trigger] = [
+            payin("payin.pending", 1, "payin, status 1 (pending)"),
+            payin("payin.succeeded", 5, "payin, status 5 (succeeded, unliquidated)"),
+            payin("payin.failed", 3, "payin, status 3 (failed)"),
+            payin("payin.timed_out", 4, "payin, status 4 (timed out)"),
+            payin("payin.settled", 6, "payin, status 6 (statement, settled)"),
+            payin("payin.refunded", 7, "payin, status 7 (refunded)"),
+            payin("payin.partially_refunded", 8, "payin, status 8 (partially refunded: half)"),
+            payin("payin.refunding", 9, "payin, status 9 (refunding)"),
+            payout("payout.pending", 1, "payout, status 1 (pending)"),
+            payout("payout.paid", 2, "payout, status 2 (paid: the payout succeeded)"),
+            payout("payout.failed", 3, "payout, status 3 (failed)"),
+            payout("payout.timed_out", 4, "payout, status 4 (timed out)"),
+            Trigger(name: "card.opened", kind: .card, type: nil, status: 2, cardType: "OPEN_CARD",
+                    summary: "card OPEN_CARD, status 2 (assumed: unpublished)"),
+            Trigger(name: "card.recharged", kind: .card, type: nil, status: 2, cardType: "CARD_CHARGE",
+                    summary: "card CARD_CHARGE, status 2 (assumed: unpublished)"),
+        ]
+
+        static func named(_ name: String) -> Trigger? { all.first { $0.name == name } }
+
+        /// One line per trigger, for `send --help`.
+        static var listing: String {
+            all.map { "  " + $0.name.padding(toLength: 26, withPad: " ", startingAt: 0) + $0.summary }
+                .joined(separator: "\n")
+        }
+
+        private static func payin(_ name: String, _ status: Int, _ summary: String) -> Trigger {
+            Trigger(name: name, kind: .payment, type: .payin, status: status, cardType: nil, summary: summary)
+        }
+
+        private static func payout(_ name: String, _ status: Int, _ summary: String) -> Trigger {
+            Trigger(name: name, kind: .payment, type: .payout, status: status, cardType: nil, summary: summary)
+        }
+    }
+
+    @Argument(help: ArgumentHelp("A named callback such as payin.succeeded or payout.failed (see below).",
+                                 valueName: "trigger"))
+    var trigger: String?
 
     @OptionGroup var config: ConfigOptions
 
@@ -39,14 +103,14 @@ struct Send: AsyncParsableCommand {
     @Option(help: "Secret to sign with (default: the configured merchant's first secret). Never printed.")
     var secret: String?
 
-    @Option(help: "Callback kind.")
-    var kind: Kind = .payment
+    @Option(help: "Callback kind (default: payment).")
+    var kind: Kind?
 
-    @Option(help: "Payment order type (payment callbacks).")
-    var type: PaymentType = .payin
+    @Option(help: "Payment order type (payment callbacks; default: payin).")
+    var type: PaymentType?
 
-    @Option(help: "The card callback's \"type\" (card callbacks).")
-    var cardType = "OPEN_CARD"
+    @Option(help: "The card callback's \"type\" (card callbacks; default: OPEN_CARD).")
+    var cardType: String?
 
     @Option(help: "Status code (default: 5 for a payin, 2 for a payout, 1 for a card order).")
     var status: Int?
@@ -60,14 +124,23 @@ struct Send: AsyncParsableCommand {
     @Option(help: "Fee, exactly as given (default: none).")
     var fee: String?
 
+    @Option(help: """
+        pay_time, YYYY-MM-DD HH:MM:SS (default: now for a fresh order number; with --order-no a fixed \
+        \(Send.fixedPayTime), so the same order is the same callback).
+        """)
+    var payTime: String?
+
     @Option(help: "merchant_id of a payment; selects the configured merchant (default: the first).")
     var merchantId: Int64?
 
-    @Option(help: "card_id of a card callback.")
-    var cardId: Int64 = 57
+    @Option(help: "card_id of a card callback (default: 57).")
+    var cardId: Int64?
 
-    @Option(name: .customLong("refund-no"), help: "A merchant_refund_no entry; repeatable.")
+    @Option(name: .customLong("refund-no"), help: "A merchant_refund_no entry of a refund (status 7, 8, 9); repeatable.")
     var refundNumbers: [String] = []
+
+    @Option(help: "refund_amount of a refund, exactly as given (default: the amount; half of it for status 8).")
+    var refundAmount: String?
 
     @Option(
         name: .customLong("field"),
@@ -87,15 +160,111 @@ struct Send: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each answer.")
     var timeout: Double = 10
 
+    @Flag(help: "Also print the request: the URL and the signed body.")
+    var verbose = false
+
+    /// pay_time when --order-no is given without --pay-time.
+    static let fixedPayTime = "2025-01-01 00:00:00"
+
+    // MARK: what the flags resolve to
+
+    var resolvedKind: Kind { kind ?? Trigger.named(trigger ?? "")?.kind ?? .payment }
+    var resolvedType: PaymentType { type ?? Trigger.named(trigger ?? "")?.type ?? .payin }
+    var resolvedCardType: String { cardType ?? Trigger.named(trigger ?? "")?.cardType ?? "OPEN_CARD" }
+    var resolvedStatus: Int {
+        if let status { return status }
+        if let trigger = Trigger.named(trigger ?? "") { return trigger.status }
+        if resolvedKind == .card { return 1 }
+        return resolvedType == .payin ? 5 : 2
+    }
+    /// A payin refund: status 7, 8 or 9.
+    var isRefund: Bool { resolvedKind == .payment && resolvedType == .payin && [7, 8, 9].contains(resolvedStatus) }
+
     func validate() throws {
         guard Amount(amount) != nil else { throw ValidationError("--amount must be a decimal number, e.g. 20.00") }
         if let fee, Amount(fee) == nil { throw ValidationError("--fee must be a decimal number, e.g. 0.60") }
+        if let refundAmount, Amount(refundAmount) == nil {
+            throw ValidationError("--refund-amount must be a decimal number, e.g. 5.00")
+        }
+        if let payTime, !Self.isPayTime(payTime) {
+            throw ValidationError("--pay-time must be a time written YYYY-MM-DD HH:MM:SS, got '\(payTime)'")
+        }
         guard repeatCount >= 1 else { throw ValidationError("--repeat must be at least 1") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         for field in extraFields where !field.contains("=") || field.hasPrefix("=") {
             throw ValidationError("--field expects key=value, got '\(field)'")
         }
+        try validateTrigger()
+        try validateMeaning()
+    }
+
+    /// The trigger exists, and no flag says otherwise.
+    private func validateTrigger() throws {
+        guard let name = trigger else { return }
+        guard let trigger = Trigger.named(name) else {
+            throw ValidationError(
+                "unknown trigger '\(name)'; known triggers: \(Trigger.all.map(\.name).joined(separator: ", "))")
+        }
+        if let kind, kind != trigger.kind {
+            throw ValidationError("\(name) is a \(trigger.kind.rawValue) callback: --kind \(kind.rawValue) contradicts it")
+        }
+        if let type, let triggerType = trigger.type, type != triggerType {
+            throw ValidationError("\(name) is a \(triggerType.rawValue): --type \(type.rawValue) contradicts it")
+        }
+        if let status, status != trigger.status {
+            throw ValidationError("\(name) is status \(trigger.status): --status \(status) contradicts it")
+        }
+        if let cardType, let triggerCardType = trigger.cardType, cardType != triggerCardType {
+            throw ValidationError("\(name) is a \(triggerCardType) callback: --card-type \(cardType) contradicts it")
+        }
+    }
+
+    /// Flags the callback cannot carry are refused, not silently dropped.
+    private func validateMeaning() throws {
+        let status = resolvedStatus
+        switch resolvedKind {
+        case .payment:
+            if cardType != nil { throw ValidationError("--card-type is for card callbacks, not --kind payment") }
+            if cardId != nil { throw ValidationError("--card-id is for card callbacks, not --kind payment") }
+            if isRefund {
+                if fee != nil { throw ValidationError("--fee: a refund callback (status \(status)) carries no fee") }
+                if payTime != nil {
+                    throw ValidationError("--pay-time: a refund callback (status \(status)) carries no pay_time")
+                }
+            } else {
+                let refundFlag = !refundNumbers.isEmpty ? "--refund-no" : refundAmount != nil ? "--refund-amount" : nil
+                if let refundFlag {
+                    throw ValidationError(
+                        "\(refundFlag) is for payin refunds (status 7, 8 or 9), not a \(resolvedType.rawValue) "
+                            + "with status \(status)")
+                }
+                if [1, 3, 4].contains(status) {
+                    for (flag, given) in [("--fee", fee != nil), ("--pay-time", payTime != nil)] where given {
+                        throw ValidationError(
+                            "\(flag): a callback with status \(status) carries only order_amount, as TrustPay documents")
+                    }
+                }
+            }
+        case .card:
+            let paymentFlags = [
+                ("--type", type != nil), ("--pay-time", payTime != nil), ("--refund-no", !refundNumbers.isEmpty),
+                ("--refund-amount", refundAmount != nil),
+            ]
+            for (flag, given) in paymentFlags where given {
+                throw ValidationError("\(flag) is for payment callbacks, not --kind card")
+            }
+        }
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS`, a real date and time.
+    static func isPayTime(_ text: String) -> Bool {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        guard text.utf8.count == 19, let date = formatter.date(from: text) else { return false }
+        return formatter.string(from: date) == text
     }
 
     func run() async throws {
@@ -105,8 +274,10 @@ struct Send: AsyncParsableCommand {
         guard let url = URL(string: target.url), url.scheme == "http" || url.scheme == "https" else {
             throw ToolError.exit("--url must be an http:// or https:// URL, got '\(target.url)'")
         }
-        print("POST \(target.url)")
-        print(String(decoding: body, as: UTF8.self))
+        if verbose {
+            print("POST \(target.url)")
+            print(String(decoding: body, as: UTF8.self))
+        }
 
         let request = {
             var request = URLRequest(url: url, timeoutInterval: timeout)
@@ -171,7 +342,7 @@ struct Send: AsyncParsableCommand {
 
     private func defaultURL(_ settings: ServiceConfiguration, merchantID: Int64) throws -> String {
         let path: String
-        switch kind {
+        switch resolvedKind {
         case .payment:
             path = settings.routes.payment.path
         case .card:
@@ -193,16 +364,16 @@ struct Send: AsyncParsableCommand {
     func callbackFields(merchantID: Int64) -> JSONObject {
         let orderNo = self.orderNo ?? "cli-\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(8).lowercased())"
         var fields: JSONObject
-        switch kind {
+        switch resolvedKind {
         case .payment:
             fields = paymentFields(merchantID: merchantID, orderNo: orderNo)
         case .card:
             let amount = Amount(self.amount)!
             let fee = self.fee.flatMap(Amount.init) ?? .zero
             fields = [
-                "order_no": .string(orderNo), "status": .integer(status ?? 1), "card_id": .integer(cardId),
+                "order_no": .string(orderNo), "status": .integer(resolvedStatus), "card_id": .integer(cardId ?? 57),
                 "amount": .number(self.amount), "balance": JSONValue(amount - fee),
-                "type": .string(cardType), "reason": "",
+                "type": .string(resolvedCardType), "reason": "",
             ]
             if let feeText = self.fee { fields["fee"] = .number(feeText) }
         }
@@ -215,28 +386,33 @@ struct Send: AsyncParsableCommand {
     }
 
     private func paymentFields(merchantID: Int64, orderNo: String) -> JSONObject {
-        let status = self.status ?? (type == .payin ? 5 : 2)
+        let status = resolvedStatus
+        let type = resolvedType
         var fields: JSONObject = [
             "type": .integer(type.code), "merchant_id": .integer(merchantID), "order_no": .string(orderNo),
             "order_amount": .number(amount),
         ]
-        let refundStatuses = type == .payin && [7, 8, 9].contains(status)
         switch status {
         case 1, 3, 4:
             break  // only order_amount, as the provider documents
-        case _ where refundStatuses:
-            fields["refund_amount"] = .number(amount)
+        case _ where isRefund:
+            if let refundAmount {
+                fields["refund_amount"] = .number(refundAmount)
+            } else if status == 8, let half = Decimal(string: amount).flatMap({ Amount($0 / 2) }) {
+                fields["refund_amount"] = JSONValue(half)
+            } else {
+                fields["refund_amount"] = .number(amount)
+            }
+            let numbers = refundNumbers.isEmpty ? ["RF-\(orderNo)"] : refundNumbers
+            fields["merchant_refund_no"] = .array(numbers.map { .string($0) })
         default:
             let amount = Amount(self.amount)!
             let fee = self.fee.flatMap(Amount.init) ?? .zero
             fields["paid_amount"] = .number(self.amount)
             fields["balance_amount"] = JSONValue(type == .payin ? amount - fee : amount + fee)
             if let feeText = self.fee { fields["fee"] = .number(feeText) }
-            fields["pay_time"] = .string(Self.payTime(Date()))
-        }
-        if refundStatuses || !refundNumbers.isEmpty {
-            let numbers = refundNumbers.isEmpty ? ["RF-\(orderNo)"] : refundNumbers
-            fields["merchant_refund_no"] = .array(numbers.map { .string($0) })
+            // The same order is the same callback: a repeat is a duplicate, not a conflict.
+            fields["pay_time"] = .string(payTime ?? (self.orderNo == nil ? Self.payTime(Date()) : Self.fixedPayTime))
         }
         fields["status"] = .integer(status)
         fields["reason"] = .string([2, 5, 6].contains(status) ? "success" : "")
