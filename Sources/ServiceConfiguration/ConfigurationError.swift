@@ -15,7 +15,14 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String {
-        let place = environmentVariable.map { " (set by \($0))" } ?? line.map { " (line \($0))" } ?? ""
+        // A variable can set a key outright, or change a value inside a
+        // mapping that is in the file: then both are named.
+        let place = switch (line, environmentVariable) {
+        case let (line?, name?): " (line \(line), changed by \(name))"
+        case let (nil, name?): " (set by \(name))"
+        case let (line?, nil): " (line \(line))"
+        case (nil, nil): ""
+        }
         return key.isEmpty ? "configuration: \(message)\(place)" : "configuration key '\(key)'\(place): \(message)"
     }
 }

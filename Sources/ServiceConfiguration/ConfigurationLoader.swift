@@ -122,13 +122,13 @@ public struct ConfigurationSources: Sendable, Equatable {
         if let name = environment[error.key] {
             error.environmentVariable = name
             error.line = nil
-        } else if !error.key.isEmpty, error.line == nil || lines[error.key] == nil,
-                  let name = environment.filter({ $0.key.hasPrefix(error.key + ".") || $0.key.hasPrefix(error.key + "[") })
-                      .min(by: { $0.key < $1.key })?.value
-        {
-            error.environmentVariable = name
-        } else if error.line == nil {
-            error.line = lines[error.key]
+            return error
+        }
+        if error.line == nil { error.line = lines[error.key] }
+        if !error.key.isEmpty {
+            error.environmentVariable = environment
+                .filter { $0.key.hasPrefix(error.key + ".") || $0.key.hasPrefix(error.key + "[") }
+                .min { $0.key < $1.key }?.value
         }
         return error
     }

@@ -5,7 +5,9 @@ import ServiceConfiguration
 
 /// `--config`, shared by every command that reads the configuration.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "YAML configuration file (default: the embedded config/default.yaml).")
+    @Option(name: .long, help: ArgumentHelp(
+        "YAML configuration file; relative paths in it resolve from its folder.",
+        discussion: "Default: the embedded config/default.yaml, whose relative paths resolve from the working directory."))
     var config: String?
 
     /// The configuration, or exit status 2 with the key named.

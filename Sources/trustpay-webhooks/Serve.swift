@@ -11,7 +11,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             With no --config the embedded defaults (config/default.yaml) are used: 127.0.0.1:8080, \
             SQLite under data/, the demo merchant 8820250900009 with its secret from TRUSTPAY_SECRET, \
-            and the log handler. Invalid configuration exits with status 2 before any port is bound.
+            and the log handler. Invalid configuration exits with status 2 before any port is bound, \
+            after the same checks check-config runs.
             """)
 
     @OptionGroup var options: ConfigOptions

@@ -227,6 +227,20 @@ import Testing
         #expect(config.sources.environment["merchants[0].secrets[0]"] == "TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0")
     }
 
+    /// What config/README.md says a variable can and cannot do to a secret.
+    @Test func aVariableSetsOneValueOfAnItemAndRemovesNone() throws {
+        let renamed = try ServiceConfiguration.load(
+            yaml: ServiceConfiguration.defaultYAML,
+            environment: ["TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__ENV": "MY_SECRET"])
+        #expect(renamed.merchants[0].secrets
+            == [.environment("MY_SECRET", developmentFallback: "trustpay-webhooks-development-secret")])
+        let error = try #require(Self.loadError(
+            ServiceConfiguration.defaultYAML,
+            environment: ["TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__FILE": "/run/secrets/trustpay"]))
+        #expect(error.key == "merchants[0].secrets[0]")
+        #expect(error.environmentVariable == "TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__FILE")
+    }
+
     @Test func oneItemPastTheEndAddsAnItem() throws {
         let config = try ServiceConfiguration.load(
             yaml: Self.merchant + "security:\n  allow: [10.0.0.0/8]\n",
