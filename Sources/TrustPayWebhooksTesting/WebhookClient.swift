@@ -21,7 +21,7 @@ public struct WebhookClient: Sendable {
 
     /// A client for a running server, e.g. `http://127.0.0.1:8080`.
     /// `timeout` bounds each request.
-    public init(baseURL: URL, timeout: Duration = .seconds(15), maxConnections: Int = 32) {
+    public init(baseURL: URL, timeout: Duration = .seconds(60), maxConnections: Int = 32) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout.secondsValue
         configuration.timeoutIntervalForResource = timeout.secondsValue
@@ -31,7 +31,7 @@ public struct WebhookClient: Sendable {
     }
 
     /// A client for a server listening on `address`.
-    public init(address: SocketAddress, timeout: Duration = .seconds(15)) {
+    public init(address: SocketAddress, timeout: Duration = .seconds(60)) {
         self.init(baseURL: URL(string: "http://\(address)")!, timeout: timeout)
     }
 

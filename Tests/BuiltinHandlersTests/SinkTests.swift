@@ -137,7 +137,7 @@ final class PythonReceiver: @unchecked Sendable {
 
     /// Line `index` of the receiver's output, waiting up to 15 s for it.
     static func line(_ index: Int, of path: String) async throws -> String? {
-        let deadline = ContinuousClock.now + .seconds(15)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -92,7 +92,7 @@ actor Gate {
 final class WireClient: @unchecked Sendable {
     let fd: Int32
 
-    init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 20) throws {
+    init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 60) throws {
         let isV6 = host.contains(":")
         fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
