@@ -15,7 +15,17 @@ extension ServiceConfiguration {
         var tree = try ConfigTree.parse(yaml: yaml, source: source)
         var sources = ConfigurationSources()
         tree.lines(into: &sources.lines)
-        for (name, value) in environment.sorted(by: { $0.key < $1.key })
+        // In name order, item numbers counted as numbers: …__2__ before
+        // …__10__, so items can be added one after another.
+        func order(_ name: String) -> String {
+            name.components(separatedBy: "__")
+                .map { part in
+                    let digits = !part.isEmpty && part.allSatisfy { ("0"..."9").contains($0) }
+                    return digits ? String(repeating: "0", count: max(0, 12 - part.count)) + part : part
+                }
+                .joined(separator: "__")
+        }
+        for (name, value) in environment.sorted(by: { order($0.key) < order($1.key) })
         where name.hasPrefix(environmentPrefix) {
             let path = name.dropFirst(environmentPrefix.count).components(separatedBy: "__").map { $0.lowercased() }
             guard !path.contains(where: \.isEmpty) else {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ServiceConfiguration
+import AccessControl
 
 /// What an operator meets in the first hour: which value a problem is
 /// about (line or variable), what a file may leave out, where its relative
@@ -255,6 +256,14 @@ import Testing
             yaml: Self.merchant, environment: ["TRUSTPAY_WEBHOOKS__HANDLERS__0__TYPE": "jsonl",
                                                "TRUSTPAY_WEBHOOKS__HANDLERS__0__PATH": "/tmp/e.jsonl"])
         #expect(created.handlers.map(\.name) == ["jsonl"])
+    }
+
+    @Test func itemsAreAddedInNumberOrderNotNameOrder() throws {
+        var environment: [String: String] = [:]
+        for index in 1...11 { environment["TRUSTPAY_WEBHOOKS__SECURITY__ALLOW__\(index)"] = "10.0.0.\(index)" }
+        let config = try ServiceConfiguration.load(yaml: Self.merchant + "security:\n  allow: [10.0.0.0]\n",
+                                                   environment: environment)
+        #expect(config.security.allow == (0...11).compactMap { IPRange("10.0.0.\($0)") })
     }
 
     @Test func anItemFarPastTheEndIsAnErrorNamingTheVariable() throws {
