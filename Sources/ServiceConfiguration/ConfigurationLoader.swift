@@ -46,8 +46,19 @@ extension ServiceConfiguration {
             throw sources.annotate(error)
         }
         config.sources = sources
+        try config.checkListeners()
         if let baseDirectory { config.resolvePaths(from: baseDirectory) }
         return config
+    }
+
+    /// Both listeners on one port: the second would fail to bind at start.
+    /// Checked once the sources are known, so both keys' are named.
+    func checkListeners() throws(ConfigurationError) {
+        guard let admin, admin.port != 0, admin.port == server.port else { return }
+        let serverSource = sources.environment["server.port"].map { ", set by \($0)" }
+            ?? sources.lines["server.port"].map { ", line \($0)" } ?? " by default"
+        throw error("admin.port", "is also server.port (\(admin.port)\(serverSource)): the callbacks listener and "
+            + "the admin listener need different ports")
     }
 
     /// Loads a file; a missing or unreadable file is a configuration error.

@@ -323,13 +323,6 @@ enum ConfigurationReader {
                     + "(\(milliseconds(longest)) ms): a replica could take over an event another is still handling. "
                     + "Raise store.lease to at least \(milliseconds(longest * 2)) ms or shorten the deadline")
         }
-        // Both listeners would bind the same port; the second fails at start.
-        if let admin = config.admin, admin.port != 0, admin.port == config.server.port {
-            throw ConfigurationError(
-                key: "admin.port",
-                message: "is also server.port (\(admin.port)): the callbacks listener and the admin listener "
-                    + "need different ports")
-        }
         if config.merchants.isEmpty {
             throw ConfigurationError(
                 key: "merchants",

@@ -97,6 +97,11 @@ import AccessControl
         let viaEnvironment = try #require(Self.loadError(
             Self.merchant + "admin:\n  port: 9090\n", environment: ["TRUSTPAY_WEBHOOKS__SERVER__PORT": "9090"]))
         #expect(viaEnvironment.key == "admin.port")
+        #expect(viaEnvironment.line == 5)
+        #expect(viaEnvironment.message.contains("server.port (9090, set by TRUSTPAY_WEBHOOKS__SERVER__PORT)"),
+                "\(viaEnvironment)")
+        let byDefault = try #require(Self.loadError(Self.merchant + "admin:\n  port: 8080\n"))
+        #expect(byDefault.message.contains("server.port (8080 by default)"), "\(byDefault)")
         // Two free ports picked at start never collide.
         _ = try ServiceConfiguration.load(yaml: Self.merchant + "server:\n  port: 0\nadmin:\n  port: 0\n", environment: [:])
     }
