@@ -95,6 +95,13 @@ import Testing
         #expect(held.map { $0["id"] as? String } == [refund?["id"] as? String], "\(held)")
         let pending = try await StandaloneServerTests.listUntil(["--state", "pending"], in: directory) { _ in true }
         #expect(pending.isEmpty, "\(pending)")
+        let shown = try await BuiltCLI.run(
+            ["events", "show", refund?["id"] as? String ?? "-", "--json", "--config", directory.url.path + "/serve.yaml"],
+            in: directory)
+        #expect(shown.status == 0, "\(shown.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        #expect(object?["state"] as? String == "held" && object?["held_behind"] as? String == first?["id"] as? String,
+                "\(shown.output)")
 
         let table = try await BuiltCLI.run(
             ["events", "list", "--config", directory.url.path + "/serve.yaml"], in: directory)
