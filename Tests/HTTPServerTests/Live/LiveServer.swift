@@ -133,8 +133,19 @@ final class WireClient: @unchecked Sendable {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             sent += n
+        }
+    }
+
+    /// `recv`, again when a signal interrupted it (`EINTR` is not an answer:
+    /// it would read as a server that closed or never answered).
+    private func receive(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
+            return n
         }
     }
 
@@ -143,7 +154,7 @@ final class WireClient: @unchecked Sendable {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { receive($0) }
             if n <= 0 { break }
             all.append(contentsOf: chunk[0..<n])
         }
@@ -156,7 +167,7 @@ final class WireClient: @unchecked Sendable {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { receive($0) }
             if n == 0 || (n < 0 && errno == ECONNRESET) { return String(decoding: all, as: UTF8.self) }
             if n < 0 { return nil }
             all.append(contentsOf: chunk[0..<n])
@@ -167,7 +178,7 @@ final class WireClient: @unchecked Sendable {
     func isClosedByPeerBlocking() -> Bool {
         var byte: UInt8 = 0
         while true {
-            let n = recv(fd, &byte, 1, 0)
+            let n = withUnsafeMutableBytes(of: &byte) { receive($0) }
             if n == 0 { return true }
             if n < 0 { return errno == ECONNRESET }
         }
@@ -185,7 +196,7 @@ final class WireClient: @unchecked Sendable {
         pending = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         func fill() -> Bool {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n = chunk.withUnsafeMutableBytes { receive($0) }
             if n <= 0 { return false }
             buffered.append(contentsOf: chunk[0..<n])
             return true
