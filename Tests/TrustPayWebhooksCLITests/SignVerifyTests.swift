@@ -38,7 +38,7 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stdout.contains("valid with the secrets of merchant \(ScratchDirectory.merchantID)"))
         #expect(result.stdout.contains("accepted as PaymentCallback(payin \"ORD-1002\""))
-        #expect(result.stdout.contains("secret #0, numbers asTransmitted"))
+        #expect(result.stdout.contains("secret #0, numbers as-transmitted"))
     }
 
     @Test func verifyNamesTheRuleAReshapedBodyBreaks() async throws {
@@ -71,7 +71,7 @@ import Testing
         #expect(result.status == 1, "\(result.output)")
         #expect(result.stdout.contains("does not match"))
         #expect(result.stdout.contains("received sign: \(Self.sign)"))
-        #expect(result.stdout.contains("secret #1, numbers asTransmitted"))
+        #expect(result.stdout.contains("secret #1, numbers as-transmitted"))
         let tamperedCanonical = Self.canonical.replacingOccurrences(of: "ORD-1002", with: "ORD-1003")
         #expect(result.stdout.contains("canonical: \(tamperedCanonical)&secret=<secret #1>"))
         #expect(result.stdout.contains("expected:  "))

@@ -100,10 +100,10 @@ struct Verify: AsyncParsableCommand {
             switch route {
             case .payment:
                 let payment = try authenticator.payment(fields: fields, rawBody: body) { _ in keys }
-                accepted = "\(payment.callback); secret #\(payment.secretIndex), numbers \(payment.form.rawValue)"
+                accepted = "\(payment.callback); secret #\(payment.secretIndex), numbers \(payment.form.spelling)"
             case .card:
                 let card = try authenticator.card(fields: fields, rawBody: body, merchant: keys)
-                accepted = "\(card.callback); secret #\(card.secretIndex), numbers \(card.form.rawValue)"
+                accepted = "\(card.callback); secret #\(card.secretIndex), numbers \(card.form.spelling)"
             }
             print("valid with the secrets of \(source): accepted as \(accepted)")
         } catch {
@@ -118,7 +118,7 @@ struct Verify: AsyncParsableCommand {
         print("received sign: \(diagnosis.receivedSign ?? "(none)")")
         print("secrets of \(source), tried:")
         for attempt in diagnosis.attempts {
-            print("  secret #\(attempt.secretIndex), numbers \(attempt.form.rawValue)")
+            print("  secret #\(attempt.secretIndex), numbers \(attempt.form.spelling)")
             print("    canonical: \(attempt.redactedCanonicalString)")
             print("    expected:  \(attempt.expectedSign)")
         }
