@@ -28,6 +28,12 @@ public struct TLSConfiguration: Sendable, Equatable {
         self.certificateChainPath = certificateChainPath
         self.privateKeyPath = privateKeyPath
     }
+
+    /// Loads the files exactly as a listener will, without binding anything:
+    /// for configuration checks that must fail where the server would.
+    public func validate() throws(TLSError) {
+        _ = try TLSContext(self)
+    }
 }
 
 /// One OpenSSL `SSL_CTX`, shared read-only by every event loop: TLS 1.2 at

@@ -1,6 +1,6 @@
 import BuiltinHandlers
-import COpenSSL
 import Foundation
+import HTTPServer
 import PostgresInbox
 import ServiceConfiguration
 
@@ -51,7 +51,7 @@ enum Preflight {
         }
     }
 
-    /// Loads the pair as the listener will (OpenSSL, PEM), without binding.
+    /// Loads the pair as the listener will (HTTPServer's own loader), without binding.
     private static func checkTLS(certificate: String, key: String, config: ServiceConfiguration)
         throws(ConfigurationError)
     {
@@ -60,30 +60,18 @@ enum Preflight {
             let exists = FileManager.default.fileExists(atPath: path)
             throw config.error(name, exists ? "cannot read \(path)" : "no file at \(path)")
         }
-        guard let context = SSL_CTX_new(TLS_server_method()) else {
-            throw config.error("server.tls", "OpenSSL could not set up TLS: \(openSSLError())")
+        do throws(TLSError) {
+            try TLSConfiguration(certificateChainPath: certificate, privateKeyPath: key).validate()
+        } catch {
+            switch error {
+            case .certificate(_, let reason):
+                throw config.error("server.tls.certificate", "\(certificate) is not a PEM certificate chain: \(reason)")
+            case .privateKey(_, let reason):
+                throw config.error("server.tls.key", "\(key): \(reason)")
+            case .setup(let reason):
+                throw config.error("server.tls", "OpenSSL could not set up TLS: \(reason)")
+            }
         }
-        defer { SSL_CTX_free(context) }
-        guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
-            throw config.error("server.tls.certificate", "\(certificate) is not a PEM certificate chain: \(openSSLError())")
-        }
-        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
-            throw config.error("server.tls.key", "\(key) is not a PEM private key: \(openSSLError())")
-        }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            _ = openSSLError()
-            throw config.error("server.tls.key", "\(key) does not match the certificate \(certificate)")
-        }
-    }
-
-    private static func openSSLError() -> String {
-        var reasons: [String] = []
-        while case let code = ERR_get_error(), code != 0 {
-            var text = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &text, text.count)
-            reasons.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        return reasons.isEmpty ? "unknown OpenSSL error" : reasons.joined(separator: "; ")
     }
 
     /// The file is writable, or can be created: its nearest existing folder
