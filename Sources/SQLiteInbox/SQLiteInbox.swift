@@ -1,5 +1,6 @@
 import Foundation
 import SQLiteStore
+import Synchronization
 import Webhooks
 
 /// An ``IdempotencyStore`` in one SQLite file: the durable inbox of a
@@ -20,6 +21,16 @@ import Webhooks
 ///   the pipeline answers with `503`. A repeated key is never an error: it
 ///   is `.duplicate` or `.conflict`.
 ///
+/// - Readiness (``checkAvailability()``) fails while the last write failed
+///   for the database's own reason (a full disk, an I/O error, a read-only
+///   file), not only while the database cannot be read: it throws that
+///   write's error. When asked in that state it commits a small probe write
+///   first (one that needs new pages, as a callback does); the probe, or a
+///   newly recorded event, clears the failure (claims and outcomes update
+///   rows in place and may succeed where a new callback fails, so they do not). Lock contention
+///   (`busy`) does not count: another process holding the lock is not a
+///   broken store.
+///
 /// Times are kept to the millisecond. Completed events stay until
 /// ``prune(completedBefore:)``; call it periodically with the retention you
 /// want (longer than TrustPay's redelivery window).
@@ -37,6 +48,8 @@ public final class SQLiteInbox: IdempotencyStore {
     /// Rows one purge or prune transaction deletes at most, so that a large
     /// deletion never holds up recording for long.
     let deletionBatch: Int
+    /// Why the most recent write failed, while it is the most recent outcome.
+    let writeHealth = WriteHealth()
 
     /// The most writes one transaction takes unless `open` is told otherwise;
     /// `maxBatch: 1` turns group commit off.
@@ -94,7 +107,9 @@ public final class SQLiteInbox: IdempotencyStore {
     // MARK: recording
 
     public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
-        try await write("cannot record the event") { db in try Self.record(new, lease: lease, now: now, on: db) }
+        try await write("cannot record the event", proves: { if case .recorded = $0 { true } else { false } }) { db in
+            try Self.record(new, lease: lease, now: now, on: db)
+        }
     }
 
     private static func record(
@@ -324,6 +339,36 @@ public final class SQLiteInbox: IdempotencyStore {
         try await read("the database does not answer") { db in
             _ = try db.query("SELECT version FROM schema_version LIMIT 1")
         }
+        // Only when the last write failed: the hot path pays nothing for this.
+        guard let failure = writeHealth.failure else { return }
+        do {
+            try await database.write { db in try Self.probeWrite(on: db) }
+            writeHealth.succeeded()
+        } catch {
+            // The write that failed is named; the probe's error is SQLite's own.
+            throw StoreError.unavailable("writes fail: \(failure.reason); a probe write fails too: \(error)")
+        }
+    }
+
+    /// A write like a callback's, that leaves nothing behind: a row large
+    /// enough to need new pages (so a database at its size limit fails as a
+    /// new callback would), rolled back, then a one-row change that commits
+    /// (a page written to the WAL and, with `synchronous: .full`, an fsync).
+    static func probeWrite(on db: SQLiteConnection) throws {
+        try db.execute("SAVEPOINT readiness_probe")
+        do {
+            try db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (-1, printf('%.*c', 3 * (SELECT page_size FROM pragma_page_size), 'x'))")
+        } catch {
+            if db.isInTransaction {
+                _ = try? db.execute("ROLLBACK TO readiness_probe")
+                _ = try? db.execute("RELEASE readiness_probe")
+            }
+            throw error
+        }
+        try db.execute("ROLLBACK TO readiness_probe")
+        try db.execute("RELEASE readiness_probe")
+        try db.execute("UPDATE schema_version SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_version)")
     }
 
     /// Deletes the events matching `condition` (the oldest `limit` of them,
@@ -352,13 +397,22 @@ public final class SQLiteInbox: IdempotencyStore {
     // MARK: plumbing
 
     /// `body` in the next group commit; database failures become ``StoreError``.
+    /// A failure of the database itself is remembered for readiness; only a
+    /// success for which `proves` holds (a new event stored: new pages
+    /// written) clears it. Updates in place (claims, outcomes) may succeed
+    /// on a full disk where a new callback fails, so they do not.
     private func write<T: Sendable>(
-        _ action: String, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
+        _ action: String, proves: (T) -> Bool = { _ in false },
+        _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws(StoreError) -> T {
         do {
-            return try await database.write(body)
+            let value = try await database.write(body)
+            if writeHealth.hasFailed && proves(value) { writeHealth.succeeded() }
+            return value
         } catch {
-            throw StoreError(error, while: action)
+            let storeError = StoreError(error, while: action)
+            if WriteHealth.counts(error), case .unavailable(let reason) = storeError { writeHealth.failed(reason) }
+            throw storeError
         }
     }
 
@@ -392,6 +446,45 @@ extension StoreError {
             self = error
         } else {
             self = .unavailable("\(action): \(error)")
+        }
+    }
+}
+
+/// The outcome of the inbox's most recent write, as far as readiness cares:
+/// one atomic load per successful write while all is well.
+final class WriteHealth: Sendable {
+    struct Failure: Sendable {
+        var reason: String
+        var since: ContinuousClock.Instant
+    }
+    private let failed = Atomic<Bool>(false)
+    private let last = Mutex<Failure?>(nil)
+
+    var hasFailed: Bool { failed.load(ordering: .acquiring) }
+
+    /// Why the most recent write failed; nil while it succeeded.
+    var failure: Failure? { hasFailed ? last.withLock { $0 } : nil }
+
+    func failed(_ reason: String) {
+        last.withLock { last in
+            if last == nil { last = Failure(reason: reason, since: .now) } else { last?.reason = reason }
+            failed.store(true, ordering: .releasing)
+        }
+    }
+
+    func succeeded() {
+        last.withLock { last in
+            last = nil
+            failed.store(false, ordering: .releasing)
+        }
+    }
+
+    /// Whether `error` says the database cannot take writes: not a lock held
+    /// elsewhere, a constraint, a closed inbox or a write's own refusal.
+    static func counts(_ error: any Error) -> Bool {
+        switch error as? SQLiteError {
+        case .ioError?, .failed?, .cannotOpen?: true
+        case .busy?, .constraintViolation?, .closed?, nil: false
         }
     }
 }

@@ -14,7 +14,9 @@ extension WebhookPipeline {
         do {
             outcome = try await store.record(new, lease: lease, now: Date())
         } catch {
-            logger.error("callback not stored: the store is unavailable; answering 503 so TrustPay delivers again")
+            logger.error(
+                "callback not stored: the store is unavailable; answering 503 so TrustPay delivers again",
+                metadata: ["error": "\(error)"])
             PipelineMetrics.stored("unavailable", kind: "\(new.kind)")
             return Rejection.storeUnavailable.response
         }

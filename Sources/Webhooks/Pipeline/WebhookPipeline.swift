@@ -33,6 +33,8 @@ public final class WebhookPipeline: Sendable {
     let instanceID: String
     private let conflicts = Atomic<Int>(0)
     private let requestLeases = Atomic<Int>(0)
+    /// Whether the last readiness check passed, so a change is logged once.
+    private let storeWasReady = Atomic<Bool>(true)
 
     public init(
         configuration: WebhookConfiguration, handlers: Handlers, store: any IdempotencyStore,
@@ -171,8 +173,14 @@ public final class WebhookPipeline: Sendable {
     private func readiness() async -> HTTPResponse {
         do {
             try await store.checkAvailability()
+            if !storeWasReady.exchange(true, ordering: .relaxed) {
+                logger.notice("ready again: the store answers and takes writes")
+            }
             return Answer.ready
         } catch {
+            if storeWasReady.exchange(false, ordering: .relaxed) {
+                logger.error("not ready: the store is unavailable; /readyz answers 503", metadata: ["error": "\(error)"])
+            }
             return Rejection.storeUnavailable.response
         }
     }
