@@ -36,6 +36,11 @@ enum DatabaseFailure {
         }
     }
 
+    /// The call ran out of time (rather than being refused or cut off).
+    static func isTimeout(_ error: any Error) -> Bool {
+        innermost(error) is DeadlineExceeded
+    }
+
     static func sqlState(_ error: any Error) -> String? {
         (innermost(error) as? PSQLError)?.serverInfo?[.sqlState]
     }

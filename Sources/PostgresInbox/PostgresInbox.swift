@@ -47,6 +47,8 @@ public final class PostgresInbox: IdempotencyStore {
     private let reachability = Reachability()
     /// Between probes of a database found unreachable.
     private let probeInterval: Duration = .milliseconds(250)
+    /// Where the pool connects, for finding out why it cannot (see `diagnosed`).
+    private let endpoint: PostgresConnection.Configuration?
 
     private struct Lifecycle {
         var tasks: [Task<Void, Never>] = []
@@ -104,6 +106,17 @@ public final class PostgresInbox: IdempotencyStore {
         // The driver traces wire messages, stored bodies included: never below info.
         driverLogger.logLevel = max(logger.logLevel, .info)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: driverLogger)
+        if let host = configuration.host {
+            endpoint = PostgresConnection.Configuration(
+                host: host, port: configuration.port ?? 5432, username: configuration.username,
+                password: configuration.password, database: configuration.database, tls: .disable)
+        } else if let path = configuration.unixSocketPath {
+            endpoint = PostgresConnection.Configuration(
+                unixSocketPath: path, username: configuration.username, password: configuration.password,
+                database: configuration.database)
+        } else {
+            endpoint = nil
+        }
         self.databaseDescription = description
         self.operationTimeout = operationTimeout
         self.retention = retention
@@ -463,7 +476,12 @@ public final class PostgresInbox: IdempotencyStore {
             answered()
             return value
         } catch {
-            let failure = DatabaseFailure.storeError(error, timeout: timeout)
+            var failure = DatabaseFailure.storeError(error, timeout: timeout)
+            if DatabaseFailure.isTimeout(error), let reason = await connectionFailure() {
+                // The pool keeps a call waiting for a connection it cannot make
+                // until the deadline: say why it cannot, not only that time ran out.
+                failure = .unavailable("\(reason) (no connection within \(timeout))")
+            }
             logger.debug("PostgreSQL inbox call failed", metadata: ["error": "\(failure)"])
             if DatabaseFailure.meansUnreachable(error) { unreachable(failure) }
             throw failure
@@ -488,6 +506,24 @@ public final class PostgresInbox: IdempotencyStore {
         lifecycle.withLock { state in
             guard !state.stopped else { return }
             state.tasks.append(Task { [weak self] in await self?.probeUntilAnswered() })
+        }
+    }
+
+    /// Why a connection of its own to the database fails (connection
+    /// refused, no such host…); nil when it connects or gets further than
+    /// the connection (then the database is slow, not unreachable).
+    private func connectionFailure() async -> String? {
+        guard var endpoint else { return nil }
+        endpoint.options.connectTimeout = .milliseconds(min(Self.milliseconds(operationTimeout), 2000))
+        do {
+            let connection = try await PostgresConnection.connect(configuration: endpoint, id: 0, logger: driverLogger)
+            try? await connection.close()
+            return nil
+        } catch let error as PSQLError where error.code == .connectionError {
+            guard case .unavailable(let reason) = DatabaseFailure.storeError(error, timeout: operationTimeout) else { return nil }
+            return reason
+        } catch {
+            return nil
         }
     }
 

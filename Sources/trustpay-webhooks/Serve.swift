@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("handlers: [] — events are verified and stored, but nothing handles them")
         }
 
-        let store = try await StoreFactory.open(config.store, environment: environment, logger: logger)
+        let store = try await StoreFactory.open(config.store, environment: environment, logger: logger, servingAnyway: true)
         let pipeline = assembly.webhookServer(store: store).makePipeline()
         let main = HTTPServer(
             configuration: assembly.httpConfiguration(host: host, port: port),

@@ -8,7 +8,12 @@ import Webhooks
 /// Opens the configured store. The pipeline and the `events` commands use
 /// it the same way, so they see the same data.
 enum StoreFactory {
-    static func open(_ settings: StoreSettings, environment: [String: String], logger: Logger) async throws
+    /// `servingAnyway`: a PostgreSQL database that cannot be reached (or
+    /// migrated) yet is logged, not thrown, so that `serve` starts and
+    /// answers 503 until it can; the commands want the error at once.
+    static func open(
+        _ settings: StoreSettings, environment: [String: String], logger: Logger, servingAnyway: Bool = false
+    ) async throws
         -> any IdempotencyStore
     {
         switch settings.kind {
@@ -30,9 +35,26 @@ enum StoreFactory {
             }
             let url = try source.resolve(key: "store.postgres.url", environment: environment).secret
             // Retention is the binary's own hourly task (store.keep_completed).
-            return try await PostgresInbox.connect(
+            guard servingAnyway else {
+                return try await PostgresInbox.connect(
+                    url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
+                    retention: nil, logger: logger)
+            }
+            let inbox = try PostgresInbox(
                 url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
                 retention: nil, logger: logger)
+            inbox.start()
+            do {
+                try await inbox.migrate()
+                logger.info("PostgreSQL inbox ready", metadata: ["database": "\(inbox.databaseDescription)"])
+            } catch {
+                // Not fatal: callbacks are answered 503 (and /readyz too) until
+                // it answers; the first call that reaches it migrates it.
+                logger.error(
+                    "PostgreSQL is unavailable at start; serving anyway, answering 503 until it answers",
+                    metadata: ["database": "\(inbox.databaseDescription)", "error": "\(error)"])
+            }
+            return inbox
         }
     }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import PostgresTestCluster
+import Testing
+import TestSupport
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `serve` on PostgreSQL that is down when it starts: it stays up, answers
+/// callbacks and `/readyz` with 503, logs why (the connection is refused),
+/// and serves normally, schema migrated, once the database is started.
+@Suite(.requiresPostgreSQL, .timeLimit(.minutes(3)))
+struct PostgresOutageAtStartTests {
+    static let secret = "outage-secret"
+
+    @Test func serveStartsWithPostgreSQLDownAnswers503AndRecoversWhenItStarts() async throws {
+        let cluster = try await PostgresTestCluster.start()
+        do {
+            try await run(cluster)
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        await cluster.destroy()
+    }
+
+    private func run(_ cluster: PostgresTestCluster) async throws {
+        // The database exists (as an operator's would) but is empty: no schema yet.
+        let url = try await cluster.createDatabase()
+        try await cluster.stopServer()
+
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(config: """
+            server:
+              host: 127.0.0.1
+              port: 0
+              event_loops: 1
+            store:
+              kind: postgres
+              postgres:
+                url: "\(url)"
+                timeout: 2s
+            merchants:
+              - id: \(ScratchDirectory.merchantID)
+                secrets: [{value: "\(Self.secret)"}]
+            handlers: []
+            """, in: directory)
+        defer { server.stop() }
+        let log = directory.url.appendingPathComponent("serve.log")
+        let readyz = "http://127.0.0.1:\(server.port)/readyz"
+
+        #expect(kill(server.pid, 0) == 0, "serve is still running")
+        #expect(try await Self.status(readyz) == 503)
+        let sent = try await send(to: server, order: "DOWN-1", in: directory)
+        #expect(sent.output.contains("503"), "\(sent.output)")
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let atStart = text.split(separator: "\n").first { $0.contains("PostgreSQL is unavailable at start") } ?? ""
+        #expect(atStart.lowercased().contains("connection refused"), "the real cause, not a timeout: \(text)")
+        #expect(kill(server.pid, 0) == 0, "serve is still running")
+
+        try await cluster.startServer()
+        // Safety net only: readiness comes back once a probe reaches the database.
+        let deadline = ContinuousClock.now + .seconds(60)
+        var ready = try await Self.status(readyz)
+        while ready != 200 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            ready = try await Self.status(readyz)
+        }
+        #expect(ready == 200)
+        let recorded = try await send(to: server, order: "UP-1", in: directory)
+        #expect(recorded.status == 0, "\(recorded.output)")
+        #expect(!recorded.output.contains("503"), "\(recorded.output)")
+        let after = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(after.contains("recorded"), "the callback was stored once the schema was migrated: \(after)")
+    }
+
+    private func send(to server: ServeProcess, order: String, in directory: ScratchDirectory) async throws -> CommandResult {
+        try await BuiltCLI.run(
+            ["send", "--secret", Self.secret, "--merchant-id", String(ScratchDirectory.merchantID),
+             "--url", server.paymentURL, "--order-no", order], in: directory)
+    }
+
+    static func status(_ url: String) async throws -> Int {
+        let (_, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}
