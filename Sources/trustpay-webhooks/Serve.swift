@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
             logger.warning("handlers: [] — events are verified and stored, but nothing handles them")
         }
 
+        // A file past RLIMIT_FSIZE (or a filesystem's largest file) is a
+        // failed write, answered 503, not the end of the process.
+        _ = signal(SIGXFSZ, SIG_IGN)
         let store = try await StoreFactory.open(config.store, environment: environment, logger: logger, servingAnyway: true)
         let pipeline = assembly.webhookServer(store: store).makePipeline()
         let main = HTTPServer(
