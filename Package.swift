@@ -109,7 +109,10 @@ let package = Package(
         // tells when its workers are idle. For tests only.
         .target(
             name: "TestSupport",
-            dependencies: ["Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting"],
+            dependencies: [
+                "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
