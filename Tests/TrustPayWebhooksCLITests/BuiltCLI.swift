@@ -131,3 +131,36 @@ struct ScratchDirectory {
         """
     }
 }
+
+/// The store a test's `serve` uses.
+enum TestStore {
+    /// `inbox.sqlite` in the scratch directory.
+    case sqlite
+    /// The database at `url`, with a 2 s call timeout.
+    case postgres(url: String)
+}
+
+extension ScratchDirectory {
+    /// A `serve` configuration for tests: loopback on a free port, one event
+    /// loop, `store`, the test merchant with `secret`, then `rest` (retry,
+    /// handlers, routes; top-level YAML, unindented).
+    func serveConfig(store: TestStore = .sqlite, secret: String, _ rest: String = "") -> String {
+        let storeLines =
+            switch store {
+            case .sqlite: "  kind: sqlite\n  sqlite:\n    path: \(url.path)/inbox.sqlite"
+            case .postgres(let databaseURL): "  kind: postgres\n  postgres:\n    url: \"\(databaseURL)\"\n    timeout: 2s"
+            }
+        return """
+            server:
+              host: 127.0.0.1
+              port: 0
+              event_loops: 1
+            store:
+            \(storeLines)
+            merchants:
+              - id: \(Self.merchantID)
+                secrets: [{value: "\(secret)"}]
+            \(rest)
+            """
+    }
+}

@@ -48,18 +48,7 @@ import Testing
         defer { directory.remove() }
         let secret = StandaloneServerTests.secret
         let merchant = StandaloneServerTests.merchant
-        let server = try await ServeProcess.start(config: """
-            server:
-              host: 127.0.0.1
-              port: 0
-              event_loops: 1
-            store:
-              kind: sqlite
-              sqlite:
-                path: \(directory.url.path)/inbox.sqlite
-            merchants:
-              - id: \(merchant)
-                secrets: [{value: "\(secret)"}]
+        let server = try await ServeProcess.start(config: directory.serveConfig(secret: secret, """
             retry:
               attempts: 5
               initial_delay: 1h
@@ -67,7 +56,7 @@ import Testing
             handlers:
               - type: exec
                 command: ["sh", "-c", "exit 1"]
-            """, in: directory)
+            """), in: directory)
         defer { server.stop() }
         for arguments in [["payin.succeeded", "--order-no", "H-1"], ["payin.refunded", "--order-no", "H-1"],
                           ["payout.paid", "--order-no", "P-1"]] {

@@ -31,21 +31,8 @@ struct PostgresOutageAtStartTests {
 
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let server = try await ServeProcess.start(config: """
-            server:
-              host: 127.0.0.1
-              port: 0
-              event_loops: 1
-            store:
-              kind: postgres
-              postgres:
-                url: "\(url)"
-                timeout: 2s
-            merchants:
-              - id: \(ScratchDirectory.merchantID)
-                secrets: [{value: "\(Self.secret)"}]
-            handlers: []
-            """, in: directory)
+        let server = try await ServeProcess.start(
+            config: directory.serveConfig(store: .postgres(url: url), secret: Self.secret, "handlers: []"), in: directory)
         defer { server.stop() }
         let log = directory.url.appendingPathComponent("serve.log")
         let readyz = "http://127.0.0.1:\(server.port)/readyz"

@@ -18,20 +18,7 @@ import FoundationNetworking
     @Test func aFileSizeLimitMakesCallbacksAndReadyz503AndTheServerStaysUp() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let config = directory.file("serve.yaml", contents: """
-            server:
-              host: 127.0.0.1
-              port: 0
-              event_loops: 1
-            store:
-              kind: sqlite
-              sqlite:
-                path: \(directory.url.path)/inbox.sqlite
-            merchants:
-              - id: \(ScratchDirectory.merchantID)
-                secrets: [{value: "\(Self.secret)"}]
-            handlers: []
-            """)
+        let config = directory.file("serve.yaml", contents: directory.serveConfig(secret: Self.secret, "handlers: []"))
         let log = directory.url.appendingPathComponent("serve.log")
         // 1024 blocks of 512 bytes: 512 kB per file; the WAL reaches it first.
         let child = try ChildProcess.spawn(

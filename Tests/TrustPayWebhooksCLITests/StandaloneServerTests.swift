@@ -14,26 +14,15 @@ import FoundationNetworking
     static let merchant = String(ScratchDirectory.merchantID)
 
     static func config(_ directory: ScratchDirectory, handlers: String, extra: String = "") -> String {
-        """
-        server:
-          host: 127.0.0.1
-          port: 0
-          event_loops: 1
-        store:
-          kind: sqlite
-          sqlite:
-            path: \(directory.url.path)/inbox.sqlite
-        merchants:
-          - id: \(merchant)
-            secrets: [{value: "\(secret)"}]
-        retry:
-          attempts: 2
-          initial_delay: 100ms
-          max_delay: 200ms
-        handlers:
-        \(handlers)
-        \(extra)
-        """
+        directory.serveConfig(secret: secret, """
+            retry:
+              attempts: 2
+              initial_delay: 100ms
+              max_delay: 200ms
+            handlers:
+            \(handlers)
+            \(extra)
+            """)
     }
 
     static func get(_ url: String) async throws -> (Int, String) {
