@@ -200,22 +200,37 @@ public struct PostgresTestClusterError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// A port nothing listens on right now.
+/// A loopback port nothing is bound to now, and that the kernel will not
+/// hand out by itself later: it lies below the ephemeral range
+/// (`ip_local_port_range`), which outgoing connections and `bind` to port 0
+/// draw from. A cluster stopped for an outage test must be able to start
+/// again on its port; a port from the ephemeral range was once taken by
+/// another socket in between ("could not bind … Address already in use").
+/// Ports handed out here are never handed out again by this process.
 public func freeLoopbackPort() throws -> Int {
+    let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+    let range = 20000..<max(20001, min(ephemeralStart, 32768))
+    for _ in 0..<200 {
+        let port = Int.random(in: range)
+        let fresh = handedOut.withLock { $0.insert(port).inserted }
+        if fresh, try isFree(port) { return port }
+    }
+    throw PostgresTestClusterError(message: "no free loopback port in \(range)")
+}
+
+private let handedOut = Mutex<Set<Int>>([])
+
+/// Whether `port` can be bound on 127.0.0.1 right now.
+private func isFree(_ port: Int) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw PostgresTestClusterError(message: "socket() failed: errno \(errno)") }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-        }
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw PostgresTestClusterError(message: "bind() failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
-
