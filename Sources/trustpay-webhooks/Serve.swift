@@ -54,14 +54,14 @@ struct Serve: AsyncParsableCommand {
             configuration: assembly.httpConfiguration(host: host, port: port),
             router: assembly.mainRouter(pipeline), logger: logger)
         let scheme = config.server.tlsCertificate == nil ? "http" : "https"
-        for address in try main.start() {
+        for address in try Self.start(main, key: port == nil ? "server.port" : "--port") {
             logger.info("callbacks on \(scheme)://\(address)")
         }
         let admin = try config.admin.map { settings in
             var http = HTTPServerConfiguration(host: settings.host, port: settings.port)
             http.eventLoops = 1
             let server = HTTPServer(configuration: http, router: assembly.adminRouter(store: store), logger: logger)
-            for address in try server.start() {
+            for address in try Self.start(server, key: "admin.port") {
                 logger.info("admin on http://\(address) (\(config.routes.metrics), \(config.routes.readyz))")
             }
             return server
@@ -79,6 +79,16 @@ struct Serve: AsyncParsableCommand {
         retention.cancel()
         await workers.value
         logger.info("stopped")
+    }
+
+    /// Starts a listener; a port that another process holds ends `serve`
+    /// with the key the port came from, not a half-shared port.
+    private static func start(_ server: HTTPServer, key: String) throws -> [SocketAddress] {
+        do {
+            return try server.start()
+        } catch SocketError.addressInUse(let address) {
+            throw ToolError.exit("\(key): \(address) is already in use; another process (another serve?) listens on port \(address.port)")
+        }
     }
 }
 

@@ -5,9 +5,13 @@ import Glibc
 public enum SocketError: Error, Sendable, CustomStringConvertible {
     case system(String, Int32)
     case invalidAddress(String)
+    /// Another socket (another server, or another program) listens there.
+    case addressInUse(SocketAddress)
 
     public var description: String {
         switch self {
+        case .addressInUse(let address):
+            "\(address) is already in use: another process listens on port \(address.port)"
         case .system(let call, let code):
             "\(call) failed: \(String(cString: strerror(code))) (errno \(code))"
         case .invalidAddress(let host):
@@ -59,15 +63,15 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 enum Socket {
-    /// A non-blocking listening socket. SO_REUSEPORT lets every event loop
-    /// own a listener on the same port, so the kernel spreads connections.
+    /// A non-blocking listening socket, the only one on its address: every
+    /// event loop polls this one socket (EPOLLEXCLUSIVE), so no SO_REUSEPORT
+    /// group exists for a second process to join. A port in use fails here.
     static func listen(on address: SocketAddress, backlog: Int32) throws(SocketError) -> Int32 {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system("socket", errno) }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size))
         if address.isIPv6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -102,7 +106,7 @@ enum Socket {
         guard bound == 0 else {
             let code = errno
             close(fd)
-            throw .system("bind \(address)", code)
+            throw code == EADDRINUSE ? .addressInUse(address) : .system("bind \(address)", code)
         }
         guard Glibc.listen(fd, backlog) == 0 else {
             let code = errno

@@ -3,8 +3,8 @@ import Glibc
 import Logging
 import Synchronization
 
-/// An HTTP/1.1 server on epoll: `eventLoops` threads, each with its own
-/// listening socket per listener, serving `router`.
+/// An HTTP/1.1 server on epoll: `eventLoops` threads sharing one listening
+/// socket per listener, serving `router`.
 ///
 /// ```swift
 /// var router = Router()
@@ -51,16 +51,18 @@ public final class HTTPServer: Sendable {
         var addresses: [SocketAddress] = []
         var opened: [Int32] = []
         do {
+            var sockets: [(ListeningSocket, TLSContext?)] = []
             for (listener, tls) in zip(configuration.listeners, contexts) {
-                // The first bind resolves port 0; the other loops join that port.
+                let fd = try Socket.listen(on: listener.address, backlog: configuration.backlog)
+                opened.append(fd)
+                // Port 0 asks the kernel for a free port: report the real one.
                 var address = listener.address
-                for worker in workers {
-                    let fd = try Socket.listen(on: address, backlog: configuration.backlog)
-                    opened.append(fd)
-                    if address.port == 0, let bound = Socket.localAddress(of: fd) { address.port = bound.port }
-                    worker.addListener(fd: fd, tls: tls)
-                }
+                if address.port == 0, let bound = Socket.localAddress(of: fd) { address.port = bound.port }
                 addresses.append(address)
+                sockets.append((ListeningSocket(fd: fd, users: workers.count), tls))
+            }
+            for worker in workers {
+                for (socket, tls) in sockets { worker.addListener(socket, tls: tls) }
             }
         } catch {
             for fd in opened { close(fd) }

@@ -2,9 +2,9 @@ import CLinuxSys
 import Glibc
 import Synchronization
 
-/// What one event loop serves: its own listener socket per configured
-/// listener (SO_REUSEPORT spreads connections), its connections, and the
-/// per-loop response encoder with its cached `Date`.
+/// What one event loop serves: the server's listening sockets (shared by all
+/// loops), the connections this loop accepted, and the per-loop response
+/// encoder with its cached `Date`.
 final class LoopWorker: @unchecked Sendable {
     let loop: EventLoop
     let configuration: HTTPServerConfiguration
@@ -33,17 +33,19 @@ final class LoopWorker: @unchecked Sendable {
         loop.onTick = { [unowned self] in self.tick() }
     }
 
-    /// Registers an already-bound listening socket with this loop.
-    func addListener(fd: Int32, tls: TLSContext?) {
-        let listener = Listener(fd: fd, tls: tls, worker: self)
+    /// Polls a listening socket that every loop of the server shares.
+    /// EPOLLEXCLUSIVE wakes one loop per arriving connection, preferring a
+    /// loop that is waiting over one that is busy, instead of all of them.
+    func addListener(_ socket: ListeningSocket, tls: TLSContext?) {
+        let listener = Listener(socket: socket, tls: tls, worker: self)
         listeners.append(listener)
-        _ = loop.register(fd, events: EPOLLIN.rawValue, handler: listener)
+        _ = loop.register(socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
     }
 
     fileprivate func accept(from listener: Listener) {
         // Bounded so one busy listener cannot starve this loop's connections.
         for _ in 0..<64 {
-            guard let (fd, peer) = Socket.accept(listener.fd) else { return }
+            guard let (fd, peer) = Socket.accept(listener.socket.fd) else { return }
             guard shared.reserveConnection(limit: configuration.maxConnections) else {
                 Self.refuse(fd)
                 continue
@@ -81,8 +83,8 @@ final class LoopWorker: @unchecked Sendable {
     func beginDrain() {
         draining = true
         for listener in listeners {
-            loop.unregister(listener.fd)
-            Glibc.close(listener.fd)
+            loop.unregister(listener.socket.fd)
+            listener.socket.release()
         }
         listeners.removeAll()
         for connection in Array(connections.values) { connection.drain() }
@@ -98,17 +100,34 @@ final class LoopWorker: @unchecked Sendable {
 
 /// A listening socket registered with one loop.
 private final class Listener: FileEventHandler {
-    let fd: Int32
+    let socket: ListeningSocket
     let tls: TLSContext?
     unowned let worker: LoopWorker
 
-    init(fd: Int32, tls: TLSContext?, worker: LoopWorker) {
-        self.fd = fd
+    init(socket: ListeningSocket, tls: TLSContext?, worker: LoopWorker) {
+        self.socket = socket
         self.tls = tls
         self.worker = worker
     }
 
     func handleEvents(_ events: UInt32) { worker.accept(from: self) }
+}
+
+/// One listening socket polled by several loops. It is closed when the last
+/// loop has stopped polling it, so no loop accepts on a closed (or reused)
+/// descriptor number.
+final class ListeningSocket: Sendable {
+    let fd: Int32
+    private let users: Atomic<Int>
+
+    init(fd: Int32, users: Int) {
+        self.fd = fd
+        self.users = Atomic(users)
+    }
+
+    func release() {
+        if users.wrappingSubtract(1, ordering: .acquiringAndReleasing).newValue == 0 { Glibc.close(fd) }
+    }
 }
 
 /// State shared by all loops of one server.

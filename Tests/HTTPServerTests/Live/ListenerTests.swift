@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import HTTPServer
+import TrustPayWebhooksTesting
+
+/// All event loops share one listening socket per listener, so a port is
+/// either this server's or another's, never split between two processes.
+@Suite struct ListenerTests {
+    /// Failed while each loop bound its own SO_REUSEPORT socket: the second
+    /// server started and the kernel gave it part of the connections.
+    @Test(arguments: ["127.0.0.1", "::1"])
+    func secondServerOnAPortInUseFailsToStartNamingIt(host: String) async throws {
+        let first = try LiveServer(configuration: LiveServer.configuration(host: host))
+        defer { first.stop() }
+        var configuration = LiveServer.configuration(host: host)
+        configuration.listeners[0].address.port = first.port
+        let second = HTTPServer(configuration: configuration, router: LiveServer.standardRouter())
+        #expect {
+            try second.start()
+        } throws: { error in
+            guard case SocketError.addressInUse(let address) = error else { return false }
+            return address.port == first.port && "\(error)".contains("port \(first.port)")
+        }
+        // Every connection still reaches the first server.
+        for _ in 0..<8 {
+            let client = try WireClient(port: first.port, host: host)
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            #expect(await client.readResponse()?.status == 200)
+        }
+    }
+
+    /// The shared socket is closed once every loop has let go of it: the
+    /// port is free for the next server as soon as this one has stopped.
+    @Test func portIsFreeAgainAfterStop() async throws {
+        let first = try LiveServer(configuration: LiveServer.configuration(loops: 3))
+        let port = first.port
+        first.stop()
+        var configuration = LiveServer.configuration(loops: 3)
+        configuration.listeners[0].address.port = port
+        let again = try LiveServer(configuration: configuration)
+        defer { again.stop() }
+        let client = try WireClient(port: port)
+        client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await client.readResponse()?.status == 200)
+    }
+
+    /// Many connections open at once over three loops sharing one socket:
+    /// each is accepted by exactly one loop and answered.
+    @Test func concurrentConnectionsOverSeveralLoopsAreAllServed() async throws {
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 3))
+        defer { live.stop() }
+        let clients = try (0..<48).map { _ in try WireClient(port: live.port) }
+        for client in clients { client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") }
+        for client in clients { #expect(await client.readResponse()?.status == 200) }
+        #expect(live.server.openConnections == 48)
+    }
+}
