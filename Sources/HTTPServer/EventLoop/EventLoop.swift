@@ -16,7 +16,7 @@ final class EventLoop: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private var handlers: [FileEventHandler?] = []
-    private let mailbox = Mutex<[@Sendable () -> Void]>([])
+    private let mailbox = Mutex<Mailbox>(Mailbox())
     private var running = true
     /// Runs about every `tickInterval` on the loop thread (timeouts, date).
     var onTick: (() -> Void)?
@@ -74,13 +74,17 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: cross-thread
 
-    /// Runs `work` on the loop thread soon. Safe from any thread.
-    func execute(_ work: @escaping @Sendable () -> Void) {
-        let wasEmpty = mailbox.withLock { queue in
-            queue.append(work)
-            return queue.count == 1
+    /// Runs `work` on the loop thread soon. Safe from any thread. Returns
+    /// false, without running it, once the loop has ended.
+    @discardableResult
+    func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
+        let (accepted, wasEmpty) = mailbox.withLock { box -> (Bool, Bool) in
+            guard !box.closed else { return (false, false) }
+            box.work.append(work)
+            return (true, box.work.count == 1)
         }
         if wasEmpty { wake() }
+        return accepted
     }
 
     private func wake() {
@@ -116,19 +120,27 @@ final class EventLoop: @unchecked Sendable {
                 onTick?()
             }
         }
-        drainMailbox()
+        drainMailbox(closing: true)
     }
 
-    private func drainMailbox() {
+    private func drainMailbox(closing: Bool = false) {
         var counter: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &counter) { read(wakeFD, $0.baseAddress, 8) }
-        let work = mailbox.withLock { queue in
-            let taken = queue
-            queue.removeAll(keepingCapacity: true)
+        let work = mailbox.withLock { box in
+            let taken = box.work
+            box.work.removeAll(keepingCapacity: true)
+            box.closed = closing
             return taken
         }
         for item in work { item() }
     }
+}
+
+/// Work posted to a loop by other threads; closed when the loop has ended,
+/// so a poster learns that its work will never run.
+private struct Mailbox {
+    var work: [@Sendable () -> Void] = []
+    var closed = false
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: deadlines must not jump with wall time.

@@ -62,6 +62,7 @@ public final class HTTPServer: Sendable {
                 sockets.append((ListeningSocket(fd: fd, users: workers.count), tls))
             }
             for worker in workers {
+                worker.siblings = workers
                 for (socket, tls) in sockets { worker.addListener(socket, tls: tls) }
             }
         } catch {
@@ -70,7 +71,10 @@ public final class HTTPServer: Sendable {
         }
         var threads: [pthread_t] = []
         for worker in workers {
-            threads.append(try Self.spawn { worker.loop.run() })
+            threads.append(try Self.spawn {
+                worker.loop.run()
+                worker.siblings = []  // the loops refer to each other: break the cycle
+            })
         }
         running.enter()
         try Self.spawn(detached: true) { [running, threads] in
@@ -89,6 +93,9 @@ public final class HTTPServer: Sendable {
     public var boundAddresses: [SocketAddress] { state.withLock { $0.addresses } }
 
     public var openConnections: Int { shared.connectionCount }
+
+    /// How many connections each loop serves (or has been handed).
+    var connectionsPerLoop: [Int] { state.withLock { $0.workers.map { $0.load.load(ordering: .relaxed) } } }
 
     /// Graceful shutdown: stop accepting, let in-flight requests finish
     /// within `drainTimeout`, close idle connections. Returns at once; use

@@ -14,6 +14,10 @@ final class LoopWorker: @unchecked Sendable {
     private var listeners: [Listener] = []
     private var connections: [Int32: Connection] = [:]
     private var draining = false
+    /// Connections this loop serves or has been handed, read by the others.
+    let load = Atomic<Int>(0)
+    /// Every loop of the server, this one included; set before any runs.
+    var siblings: [LoopWorker] = []
 
     let headerTimeoutNs: UInt64
     let bodyTimeoutNs: UInt64
@@ -50,14 +54,42 @@ final class LoopWorker: @unchecked Sendable {
                 Self.refuse(fd)
                 continue
             }
-            let connection = Connection(fd: fd, peer: peer, worker: self, tls: listener.tls)
-            guard connection.start() else {
-                Glibc.close(fd)
-                shared.releaseConnection()
-                continue
+            // EPOLLEXCLUSIVE wakes whichever loop waits first, often the same
+            // one for a whole burst of connections: hand each to the loop
+            // with the fewest, so keep-alive clients spread over the cores.
+            let target = leastLoaded()
+            target.load.wrappingAdd(1, ordering: .relaxed)
+            let tls = listener.tls
+            if target !== self, target.loop.execute({ target.adopt(fd: fd, peer: peer, tls: tls) }) { continue }
+            if target !== self {  // that loop has ended (shutdown): ours drains it
+                target.load.wrappingSubtract(1, ordering: .relaxed)
+                load.wrappingAdd(1, ordering: .relaxed)
             }
-            connections[fd] = connection
+            adopt(fd: fd, peer: peer, tls: tls)
         }
+    }
+
+    /// This loop unless another serves fewer connections.
+    private func leastLoaded() -> LoopWorker {
+        var best = self
+        var fewest = load.load(ordering: .relaxed)
+        for sibling in siblings where sibling !== self {
+            let count = sibling.load.load(ordering: .relaxed)
+            if count < fewest { (best, fewest) = (sibling, count) }
+        }
+        return best
+    }
+
+    /// Serves an accepted connection on this loop (its thread).
+    private func adopt(fd: Int32, peer: SocketAddress, tls: TLSContext?) {
+        let connection = Connection(fd: fd, peer: peer, worker: self, tls: tls)
+        guard !draining, connection.start() else {
+            Glibc.close(fd)
+            load.wrappingSubtract(1, ordering: .relaxed)
+            shared.releaseConnection()
+            return
+        }
+        connections[fd] = connection
     }
 
     /// Over the connection limit: a short 503, best effort, then close.
@@ -69,6 +101,7 @@ final class LoopWorker: @unchecked Sendable {
 
     func connectionClosed(_ connection: Connection) {
         connections[connection.fd] = nil
+        load.wrappingSubtract(1, ordering: .relaxed)
         shared.releaseConnection()
         if draining && connections.isEmpty { loop.stop() }
     }
