@@ -28,7 +28,9 @@ public enum ChunkedDecodeResult: Sendable, Equatable {
 /// `.done` or `.invalid` the decoder keeps returning that result.
 public struct ChunkedDecoder: Sendable {
     private enum State: Sendable, Equatable {
-        case sizeDigits, sizeWhitespace, chunkExtension, sizeLF
+        case sizeDigits, sizeWhitespace, sizeLF
+        /// `chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )` (RFC 9112 §7.1.1).
+        case extBeforeName, extName, extAfterName, extBeforeValue, extToken, extQuoted, extQuotedEscape, extAfterValue
         case data, dataCR, dataLF
         case trailerLineStart, trailerName, trailerValue, trailerLF, finalLF
         case done
@@ -89,10 +91,62 @@ public struct ChunkedDecoder: Sendable {
         return .needMore(consumed: index)
     }
 
+    /// One byte of a chunk extension: validated, then ignored.
+    private mutating func stepExtension(_ byte: UInt8) -> HTTPParseError? {
+        let quote = UInt8(ascii: "\""), equals = UInt8(ascii: "=")
+        switch state {
+        case .extBeforeName:
+            if byte.isWhitespace { return nil }
+            guard byte.isTokenByte else { return bad("chunk extension without a name") }
+            state = .extName
+        case .extName, .extAfterName:
+            if state == .extName, byte.isTokenByte { return nil }
+            switch byte {
+            case .space, .htab: state = .extAfterName
+            case equals: state = .extBeforeValue
+            case .semicolon: state = .extBeforeName
+            case .cr: state = .sizeLF
+            default: return bad("malformed chunk extension")
+            }
+        case .extBeforeValue:
+            if byte.isWhitespace { return nil }
+            if byte == quote {
+                state = .extQuoted
+            } else {
+                guard byte.isTokenByte else { return bad("malformed chunk extension value") }
+                state = .extToken
+            }
+        case .extToken, .extAfterValue:
+            if state == .extToken, byte.isTokenByte { return nil }
+            switch byte {
+            case .space, .htab: state = .extAfterValue
+            case .semicolon: state = .extBeforeName
+            case .cr: state = .sizeLF
+            default: return bad("malformed chunk extension value")
+            }
+        case .extQuoted:
+            // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text.
+            if byte == quote {
+                state = .extAfterValue
+            } else if byte == UInt8(ascii: "\\") {
+                state = .extQuotedEscape
+            } else if !(byte.isFieldVisibleByte || byte.isWhitespace) {
+                return bad("invalid byte in chunk extension")
+            }
+        case .extQuotedEscape:
+            guard byte.isFieldVisibleByte || byte.isWhitespace else { return bad("invalid byte in chunk extension") }
+            state = .extQuoted
+        default:
+            break
+        }
+        return nil
+    }
+
     /// Advances the state machine over one framing byte.
     private mutating func step(_ byte: UInt8) -> HTTPParseError? {
         switch state {
-        case .sizeDigits, .sizeWhitespace, .chunkExtension:
+        case .sizeDigits, .sizeWhitespace, .extBeforeName, .extName, .extAfterName, .extBeforeValue, .extToken,
+            .extQuoted, .extQuotedEscape, .extAfterValue:
             if byte != .cr { lineBytes += 1 }
             if lineBytes > Self.maxChunkLineBytes { return bad("chunk-size line too long") }
         case .trailerLineStart, .trailerName, .trailerValue, .trailerLF, .finalLF:
@@ -114,7 +168,7 @@ public struct ChunkedDecoder: Sendable {
             guard sizeDigitCount > 0 else { return bad("missing chunk size") }
             switch byte {
             case .space, .htab: state = .sizeWhitespace
-            case .semicolon: state = .chunkExtension
+            case .semicolon: state = .extBeforeName
             case .cr: state = .sizeLF
             default: return bad("malformed chunk size")
             }
@@ -122,15 +176,12 @@ public struct ChunkedDecoder: Sendable {
             // BWS is only allowed before a chunk extension.
             switch byte {
             case .space, .htab: break
-            case .semicolon: state = .chunkExtension
+            case .semicolon: state = .extBeforeName
             default: return bad("malformed chunk size")
             }
-        case .chunkExtension:
-            if byte == .cr {
-                state = .sizeLF
-            } else if !(byte.isFieldVisibleByte || byte.isWhitespace) {
-                return bad("invalid byte in chunk extension")
-            }
+        case .extBeforeName, .extName, .extAfterName, .extBeforeValue, .extToken, .extQuoted, .extQuotedEscape,
+            .extAfterValue:
+            return stepExtension(byte)
         case .sizeLF:
             guard byte == .lf else { return bad("bare CR in chunk-size line") }
             return finishSizeLine()

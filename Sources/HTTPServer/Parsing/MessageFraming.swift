@@ -4,61 +4,62 @@
 ///
 /// Every ambiguity a front proxy might resolve differently is a rejection:
 /// that is what makes request smuggling through this server impossible.
-enum MessageFraming {
+struct MessageFraming: Sendable {
     private typealias Stop = HeadScanner.Stop
 
-    static func interpret(
-        _ buffer: UnsafeRawBufferPointer, limits: HTTPLimits, into head: inout RequestHead
+    private var hostCount = 0
+    private var contentLength: Int?
+    private var transferEncoding: ByteRange?
+    private var connectionClose = false
+    private var connectionKeepAlive = false
+    private var expectContinue = false
+
+    /// Takes in one field line as soon as it has ended, refusing at once
+    /// what no later line could make acceptable.
+    mutating func add(
+        _ field: HeaderField, version: HTTPVersion, in buffer: UnsafeRawBufferPointer, limits: HTTPLimits
     ) throws(HeadScanner.Stop) {
-        var hostCount = 0
-        var contentLength: Int?
-        var transferEncoding: ByteRange?
-        var transferEncodingCount = 0
-        var connectionClose = false
-        var connectionKeepAlive = false
-        var expectContinue = false
-
-        for field in head.headers {
-            let name = field.name
-            if name.equalsIgnoringCase("host", in: buffer) {
-                hostCount += 1
-            } else if name.equalsIgnoringCase("content-length", in: buffer) {
-                contentLength = try parseContentLength(field.value, in: buffer, agreeingWith: contentLength)
-            } else if name.equalsIgnoringCase("transfer-encoding", in: buffer) {
-                transferEncoding = field.value
-                transferEncodingCount += 1
-            } else if name.equalsIgnoringCase("connection", in: buffer) {
-                forEachListElement(field.value, in: buffer) { option in
-                    if option.equalsIgnoringCase("close", in: buffer) { connectionClose = true }
-                    if option.equalsIgnoringCase("keep-alive", in: buffer) { connectionKeepAlive = true }
-                }
-            } else if name.equalsIgnoringCase("expect", in: buffer) {
-                forEachListElement(field.value, in: buffer) { expectation in
-                    if expectation.equalsIgnoringCase("100-continue", in: buffer) { expectContinue = true }
-                }
-            }
-        }
-
-        let isHTTP11 = head.version == .http1_1
-        if hostCount > 1 { throw bad("more than one Host field") }
-        if isHTTP11, hostCount == 0 { throw bad("HTTP/1.1 request without Host") }
-
-        if let coding = transferEncoding {
-            // A 1.0 peer cannot have meant chunked; CL+TE is the classic
-            // smuggling vector; anything but one plain `chunked` we cannot frame.
-            if !isHTTP11 { throw bad("Transfer-Encoding in an HTTP/1.0 request") }
-            if contentLength != nil { throw bad("both Transfer-Encoding and Content-Length") }
-            if transferEncodingCount > 1 { throw bad("more than one Transfer-Encoding field") }
-            guard coding.equalsIgnoringCase("chunked", in: buffer) else {
-                throw bad("unsupported Transfer-Encoding (only chunked is accepted)")
-            }
-            head.framing = .chunked
-        } else if let length = contentLength {
+        let name = field.name
+        if name.equalsIgnoringCase("host", in: buffer) {
+            hostCount += 1
+            if hostCount > 1 { throw Self.bad("more than one Host field") }
+        } else if name.equalsIgnoringCase("content-length", in: buffer) {
+            let length = try Self.parseContentLength(field.value, in: buffer, agreeingWith: contentLength)
+            if transferEncoding != nil { throw Self.bad("both Transfer-Encoding and Content-Length") }
             // Refused here so the server answers 413 without reading the body.
             if length > limits.maxBodyBytes { throw .invalid(.payloadTooLarge) }
-            head.framing = .contentLength(length)
+            contentLength = length
+        } else if name.equalsIgnoringCase("transfer-encoding", in: buffer) {
+            // A 1.0 peer cannot have meant chunked; CL+TE is the classic
+            // smuggling vector; anything but one plain `chunked` we cannot frame.
+            if version != .http1_1 { throw Self.bad("Transfer-Encoding in an HTTP/1.0 request") }
+            if contentLength != nil { throw Self.bad("both Transfer-Encoding and Content-Length") }
+            if transferEncoding != nil { throw Self.bad("more than one Transfer-Encoding field") }
+            guard field.value.equalsIgnoringCase("chunked", in: buffer) else {
+                throw Self.bad("unsupported Transfer-Encoding (only chunked is accepted)")
+            }
+            transferEncoding = field.value
+        } else if name.equalsIgnoringCase("connection", in: buffer) {
+            Self.forEachListElement(field.value, in: buffer) { option in
+                if option.equalsIgnoringCase("close", in: buffer) { connectionClose = true }
+                if option.equalsIgnoringCase("keep-alive", in: buffer) { connectionKeepAlive = true }
+            }
+        } else if name.equalsIgnoringCase("expect", in: buffer) {
+            Self.forEachListElement(field.value, in: buffer) { expectation in
+                if expectation.equalsIgnoringCase("100-continue", in: buffer) { expectContinue = true }
+            }
         }
+    }
 
+    /// At the blank line: what only the whole head can tell.
+    func finish(version: HTTPVersion, into head: inout RequestHead) throws(HeadScanner.Stop) {
+        let isHTTP11 = version == .http1_1
+        if isHTTP11, hostCount == 0 { throw Self.bad("HTTP/1.1 request without Host") }
+        if transferEncoding != nil {
+            head.framing = .chunked
+        } else if let contentLength {
+            head.framing = .contentLength(contentLength)
+        }
         head.keepAlive = isHTTP11 ? !connectionClose : connectionKeepAlive && !connectionClose
         // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 is ignored.
         head.expectContinue = isHTTP11 && expectContinue
@@ -109,5 +110,5 @@ enum MessageFraming {
         }
     }
 
-    private static func bad(_ reason: String) -> Stop { .invalid(.badRequest(reason)) }
+    private static func bad(_ reason: String) -> HeadScanner.Stop { .invalid(.badRequest(reason)) }
 }

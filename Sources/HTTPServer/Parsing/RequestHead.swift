@@ -15,6 +15,14 @@
 /// }
 /// ```
 public struct RequestHead: Sendable, Equatable {
+    /// Two heads are equal when they parsed to the same request, however
+    /// the bytes arrived.
+    public static func == (a: RequestHead, b: RequestHead) -> Bool {
+        a.method == b.method && a.target == b.target && a.version == b.version && a.headers == b.headers
+            && a.framing == b.framing && a.keepAlive == b.keepAlive && a.expectContinue == b.expectContinue
+            && a.headLength == b.headLength
+    }
+
     /// The method token, e.g. `GET`. Methods are case-sensitive.
     public var method: ByteRange
     /// The request-target exactly as sent: origin-form, absolute-form or `*`.
@@ -34,6 +42,8 @@ public struct RequestHead: Sendable, Equatable {
     /// head, including any empty lines skipped before the request line. The
     /// body (or the next pipelined request) starts at this offset.
     public var headLength: Int
+    /// Where an incomplete parse stopped.
+    var progress = HeadProgress()
 
     /// An empty head, ready to be parsed into.
     public init() {
@@ -57,6 +67,7 @@ public struct RequestHead: Sendable, Equatable {
         keepAlive = false
         expectContinue = false
         headLength = 0
+        progress = HeadProgress()
     }
 
     /// The value of the first field called `name` (ASCII case-insensitive),

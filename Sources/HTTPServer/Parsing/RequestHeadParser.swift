@@ -3,7 +3,7 @@ public enum HeadParseResult: Sendable, Equatable {
     /// The head is complete and valid; the `RequestHead` is filled in.
     case complete
     /// Every byte so far is valid but the head has not ended: read more and
-    /// parse the whole buffer again.
+    /// call again with the same bytes plus the new ones.
     case incomplete
     /// The request must be rejected with `error.statusCode` and the
     /// connection closed.
@@ -11,14 +11,18 @@ public enum HeadParseResult: Sendable, Equatable {
 }
 
 /// A strict HTTP/1.1 request-head parser (RFC 9112), in the manner of
-/// picohttpparser: a pure function of the bytes, parsing in place, with
-/// "need more bytes" kept apart from "reject".
+/// picohttpparser: parsing in place, with "need more bytes" kept apart from
+/// "reject".
 ///
-/// It is stateless: after `.incomplete`, call it again with the same bytes
-/// plus whatever arrived since. Anything that could let two parsers disagree
-/// about where a request ends (bare CR or LF, obs-fold, whitespace before the
-/// colon, conflicting Content-Length, any Transfer-Encoding but `chunked`,
-/// Transfer-Encoding with Content-Length) is rejected rather than repaired.
+/// It resumes: after `.incomplete`, call it again with the same `head` and
+/// the same bytes plus whatever arrived since; it continues at the first byte
+/// it has not examined, so a head that arrives one byte per read costs what
+/// it costs at once. Each field line is checked as soon as it ends: a bad
+/// or conflicting `Content-Length` is refused without waiting for the blank
+/// line. Anything that could let two parsers disagree about where a request
+/// ends (bare CR or LF, obs-fold, whitespace before the colon, conflicting
+/// Content-Length, any Transfer-Encoding but `chunked`, Transfer-Encoding
+/// with Content-Length) is rejected rather than repaired.
 public enum RequestHeadParser {
     /// Parses the request head at the start of `buffer` into `head`.
     ///
@@ -29,33 +33,59 @@ public enum RequestHeadParser {
     ///   - limits: Sizes to enforce. Too-large heads, targets and declared
     ///     bodies are reported as soon as they are evident, even while the
     ///     head is still incomplete.
-    ///   - head: Reset, then filled in; meaningful only after `.complete`.
+    ///   - head: Continued after `.incomplete`, otherwise reset; meaningful
+    ///     only after `.complete`.
     public static func parse(
         _ buffer: UnsafeRawBufferPointer, limits: HTTPLimits, into head: inout RequestHead
     ) -> HeadParseResult {
-        head.reset()
+        if head.progress.stage == .done || head.progress.stage == .failed || buffer.count < head.progress.index {
+            head.reset()
+        }
         // Scanning stops at the header limit: needing a byte beyond it while
         // the buffer holds one means the head is too large, whatever follows.
-        var scanner = HeadScanner(
-            buffer: buffer, end: min(buffer.count, max(0, limits.maxHeaderBytes)))
+        var scanner = HeadScanner(buffer: buffer, end: min(buffer.count, max(0, limits.maxHeaderBytes)), limits: limits)
         do throws(HeadScanner.Stop) {
-            try scanner.skipEmptyLines()
-            try scanner.parseRequestLine(limits: limits, into: &head)
-            try scanner.parseFieldLines(limits: limits, into: &head)
-            head.headLength = scanner.index
-            try MessageFraming.interpret(buffer, limits: limits, into: &head)
+            try scanner.scan(into: &head)
             return .complete
         } catch {
             switch error {
-            case .incomplete: return .incomplete
-            case .invalid(let reason): return .invalid(reason)
+            case .incomplete:
+                return .incomplete
+            case .invalid(let reason):
+                head.progress.stage = .failed
+                return .invalid(reason)
             }
         }
     }
 }
 
-/// A cursor over the head bytes. Typed throws carry "stop here" outward
-/// without allocating.
+/// Where a parse stopped: the next call resumes at `index` in `stage`.
+struct HeadProgress: Sendable {
+    enum Stage: Sendable {
+        case leadingLines, leadingLF, method, target, version, versionLF
+        case fieldStart, fieldName, beforeValue, value, valueLF, finalLF
+        case done, failed
+    }
+
+    var stage = Stage.leadingLines
+    /// The next byte to examine.
+    var index = 0
+    /// Where the token being read (method, target, name, value) starts.
+    var mark = 0
+    var nameStart = 0
+    var nameEnd = 0
+    /// One past the last non-whitespace byte of the value being read.
+    var valueEnd = 0
+    /// Bytes of `HTTP/d.d` read so far.
+    var versionRead = 0
+    var framing = MessageFraming()
+    /// Bytes examined over every call for this head: the tests' measure of
+    /// the parser's work.
+    var steps = 0
+}
+
+/// The byte-at-a-time state machine behind ``RequestHeadParser``. Typed
+/// throws carry "stop here" outward without allocating.
 struct HeadScanner {
     enum Stop: Error {
         case incomplete
@@ -65,91 +95,142 @@ struct HeadScanner {
     let buffer: UnsafeRawBufferPointer
     /// One past the last byte the head may occupy.
     let end: Int
-    var index = 0
+    let limits: HTTPLimits
 
-    private var outOfBytes: Stop {
-        end < buffer.count ? .invalid(.headersTooLarge) : .incomplete
-    }
-
-    func peek() throws(Stop) -> UInt8 {
-        guard index < end else { throw outOfBytes }
-        return buffer[index]
-    }
-
-    mutating func next() throws(Stop) -> UInt8 {
-        guard index < end else { throw outOfBytes }
-        index += 1
-        return buffer[index - 1]
-    }
-
-    /// Consumes the LF that must follow a CR just read.
-    mutating func expectLF() throws(Stop) {
-        guard try next() == .lf else { throw .invalid(.badRequest("bare CR in request head")) }
-    }
-
-    /// RFC 9112 §2.2: a server should ignore empty lines received before the
-    /// request line (left over from a client's previous body).
-    mutating func skipEmptyLines() throws(Stop) {
+    mutating func scan(into head: inout RequestHead) throws(Stop) {
+        var p = head.progress
+        defer { head.progress = p }
         while true {
-            switch try peek() {
-            case .cr:
-                index += 1
-                try expectLF()
-            case .lf:
-                throw .invalid(.badRequest("bare LF in request head"))
-            default:
+            guard p.index < end else {
+                throw end < buffer.count ? .invalid(.headersTooLarge) : .incomplete
+            }
+            let byte = buffer[p.index]
+            p.steps += 1
+            switch p.stage {
+            case .leadingLines:
+                // RFC 9112 §2.2: empty lines before the request line (left
+                // over from a client's previous body) are ignored.
+                switch byte {
+                case .cr: p.stage = .leadingLF
+                case .lf: throw bad("bare LF in request head")
+                default:
+                    p.mark = p.index
+                    p.stage = .method
+                    continue  // the same byte starts the method
+                }
+            case .leadingLF:
+                guard byte == .lf else { throw bad("bare CR in request head") }
+                p.stage = .leadingLines
+            case .method:
+                if !byte.isTokenByte {
+                    guard byte == .space, p.index > p.mark else { throw bad("malformed method") }
+                    head.method = ByteRange(p.mark, p.index)
+                    p.mark = p.index + 1
+                    p.stage = .target
+                }
+            case .target:
+                if byte.isVisibleASCII {
+                    // Checked per byte so a huge target is refused before it ends.
+                    if p.index + 1 - p.mark > limits.maxURIBytes { throw .invalid(.uriTooLong) }
+                } else {
+                    guard byte == .space, p.index > p.mark else { throw bad("malformed request target") }
+                    head.target = ByteRange(p.mark, p.index)
+                    try checkTargetForm(head.target, method: head.method)
+                    p.versionRead = 0
+                    p.stage = .version
+                }
+            case .version:
+                try readVersionByte(byte, progress: &p, into: &head)
+            case .versionLF:
+                guard byte == .lf else { throw bad("bare CR in request head") }
+                p.stage = .fieldStart
+            case .fieldStart:
+                switch byte {
+                case .cr:
+                    p.stage = .finalLF
+                case .lf:
+                    throw bad("bare LF in request head")
+                case .space, .htab:
+                    // obs-fold, or whitespace before the first field (RFC 9112 §2.2, §5.2).
+                    throw bad("header line starts with whitespace")
+                default:
+                    guard head.headers.count < limits.maxHeaderCount else { throw .invalid(.headersTooLarge) }
+                    p.nameStart = p.index
+                    p.stage = .fieldName
+                    continue
+                }
+            case .fieldName:
+                if !byte.isTokenByte {
+                    if byte == .colon, p.index > p.nameStart {
+                        p.nameEnd = p.index
+                        p.stage = .beforeValue
+                    } else if byte.isWhitespace {
+                        throw bad("whitespace between header name and colon")
+                    } else {
+                        throw bad("malformed header name")
+                    }
+                }
+            case .beforeValue:
+                if !byte.isWhitespace {
+                    p.mark = p.index
+                    p.valueEnd = p.index
+                    p.stage = .value
+                    continue
+                }
+            case .value:
+                if byte.isFieldVisibleByte {
+                    p.valueEnd = p.index + 1
+                } else if byte == .cr {
+                    p.stage = .valueLF
+                } else if byte == .lf {
+                    throw bad("bare LF in request head")
+                } else if !byte.isWhitespace {
+                    throw bad("control character in header value")
+                }
+            case .valueLF:
+                guard byte == .lf else { throw bad("bare CR in request head") }
+                let field = HeaderField(name: ByteRange(p.nameStart, p.nameEnd), value: ByteRange(p.mark, p.valueEnd))
+                head.headers.append(field)
+                try p.framing.add(field, version: head.version, in: buffer, limits: limits)
+                p.stage = .fieldStart
+            case .finalLF:
+                guard byte == .lf else { throw bad("bare CR in request head") }
+                head.headLength = p.index + 1
+                try p.framing.finish(version: head.version, into: &head)
+                p.index += 1
+                p.stage = .done
+                return
+            case .done, .failed:
                 return
             }
+            p.index += 1
         }
     }
 
-    /// `method SP request-target SP HTTP-version CRLF`, one space each.
-    mutating func parseRequestLine(limits: HTTPLimits, into head: inout RequestHead) throws(Stop) {
-        let methodStart = index
-        while true {
-            let byte = try next()
-            if byte.isTokenByte { continue }
-            guard byte == .space, index - 1 > methodStart else {
-                throw .invalid(.badRequest("malformed method"))
+    /// `HTTP/` DIGIT `.` DIGIT, then CR.
+    private func readVersionByte(_ byte: UInt8, progress p: inout HeadProgress, into head: inout RequestHead) throws(Stop) {
+        let prefix: StaticString = "HTTP/"
+        switch p.versionRead {
+        case 0..<5:
+            guard byte == prefix.utf8Start[p.versionRead] else { throw bad("malformed HTTP version") }
+        case 5, 7:
+            guard byte.isDigit else { throw bad("malformed HTTP version") }
+        case 6:
+            guard byte == UInt8(ascii: ".") else { throw bad("malformed HTTP version") }
+        default:
+            switch byte {
+            case .cr: break
+            case .lf: throw bad("bare LF in request head")
+            default: throw bad("malformed HTTP version")
             }
-            break
+            let major = buffer[p.index - 3]
+            let minor = buffer[p.index - 1]
+            guard major == UInt8(ascii: "1") else { throw .invalid(.versionNotSupported) }
+            // RFC 9110 §2.5: a 1.x minor we do not know is served as the highest we do.
+            head.version = minor == UInt8(ascii: "0") ? .http1_0 : .http1_1
+            p.stage = .versionLF
         }
-        head.method = ByteRange(methodStart, index - 1)
-
-        let targetStart = index
-        while true {
-            let byte = try next()
-            if byte.isVisibleASCII {
-                // Checked per byte so a huge target is refused before it ends.
-                if index - targetStart > limits.maxURIBytes { throw .invalid(.uriTooLong) }
-                continue
-            }
-            guard byte == .space, index - 1 > targetStart else {
-                throw .invalid(.badRequest("malformed request target"))
-            }
-            break
-        }
-        head.target = ByteRange(targetStart, index - 1)
-        try checkTargetForm(head.target, method: head.method)
-
-        // "HTTP/" DIGIT "." DIGIT, then CRLF.
-        for expected in "HTTP/".utf8 {
-            guard try next() == expected else { throw .invalid(.badRequest("malformed HTTP version")) }
-        }
-        let major = try next()
-        let dot = try next()
-        let minor = try next()
-        guard major.isDigit, dot == UInt8(ascii: "."), minor.isDigit else {
-            throw .invalid(.badRequest("malformed HTTP version"))
-        }
-        switch try next() {
-        case .cr: try expectLF()
-        case .lf: throw .invalid(.badRequest("bare LF in request head"))
-        default: throw .invalid(.badRequest("malformed HTTP version"))
-        }
-        guard major == UInt8(ascii: "1") else { throw .invalid(.versionNotSupported) }
-        // RFC 9110 §2.5: a 1.x minor we do not know is served as the highest we do.
-        head.version = minor == UInt8(ascii: "0") ? .http1_0 : .http1_1
+        p.versionRead += 1
     }
 
     /// Origin-form, absolute-form (http/https) or asterisk-form for OPTIONS.
@@ -159,74 +240,15 @@ struct HeadScanner {
         if first == UInt8(ascii: "/") { return }
         if first == UInt8(ascii: "*") {
             guard target.count == 1, method.equalsCaseSensitive("OPTIONS", in: buffer) else {
-                throw .invalid(.badRequest("asterisk-form target is only for OPTIONS"))
+                throw bad("asterisk-form target is only for OPTIONS")
             }
             return
         }
-        guard startsWithScheme("http://", target) || startsWithScheme("https://", target) else {
-            throw .invalid(.badRequest("unsupported request-target form"))
-        }
+        guard RequestTarget.schemeLength(of: UnsafeRawBufferPointer(rebasing: buffer[target.start..<target.end])) != nil
+        else { throw bad("unsupported request-target form") }
     }
 
-    /// Whether `target` is `scheme` (any case) followed by at least one byte.
-    private func startsWithScheme(_ scheme: String, _ target: ByteRange) -> Bool {
-        let prefix = ByteRange(target.start, target.start + scheme.utf8.count)
-        return prefix.end < target.end && prefix.equalsIgnoringCase(scheme, in: buffer)
-    }
-
-    /// `field-name ":" OWS field-value OWS CRLF` lines up to the blank line.
-    mutating func parseFieldLines(limits: HTTPLimits, into head: inout RequestHead) throws(Stop) {
-        while true {
-            switch try peek() {
-            case .cr:
-                index += 1
-                try expectLF()
-                return
-            case .lf:
-                throw .invalid(.badRequest("bare LF in request head"))
-            case .space, .htab:
-                // obs-fold, or whitespace before the first field (RFC 9112 §2.2, §5.2).
-                throw .invalid(.badRequest("header line starts with whitespace"))
-            default:
-                break
-            }
-            guard head.headers.count < limits.maxHeaderCount else {
-                throw .invalid(.headersTooLarge)
-            }
-
-            let nameStart = index
-            while true {
-                let byte = try next()
-                if byte.isTokenByte { continue }
-                if byte == .colon, index - 1 > nameStart { break }
-                if byte.isWhitespace {
-                    throw .invalid(.badRequest("whitespace between header name and colon"))
-                }
-                throw .invalid(.badRequest("malformed header name"))
-            }
-            let name = ByteRange(nameStart, index - 1)
-
-            while try peek().isWhitespace { index += 1 }
-            let valueStart = index
-            var valueEnd = index  // one past the last non-whitespace byte
-            while true {
-                let byte = try next()
-                if byte.isFieldVisibleByte {
-                    valueEnd = index
-                } else if byte.isWhitespace {
-                    continue
-                } else if byte == .cr {
-                    try expectLF()
-                    break
-                } else if byte == .lf {
-                    throw .invalid(.badRequest("bare LF in request head"))
-                } else {
-                    throw .invalid(.badRequest("control character in header value"))
-                }
-            }
-            head.headers.append(HeaderField(name: name, value: ByteRange(valueStart, valueEnd)))
-        }
-    }
+    private func bad(_ reason: String) -> Stop { .invalid(.badRequest(reason)) }
 }
 
 extension ByteRange {

@@ -48,10 +48,10 @@ extension Connection {
     private func beginRequest() {
         let bytes = input.readable
         let target = UnsafeRawBufferPointer(rebasing: bytes[head.target.start..<head.target.end])
-        let (path, query) = Self.splitTarget(target)
+        let parts = RequestTarget(target)
         let request = HTTPRequest(
             method: HTTPMethod(bytes: UnsafeRawBufferPointer(rebasing: bytes[head.method.start..<head.method.end])),
-            path: path, query: query, version: head.version,
+            path: parts.path, query: parts.query, version: head.version,
             headers: HTTPHeaders(head: Array(UnsafeRawBufferPointer(rebasing: bytes[0..<head.headLength])),
                                  fields: head.headers),
             remoteAddress: peer, isSecure: tls != nil)
@@ -62,8 +62,9 @@ extension Connection {
             dispatch()
         case .contentLength(let length):
             remainingBody = length
+            // No memory on credit: the body grows as its bytes arrive, not
+            // from what the client declared.
             body = []
-            body.reserveCapacity(length)
             startBody(expected: length)
         case .chunked:
             chunkDecoder = ChunkedDecoder(maxBodyBytes: worker.configuration.limits.maxBodyBytes)
@@ -122,13 +123,6 @@ extension Connection {
         deadline = 0
         servedAny = true
         switch worker.router.resolve(pending.request.method, pending.request.path) {
-        case .notFound:
-            respond(Router.notFound)
-        case .methodNotAllowed(let allow):
-            var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed",
-                                              message: "\(pending.request.method) is not allowed here")
-            response.headers.append(("Allow", allow))
-            respond(response)
         case .found(.immediate(let handler)):
             respond(handler(pending.request))
         case .found(.async(let handler)):
@@ -139,6 +133,8 @@ extension Connection {
                 let response = await handler(request)
                 loop.execute { self.complete(response) }
             }
+        case let refused:
+            respond(Router.refusal(refused, method: pending.request.method))
         }
     }
 
@@ -188,29 +184,5 @@ extension Connection {
         ]
         respondAndClose(.error(HTTPStatus(error.statusCode), code: codes[error.statusCode] ?? "bad_request",
                                message: error.reason))
-    }
-
-    /// Splits a request target into path and query; absolute-form
-    /// (`http://host/path`) keeps only the path.
-    static func splitTarget(_ target: UnsafeRawBufferPointer) -> (String, String?) {
-        var start = 0
-        if target.first != UInt8(ascii: "/") && target.count > 1 {
-            // absolute-form: skip "scheme://authority"
-            var slashes = 0
-            start = target.count
-            for (i, byte) in target.enumerated() where byte == UInt8(ascii: "/") {
-                slashes += 1
-                if slashes == 3 {
-                    start = i
-                    break
-                }
-            }
-        }
-        let rest = UnsafeRawBufferPointer(rebasing: target[start...])
-        guard let q = rest.firstIndex(of: UInt8(ascii: "?")) else {
-            return (rest.isEmpty ? "/" : String(decoding: rest, as: UTF8.self), nil)
-        }
-        let path = String(decoding: rest[..<q], as: UTF8.self)
-        return (path.isEmpty ? "/" : path, String(decoding: rest[(q + 1)...], as: UTF8.self))
     }
 }

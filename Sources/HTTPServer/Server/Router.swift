@@ -7,16 +7,21 @@ public enum RouteHandler: Sendable {
     case async(@Sendable (HTTPRequest) async -> HTTPResponse)
 }
 
-/// Exact-path routing with per-method handlers. An unknown path is 404; a
-/// known path with another method is 405 with an `Allow` header. `HEAD` is
+/// Exact-path routing with per-method handlers. A method no route
+/// implements is 501 (RFC 9110 §15.6.2); an unknown path is 404; a known
+/// path with another method is 405 with an `Allow` header. `HEAD` is
 /// answered by the `GET` handler without a body.
 public struct Router: Sendable {
     fileprivate var routes: [String: [HTTPMethod: RouteHandler]] = [:]
+    /// Every method some route answers (HEAD wherever GET is).
+    private var implemented: Set<HTTPMethod> = []
 
     public init() {}
 
     public mutating func add(_ method: HTTPMethod, _ path: String, _ handler: RouteHandler) {
         routes[path, default: [:]][method] = handler
+        implemented.insert(method)
+        if method == .get { implemented.insert(.head) }
     }
 
     public mutating func get(_ path: String, _ handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
@@ -31,9 +36,11 @@ public struct Router: Sendable {
         case found(RouteHandler)
         case methodNotAllowed(allow: String)
         case notFound
+        case notImplemented
     }
 
     func resolve(_ method: HTTPMethod, _ path: String) -> Resolution {
+        guard implemented.contains(method) else { return .notImplemented }
         guard let byMethod = routes[path] else { return .notFound }
         if let handler = byMethod[method] ?? (method == .head ? byMethod[.get] : nil) {
             return .found(handler)
@@ -44,6 +51,31 @@ public struct Router: Sendable {
     }
 
     static let notFound = HTTPResponse.error(.notFound, code: "not_found", message: "no such route")
+
+    /// Answers `request` as a server with these routes would, without a
+    /// socket: for in-process tests.
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        switch resolve(request.method, request.path) {
+        case .found(.immediate(let answer)): answer(request)
+        case .found(.async(let answer)): await answer(request)
+        case let refused: Self.refusal(refused, method: request.method)
+        }
+    }
+
+    /// The answer to a request `resolve` did not find a handler for.
+    static func refusal(_ resolution: Resolution, method: HTTPMethod) -> HTTPResponse {
+        switch resolution {
+        case .methodNotAllowed(let allow):
+            var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed",
+                                              message: "\(method) is not allowed here")
+            response.headers.append(("Allow", allow))
+            return response
+        case .notImplemented:
+            return .error(HTTPStatus(501), code: "not_implemented", message: "no route implements \(method)")
+        case .notFound, .found:
+            return notFound
+        }
+    }
 }
 
 extension Router {

@@ -87,18 +87,9 @@ public final class WebhookPipeline: Sendable {
     }
 
     /// Answers a request without a socket, as the mounted routes would: for
-    /// in-process tests. Unknown paths are `404`, other methods `405`.
+    /// in-process tests.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
-        guard let methods = routes[request.path] else {
-            return .error(.notFound, code: "not_found", message: "no such route")
-        }
-        guard let handler = methods[request.method] ?? (request.method == .head ? methods[.get] : nil) else {
-            return .error(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here")
-        }
-        switch handler {
-        case .immediate(let answer): return answer(request)
-        case .async(let answer): return await answer(request)
-        }
+        await router.respond(to: request)
     }
 
     /// Path → method → handler, built from the configuration (a handful of entries).

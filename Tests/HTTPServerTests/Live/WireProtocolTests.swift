@@ -110,15 +110,22 @@ import Testing
         #expect(await kept.isClosedByPeer())
     }
 
-    @Test func unknownRouteIs404AndWrongMethodIs405WithAllow() async throws {
+    /// POST is implemented (by /echo), so on /healthz it is 405 with
+    /// `Allow`; DELETE and an unknown token no route implements are 501
+    /// (RFC 9110 §15.6.2), on a known path or not.
+    @Test func unknownRouteIs404WrongMethodIs405WithAllowUnimplementedMethodIs501() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
         let client = try WireClient(port: live.port)
-        client.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\nDELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        client.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\nPOST /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+            + "DELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\nBREW /nope HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(await client.readResponse()?.status == 404)
         let wrong = try #require(await client.readResponse())
         #expect(wrong.status == 405)
         #expect(wrong.header("allow") == "GET, HEAD")
+        let delete = try #require(await client.readResponse())
+        #expect(delete.status == 501 && delete.header("allow") == nil && delete.body.contains("not_implemented"))
+        #expect(await client.readResponse()?.status == 501)
     }
 
     static let rejections: [(String, Int)] = [
