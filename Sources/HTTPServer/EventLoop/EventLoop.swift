@@ -22,6 +22,9 @@ final class EventLoop: @unchecked Sendable {
     var onTick: (() -> Void)?
     private let tickIntervalMs: Int32 = 250
     private var lastTick: UInt64 = 0
+    /// Returns from `epoll_wait` with events: what a busy-looping loop
+    /// would drive up, read by tests.
+    let wakeups = Atomic<Int>(0)
 
     init(index: Int) throws(SocketError) {
         self.index = index
@@ -105,6 +108,7 @@ final class EventLoop: @unchecked Sendable {
         while running {
             let n = epoll_wait(epollFD, events, Int32(capacity), tickIntervalMs)
             if n < 0 && errno != EINTR { break }
+            if n > 0 { wakeups.wrappingAdd(1, ordering: .relaxed) }
             for i in 0..<max(0, Int(n)) {
                 let event = events[i]
                 let fd = event.data.fd

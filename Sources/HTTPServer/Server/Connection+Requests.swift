@@ -143,6 +143,7 @@ extension Connection {
         guard phase == .handling else { return }
         respond(response)
         pump()
+        readPendingTLS()
         if phase != .closed {
             if peerClosed && output.isEmpty { close() } else { updateInterest() }
         }
@@ -156,6 +157,7 @@ extension Connection {
         let keepAlive = (pending?.keepAlive ?? false) && !draining && !peerClosed
         let header: ResponseEncoder.ConnectionHeader =
             !keepAlive ? .close : (pending?.request.version == .http1_0 ? .keepAlive : .none)
+        if output.capacity == 0 { swap(&output, &worker.spareOutput) }
         worker.encoder.encode(response, omitBody: pending?.isHead ?? false, connection: header, into: &output)
         if keepAlive {
             phase = .head

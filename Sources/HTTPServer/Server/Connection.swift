@@ -41,19 +41,23 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         self.peer = peer
         self.worker = worker
         let limits = worker.configuration.limits
-        input = InputBuffer(initialCapacity: 4096, maxCapacity: limits.maxHeaderBytes + 16 * 1024)
-        if let tls, let session = TLSSession(context: tls, fd: fd) {
-            self.tls = session
-            phase = .handshake
+        input = InputBuffer(maxCapacity: limits.maxHeaderBytes + 16 * 1024)
+        if let tls {
+            // No session (OpenSSL out of memory): `start` refuses the
+            // connection; it is never served in plaintext on a TLS port.
+            self.tls = TLSSession(context: tls, fd: fd)
+            phase = self.tls == nil ? .closed : .handshake
         } else {
             phase = .head
         }
         deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
     }
 
-    deinit { input.deallocate() }
+    deinit { input.storage?.deallocate() }
 
+    /// Registers with the loop; false when the connection cannot be served.
     func start() -> Bool {
+        guard phase != .closed else { return false }
         interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
         return worker.loop.register(fd, events: interest, handler: self)
     }
@@ -70,9 +74,15 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             continueHandshake()
             if phase == .handshake || phase == .closed { return }
         }
-        if events & EPOLLOUT.rawValue != 0 && !output.isEmpty { flush() }
+        if events & EPOLLOUT.rawValue != 0 && !output.isEmpty {
+            flush()
+            // Pipelined requests that waited behind the backlog: serve them
+            // now, not when (if ever) the client sends more.
+            if phase == .head && output.isEmpty && !input.isEmpty { pump() }
+        }
         if phase == .closed { return }
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 || tlsWantsWrite { readAvailable() }
+        readPendingTLS()
         if phase != .closed { updateInterest() }
     }
 
@@ -120,13 +130,20 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         tlsWantsWrite = false
         var gotBytes = false
         while true {
-            let space = input.writableSpace()
-            if space.isEmpty { break }
+            let space = input.writableSpace(from: worker.inputPool)
+            if space.isEmpty {
+                guard gotBytes else { break }
+                // Full: serve what is buffered, then read on if room was made
+                // and OpenSSL still holds decrypted bytes epoll cannot report.
+                gotBytes = false
+                pump()
+                if phase == .closed || input.isFull || tls?.hasBufferedInput != true { break }
+                continue
+            }
             switch readSome(into: space) {
             case .done(let n):
                 input.didWrite(n)
                 gotBytes = true
-                // OpenSSL may hold decrypted bytes epoll cannot report.
                 if tls?.hasBufferedInput == true { continue }
             case .wouldBlock(let wantWrite):
                 tlsWantsWrite = wantWrite
@@ -137,6 +154,14 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         }
         if gotBytes { pump() }
         if peerClosed && phase != .closed && phase != .handling && output.isEmpty { close() }
+    }
+
+    /// Decrypted bytes OpenSSL holds are invisible to epoll: after anything
+    /// that consumed input, read them if there is room, or the connection
+    /// would wait for socket activity that may never come.
+    func readPendingTLS() {
+        guard phase != .closed, tls?.hasBufferedInput == true, !input.isFull, !peerClosed else { return }
+        readAvailable()
     }
 
     private func readSome(into space: UnsafeMutableRawBufferPointer) -> IOResult {
@@ -186,10 +211,12 @@ final class Connection: FileEventHandler, @unchecked Sendable {
                 return
             }
         }
-        if output.capacity > 1 << 20 {
-            output = []
+        output.removeAll(keepingCapacity: true)
+        // The loop keeps one spare output buffer; an idle connection none.
+        if worker.spareOutput.capacity == 0 && output.capacity <= 1 << 20 {
+            swap(&output, &worker.spareOutput)
         } else {
-            output.removeAll(keepingCapacity: true)
+            output = []
         }
         outputSent = 0
         writeDeadline = 0
@@ -206,11 +233,14 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     // MARK: interest and closing
 
     func updateInterest() {
-        var wanted: UInt32 = EPOLLRDHUP.rawValue
+        input.releaseIfEmpty(to: worker.inputPool)
+        var wanted: UInt32 = 0
         let backlogged = output.count - outputSent > 64 * 1024
-        if !peerClosed && !backlogged && input.count < input.maxCapacity { wanted |= EPOLLIN.rawValue }
+        // A half-close is only news when the connection would read: while
+        // it does not (full buffer, backlog), level-triggered EPOLLRDHUP
+        // would wake the loop again and again for nothing.
+        if !peerClosed && !backlogged && !input.isFull { wanted |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
         if outputSent < output.count || tlsWantsWrite { wanted |= EPOLLOUT.rawValue }
-        if peerClosed { wanted &= ~EPOLLRDHUP.rawValue }
         setInterest(wanted)
     }
 
@@ -235,6 +265,8 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         guard phase != .closed else { return }
         phase = .closed
         worker.loop.unregister(fd)
+        input.release(to: worker.inputPool)
+        output = []
         tls = nil
         Glibc.close(fd)
         worker.connectionClosed(self)

@@ -94,6 +94,9 @@ public final class HTTPServer: Sendable {
 
     public var openConnections: Int { shared.connectionCount }
 
+    /// How often each loop has woken with events so far.
+    var loopWakeups: [Int] { state.withLock { $0.workers.map { $0.loop.wakeups.load(ordering: .relaxed) } } }
+
     /// How many connections each loop serves (or has been handed).
     var connectionsPerLoop: [Int] { state.withLock { $0.workers.map { $0.load.load(ordering: .relaxed) } } }
 

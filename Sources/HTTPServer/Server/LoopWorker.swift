@@ -10,6 +10,11 @@ final class LoopWorker: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
     let router: Router
     var encoder = ResponseEncoder()
+    /// Read buffers for connections with bytes to parse; idle ones hold none.
+    let inputPool = BufferPool(size: 4096)
+    /// An output buffer for the next connection that answers: connections
+    /// are served one at a time, so one spare spares most allocations.
+    var spareOutput: [UInt8] = []
     private let shared: ServerShared
     private var listeners: [Listener] = []
     private var connections: [Int32: Connection] = [:]

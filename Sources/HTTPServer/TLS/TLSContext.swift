@@ -23,6 +23,9 @@ public struct TLSConfiguration: Sendable, Equatable {
     public var cipherList: String =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+    /// Tests only: behave as if OpenSSL could not create any session (as
+    /// when it is out of memory), which nothing else provokes reliably.
+    var failsNewSessions = false
 
     public init(certificateChainPath: String, privateKeyPath: String) {
         self.certificateChainPath = certificateChainPath
@@ -41,8 +44,10 @@ public struct TLSConfiguration: Sendable, Equatable {
 /// `http/1.1`.
 final class TLSContext: @unchecked Sendable {
     let context: OpaquePointer
+    let failsNewSessions: Bool
 
     init(_ configuration: TLSConfiguration) throws(TLSError) {
+        failsNewSessions = configuration.failsNewSessions
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
             throw .setup(TLSContext.lastError())
         }

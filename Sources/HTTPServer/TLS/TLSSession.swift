@@ -16,7 +16,7 @@ final class TLSSession {
     private(set) var handshakeDone = false
 
     init?(context: TLSContext, fd: Int32) {
-        guard let ssl = SSL_new(context.context) else { return nil }
+        guard !context.failsNewSessions, let ssl = SSL_new(context.context) else { return nil }
         self.ssl = ssl
         SSL_set_fd(ssl, fd)
         SSL_set_accept_state(ssl)

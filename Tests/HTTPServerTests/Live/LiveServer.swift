@@ -139,6 +139,9 @@ final class WireClient: @unchecked Sendable {
         }
     }
 
+    /// Half-closes: the server reads end-of-stream after what was sent.
+    func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     /// `recv`, again when a signal interrupted it (`EINTR` is not an answer:
     /// it would read as a server that closed or never answered).
     private func receive(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
