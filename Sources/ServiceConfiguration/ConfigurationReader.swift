@@ -75,6 +75,8 @@ enum ConfigurationReader {
             server.maxHeaders = try limits.int("max_headers", default: server.maxHeaders, in: 1...10_000)
             server.maxBodyBytes = try limits.int("max_body_bytes", default: server.maxBodyBytes, in: 1...64 << 20)
             server.maxConnections = try limits.int("max_connections", default: server.maxConnections, in: 1...1_000_000)
+            server.maxConnectionsPerSource = try limits.int(
+                "max_connections_per_source", default: server.maxConnectionsPerSource, in: 0...1_000_000)
             try limits.finish()
         }
         if let timeouts = try s.section("timeouts") {

@@ -42,6 +42,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var writeTimeout: Duration = .seconds(30)
     public var drainTimeout: Duration = .seconds(10)
     public var maxConnections = 10_000
+    /// Open connections per source address; 0: no cap.
+    public var maxConnectionsPerSource = 0
 }
 
 public enum StoreKind: String, Sendable, Equatable { case sqlite, postgres, memory }

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         // A file past RLIMIT_FSIZE (or a filesystem's largest file) is a
         // failed write, answered 503, not the end of the process.
         _ = signal(SIGXFSZ, SIG_IGN)
+        Self.raiseOpenFilesLimit(for: config.server.maxConnections, logger: logger)
         let store = try await StoreFactory.open(config.store, environment: environment, logger: logger, servingAnyway: true)
         let pipeline = assembly.webhookServer(store: store).makePipeline()
         let main = HTTPServer(
@@ -79,6 +80,18 @@ struct Serve: AsyncParsableCommand {
         retention.cancel()
         await workers.value
         logger.info("stopped")
+    }
+
+    /// Each connection is a descriptor: a soft limit of 1024 (a common
+    /// default) would cap a server configured for 10,000 without a word.
+    private static func raiseOpenFilesLimit(for maxConnections: Int, logger: Logger) {
+        let limit = OpenFilesLimit.raiseToHard()
+        // The store, the log, the listeners and handler children need some.
+        let spare = 64
+        if maxConnections > limit - spare {
+            logger.warning(
+                "server.limits.max_connections (\(maxConnections)) exceeds what the open-files limit allows (\(limit) descriptors, about \(max(0, limit - spare)) connections); raise it (ulimit -n, LimitNOFILE=) or lower max_connections")
+        }
     }
 
     /// Starts a listener; a port that another process holds ends `serve`

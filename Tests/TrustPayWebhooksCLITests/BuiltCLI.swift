@@ -51,14 +51,18 @@ struct ServeProcess {
 
     /// Starts `serve` with `config` (written to serve.yaml); `events` is the
     /// directory's events.jsonl, whatever the config does with it.
-    static func start(config yaml: String, in directory: ScratchDirectory) async throws -> ServeProcess {
+    /// `openFiles` starts it under `ulimit -n` (soft and hard).
+    static func start(config yaml: String, in directory: ScratchDirectory, openFiles: Int? = nil) async throws
+        -> ServeProcess
+    {
         let binary = try BuiltCLI.path()
         let events = directory.url.appendingPathComponent("events.jsonl")
         let config = directory.file("serve.yaml", contents: yaml)
         let log = directory.url.appendingPathComponent("serve.log")
+        let command = [binary, "serve", "--config", config.path]
         let child = try ChildProcess.spawn(
-            [binary, "serve", "--config", config.path], stdout: log.path + ".out", stderr: log.path,
-            directory: directory.url.path)
+            openFiles.map { ["/bin/sh", "-c", "ulimit -n \($0) && exec \"$@\"", "sh"] + command } ?? command,
+            stdout: log.path + ".out", stderr: log.path, directory: directory.url.path)
         let pid = child.pid
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

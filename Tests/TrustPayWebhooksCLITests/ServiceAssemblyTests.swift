@@ -42,4 +42,17 @@ import Webhooks
             ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "2"])
         #expect(webhooks.claimBatch == 2)
     }
+
+    /// Off unless configured; 0 also means off.
+    @Test func theConnectionCapPerSourceReachesTheHTTPServer() throws {
+        func cap(_ environment: [String: String]) throws -> Int? {
+            let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: environment)
+            let assembly = try ServiceAssembly(config, environment: environment, logger: Logger(label: "test"))
+            return assembly.httpConfiguration(host: nil, port: nil).maxConnectionsPerSource
+        }
+        let key = "TRUSTPAY_WEBHOOKS__SERVER__LIMITS__MAX_CONNECTIONS_PER_SOURCE"
+        #expect(try cap([:]) == nil)
+        #expect(try cap([key: "0"]) == nil)
+        #expect(try cap([key: "3"]) == 3)
+    }
 }

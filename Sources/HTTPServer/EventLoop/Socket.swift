@@ -126,8 +126,20 @@ enum Socket {
         return ok == 0 ? SocketAddress(storage: storage) : nil
     }
 
+    /// What one `accept` gave.
+    enum Accepted {
+        case connection(fd: Int32, peer: SocketAddress)
+        /// Nothing pending.
+        case none
+        /// EMFILE, ENFILE, ENOBUFS or ENOMEM: the connection stays queued
+        /// and polling the listener again now would only spin.
+        case outOfResources(Int32)
+        /// That one connection failed (ECONNABORTED, EPERM…); others may not.
+        case failed
+    }
+
     /// Accepts one pending connection, non-blocking and close-on-exec.
-    static func accept(_ listener: Int32) -> (fd: Int32, peer: SocketAddress)? {
+    static func accept(_ listener: Int32) -> Accepted {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let fd = withUnsafeMutablePointer(to: &storage) {
@@ -135,9 +147,15 @@ enum Socket {
                 accept4(listener, $0, &length, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             }
         }
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else {
+            switch errno {
+            case EAGAIN: return .none
+            case EMFILE, ENFILE, ENOBUFS, ENOMEM: return .outOfResources(errno)
+            default: return .failed
+            }
+        }
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        return (fd, SocketAddress(storage: storage))
+        return .connection(fd: fd, peer: SocketAddress(storage: storage))
     }
 }

@@ -18,7 +18,7 @@ public final class HTTPServer: Sendable {
     private let router: Router
     private let logger: Logger
     private let state = Mutex<State>(State())
-    private let shared = ServerShared()
+    private let shared: ServerShared
     /// Entered at start, left when every loop thread has ended.
     private let running = DispatchGroup()
 
@@ -34,6 +34,7 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        shared = ServerShared(logger: logger)
     }
 
     /// Binds every listener on every loop and starts the loop threads.

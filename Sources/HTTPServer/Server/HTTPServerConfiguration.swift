@@ -26,6 +26,9 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var writeTimeout: Double = 30
     /// Connections beyond this (over all listeners) get a 503 and are closed.
     public var maxConnections: Int = 10_000
+    /// Open connections one source address may hold; beyond it a new one
+    /// gets a 429 at accept, before any request is read. nil: no cap.
+    public var maxConnectionsPerSource: Int?
     /// In-flight requests get this long to finish on shutdown.
     public var drainTimeout: Double = 10
     public var backlog: Int32 = 1024

@@ -1,5 +1,6 @@
 import CLinuxSys
 import Glibc
+import Logging
 import Synchronization
 
 /// What one event loop serves: the server's listening sockets (shared by all
@@ -54,9 +55,22 @@ final class LoopWorker: @unchecked Sendable {
     fileprivate func accept(from listener: Listener) {
         // Bounded so one busy listener cannot starve this loop's connections.
         for _ in 0..<64 {
-            guard let (fd, peer) = Socket.accept(listener.socket.fd) else { return }
+            let fd: Int32, peer: SocketAddress
+            switch Socket.accept(listener.socket.fd) {
+            case .connection(let accepted, let from): (fd, peer) = (accepted, from)
+            case .none: return
+            case .failed: continue
+            case .outOfResources(let code):
+                pause(listener, errno: code)
+                return
+            }
             guard shared.reserveConnection(limit: configuration.maxConnections) else {
-                Self.refuse(fd)
+                Self.refuse(fd, status: "503 Service Unavailable")
+                continue
+            }
+            guard shared.reserveSource(peer.host, limit: configuration.maxConnectionsPerSource) else {
+                shared.releaseConnection()
+                Self.refuse(fd, status: "429 Too Many Requests")
                 continue
             }
             // EPOLLEXCLUSIVE wakes whichever loop waits first, often the same
@@ -92,14 +106,33 @@ final class LoopWorker: @unchecked Sendable {
             Glibc.close(fd)
             load.wrappingSubtract(1, ordering: .relaxed)
             shared.releaseConnection()
+            shared.releaseSource(peer.host, limit: configuration.maxConnectionsPerSource)
             return
         }
         connections[fd] = connection
     }
 
-    /// Over the connection limit: a short 503, best effort, then close.
-    private static func refuse(_ fd: Int32) {
-        let answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+    /// Out of descriptors: the pending connection cannot be taken, and the
+    /// listener stays readable, so polling it would spin. Stop polling it
+    /// until the next tick (about 250 ms); connections closing meanwhile
+    /// free descriptors.
+    private func pause(_ listener: Listener, errno code: Int32) {
+        guard !listener.paused else { return }
+        listener.paused = true
+        loop.unregister(listener.socket.fd)
+        shared.reportAcceptPause(errno: code)
+    }
+
+    private func resumePausedListeners() {
+        for listener in listeners where listener.paused {
+            listener.paused = false
+            _ = loop.register(listener.socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
+        }
+    }
+
+    /// Over a connection limit: a short answer, best effort, then close.
+    private static func refuse(_ fd: Int32, status: String) {
+        let answer = "HTTP/1.1 \(status)\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
         _ = answer.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         Glibc.close(fd)
     }
@@ -108,10 +141,12 @@ final class LoopWorker: @unchecked Sendable {
         connections[connection.fd] = nil
         load.wrappingSubtract(1, ordering: .relaxed)
         shared.releaseConnection()
+        shared.releaseSource(connection.peer.host, limit: configuration.maxConnectionsPerSource)
         if draining && connections.isEmpty { loop.stop() }
     }
 
     private func tick() {
+        if !draining { resumePausedListeners() }
         let now = MonotonicClock.nanoseconds()
         for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
     }
@@ -121,7 +156,7 @@ final class LoopWorker: @unchecked Sendable {
     func beginDrain() {
         draining = true
         for listener in listeners {
-            loop.unregister(listener.socket.fd)
+            if !listener.paused { loop.unregister(listener.socket.fd) }
             listener.socket.release()
         }
         listeners.removeAll()
@@ -141,6 +176,8 @@ private final class Listener: FileEventHandler {
     let socket: ListeningSocket
     let tls: TLSContext?
     unowned let worker: LoopWorker
+    /// Not polled for now: accept ran out of descriptors.
+    var paused = false
 
     init(socket: ListeningSocket, tls: TLSContext?, worker: LoopWorker) {
         self.socket = socket
@@ -171,6 +208,46 @@ final class ListeningSocket: Sendable {
 /// State shared by all loops of one server.
 final class ServerShared: Sendable {
     private let openConnections = Atomic<Int>(0)
+    private let perSource = Mutex<[String: Int]>([:])
+    private let acceptPauses = Mutex<(count: Int, lastReport: UInt64)>((0, 0))
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Counts a connection from `source` unless it already holds `limit`.
+    func reserveSource(_ source: String, limit: Int?) -> Bool {
+        guard let limit else { return true }
+        return perSource.withLock { counts in
+            let held = counts[source, default: 0]
+            guard held < limit else { return false }
+            counts[source] = held + 1
+            return true
+        }
+    }
+
+    func releaseSource(_ source: String, limit: Int?) {
+        guard limit != nil else { return }
+        perSource.withLock { counts in
+            let held = counts[source, default: 0]
+            counts[source] = held > 1 ? held - 1 : nil
+        }
+    }
+
+    /// Logs accept pauses at most every 10 s, with how many there were.
+    func reportAcceptPause(errno code: Int32) {
+        let now = MonotonicClock.nanoseconds()
+        let pauses: Int? = acceptPauses.withLock { state in
+            state.count += 1
+            guard state.lastReport == 0 || now &- state.lastReport >= 10_000_000_000 else { return nil }
+            defer { state = (0, now) }
+            return state.count
+        }
+        guard let pauses else { return }
+        logger.warning("accept paused: out of file descriptors; raise the open-files limit or lower max_connections",
+                       metadata: ["error": "\(String(cString: strerror(code)))", "pauses": "\(pauses)"])
+    }
 
     var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 

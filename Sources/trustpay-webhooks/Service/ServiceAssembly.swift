@@ -58,6 +58,7 @@ struct ServiceAssembly {
         http.limits.maxHeaderCount = server.maxHeaders
         http.limits.maxBodyBytes = server.maxBodyBytes
         http.maxConnections = server.maxConnections
+        http.maxConnectionsPerSource = server.maxConnectionsPerSource > 0 ? server.maxConnectionsPerSource : nil
         http.headerReadTimeout = server.headerReadTimeout.seconds
         http.bodyReadTimeout = server.bodyReadTimeout.seconds
         http.idleTimeout = server.idleTimeout.seconds

@@ -60,3 +60,39 @@ import TrustPayWebhooksTesting
         #expect(perLoop.reduce(0, +) == 48 && perLoop.max()! - perLoop.min()! <= 1, "\(perLoop)")
     }
 }
+
+/// `maxConnectionsPerSource`: one address cannot take every connection.
+@Suite struct ConnectionCapTests {
+    /// The third connection from one address is refused at accept with a
+    /// 429 before it sends anything; once one closes, a new one is served.
+    @Test func aSourceOverItsCapGets429AtAcceptAndIsServedAgainAfterAClose() async throws {
+        let live = try LiveServer(configuration: LiveServer.configuration { $0.maxConnectionsPerSource = 2 })
+        defer { live.stop() }
+        var held = try (0..<2).map { _ in try WireClient(port: live.port) }
+        for client in held {
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(await client.readResponse()?.status == 200)
+        }
+        let third = try WireClient(port: live.port)
+        let refused = try #require(await third.readResponse())
+        #expect(refused.status == 429)
+        #expect(await third.isClosedByPeer())
+        held.removeFirst()  // closes it
+        try await eventually("the closed connection released") { live.server.openConnections == 1 }
+        let again = try WireClient(port: live.port)
+        again.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await again.readResponse()?.status == 200)
+        _ = held
+    }
+
+    /// Without a cap, many connections from one address are all served.
+    @Test func noCapByDefault() async throws {
+        let live = try LiveServer(configuration: LiveServer.configuration())
+        defer { live.stop() }
+        let clients = try (0..<20).map { _ in try WireClient(port: live.port) }
+        for client in clients {
+            client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(await client.readResponse()?.status == 200)
+        }
+    }
+}
