@@ -55,6 +55,9 @@ final class Connection: FileEventHandler, @unchecked Sendable {
 
     deinit { input.storage?.deallocate() }
 
+    /// Memory this connection holds in buffers.
+    var bufferBytes: Int { (input.storage?.count ?? 0) + output.capacity + body.capacity }
+
     /// Registers with the loop; false when the connection cannot be served.
     func start() -> Bool {
         guard phase != .closed else { return false }

@@ -95,6 +95,21 @@ public final class HTTPServer: Sendable {
 
     public var openConnections: Int { shared.connectionCount }
 
+    /// Bytes of buffers the open connections hold (input, output, bodies),
+    /// read on each loop's own thread.
+    func connectionBufferBytes() async -> Int {
+        let workers = state.withLock { $0.workers }
+        var total = 0
+        for worker in workers {
+            total += await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
+                if !worker.loop.execute({ done.resume(returning: worker.connectionBufferBytes()) }) {
+                    done.resume(returning: 0)
+                }
+            }
+        }
+        return total
+    }
+
     /// How often each loop has woken with events so far.
     var loopWakeups: [Int] { state.withLock { $0.workers.map { $0.loop.wakeups.load(ordering: .relaxed) } } }
 

@@ -88,6 +88,11 @@ final class LoopWorker: @unchecked Sendable {
         }
     }
 
+    /// What this loop's connections hold in buffers (loop thread only).
+    func connectionBufferBytes() -> Int {
+        connections.values.reduce(0) { $0 + $1.bufferBytes }
+    }
+
     /// This loop unless another serves fewer connections.
     private func leastLoaded() -> LoopWorker {
         var best = self
