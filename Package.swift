@@ -54,9 +54,17 @@ let package = Package(
         // Genuine signed callbacks, the reshapings an attacker holding one could
         // try, and the property each must keep: for tests and the fuzz target.
         .target(name: "CallbackReshaping", dependencies: ["TrustPay"]),
-        // libFuzzer over reshaped bodies (scripts/fuzz-signed-content); a plain
-        // build writes the seed corpus or replays inputs.
-        .executableTarget(name: "signed-content-fuzz", dependencies: ["CallbackReshaping"]),
+        // libFuzzer targets (scripts/fuzz); a plain build of each replays
+        // inputs through the same check, as CI does with the corpora.
+        .target(name: "FuzzReplay", path: "fuzz/targets/FuzzReplay"),
+        .executableTarget(
+            name: "signed-content-fuzz", dependencies: ["CallbackReshaping", "FuzzReplay"], path: "fuzz/targets/signed-content"),
+        .executableTarget(
+            name: "request-head-fuzz", dependencies: ["HTTPServer", "FuzzReplay"], path: "fuzz/targets/request-head"),
+        .executableTarget(
+            name: "chunked-body-fuzz", dependencies: ["HTTPServer", "FuzzReplay"], path: "fuzz/targets/chunked-body"),
+        .executableTarget(
+            name: "json-value-fuzz", dependencies: ["TrustPay", "FuzzReplay"], path: "fuzz/targets/json-value"),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.

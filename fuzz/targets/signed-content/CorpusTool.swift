@@ -1,9 +1,11 @@
 #if !FUZZING
 import CallbackReshaping
 import Foundation
+import FuzzReplay
 
 /// Without libFuzzer (a plain build): `--write-corpus DIR` writes the seed
-/// bodies; any other arguments are files run through the fuzz check once.
+/// bodies; otherwise the files (or folders) given are replayed through the
+/// fuzz check.
 @main
 enum CorpusTool {
     static func main() throws {
@@ -16,16 +18,10 @@ enum CorpusTool {
             }
             return
         }
-        var violations = 0
-        for path in arguments {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            if case .violation(let what) = index.check(bytes) {
-                violations += 1
-                print("\(path): \(what)")
-            }
+        FuzzReplay.run { bytes in
+            if case .violation(let what) = index.check(bytes) { return what }
+            return nil
         }
-        print("\(arguments.count) inputs, \(violations) violations")
-        if violations > 0 { exit(1) }
     }
 }
 #endif
