@@ -100,10 +100,13 @@ import TrustPayWebhooksTesting
     @Test func noCapByDefault() async throws {
         let live = try LiveServer(configuration: LiveServer.configuration())
         defer { live.stop() }
-        let clients = try (0..<20).map { _ in try WireClient(port: live.port) }
-        for client in clients {
+        var clients: [WireClient] = []
+        for _ in 0..<20 {
+            let client = try WireClient(port: live.port)
             client.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(await client.readResponse()?.status == 200)
+            clients.append(client)
         }
+        #expect(live.server.openConnections == 20)
     }
 }

@@ -28,6 +28,11 @@ final class LiveServer: Sendable {
     ) -> HTTPServerConfiguration {
         var configuration = HTTPServerConfiguration(host: host, port: 0)
         configuration.eventLoops = loops
+        // Tests open clients ahead of use; on a machine loaded by parallel
+        // builds a 10 s header timeout closed them before their turn (seen:
+        // 16 of 20 answers missing). Timeout tests set their own.
+        configuration.headerReadTimeout = 120
+        configuration.idleTimeout = 120
         adjust(&configuration)
         return configuration
     }

@@ -120,7 +120,7 @@ import TrustPayWebhooksTesting
             ?? UInt64.random(in: .min ... .max)
         var generator = SeededGenerator(seed: seed)
         for round in 0..<100 {
-            let client = try WireClient(port: live.port, timeoutSeconds: 10)
+            let client = try WireClient(port: live.port, timeoutSeconds: 60)
             let length = Int.random(in: 1...2048, using: &generator)
             var garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             // Blank lines before a request are allowed and awaited; start
