@@ -186,6 +186,7 @@ struct DrillPlan: Sendable {
             handlers:
               - type: exec
                 timeout: 3s
+                env: [CRASH_DRILL_SERVER]
                 command: ["sh", "-c", "line=$(cat); case $line in *}) ;; *) exit 1 ;; esac; printf '%s %s %s\\\\n' \\"$CRASH_DRILL_SERVER\\" \\"$(date +%s%N)\\" \\"$line\\" >> \(handlerLog)"]
             logging:
               level: warning
