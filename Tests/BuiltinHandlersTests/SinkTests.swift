@@ -232,8 +232,12 @@ final class PythonReceiver: @unchecked Sendable {
     /// waited out the command.
     @Test func aCancelledRunIsKilledWithItsWholeGroupBeforeDeliverReturns() async throws {
         let pidFile = NSTemporaryDirectory() + "exec-\(UUID().uuidString).pid"
+        let doneFile = pidFile + ".done"
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
-        let sink = ExecSink(command: ["sh", "-c", "cat >/dev/null; sleep 60 & echo $! > \(pidFile); wait"], timeout: .seconds(60))
+        defer { try? FileManager.default.removeItem(atPath: doneFile) }
+        let sink = ExecSink(
+            command: ["sh", "-c", "cat >/dev/null; sleep 20 & echo $! > \(pidFile); wait; echo done > \(doneFile)"],
+            timeout: .seconds(60))
         let run = Task { try await sink.deliver(sampleEvent()) }
         let deadline = ContinuousClock.now + .seconds(30)  // safety net
         var grandchild: pid_t?
@@ -248,6 +252,7 @@ final class PythonReceiver: @unchecked Sendable {
         let failure = await #expect(throws: HandlerFailure.self) { try await run.value }
         #expect(failure?.description.contains("killed") == true, "\(String(describing: failure))")
         #expect(!Self.isAlive(sleeper), "the grandchild outlived its run")
+        #expect(!FileManager.default.fileExists(atPath: doneFile), "the command ran to its end: it was not killed")
     }
 
     /// Alive and not a zombie (an orphan's zombie may wait for a reaper that never comes).
