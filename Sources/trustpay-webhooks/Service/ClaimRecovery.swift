@@ -61,7 +61,7 @@ enum ClaimRecovery {
                 while true {
                     try? await Task.sleep(for: .seconds(1))
                     do {
-                        _ = try await inbox.holdReplicaName(name, patience: .seconds(10), lost: lostName(logger))
+                        _ = try await inbox.holdReplicaName(name, lost: lostName(logger))
                         try await release(inbox, name: name, keeping: prefix, logger: logger)
                         logger.info("replica name held", metadata: ["replica": "\(prefix)"])
                         return
