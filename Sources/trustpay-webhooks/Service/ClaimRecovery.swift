@@ -32,7 +32,8 @@ enum ClaimRecovery {
             do {
                 let released = try await inbox.releaseAllLeases()
                 if released > 0 {
-                    logger.notice("released the claims of an earlier run", metadata: ["events": "\(released)"])
+                    // Warning: a server that stopped cleanly leaves none behind.
+                    logger.warning("released the claims of an earlier run at once", metadata: ["events": "\(released)"])
                 }
             } catch {
                 // Not fatal: those events run when their leases expire.
@@ -80,7 +81,7 @@ enum ClaimRecovery {
     private static func release(_ inbox: PostgresInbox, name: String, keeping prefix: String, logger: Logger) async throws {
         let released = try await inbox.releaseClaims(ofReplica: name, except: prefix)
         if released > 0 {
-            logger.notice("released the claims of earlier incarnations", metadata: ["replica": "\(name)", "events": "\(released)"])
+            logger.warning("released the claims of an earlier run at once", metadata: ["replica": "\(name)", "events": "\(released)"])
         }
     }
 
