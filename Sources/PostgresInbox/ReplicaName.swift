@@ -33,7 +33,8 @@ extension PostgresInbox {
     ///
     /// The name is held by a session advisory lock on a connection of the
     /// pool, kept for as long as the inbox runs (so the pool has one
-    /// connection less for store calls): PostgreSQL drops it when the
+    /// connection less for store calls: `serve` makes its pool one larger
+    /// than `store.postgres.pool_size`): PostgreSQL drops it when the
     /// process dies, however it dies. A process killed a moment ago may hold
     /// it for as long as its server takes to notice, so a held name is
     /// tried again for `patience` before ``ReplicaNameError/inUse(name:database:)``.

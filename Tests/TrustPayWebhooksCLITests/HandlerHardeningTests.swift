@@ -20,7 +20,7 @@ import FoundationNetworking
         #expect(sent.status == 0, "\(sent.output)")
     }
 
-    /// The handler takes a lock and sleeps far past the 1 s handler deadline,
+    /// The handler takes a lock and sleeps far past the 2 s handler deadline,
     /// in a grandchild (`sleep & wait`) that holds the lock too. Each
     /// attempt's deadline must kill the whole group and reap it before the
     /// retry starts: a retry that finds the lock taken logs OVERLAP. Failed
@@ -36,7 +36,7 @@ import FoundationNetworking
         let server = try await ServeProcess.start(config: directory.serveConfig(secret: Self.secret, """
             routes:
               payment:
-                handler_deadline: 1s
+                handler_deadline: 2s
             retry:
               attempts: 3
               initial_delay: 100ms
@@ -53,7 +53,9 @@ import FoundationNetworking
         }
         #expect(dead.first?["attempts"] as? Int == 3, "\(dead)")
         let lines = ((try? String(contentsOfFile: runs, encoding: .utf8)) ?? "").split(separator: "\n")
-        #expect(lines == ["run", "run", "run"], "every attempt ran alone: \(lines)")
+        // An attempt whose command had not even started by its deadline (a
+        // very loaded machine) writes nothing; none may find another running.
+        #expect(!lines.isEmpty && lines.allSatisfy { $0 == "run" }, "every attempt ran alone: \(lines)")
     }
 
     /// serve's standard error is a log file opened for appending, holding a
