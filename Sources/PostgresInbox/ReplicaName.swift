@@ -82,6 +82,32 @@ extension PostgresInbox {
         throw CancellationError()
     }
 
+    /// For a replica that started while PostgreSQL was down and runs with
+    /// lease owners `ownerPrefix/…` meanwhile: takes `name` once the
+    /// database answers (trying every second until ``shutdown()``), then
+    /// releases the claims of the name's other incarnations and calls
+    /// `held` with how many. `lost` as for ``holdReplicaName(_:patience:lost:)``,
+    /// also when the name is found held at the first answer.
+    public func holdReplicaNameOnceAvailable(
+        _ name: String, keeping ownerPrefix: String, held: @escaping @Sendable (Int) -> Void,
+        lost: @escaping @Sendable (ReplicaNameError) -> Void
+    ) {
+        _ = keepRunning { [self] in
+            while !Task.isCancelled {
+                do {
+                    _ = try await holdReplicaName(name, lost: lost)
+                    held(try await releaseClaims(ofReplica: name, except: ownerPrefix))
+                    return
+                } catch let error as ReplicaNameError {
+                    lost(error)
+                    return
+                } catch {
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+
     /// Takes the name's advisory lock on `connection`, trying again until
     /// `patience` runs out, then counts the incarnation.
     private static func lockName(

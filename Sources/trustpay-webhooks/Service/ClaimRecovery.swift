@@ -58,22 +58,16 @@ enum ClaimRecovery {
             logger.warning(
                 "cannot hold the replica name yet (PostgreSQL unavailable); will keep trying",
                 metadata: ["replica": "\(name)", "error": "\(error)"])
-            Task.detached {
-                while true {
-                    try? await Task.sleep(for: .seconds(1))
-                    do {
-                        _ = try await inbox.holdReplicaName(name, lost: lostName(logger))
-                        try await release(inbox, name: name, keeping: prefix, logger: logger)
-                        logger.info("replica name held", metadata: ["replica": "\(prefix)"])
-                        return
-                    } catch let error as ReplicaNameError {
-                        lostName(logger)(error)
-                        return
-                    } catch {
-                        continue
+            inbox.holdReplicaNameOnceAvailable(
+                name, keeping: prefix,
+                held: { released in
+                    logger.info("replica name held", metadata: ["replica": "\(prefix)"])
+                    if released > 0 {
+                        logger.warning("released the claims of an earlier run at once",
+                                       metadata: ["replica": "\(name)", "events": "\(released)"])
                     }
-                }
-            }
+                },
+                lost: lostName(logger))
             return prefix
         }
     }
