@@ -55,9 +55,17 @@ extension PostgresInbox {
                         if first { continuation.yield(.success(incarnation)) }
                         first = false
                         // Held until this connection ends: look at it now and then, to take the name again on another.
-                        while true {
-                            try await Task.sleep(for: .seconds(5))
-                            _ = try await connection.query("SELECT 1", logger: driverLogger).collect()
+                        do {
+                            while true {
+                                try await Task.sleep(for: .seconds(5))
+                                _ = try await connection.query("SELECT 1", logger: driverLogger).collect()
+                            }
+                        } catch {
+                            // Given up (shut down): close the connection rather than hand it back to the
+                            // pool still holding the name, so a successor can take it at once. In a task
+                            // of its own: this one is cancelled, and a cancelled close does not happen.
+                            await Task { try? await connection.close() }.value
+                            throw error
                         }
                     }
                 } catch is CancellationError {
