@@ -41,7 +41,7 @@ extension PostgresInbox {
     /// If the connection is lost later, the name is taken again on a new one;
     /// should another replica hold it by then, `lost` is called.
     public func holdReplicaName(
-        _ name: String, patience: Duration = .seconds(5), lost: @escaping @Sendable (ReplicaNameError) -> Void = { _ in }
+        _ name: String, patience: Duration = .seconds(10), lost: @escaping @Sendable (ReplicaNameError) -> Void = { _ in }
     ) async throws -> ReplicaIncarnation {
         try await migrate()
         let (outcomes, continuation) = AsyncStream.makeStream(of: Result<ReplicaIncarnation, any Error>.self)

@@ -145,7 +145,7 @@ extension PostgreSQLTests {
             let others = try #require(try await other.claimDue(owner: "web-10#1/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
             // web-1#1 dies: its session, and so the name, goes with it.
             await first.shutdown()
-            let two = try await second.holdReplicaName("web-1")
+            let two = try await second.holdReplicaName("web-1", patience: .seconds(60))  // first's session may take a while to end on a loaded machine
             #expect(two.ownerPrefix == "web-1#2")
             let own = try #require(try await second.claimDue(owner: "web-1#2/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
             #expect([old.orderNo, others.orderNo, own.orderNo] == ["OLD", "OTHER", "NEW"])
