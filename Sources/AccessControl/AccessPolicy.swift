@@ -8,10 +8,13 @@ public struct AccessPolicy: Sendable {
     public let source: SourceAddress
     public let limiter: RateLimiter?
 
-    public init(allow: [IPRange], trustedProxies: [IPRange], ratePerSecond: Double, burst: Int) {
+    /// `ipv6Prefix`: the rate limit counts IPv6 sources by network of this
+    /// many bits (IPv4 by address).
+    public init(allow: [IPRange], trustedProxies: [IPRange], ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64) {
         self.allow = allow
         self.source = SourceAddress(trustedProxies: trustedProxies)
-        self.limiter = ratePerSecond > 0 ? RateLimiter(ratePerSecond: ratePerSecond, burst: burst) : nil
+        self.limiter = ratePerSecond > 0
+            ? RateLimiter(ratePerSecond: ratePerSecond, burst: burst, ipv6Prefix: ipv6Prefix) : nil
     }
 
     /// True when there is nothing to check.

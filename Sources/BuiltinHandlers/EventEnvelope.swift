@@ -34,8 +34,10 @@ public struct EventEnvelope: Sendable, Equatable {
         self.rawBody = rawBody
     }
 
-    /// One line of compact JSON. The callback is embedded verbatim under
-    /// `body`, so amounts keep the exact digits TrustPay sent.
+    /// One line of compact JSON. The callback is embedded under `body` as
+    /// TrustPay sent it, so amounts keep their exact digits, less the
+    /// whitespace between its tokens: a body sent over several lines must
+    /// not break a `jsonl` file into several.
     public func json() -> [UInt8] {
         var out = "{\"event_id\":\(quoted(eventID)),\"kind\":\(quoted(kind)),"
         out += "\"merchant_id\":\(merchantID.map(String.init) ?? "null"),\"order_no\":\(quoted(orderNo)),"
@@ -43,9 +45,44 @@ public struct EventEnvelope: Sendable, Equatable {
         out += "\"previous_status\":\(previousStatus.map(String.init) ?? "null"),\"stale\":\(stale),"
         out += "\"attempt\":\(attempt),\"received_at\":\(quoted(Self.timestamp(receivedAt))),\"body\":"
         var bytes = Array(out.utf8)
-        bytes.append(contentsOf: rawBody.isEmpty ? Array("null".utf8) : rawBody)
+        bytes.append(contentsOf: rawBody.isEmpty ? Array("null".utf8) : Self.singleLine(rawBody))
         bytes.append(UInt8(ascii: "}"))
         return bytes
+    }
+
+    /// `json` without whitespace outside its strings, and with any raw
+    /// control byte inside a string escaped (strict JSON has none there, but
+    /// no byte of the result may end a line). Only structure is touched:
+    /// numbers and string contents are kept byte for byte.
+    static func singleLine(_ json: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(json.count)
+        var inString = false
+        var escaped = false
+        for byte in json {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                } else if byte < 0x20 {
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                    continue
+                }
+                out.append(byte)
+            } else {
+                switch byte {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): continue
+                case UInt8(ascii: "\""): inString = true
+                default: break
+                }
+                out.append(byte)
+            }
+        }
+        return out
     }
 
     /// RFC 3339 in UTC with milliseconds.

@@ -21,12 +21,37 @@ public struct ChildProcess: Sendable {
         case bytes([UInt8])
     }
 
+    /// Where one of the child's output streams goes.
+    public enum Output: Sendable, Equatable {
+        /// The same descriptor as this process's (stdout to stdout, stderr to stderr).
+        case inherit
+        /// This process's own standard error descriptor (fd 2), shared, never
+        /// re-opened by path: opening `/dev/stderr` truncates a log file it
+        /// points to, and fails when it is a socket (systemd's journal).
+        case standardError
+        /// A file, created or truncated.
+        case file(String)
+        /// A file, created or appended to (`>>`).
+        case append(String)
+    }
+
     /// Starts `command` (`command[0]` is looked up in PATH). Output goes to
     /// the given files (created or truncated), or to this process's own
     /// stdout/stderr when nil. `directory` runs it elsewhere, through `sh`.
     public static func spawn(
         _ command: [String], input: Input = .null, stdout: String? = nil, stderr: String? = nil,
         directory: String? = nil
+    ) throws -> ChildProcess {
+        try spawn(command, input: input, output: stdout.map(Output.file) ?? .inherit,
+                  errors: stderr.map(Output.file) ?? .inherit, directory: directory)
+    }
+
+    /// Starts `command` with each output stream where `output` and `errors`
+    /// say. `environment` replaces this process's environment when given
+    /// (nil inherits it); `command[0]` is looked up in its `PATH`.
+    public static func spawn(
+        _ command: [String], input: Input = .null, output: Output, errors: Output = .inherit,
+        environment: [String: String]? = nil, directory: String? = nil
     ) throws -> ChildProcess {
         guard !command.isEmpty else { throw SpawnError(message: "empty command") }
         _ = Glibc.signal(SIGPIPE, SIG_IGN)
@@ -52,11 +77,15 @@ public struct ChildProcess: Sendable {
             posix_spawn_file_actions_addclose(&actions, fds[0])
             (pipeReadEnd, pipeWriteEnd) = (fds[0], fds[1])
         }
-        if let stdout {
-            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        }
-        if let stderr {
-            posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        for (descriptor, target) in [(Int32(1), output), (Int32(2), errors)] {
+            switch target {
+            case .inherit: break
+            case .standardError: if descriptor != 2 { posix_spawn_file_actions_adddup2(&actions, 2, descriptor) }
+            case .file(let path):
+                posix_spawn_file_actions_addopen(&actions, descriptor, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            case .append(let path):
+                posix_spawn_file_actions_addopen(&actions, descriptor, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            }
         }
 
         var attributes = posix_spawnattr_t()
@@ -74,7 +103,13 @@ public struct ChildProcess: Sendable {
         var pid: pid_t = 0
         let cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
+        let cEnvironment = environment.map { $0.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { cEnvironment?.forEach { free($0) } }
+        // posix_spawnp searches the PATH of this process, not the child's:
+        // look the program up in the child's own PATH instead.
+        let program = environment.map { Self.resolve(argv[0], path: $0["PATH"]) } ?? argv[0]
+        let rc = cEnvironment.map { posix_spawnp(&pid, program, &actions, &attributes, cArgs, $0) }
+            ?? posix_spawnp(&pid, program, &actions, &attributes, cArgs, environ)
         if pipeReadEnd >= 0 { close(pipeReadEnd) }
         guard rc == 0 else {
             if pipeWriteEnd >= 0 { close(pipeWriteEnd) }
@@ -96,6 +131,17 @@ public struct ChildProcess: Sendable {
         return ChildProcess(pid: pid)
     }
 
+    /// `program` found in the directories of `path`, as the shell would;
+    /// unchanged when it has a slash or is nowhere (the spawn then says so).
+    static func resolve(_ program: String, path: String?) -> String {
+        guard !program.contains("/"), let path else { return program }
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return program
+    }
+
     /// Waits for the exit on a thread of its own; the exit code, or 128 +
     /// the signal that ended it.
     public func wait() async -> Int32 {
@@ -115,6 +161,47 @@ public struct ChildProcess: Sendable {
         }
         let signal = raw & 0x7F
         return signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
+    }
+
+    /// After the group was killed: returns once no live process is left in
+    /// the child's process group (a zombie holds no files or locks any more),
+    /// sending SIGKILL again meanwhile, on a thread of its own. Descendants
+    /// outlive the reaped child by the moment their own SIGKILL takes; one
+    /// that left the group (`setsid`) is not waited for. Gives up after
+    /// `limit`, returning false.
+    @discardableResult
+    public func waitForGroupToEnd(limit: Duration = .seconds(10)) async -> Bool {
+        let group = pid
+        return await withCheckedContinuation { continuation in
+            Thread {
+                let deadline = ContinuousClock.now + limit
+                var ended = Self.groupHasEnded(group)
+                while !ended && ContinuousClock.now < deadline {
+                    kill(-group, SIGKILL)
+                    usleep(2_000)
+                    ended = Self.groupHasEnded(group)
+                }
+                continuation.resume(returning: ended)
+            }.start()
+        }
+    }
+
+    /// No process of group `group` is alive. `kill(-group, 0)` alone is not
+    /// enough: it counts zombies that nobody reaps (an orphan whose new
+    /// parent never waits), so the members are looked up in /proc.
+    static func groupHasEnded(_ group: pid_t) -> Bool {
+        if kill(-group, 0) != 0 && errno == ESRCH { return true }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return false }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After "(comm)": state, ppid, pgrp.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, let memberGroup = pid_t(fields[2]), memberGroup == group else { continue }
+            if fields[0] != "Z" && fields[0] != "X" { return false }
+        }
+        return true
     }
 
     /// Signals the child's whole process group.

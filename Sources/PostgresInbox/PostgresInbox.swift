@@ -40,9 +40,9 @@ public final class PostgresInbox: IdempotencyStore {
     /// How long completed events are kept; `nil` to keep them until pruned.
     public let retention: Duration?
 
-    private let client: PostgresClient
-    private let logger: Logger
-    private let driverLogger: Logger
+    let client: PostgresClient
+    let logger: Logger
+    let driverLogger: Logger
     private let lifecycle = Mutex(Lifecycle())
     private let reachability = Reachability()
     /// Between probes of a database found unreachable.
@@ -168,6 +168,15 @@ public final class PostgresInbox: IdempotencyStore {
         }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+    }
+
+    /// Runs `work` until ``shutdown()`` (which cancels it); false when already shut down.
+    func keepRunning(_ work: @escaping @Sendable () async -> Void) -> Bool {
+        lifecycle.withLock { state in
+            guard !state.stopped else { return false }
+            state.tasks.append(Task { await work() })
+            return true
+        }
     }
 
     /// Applies the schema migrations the database lacks (see `Schema`).
@@ -448,7 +457,7 @@ public final class PostgresInbox: IdempotencyStore {
     /// they have not run yet, again when the server aborted it as one side
     /// of a deadlock, and with every failure as ``StoreError/unavailable(_:)``.
     /// `failingFast`: refused at once while the database is unreachable.
-    private func perform<Value: Sendable>(
+    func perform<Value: Sendable>(
         migrating: Bool = true, failingFast: Bool = false, timeout: Duration? = nil,
         _ body: @escaping @Sendable (PostgresClient) async throws -> Value
     ) async throws -> Value {

@@ -161,6 +161,17 @@ enum Schema {
                 EXECUTE FUNCTION trustpay_events_rehold()
                 """,
             ]),
+        Migration(
+            version: 4, summary: "replica names and incarnations",
+            statements: [
+                """
+                CREATE TABLE trustpay_replicas (
+                    name text PRIMARY KEY,
+                    incarnation bigint NOT NULL,
+                    started_at timestamptz NOT NULL
+                )
+                """,
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -397,6 +397,18 @@ public final class SQLiteInbox: IdempotencyStore {
     // MARK: plumbing
 
     /// `body` in the next group commit; database failures become ``StoreError``.
+    /// Ends every lease in the database, so that the events a killed server
+    /// had claimed are claimable now instead of when their leases run out.
+    /// Only for the process that owns the database (see ``SQLiteOwnership``),
+    /// before it claims anything: no other process can be running them.
+    /// Returns how many were released.
+    public func releaseAllLeases(now: Date = Date()) async throws(StoreError) -> Int {
+        try await write("cannot release the leases of an earlier run") { db in
+            try db.execute(
+                "UPDATE inbox_events SET lease_until = ?1 WHERE state = 'processing' AND lease_until > ?1", .time(now))
+        }
+    }
+
     /// A failure of the database itself is remembered for readiness; only a
     /// success for which `proves` holds (a new event stored: new pages
     /// written) clears it. Updates in place (claims, outcomes) may succeed
@@ -427,7 +439,7 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
-    private static func createDirectory(containing path: String) throws(StoreError) {
+    static func createDirectory(containing path: String) throws(StoreError) {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -43,6 +43,17 @@ enum ConfigurationReader {
         if let retry = try root.section("retry") { config.retry = try readRetry(retry) }
         if let dispatch = try root.section("dispatch") { config.dispatch = try readDispatch(dispatch) }
         if let security = try root.section("security") { config.security = try readSecurity(security) }
+        if let replica = try root.section("replica") {
+            if let name = try replica.string("name") {
+                guard !name.isEmpty, name.count <= 100, !name.contains("#"), !name.contains("/"),
+                      name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+                else {
+                    throw replica.error("name", "expected up to 100 characters without spaces, '#' or '/', got '\(name)'")
+                }
+                config.replica.name = name
+            }
+            try replica.finish()
+        }
         if let logging = try root.section("logging") {
             config.logging.level = try logging.choice("level", default: "info", Dictionary(uniqueKeysWithValues:
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].map { ($0, $0) }))
@@ -168,6 +179,7 @@ enum ConfigurationReader {
             routes.riskControl.decision = try risk.choice(
                 "decision", default: .unavailable, ["allow": .allow, "deny": .deny, "unavailable": .unavailable])
             routes.riskControl.command = try risk.stringList("command")
+            routes.riskControl.environment = try environmentNames(risk)
             try risk.finish()
         }
         routes.healthz = try path(s, "healthz", default: routes.healthz)
@@ -205,7 +217,8 @@ enum ConfigurationReader {
         case "exec":
             let command = try s.stringList("command")
             guard !command.isEmpty else { throw s.error("command", "required: the program and its arguments") }
-            kind = .exec(command: command, timeout: try s.duration("timeout", default: .seconds(30)))
+            kind = .exec(command: command, timeout: try s.duration("timeout", default: .seconds(30)),
+                         environment: try environmentNames(s))
         default:
             throw s.error("type", "expected log, jsonl, forward or exec, got '\(type)'")
         }
@@ -226,6 +239,20 @@ enum ConfigurationReader {
         }
         try s.finish()
         return handler
+    }
+
+    /// `env`: names of variables (or `NAME=value`) a command gets.
+    private static func environmentNames(_ s: ConfigSection) throws(ConfigurationError) -> [String] {
+        let entries = try s.stringList("env")
+        for entry in entries {
+            let name = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            guard let first = name.first, first == "_" || first.isASCII && first.isLetter,
+                  name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) })
+            else {
+                throw s.error("env", "expected variable names (letters, digits, _) or NAME=value, got '\(entry)'")
+            }
+        }
+        return entries
     }
 
     private static func readRetry(_ s: ConfigSection) throws(ConfigurationError) -> RetrySettings {
@@ -276,6 +303,7 @@ enum ConfigurationReader {
                 security.rateLimit = value
             }
             security.rateBurst = try rate.int("burst", default: max(1, Int(security.rateLimit.rounded(.up))), in: 1...1_000_000)
+            security.rateIPv6Prefix = try rate.int("ipv6_prefix", default: security.rateIPv6Prefix, in: 1...128)
             try rate.finish()
         }
         try s.finish()

@@ -15,6 +15,7 @@ public struct ServiceConfiguration: Sendable {
     public var dispatch = DispatchWorkerSettings()
     public var security = SecuritySettings()
     public var logging = LoggingSettings()
+    public var replica = ReplicaSettings()
     /// The file, lines and environment variables the values came from.
     public var sources = ConfigurationSources()
 
@@ -110,6 +111,8 @@ public struct RiskControlSettings: Sendable, Equatable {
     public var decision: RiskDecisionSetting = .unavailable
     /// Runs with the request JSON on stdin: exit 0 allow, 1 deny, else unavailable.
     public var command: [String] = []
+    /// Variables the command gets besides the safe base, as for `exec`.
+    public var environment: [String] = []
 }
 
 public struct RouteSettings: Sendable, Equatable {
@@ -127,7 +130,9 @@ public enum HandlerKindSettings: Sendable, Equatable {
     case log(json: Bool)
     case jsonl(path: String)
     case forward(url: String, secret: SecretSource, timeout: Duration)
-    case exec(command: [String], timeout: Duration)
+    /// `environment`: the variables its command gets besides the safe base
+    /// (`NAME` passes the server's value on, `NAME=value` sets one).
+    case exec(command: [String], timeout: Duration, environment: [String])
 }
 
 public struct HandlerSettings: Sendable, Equatable {
@@ -168,6 +173,14 @@ public struct SecuritySettings: Sendable, Equatable {
     /// Requests per second per source; 0 disables the limit.
     public var rateLimit = 0.0
     public var rateBurst = 0
+    /// IPv6 sources share a bucket per network of this many bits.
+    public var rateIPv6Prefix = 64
+}
+
+/// Who this server is among the replicas sharing a PostgreSQL database.
+public struct ReplicaSettings: Sendable, Equatable {
+    /// Stable across restarts, unique among live replicas; nil: the host name.
+    public var name: String?
 }
 
 public struct LoggingSettings: Sendable, Equatable {

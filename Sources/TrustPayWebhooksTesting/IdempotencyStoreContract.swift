@@ -23,6 +23,7 @@ import Webhooks
 public struct IdempotencyStoreContract: Sendable {
     public enum Requirement: String, Sendable, CaseIterable, CustomStringConvertible {
         case recordsEachKeyOnce
+        case comparesKeysByteForByte
         case aLeaseOnRecordClaimsTheNewEvent
         case tracksTheLastStatusPerOrder
         case keepsEveryFieldAsRecorded
@@ -45,6 +46,8 @@ public struct IdempotencyStoreContract: Sendable {
             switch self {
             case .recordsEachKeyOnce:
                 "records once per key and tells duplicates (same hash) from conflicts (counted)"
+            case .comparesKeysByteForByte:
+                "keys and orders that differ in their bytes are different, even when Unicode calls them equivalent"
             case .aLeaseOnRecordClaimsTheNewEvent:
                 "a lease given to record holds the new event as attempt 1; a repeat changes nothing"
             case .tracksTheLastStatusPerOrder:
@@ -90,6 +93,7 @@ public struct IdempotencyStoreContract: Sendable {
         let run = ContractRun(requirement: requirement, store: store)
         switch requirement {
         case .recordsEachKeyOnce: try await run.recordsEachKeyOnce()
+        case .comparesKeysByteForByte: try await run.comparesKeysByteForByte()
         case .aLeaseOnRecordClaimsTheNewEvent: try await run.aLeaseOnRecordClaimsTheNewEvent()
         case .tracksTheLastStatusPerOrder: try await run.tracksTheLastStatusPerOrder()
         case .keepsEveryFieldAsRecorded: try await run.keepsEveryFieldAsRecorded()
@@ -196,6 +200,19 @@ private struct ContractRun {
         let stored = try await store.event(id: recorded.id)
         try expect(stored?.conflicts == 2, "the conflict count is stored; got \(String(describing: stored))")
         try expect(try await store.list(EventFilter()).count == 1, "one key, one stored event")
+    }
+
+    /// "é" as one code point and as "e" + a combining accent: the same text to
+    /// Swift's `String ==`, two order numbers to TrustPay and to a database.
+    func comparesKeysByteForByte() async throws {
+        let composed = try await recordNew(newEvent("CAF\u{E9}"))
+        let decomposed = try await store.record(newEvent("CAFe\u{301}"), lease: nil, now: at(1))
+        guard case .recorded(let second) = decomposed else {
+            throw violation("a decomposed order number is another key, so .recorded; got \(decomposed)")
+        }
+        try expect(second.id != composed.id, "two events")
+        try expect(second.previousStatus == nil, "and two orders: the second has no previous status; got \(second)")
+        try expect(try await store.list(EventFilter()).count == 2, "two stored events")
     }
 
     func aLeaseOnRecordClaimsTheNewEvent() async throws {

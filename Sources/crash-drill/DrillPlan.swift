@@ -25,8 +25,9 @@ struct DrillPlan: Sendable {
             secret: secret, seed: options.seed)
         let replicas = try (0..<options.replicaCount).map { index in
             let port = try freeLoopbackPort()
+            let name = String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
             return try ServerReplica(
-                name: String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index))), port: port, config: config(port: port),
+                name: name, port: port, config: config(port: port, replica: name),
                 binary: binary, directory: directory)
         }
         do {
@@ -47,12 +48,17 @@ struct DrillPlan: Sendable {
         async let killing = onThread { try killRepeatedly(replicas[0], generator: generator, window: window) }
         async let outage = interruptDatabase(generator: generator)
         try await load
-        let loadTime = ContinuousClock.now - started
+        let loadEnded = ContinuousClock.now
+        let loadTime = loadEnded - started
         let kills = try await killing
         let outageReport = try await outage
 
         let acknowledged = Set(zip(corpus.callbacks, generator.ledger).filter { $0.0.genuine && $0.1.acknowledged }.map(\.0.orderNo))
-        let drained = try await waitForCompletion(of: acknowledged, config: replicas[0].configPath)
+        let (drained, handledAt) = try await waitForCompletion(of: acknowledged, config: replicas[0].configPath)
+        // Recovery: from the last restart (or the end of the load, if later)
+        // until the handler had run for every acknowledged callback.
+        let recovery = options.kills > 0
+            ? handledAt.map { $0 - max(replicas[0].lastSpawn ?? loadEnded, loadEnded) } : nil
         let exits = try await onThread { replicas.map { $0.stop() } }
         let events = try StoredEvent.parse(json: try await listEvents(config: replicas[0].configPath))
         let runs = try HandlerRun.parse(log: (try? String(contentsOfFile: handlerLog, encoding: .utf8)) ?? "")
@@ -66,7 +72,7 @@ struct DrillPlan: Sendable {
 
         let report = DrillReport(
             options: options, corpus: corpus, generator: generator, replicas: replicas, kills: kills,
-            loadTime: loadTime, drainTime: drained, events: events, runs: runs, verdict: verdict, outage: outageReport)
+            loadTime: loadTime, drainTime: drained, recovery: recovery, releasedClaims: releasedClaims(), events: events, runs: runs, verdict: verdict, outage: outageReport)
         print(report.text)
         if let path = options.report { try report.json.write(toFile: path, atomically: true, encoding: .utf8) }
         return verdict.violations.isEmpty
@@ -125,13 +131,19 @@ struct DrillPlan: Sendable {
     /// the servers run: first until the handler's log names each (a cheap
     /// read), then until `events list` shows each completed. Returns how
     /// long that took.
-    private func waitForCompletion(of orders: Set<String>, config: String) async throws -> Duration {
+    private func waitForCompletion(
+        of orders: Set<String>, config: String
+    ) async throws -> (Duration, handledAt: ContinuousClock.Instant?) {
         let started = ContinuousClock.now
         let limit = Duration.milliseconds(Int(options.drainTimeout * 1000))
+        var handledAt: ContinuousClock.Instant?
         while ContinuousClock.now - started < limit {
             let log = (try? String(contentsOfFile: handlerLog, encoding: .utf8)) ?? ""
-            if orders.isSubset(of: Set((try? HandlerRun.parse(log: log))?.map(\.orderNo) ?? [])) { break }
-            try await Task.sleep(for: .milliseconds(200))
+            if orders.isSubset(of: Set((try? HandlerRun.parse(log: log))?.map(\.orderNo) ?? [])) {
+                handledAt = ContinuousClock.now
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
         while ContinuousClock.now - started < limit {
             let json = try await listEvents(config: config)
@@ -139,7 +151,23 @@ struct DrillPlan: Sendable {
             if orders.isSubset(of: completed) { break }
             try await Task.sleep(for: .seconds(1))
         }
-        return ContinuousClock.now - started
+        return (ContinuousClock.now - started, handledAt)
+    }
+
+    /// Claims the restarted servers released at start, from their logs
+    /// ("released the claims of an earlier run at once … events=N").
+    private func releasedClaims() -> Int {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var total = 0
+        for file in files where file.hasPrefix("serve-") && file.hasSuffix(".log.err") {
+            let text = (try? String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") where line.contains("released the claims of an earlier run") {
+                if let range = line.range(of: #"events=[0-9]+"#, options: .regularExpression) {
+                    total += Int(line[range].dropFirst("events=".count)) ?? 0
+                }
+            }
+        }
+        return total
     }
 
     /// The store's contents for the verdict. The replicas' 2 s PostgreSQL
@@ -159,7 +187,7 @@ struct DrillPlan: Sendable {
     /// outside it. The
     /// handler refuses a cut-off event (its server was killed while writing
     /// it), as any handler parsing the JSON would.
-    private func config(port: Int) -> String {
+    private func config(port: Int, replica: String) -> String {
         let store = switch options.store {
         case .sqlite: "kind: sqlite\n  sqlite:\n    path: \(directory)/inbox.sqlite\n    synchronous: full"
         case .postgres: "kind: postgres\n  postgres:\n    url: \"\(postgresURL ?? "")\"\n    pool_size: 4\n    timeout: 2s"
@@ -186,7 +214,10 @@ struct DrillPlan: Sendable {
             handlers:
               - type: exec
                 timeout: 3s
+                env: [CRASH_DRILL_SERVER]
                 command: ["sh", "-c", "line=$(cat); case $line in *}) ;; *) exit 1 ;; esac; printf '%s %s %s\\\\n' \\"$CRASH_DRILL_SERVER\\" \\"$(date +%s%N)\\" \\"$line\\" >> \(handlerLog)"]
+            replica:
+              name: drill-\(replica)
             logging:
               level: warning
 

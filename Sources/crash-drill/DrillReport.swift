@@ -28,7 +28,7 @@ struct DrillReport {
     let violations: [String]
 
     init(options: CrashDrill, corpus: DrillCorpus, generator: LoadGenerator, replicas: [ServerReplica], kills: [Int],
-         loadTime: Duration, drainTime: Duration, events: [StoredEvent], runs: [HandlerRun], verdict: Verdict,
+         loadTime: Duration, drainTime: Duration, recovery: Duration?, releasedClaims: Int, events: [StoredEvent], runs: [HandlerRun], verdict: Verdict,
          outage: OutageReport?) {
         let ledger = generator.ledger
         let counts = generator.counts
@@ -48,6 +48,9 @@ struct DrillReport {
             ("start_ms_median", starts.isEmpty ? 0 : starts[starts.count / 2]), ("start_ms_max", starts.last ?? 0),
             ("load_seconds", (seconds(loadTime) * 10).rounded() / 10),
             ("drain_seconds", (seconds(drainTime) * 10).rounded() / 10),
+            // -1: no kills, or not every acknowledged callback was handled.
+            ("recovery_seconds", recovery.map { (seconds($0) * 100).rounded() / 100 } ?? -1),
+            ("released_claims", releasedClaims),
             ("stored_events", events.count),
             ("stored_by_state", Dictionary(grouping: events, by: \.state).mapValues(\.count)),
             ("handler_runs", runs.count), ("handled_again_after_kill", verdict.redeliveredAfterKill),

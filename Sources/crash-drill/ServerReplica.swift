@@ -22,6 +22,7 @@ final class ServerReplica: Sendable {
         var generations = 0
         var killed: Set<String> = []
         var startTimes: [Duration] = []
+        var lastSpawn: ContinuousClock.Instant?
     }
 
     init(name: String, port: Int, config: String, binary: String, directory: String) throws {
@@ -38,6 +39,8 @@ final class ServerReplica: Sendable {
     var generations: Int { state.withLock { $0.generations } }
     /// From spawn to the first `200` of `/readyz`, per start.
     var startTimes: [Duration] { state.withLock { $0.startTimes } }
+    /// When the latest process was spawned.
+    var lastSpawn: ContinuousClock.Instant? { state.withLock { $0.lastSpawn } }
 
     /// Starts a new process and blocks until it reports ready.
     func start() throws {
@@ -50,7 +53,10 @@ final class ServerReplica: Sendable {
         let child = try ChildProcess.spawn(
             ["/usr/bin/env", "CRASH_DRILL_SERVER=\(name)-\(generation)", binary, "serve", "--config", configPath],
             stdout: log, stderr: log + ".err")
-        state.withLock { $0.current = child.pid }
+        state.withLock { state in
+            state.current = child.pid
+            state.lastSpawn = started
+        }
         try waitUntilReady(child.pid, log: log + ".err", started: started)
         state.withLock { $0.startTimes.append(ContinuousClock.now - started) }
     }

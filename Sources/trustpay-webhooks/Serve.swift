@@ -49,8 +49,11 @@ struct Serve: AsyncParsableCommand {
         // failed write, answered 503, not the end of the process.
         _ = signal(SIGXFSZ, SIG_IGN)
         Self.raiseOpenFilesLimit(for: config.server.maxConnections, logger: logger)
+        // One server per SQLite file: taken before the store opens, held until exit.
+        let ownership = try ClaimRecovery.ownDatabase(config.store)
         let store = try await StoreFactory.open(config.store, environment: environment, logger: logger, servingAnyway: true)
-        let pipeline = assembly.webhookServer(store: store).makePipeline()
+        let ownerPrefix = try await ClaimRecovery.recover(store: store, settings: config, logger: logger)
+        let pipeline = assembly.webhookServer(store: store, leaseOwnerPrefix: ownerPrefix).makePipeline()
         let main = HTTPServer(
             configuration: assembly.httpConfiguration(host: host, port: port),
             router: assembly.mainRouter(pipeline), logger: logger)
@@ -79,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         workers.cancel()
         retention.cancel()
         await workers.value
+        withExtendedLifetime(ownership) {}
         logger.info("stopped")
     }
 

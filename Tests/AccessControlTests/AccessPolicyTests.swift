@@ -95,3 +95,61 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
         #expect(open(request(from: "198.51.100.1")).status.code == 200)
     }
 }
+
+@Suite struct RateLimiterGroupingTests {
+    /// One host usually holds a whole /64: a fresh address per request must
+    /// not buy a fresh bucket. Failed before the fix: every address of the
+    /// /64 got its own burst.
+    @Test func ipv6SourcesShareABucketPerSlash64() {
+        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 2)
+        #expect(limiter.allow("2001:db8:1:2::1", now: 0))
+        #expect(limiter.allow("2001:db8:1:2:ffff:ffff:ffff:ffff", now: 0))
+        #expect(!limiter.allow("2001:db8:1:2:abcd::9", now: 0), "a third address of the same /64 shares its bucket")
+        #expect(limiter.allow("2001:db8:1:3::1", now: 0), "the next /64 is another source")
+        // IPv4 stays per address, whether written plain or IPv4-mapped.
+        #expect(limiter.allow("192.0.2.1", now: 0))
+        #expect(limiter.allow("192.0.2.1", now: 0))
+        #expect(!limiter.allow("::ffff:192.0.2.1", now: 0))
+        #expect(limiter.allow("192.0.2.2", now: 0))
+    }
+
+    @Test func thePrefixIsConfigurable() {
+        let wide = RateLimiter(ratePerSecond: 0.001, burst: 1, ipv6Prefix: 48)
+        #expect(wide.allow("2001:db8:1:2::1", now: 0))
+        #expect(!wide.allow("2001:db8:1:ffff::1", now: 0), "the same /48")
+        let exact = RateLimiter(ratePerSecond: 0.001, burst: 1, ipv6Prefix: 128)
+        #expect(exact.allow("2001:db8::1", now: 0))
+        #expect(exact.allow("2001:db8::2", now: 0))
+        #expect(!exact.allow("2001:db8::1", now: 0))
+    }
+
+    @Test func thePolicyGroupsTheClientAddress() {
+        let policy = AccessPolicy(allow: [], trustedProxies: [], ratePerSecond: 1, burst: 1)
+        #expect(policy.check(request(from: "2001:db8:5:6::1")) == nil)
+        #expect(policy.check(request(from: "2001:db8:5:6::2"))?.status.code == 429)
+    }
+
+    /// A flood of new sources costs one eviction step per new source,
+    /// however many are tracked: the least recently seen is at the end of a
+    /// list, never searched for. Failed before the fix: each eviction
+    /// filtered and sorted the whole table.
+    @Test func evictionIsConstantTimeAndForgetsTheLeastRecentlySeen() {
+        let limiter = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 1000)
+        for i in 0..<1000 { _ = limiter.allow(AccessPolicyTests.address(i), now: 0) }
+        #expect(limiter.evictionSteps == 0)
+        // Source 0 is seen again, so source 1 is now the least recent.
+        #expect(!limiter.allow(AccessPolicyTests.address(0), now: 0))
+        for i in 1000..<6000 { _ = limiter.allow("2001:db8:\(i)::1", now: 0) }
+        #expect(limiter.trackedCount == 1000)
+        #expect(limiter.evictionSteps == 5000, "one step per eviction")
+        #expect(limiter.allow(AccessPolicyTests.address(0), now: 0), "forgotten after 5,000 newer sources")
+
+        let small = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 3)
+        for source in ["a", "b", "c"] { _ = small.allow(source, now: 0) }
+        _ = small.allow("a", now: 0)  // a is recent again
+        _ = small.allow("d", now: 0)  // evicts b, the least recently seen
+        #expect(!small.allow("a", now: 0), "a is still tracked, its bucket empty")
+        #expect(!small.allow("c", now: 0), "so is c")
+        #expect(small.allow("b", now: 0), "b was forgotten: a full bucket again")
+    }
+}

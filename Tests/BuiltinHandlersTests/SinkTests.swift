@@ -1,5 +1,6 @@
 import ChildProcesses
 import Foundation
+import Synchronization
 import Testing
 @testable import BuiltinHandlers
 
@@ -189,5 +190,106 @@ final class PythonReceiver: @unchecked Sendable {
 
     @Test func malformedSecretIsRejectedUpFront() {
         #expect(throws: HandlerFailure.self) { try StandardWebhooksSigner(secret: "whsec_!!!not base64") }
+    }
+}
+
+@Suite struct HardenedSinkTests {
+    /// Failed before the fix: the body was embedded verbatim, newlines and all.
+    @Test func aMultiLineBodyBecomesOneLineWithItsValuesUnchanged() throws {
+        let body = "{\n  \"order_no\" : \"A B\\n\",\r\n\t\"order_amount\": 20.00,\n  \"tags\": [ 1 , 2 ]\n}\n"
+        let text = String(decoding: sampleEvent(body: body).json(), as: UTF8.self)
+        #expect(!text.contains("\n") && !text.contains("\r") && !text.contains("\t"), "\(text)")
+        #expect(text.hasSuffix(#""body":{"order_no":"A B\n","order_amount":20.00,"tags":[1,2]}}"#), "\(text)")
+        // A raw control character inside a string (not strict JSON) is escaped, never passed on.
+        let raw = String(decoding: sampleEvent(body: "{\"a\":\"x\u{1}\ny\"}").json(), as: UTF8.self)
+        #expect(raw.hasSuffix(#""body":{"a":"x\u0001\u000ay"}}"#), "\(raw)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(raw.utf8))) != nil)
+    }
+
+    /// A file left ending inside a line (a write torn by a crash, or one
+    /// whose repair failed) is cut back to its last whole line before the
+    /// next append. Failed before the fix: the new line was glued to the
+    /// torn one.
+    @Test func aTornLastLineIsCutBeforeTheNextAppend() async throws {
+        let folder = NSTemporaryDirectory() + "jsonl-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = folder + "/events.jsonl"
+        let whole = String(decoding: sampleEvent("evt_0").json(), as: UTF8.self) + "\n"
+        try (whole + String(repeating: "{\"event_id\":\"torn", count: 400)).write(toFile: path, atomically: false, encoding: .utf8)
+        try await JSONLinesSink(path: path).deliver(sampleEvent("evt_1"))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 3 && lines[2].isEmpty, "\(lines.count) lines")
+        let ids = lines.prefix(2).map { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event_id"] as? String
+        }
+        #expect(ids == ["evt_0", "evt_1"])
+    }
+
+    /// The attempt is cancelled (its handler deadline passed) while the
+    /// command's grandchild sleeps: when `deliver` returns, the grandchild is
+    /// dead too. Failed before the fix: cancellation did nothing, `deliver`
+    /// waited out the command.
+    @Test func aCancelledRunIsKilledWithItsWholeGroupBeforeDeliverReturns() async throws {
+        let pidFile = NSTemporaryDirectory() + "exec-\(UUID().uuidString).pid"
+        let doneFile = pidFile + ".done"
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        defer { try? FileManager.default.removeItem(atPath: doneFile) }
+        let sink = ExecSink(
+            command: ["sh", "-c", "cat >/dev/null; sleep 20 & echo $! > \(pidFile); wait; echo done > \(doneFile)"],
+            timeout: .seconds(60))
+        let run = Task { try await sink.deliver(sampleEvent()) }
+        let deadline = ContinuousClock.now + .seconds(30)  // safety net
+        var grandchild: pid_t?
+        while grandchild == nil && ContinuousClock.now < deadline {
+            grandchild = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let sleeper = try #require(grandchild)
+        run.cancel()
+        let failure = await #expect(throws: HandlerFailure.self) { try await run.value }
+        #expect(failure?.description.contains("killed") == true, "\(String(describing: failure))")
+        #expect(!Self.isAlive(sleeper), "the grandchild outlived its run")
+        #expect(!FileManager.default.fileExists(atPath: doneFile), "the command ran to its end: it was not killed")
+    }
+
+    /// Alive and not a zombie (an orphan's zombie may wait for a reaper that never comes).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+
+    @Test func anEventsNextRunWaitsForTheOneInProgress() async throws {
+        let runs = RunsInProgress()
+        await runs.begin("evt_1")
+        await runs.begin("evt_2")  // another event is not held up
+        let started = Atomic<Int>(0)
+        let second = Task {
+            await runs.begin("evt_1")
+            started.add(1, ordering: .relaxed)
+            runs.end("evt_1")
+        }
+        // The positive signal: the second run is queued behind the first.
+        let deadline = ContinuousClock.now + .seconds(30)  // safety net
+        while runs.waiting(for: "evt_1") == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(runs.waiting(for: "evt_1") == 1)
+        #expect(started.load(ordering: .relaxed) == 0, "the second run of evt_1 started while the first was in progress")
+        runs.end("evt_1")
+        await second.value
+        #expect(started.load(ordering: .relaxed) == 1)
+        runs.end("evt_2")
+    }
+
+    @Test func childEnvironmentIsTheSafeBasePlusWhatIsNamed() {
+        let server = ["PATH": "/opt/bin:/usr/bin", "HOME": "/srv", "TRUSTPAY_SECRET": "s", "DATABASE_URL": "x",
+                      "REGION": "eu"]
+        let child = ChildEnvironment.make(passing: ["REGION", "MODE=safe", "ABSENT"], from: server)
+        #expect(child == ["PATH": "/opt/bin:/usr/bin", "HOME": "/srv", "REGION": "eu", "MODE": "safe"])
+        #expect(ChildEnvironment.make(passing: [], from: [:])["PATH"] == "/usr/local/bin:/usr/bin:/bin")
     }
 }

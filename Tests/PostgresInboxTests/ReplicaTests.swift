@@ -120,5 +120,42 @@ extension PostgreSQLTests {
                 #expect(try await b.list(EventFilter(states: [.completed])).count == 3)
             }
         }
+
+        /// A replica restarted under its name releases the leases of its
+        /// earlier incarnations, and only those: not another replica's (even
+        /// one whose name starts the same), not its own new ones. A second
+        /// live holder of the name is refused.
+        @Test func aRestartedReplicaReleasesItsEarlierIncarnationsLeasesAndNoOneElses() async throws {
+            let url = try await sharedServer().createDatabase()
+            func replica() async throws -> PostgresInbox {
+                try await PostgresInbox.connect(
+                    url: url, poolSize: 4, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+            }
+            let first = try await replica()
+            let other = try await replica()
+            let second = try await replica()
+            let one = try await first.holdReplicaName("web-1")
+            #expect(one.ownerPrefix == "web-1#1")
+            _ = try await other.holdReplicaName("web-10")
+            await #expect(throws: ReplicaNameError.self) {
+                _ = try await second.holdReplicaName("web-1", patience: .milliseconds(300))
+            }
+            for order in ["OLD", "OTHER", "NEW"] { _ = try await first.record(newEvent(order), lease: nil, now: t0) }
+            let old = try #require(try await first.claimDue(owner: "web-1#1/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
+            let others = try #require(try await other.claimDue(owner: "web-10#1/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
+            // web-1#1 dies: its session, and so the name, goes with it.
+            await first.shutdown()
+            let two = try await second.holdReplicaName("web-1", patience: .seconds(60))  // first's session may take a while to end on a loaded machine
+            #expect(two.ownerPrefix == "web-1#2")
+            let own = try #require(try await second.claimDue(owner: "web-1#2/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
+            #expect([old.orderNo, others.orderNo, own.orderNo] == ["OLD", "OTHER", "NEW"])
+            let now = t0.addingTimeInterval(1)
+            #expect(try await second.releaseEarlierIncarnations(of: two, now: now) == 1)
+            let retaken = try await second.claimDue(owner: "web-1#2/worker-1", limit: 10, leaseDuration: .seconds(30), now: now)
+            #expect(retaken.map(\.orderNo) == ["OLD"], "only web-1#1's claim was released, within the lease")
+            #expect(retaken.first?.attempts == 2)
+            await other.shutdown()
+            await second.shutdown()
+        }
     }
 }

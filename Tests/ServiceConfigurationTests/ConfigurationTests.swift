@@ -75,7 +75,44 @@ import Testing
         ("dispatch:\n  poll_interval: 5ms\n", "dispatch.poll_interval"),
         ("dispatch:\n  batch: 4\n", "dispatch.batch"),
         ("dispatch: 4\n", "dispatch"),
+        ("handlers:\n  - type: exec\n    command: [x]\n    env: [\"BAD NAME\"]\n", "handlers[0].env"),
+        ("handlers:\n  - type: exec\n    command: [x]\n    env: [\"=x\"]\n", "handlers[0].env"),
+        ("handlers:\n  - type: log\n    env: [HOME]\n", "handlers[0].env"),
+        ("routes:\n  risk_control:\n    env: [\"1X\"]\n", "routes.risk_control.env"),
+        ("security:\n  rate_limit:\n    per_second: 5\n    ipv6_prefix: 0\n", "security.rate_limit.ipv6_prefix"),
+        ("security:\n  rate_limit:\n    per_second: 5\n    ipv6_prefix: 129\n", "security.rate_limit.ipv6_prefix"),
+        ("replica:\n  name: \"web#1\"\n", "replica.name"),
+        ("replica:\n  name: \"a/b\"\n", "replica.name"),
+        ("replica:\n  name: \"a b\"\n", "replica.name"),
+        ("replica:\n  nmae: web-1\n", "replica.nmae"),
     ]
+
+    @Test func hardeningKeysAreRead() throws {
+        let defaults = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])
+        #expect(defaults.replica.name == nil)
+        #expect(defaults.security.rateIPv6Prefix == 64)
+        let config = try ServiceConfiguration.load(yaml: Self.merchant + """
+            replica:
+              name: web-1
+            security:
+              rate_limit:
+                per_second: 5
+                ipv6_prefix: 56
+            routes:
+              risk_control:
+                command: [check]
+                env: [RISK_TOKEN]
+            handlers:
+              - type: exec
+                command: [run]
+                env: [HANDLER_TOKEN, "MODE=live"]
+            """, environment: [:])
+        #expect(config.replica.name == "web-1")
+        #expect(config.security.rateIPv6Prefix == 56)
+        #expect(config.routes.riskControl.environment == ["RISK_TOKEN"])
+        #expect(config.handlers.first?.kind == .exec(command: ["run"], timeout: .seconds(30),
+                                                     environment: ["HANDLER_TOKEN", "MODE=live"]))
+    }
 
     @Test(arguments: errors)
     func invalidConfigurationNamesTheKey(yaml: String, key: String) {

@@ -50,11 +50,14 @@ struct ServeProcess {
     }
 
     /// Starts `serve` with `config` (written to serve.yaml); `events` is the
-    /// directory's events.jsonl, whatever the config does with it.
+    /// directory's events.jsonl, whatever the config does with it. Its
+    /// standard error is serve.log, opened for appending when `appendLog`
+    /// (as `2>>` would); `environment` replaces the test's own.
     /// `openFiles` starts it under `ulimit -n` (soft and hard).
-    static func start(config yaml: String, in directory: ScratchDirectory, openFiles: Int? = nil) async throws
-        -> ServeProcess
-    {
+    static func start(
+        config yaml: String, in directory: ScratchDirectory, openFiles: Int? = nil, appendLog: Bool = false,
+        environment: [String: String]? = nil
+    ) async throws -> ServeProcess {
         let binary = try BuiltCLI.path()
         let events = directory.url.appendingPathComponent("events.jsonl")
         let config = directory.file("serve.yaml", contents: yaml)
@@ -62,7 +65,8 @@ struct ServeProcess {
         let command = [binary, "serve", "--config", config.path]
         let child = try ChildProcess.spawn(
             openFiles.map { ["/bin/sh", "-c", "ulimit -n \($0) && exec \"$@\"", "sh"] + command } ?? command,
-            stdout: log.path + ".out", stderr: log.path, directory: directory.url.path)
+            output: .file(log.path + ".out"), errors: appendLog ? .append(log.path) : .file(log.path),
+            environment: environment, directory: directory.url.path)
         let pid = child.pid
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
@@ -80,6 +84,7 @@ struct ServeProcess {
     }
 
     var paymentURL: String { "http://127.0.0.1:\(port)/trustpay/payment" }
+    var log: URL { events.deletingLastPathComponent().appendingPathComponent("serve.log") }
 
     func stop() { kill(pid, SIGKILL) }
 

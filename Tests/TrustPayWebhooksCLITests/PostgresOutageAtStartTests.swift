@@ -68,6 +68,14 @@ struct PostgresOutageAtStartTests {
         #expect(recorded.output.contains("[1/1] 200"), "\(recorded.output)")
         let after = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         #expect(after.contains("recorded"), "the callback was stored once the schema was migrated: \(after)")
+        // The replica name could not be taken at start; it is once the database answers.
+        #expect(after.contains("cannot hold the replica name yet"), "\(after)")
+        var named = after
+        while !named.contains("replica name held") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            named = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        }
+        #expect(named.contains("replica name held"), "\(named)")
     }
 
     private func send(to server: ServeProcess, order: String, in directory: ScratchDirectory) async throws -> CommandResult {

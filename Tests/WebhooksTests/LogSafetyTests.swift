@@ -39,3 +39,12 @@ import Webhooks
         }
     }
 }
+
+@Suite struct LogTextTests {
+    @Test func lineBreaksAndControlsAreEscapedAndOtherTextKept() {
+        #expect(LogText.escaped("ORD-1 é 注文") == "ORD-1 é 注文")
+        #expect(LogText.escaped("a\nb\rc\td\u{1B}[31m\u{7F}\u{85}\u{2028}\u{2029}")
+            == #"a\nb\rc\td\u001b[31m\u007f\u0085\u2028\u2029"#)
+        #expect(!LogText.escaped("x\ny").contains("\n"))
+    }
+}

@@ -30,7 +30,7 @@ struct Dispatcher: Sendable {
         var logger = logger
         logger[metadataKey: "event_id"] = "\(event.id)"
         logger[metadataKey: "merchant_id"] = "\(event.merchantID)"
-        logger[metadataKey: "order_no"] = "\(event.orderNo)"
+        logger[metadataKey: "order_no"] = "\(LogText.escaped(event.orderNo))"
         logger[metadataKey: "status"] = "\(event.status)"
         logger[metadataKey: "attempt"] = "\(event.attempts)"
         defer { finished.notify(event.id) }

@@ -7,7 +7,7 @@ extension WebhookPipeline {
     func accept(_ new: NewInboxEvent, mode: DispatchMode) async -> HTTPResponse {
         var logger = logger
         logger[metadataKey: "merchant_id"] = "\(new.merchantID)"
-        logger[metadataKey: "order_no"] = "\(new.orderNo)"
+        logger[metadataKey: "order_no"] = "\(LogText.escaped(new.orderNo))"
         logger[metadataKey: "status"] = "\(new.status)"
         let lease = mode == .afterHandler ? Lease(owner: requestLeaseOwner(), duration: configuration.leaseDuration) : nil
         let outcome: RecordOutcome

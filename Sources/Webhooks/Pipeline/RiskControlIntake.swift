@@ -19,7 +19,7 @@ extension WebhookPipeline {
             return error.response
         }
         var logger = logger
-        logger[metadataKey: "order_no"] = "\(riskRequest.orderID)"
+        logger[metadataKey: "order_no"] = "\(LogText.escaped(riskRequest.orderID))"
         guard let handler = handlers.riskControl else {
             logger.warning("risk-control request but no handler is registered; answering 503")
             return Answer.undecided

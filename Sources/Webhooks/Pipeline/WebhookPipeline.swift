@@ -44,7 +44,7 @@ public final class WebhookPipeline: Sendable {
         self.store = store
         self.handlers = handlers
         self.logger = logger
-        let instanceID = String(UUID().uuidString.lowercased().prefix(8))
+        let instanceID = configuration.leaseOwnerPrefix ?? String(UUID().uuidString.lowercased().prefix(8))
         self.instanceID = instanceID
         let wakeUps = Waiters<Int>(remembersUnheard: true)
         let finished = Waiters<String>(remembersUnheard: false)

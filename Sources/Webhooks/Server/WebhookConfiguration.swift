@@ -71,6 +71,11 @@ public struct WebhookConfiguration: Sendable {
     /// Workers look for due events at least this often even when not woken
     /// (events recorded by other replicas, expired leases).
     public var pollInterval: Duration = .seconds(5)
+    /// What this process's lease owners start with (`<prefix>/worker-1`):
+    /// a replica's name and incarnation (`web-1#7`), so that a restarted
+    /// replica can release the claims of its earlier incarnations at once.
+    /// `nil`: a random id, unique to this process.
+    public var leaseOwnerPrefix: String?
 
     public init(merchants: [Merchant] = []) {
         self.merchants = MerchantDirectory(merchants)

@@ -40,4 +40,18 @@ public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { rawValue }
+
+    // Byte for byte, as SQLite and PostgreSQL compare the column: Swift's
+    // `String ==` holds canonically equivalent text ("é" precomposed and
+    // decomposed) equal, which made two callbacks one event in memory and
+    // two in a database.
+    public static func == (a: IdempotencyKey, b: IdempotencyKey) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public func hash(into hasher: inout Hasher) { hashUTF8(rawValue, into: &hasher) }
+}
+
+/// Hashes a string's UTF-8 bytes, consistent with byte-for-byte equality
+/// (`String`'s own hash follows canonical equivalence).
+func hashUTF8(_ text: String, into hasher: inout Hasher) {
+    hasher.combine(text.utf8.count)
+    for byte in text.utf8 { hasher.combine(byte) }
 }

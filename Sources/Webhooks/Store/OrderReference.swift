@@ -21,4 +21,8 @@ public struct OrderReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { rawValue }
+
+    // Byte for byte, as the databases compare it (see `IdempotencyKey`).
+    public static func == (a: OrderReference, b: OrderReference) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public func hash(into hasher: inout Hasher) { hashUTF8(rawValue, into: &hasher) }
 }

@@ -41,8 +41,9 @@ struct BuiltinHandlerWiring {
                 // Preflight has checked the secret; what is left is the URL.
                 throw ConfigurationError(key: "handlers[\(index)].url", message: "\(error)")
             }
-        case .exec(let command, let timeout):
-            return ExecSink(name: settings.name, command: command, timeout: timeout)
+        case .exec(let command, let timeout, let names):
+            return ExecSink(name: settings.name, command: command, timeout: timeout,
+                            environment: ChildEnvironment.make(passing: names, from: environment))
         }
     }
 

@@ -1,4 +1,5 @@
 import AccessControl
+import BuiltinHandlers
 import Foundation
 import HTTPServer
 import Logging
@@ -12,6 +13,8 @@ struct ServiceAssembly {
     let merchants: [Merchant]
     let handlers: BuiltinHandlerWiring
     let logger: Logger
+    /// The risk-control command's environment: the safe base and what `routes.risk_control.env` names.
+    let riskControlEnvironment: [String: String]
 
     /// Checks what starting would trip over (`Preflight`), resolves secrets
     /// and builds handlers; every problem is a `ConfigurationError` naming
@@ -22,6 +25,7 @@ struct ServiceAssembly {
         try Preflight.check(configuration, environment: environment)
         merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
         handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
+        riskControlEnvironment = ChildEnvironment.make(passing: configuration.routes.riskControl.environment, from: environment)
     }
 
     /// The configured merchants with their secrets resolved; shared with the
@@ -67,7 +71,7 @@ struct ServiceAssembly {
         return http
     }
 
-    func webhookServer(store: any IdempotencyStore) -> WebhookServer {
+    func webhookServer(store: any IdempotencyStore, leaseOwnerPrefix: String? = nil) -> WebhookServer {
         let routes = configuration.routes
         var webhooks = WebhookConfiguration(merchants: merchants)
         webhooks.paymentRoutes = [PaymentRoute(path: routes.payment.path, dispatch: Self.mode(routes.payment.dispatch))]
@@ -82,6 +86,7 @@ struct ServiceAssembly {
         webhooks.maxBodyBytes = configuration.server.maxBodyBytes
         webhooks.handlerTimeout = max(routes.payment.handlerDeadline, routes.cards.map(\.handlerDeadline).max() ?? .zero)
         webhooks.leaseDuration = configuration.store.leaseDuration
+        webhooks.leaseOwnerPrefix = leaseOwnerPrefix
         let dispatch = configuration.dispatch
         webhooks.workers = dispatch.workers
         webhooks.claimBatch = dispatch.claimBatch
@@ -92,7 +97,7 @@ struct ServiceAssembly {
             maxDelay: retry.maxDelay, jitter: retry.jitter)
         var server = WebhookServer(configuration: webhooks, store: store, logger: logger)
         handlers.register(on: &server)
-        RiskControlWiring.register(routes.riskControl, on: &server)
+        RiskControlWiring.register(routes.riskControl, environment: riskControlEnvironment, on: &server)
         return server
     }
 
@@ -106,7 +111,8 @@ struct ServiceAssembly {
         }
         let security = configuration.security
         let policy = AccessPolicy(allow: security.allow, trustedProxies: security.trustedProxies,
-                                  ratePerSecond: security.rateLimit, burst: security.rateBurst)
+                                  ratePerSecond: security.rateLimit, burst: security.rateBurst,
+                                  ipv6Prefix: security.rateIPv6Prefix)
         if !policy.isOpen {
             let callbackPaths = Set([routes.payment.path, routes.riskControl.path] + routes.cards.map(\.path))
             router.guardRoutes(callbackPaths) { policy.check($0) }

@@ -40,8 +40,9 @@ enum StoreFactory {
                     url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
                     retention: nil, logger: logger)
             }
+            // One connection more than pool_size: `serve` keeps one holding the replica's name (ClaimRecovery).
             let inbox = try PostgresInbox(
-                url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
+                url: url, poolSize: settings.postgresPoolSize + 1, operationTimeout: settings.postgresTimeout,
                 retention: nil, logger: logger)
             inbox.start()
             do {
