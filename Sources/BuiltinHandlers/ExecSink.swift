@@ -34,7 +34,7 @@ public enum CommandRunner {
     public static func run(_ command: [String], input: [UInt8], timeout: Duration) async throws -> Int32 {
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(command, input: .bytes(input), stdout: "/dev/stderr")
+            child = try ChildProcess.spawn(command, input: .bytes(input), stdoutToStderr: true)
         } catch {
             throw HandlerFailure("\(error)")
         }

@@ -23,10 +23,13 @@ public struct ChildProcess: Sendable {
 
     /// Starts `command` (`command[0]` is looked up in PATH). Output goes to
     /// the given files (created or truncated), or to this process's own
-    /// stdout/stderr when nil. `directory` runs it elsewhere, through `sh`.
+    /// stdout/stderr when nil; `stdoutToStderr` sends the child's stdout
+    /// wherever its stderr goes. (Not `stdout: "/dev/stderr"`: opening that
+    /// path truncates the file behind this process's stderr, such as the
+    /// server's log.) `directory` runs it elsewhere, through `sh`.
     public static func spawn(
         _ command: [String], input: Input = .null, stdout: String? = nil, stderr: String? = nil,
-        directory: String? = nil
+        stdoutToStderr: Bool = false, directory: String? = nil
     ) throws -> ChildProcess {
         guard !command.isEmpty else { throw SpawnError(message: "empty command") }
         _ = Glibc.signal(SIGPIPE, SIG_IGN)
@@ -57,6 +60,9 @@ public struct ChildProcess: Sendable {
         }
         if let stderr {
             posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+        if stdoutToStderr {
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
         }
 
         var attributes = posix_spawnattr_t()

@@ -78,6 +78,28 @@ import FoundationNetworking
         #expect(handled.split(separator: "\n").count == 1)
     }
 
+    /// The exec handler's output joins the server's log. It used to open
+    /// `/dev/stderr`, which truncated a log file behind it: the lines before
+    /// became NUL bytes (seen when the console's start line vanished).
+    @Test func anExecHandlersOutputIsAddedToTheServersLogFileNotWrittenOverIt() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(config: Self.config(directory, handlers: """
+              - type: exec
+                command: ["sh", "-c", "echo handled-by-exec"]
+            """), in: directory)
+        defer { server.stop() }
+        let sent = try await BuiltCLI.run(
+            ["send", "--secret", Self.secret, "--merchant-id", Self.merchant, "--url", server.paymentURL], in: directory)
+        #expect(sent.status == 0, "\(sent.output)")
+        let done = try await Self.listUntil([], in: directory) { $0.first?["state"] as? String == "completed" }
+        #expect(done.first?["state"] as? String == "completed", "\(done)")
+        let log = FileManager.default.contents(atPath: directory.url.path + "/serve.log") ?? Data()
+        let text = String(decoding: log, as: UTF8.self)
+        #expect(!log.contains(0), "no hole of NUL bytes where lines were: \(text)")
+        #expect(text.contains("callbacks on http://") && text.contains("handled-by-exec"), "\(text)")
+    }
+
     @Test func metricsCountAnswersAndStoredEvents() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }

@@ -2,6 +2,7 @@ import AccessControl
 import Foundation
 import HTTPServer
 import Logging
+import OperatorConsole
 import ServiceConfiguration
 import TrustPay
 import Webhooks
@@ -11,6 +12,8 @@ struct ServiceAssembly {
     let configuration: ServiceConfiguration
     let merchants: [Merchant]
     let handlers: BuiltinHandlerWiring
+    /// `admin.token`, resolved; `nil` leaves the operator console off.
+    let consoleToken: String?
     let logger: Logger
 
     /// Checks what starting would trip over (`Preflight`), resolves secrets
@@ -22,6 +25,18 @@ struct ServiceAssembly {
         try Preflight.check(configuration, environment: environment)
         merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
         handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
+        consoleToken = try configuration.admin?.token.map { source in
+            let resolved = try source.resolve(key: "admin.token", environment: environment)
+            if resolved.isDevelopmentFallback {
+                logger.warning("DEVELOPMENT TOKEN IN USE: \(source) is unset, so the operator console opens with the development token from the configuration.")
+            }
+            return resolved.secret
+        }
+    }
+
+    /// The operator console on the admin listener, when `admin.token` is set.
+    func operatorConsole(store: any IdempotencyStore) -> OperatorConsole? {
+        consoleToken.map { OperatorConsole(token: $0, store: store) }
     }
 
     /// The configured merchants with their secrets resolved; shared with the
@@ -114,8 +129,9 @@ struct ServiceAssembly {
         return router
     }
 
-    /// The admin listener's routes: liveness, readiness and metrics.
-    func adminRouter(store: any IdempotencyStore) -> Router {
+    /// The admin listener's routes: liveness, readiness, metrics and, with
+    /// a token, the operator console.
+    func adminRouter(store: any IdempotencyStore, console: OperatorConsole? = nil) -> Router {
         var router = Router()
         let routes = configuration.routes
         router.add(.get, routes.healthz, .immediate { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n") })
@@ -128,6 +144,7 @@ struct ServiceAssembly {
             }
         }
         router.add(.get, routes.metrics, .immediate { _ in MetricsEndpoint.response() })
+        console?.register(on: &router)
         return router
     }
 
