@@ -52,8 +52,7 @@ import Testing
         let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 1 }
         #expect(dead.first?["order_no"] as? String == "BRW-DEAD", "\(dead)")
 
-        let log = String(decoding: FileManager.default.contents(atPath: directory.url.path + "/serve.log") ?? Data(),
-                         as: UTF8.self)
+        let log = try await ConsoleBrowser.serveLog(in: directory) { $0.contains("console on ") }
         let startURL = try #require(ConsoleBrowser.startURL(in: log), "serve logs the console's address: \(log)")
         #expect(startURL.hasSuffix("/console/?token=\(Self.token)"), "\(startURL)")
         #expect(log.components(separatedBy: Self.token).count == 2, "the token is in the start line only:\n\(log)")
@@ -93,9 +92,43 @@ enum ConsoleBrowser {
         return selenium?.status == 0 ? nil : "python3 cannot import selenium (pip install selenium)"
     }
 
+    /// serve's log once `predicate` holds for it (its listeners log after
+    /// ``ServeProcess/start(config:in:)`` returns), or as it is after 10 s.
+    static func serveLog(in directory: ScratchDirectory, until predicate: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let log = String(decoding: FileManager.default.contents(atPath: directory.url.path + "/serve.log") ?? Data(),
+                             as: UTF8.self)
+            if predicate(log) || ContinuousClock.now >= deadline { return log }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// The `console on http://…/console/?token=…` address from serve's log.
     static func startURL(in log: String) -> String? {
         guard let range = log.range(of: #"console on (http://[^ "\n]+)"#, options: .regularExpression) else { return nil }
         return String(log[range].dropFirst("console on ".count))
+    }
+}
+
+/// Without `admin.token` nothing of the console is served, and the log says so.
+@Suite struct ConsoleOffTests {
+    @Test func withoutATokenTheAdminListenerHasNoConsole() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(
+            config: directory.serveConfig(secret: "off-secret", "admin:\n  host: 127.0.0.1\n  port: 0\nhandlers: []"),
+            in: directory)
+        defer { server.stop() }
+        let log = try await ConsoleBrowser.serveLog(in: directory) { $0.contains("operator console off") }
+        #expect(log.contains("operator console off"), "\(log)")
+        let range = try #require(log.range(of: #"admin on http://[0-9.]+:[0-9]+"#, options: .regularExpression), "\(log)")
+        let admin = String(log[range].dropFirst("admin on ".count))
+        for path in ["/console/", "/api/overview", "/console/console.js"] {
+            let (status, _) = try await StandaloneServerTests.get(admin + path)
+            #expect(status == 404, "\(path)")
+        }
+        let (metrics, _) = try await StandaloneServerTests.get(admin + "/metrics")
+        #expect(metrics == 200, "the admin listener itself is unchanged")
     }
 }

@@ -154,6 +154,9 @@ class Console:
 def main():
     args = parse()
     os.makedirs(args.screenshots, exist_ok=True)
+    stale = os.path.join(args.screenshots, "failure.png")
+    if os.path.exists(stale):
+        os.remove(stale)
     driver = browser()
     console = Console(driver, args)
     try:
