@@ -30,6 +30,10 @@ struct ServiceAssembly {
             if resolved.isDevelopmentFallback {
                 logger.warning("DEVELOPMENT TOKEN IN USE: \(source) is unset, so the operator console opens with the development token from the configuration.")
             }
+            // Nothing slows down guessing but the token's length.
+            if resolved.secret.utf8.count < 16 {
+                logger.warning("admin.token is shorter than 16 characters: anyone who reaches the admin listener can guess it; use a long random one (openssl rand -hex 32)")
+            }
             return resolved.secret
         }
     }
