@@ -118,12 +118,16 @@ import Testing
             #expect(response.status == 405 && response.header("Allow") == "GET, HEAD", "\(path): \(response)")
         }
         for path in Self.apiPosts + ["/console/login"] {
-            for method in ["GET", "PUT", "DELETE"] {
-                let response = try await console.request(method, path.replacingOccurrences(of: "ID", with: console.deadID),
-                                                         headers: [console.bearer])
+            let target = path.replacingOccurrences(of: "ID", with: console.deadID)
+            for method in ["GET", "HEAD"] {
+                let response = try await console.request(method, target, headers: [console.bearer])
                 #expect(response.status == 405 && response.header("Allow") == "POST", "\(method) \(path): \(response)")
             }
+            // A method no route of the listener implements is the server's 501, not the route's 405.
+            let delete = try await console.request("DELETE", target, headers: [console.bearer])
+            #expect(delete.status == 501, "\(path): \(delete)")
         }
+        #expect(try await console.store.event(id: console.deadID)?.state.name == .dead, "nothing was replayed")
         await console.stop()
     }
 
