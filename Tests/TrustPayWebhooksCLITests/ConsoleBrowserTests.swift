@@ -40,7 +40,7 @@ import Testing
             """), in: directory)
         defer { server.stop() }
         let posts: [(order: String, extra: [String])] = [
-            ("BRW-PAID", []), ("BRW-DEAD", []), ("BRW-HOSTILE", ["--field", "remark=\(Self.hostile)"]),
+            ("BRW-PAID", []), ("BRW-DEAD", []), ("BRW-DEAD-2", []), ("BRW-HOSTILE", ["--field", "remark=\(Self.hostile)"]),
         ]
         for post in posts {
             let sent = try await BuiltCLI.run(
@@ -49,8 +49,8 @@ import Testing
                 in: directory)
             #expect(sent.status == 0, "\(post.order): \(sent.output)")
         }
-        let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 1 }
-        #expect(dead.first?["order_no"] as? String == "BRW-DEAD", "\(dead)")
+        let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 2 }
+        #expect(dead.map { $0["order_no"] as? String } == ["BRW-DEAD", "BRW-DEAD-2"], "\(dead)")
 
         let log = try await ConsoleBrowser.serveLog(in: directory) { $0.contains("console on ") }
         let startURL = try #require(ConsoleBrowser.startURL(in: log), "serve logs the console's address: \(log)")
@@ -61,7 +61,7 @@ import Testing
         print("console screenshots: \(screenshots)")
         let run = try await ChildProcess.run(
             ["python3", ConsoleBrowser.script, "--start-url", startURL, "--screenshots", screenshots,
-             "--orders", posts.map(\.order).joined(separator: ","), "--dead-order", "BRW-DEAD",
+             "--orders", posts.map(\.order).joined(separator: ","), "--dead-order", "BRW-DEAD", "--second-dead-order", "BRW-DEAD-2",
              "--hostile-order", "BRW-HOSTILE", "--hostile-text", Self.hostile, "--fix", fix],
             directory: directory.url.path, timeout: .seconds(180))
         #expect(run.status == 0, "the browser run failed:\n\(run.stdout)\n\(run.stderr)")

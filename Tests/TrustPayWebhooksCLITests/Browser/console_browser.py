@@ -27,6 +27,7 @@ def parse():
     parser.add_argument("--screenshots", required=True, help="folder for one PNG per page")
     parser.add_argument("--orders", required=True, help="comma-separated order numbers send posted")
     parser.add_argument("--dead-order", required=True, help="the order whose handler fails until --fix exists")
+    parser.add_argument("--second-dead-order", required=True, help="another failing order, retried from the list")
     parser.add_argument("--hostile-order", required=True, help="the order whose body holds <script>")
     parser.add_argument("--hostile-text", required=True, help="the hostile text, to be shown verbatim")
     parser.add_argument("--fix", required=True, help="the file whose existence makes the handler succeed")
@@ -76,6 +77,13 @@ class Console:
         self.wait("the page to load its data",
                   lambda d: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") or 0) >= 1)
 
+    def click_row(self, order, selector):
+        """Clicks `selector` in the table row of `order`, in one step."""
+        assert self.driver.execute_script(
+            "const row = [...document.querySelectorAll('#events-table tbody tr')]"
+            ".find((r) => r.querySelector('.order-no').textContent === arguments[0]);"
+            "const e = row && row.querySelector(arguments[1]); if (e) e.click(); return !!e;", order, selector), order
+
     def row_orders(self):
         return self.driver.execute_script(
             "return [...document.querySelectorAll('#events-table .order-no')].map((e) => e.textContent);")
@@ -91,8 +99,8 @@ class Console:
         self.wait("the redirect that drops the token", lambda d: "token=" not in d.current_url)
         self.loaded()
         assert self.driver.find_element(By.TAG_NAME, "body").get_attribute("data-page") == "overview"
-        self.wait("one dead letter on the overview",
-                  lambda d: self.text('[data-state="dead"]') == "1")
+        self.wait("both dead letters counted on the overview",
+                  lambda d: self.text('[data-state="dead"]') == "2")
         assert self.text("#store-health") == "available"
         cookies = self.driver.get_cookies()
         assert any(c["name"] == "trustpay_console" and c["httpOnly"] and c.get("sameSite") == "Strict"
@@ -138,9 +146,10 @@ class Console:
         self.step("replay the dead letter once the handler is fixed")
         self.driver.get(self.base + "/console/dead-letters")
         self.loaded()
-        self.wait("the dead letter", lambda d: self.row_orders() == [self.args.dead_order])
+        both = {self.args.dead_order, self.args.second_dead_order}
+        self.wait("both dead letters", lambda d: set(self.row_orders()) == both)
         self.shot("dead-letters")
-        self.click("#events-table tbody a")
+        self.click_row(self.args.dead_order, "a")
         self.wait("the event page", lambda d: "/console/event?id=" in d.current_url)
         self.loaded()
         self.wait("its state: dead", lambda d: self.text("#field-state") == "dead")
@@ -149,6 +158,17 @@ class Console:
         # The page polls: the state changes without a reload.
         self.wait("its state: completed", lambda d: self.text("#field-state") == "completed")
         self.shot("event-replayed")
+
+    def retry_selected(self):
+        self.step("retry the other dead letter with its checkbox")
+        self.driver.get(self.base + "/console/dead-letters")
+        self.loaded()
+        self.wait("the one dead letter left", lambda d: self.row_orders() == [self.args.second_dead_order])
+        self.click_row(self.args.second_dead_order, "input.pick")
+        self.driver.find_element(By.ID, "retry-selected").click()
+        self.wait("the retry's answer", lambda d: self.text("#message") == "Replayed 1 dead letter(s).")
+        self.wait("an empty list", lambda d: self.row_orders() == [])
+        self.shot("dead-letters-retried")
 
 
 def main():
@@ -165,6 +185,7 @@ def main():
         console.filter_by_order()
         console.hostile_body_is_text()
         console.replay_dead_letter()
+        console.retry_selected()
     except Exception:
         traceback.print_exc()
         console.shot("failure")
