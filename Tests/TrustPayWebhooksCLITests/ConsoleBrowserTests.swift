@@ -52,10 +52,15 @@ import Testing
         let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 2 }
         #expect(dead.map { $0["order_no"] as? String } == ["BRW-DEAD", "BRW-DEAD-2"], "\(dead)")
 
-        let log = try await ConsoleBrowser.serveLog(in: directory) { $0.contains("console on ") }
+        let log = try await ConfigurationCommandTests.logText(directory.url.appendingPathComponent("serve.log")) {
+            $0.contains("console on ")
+        }
         let startURL = try #require(ConsoleBrowser.startURL(in: log), "serve logs the console's address: \(log)")
         #expect(startURL.hasSuffix("/console/?token=\(Self.token)"), "\(startURL)")
         #expect(log.components(separatedBy: Self.token).count == 2, "the token is in the start line only:\n\(log)")
+
+        let check = try await BuiltCLI.run(["check-config", "--config", directory.url.path + "/serve.yaml"], in: directory)
+        #expect(check.stdout.contains("operator console /console/") && !check.output.contains(Self.token), "\(check.output)")
 
         let screenshots = ConsoleBrowser.screenshotFolder
         print("console screenshots: \(screenshots)")
@@ -92,18 +97,6 @@ enum ConsoleBrowser {
         return selenium?.status == 0 ? nil : "python3 cannot import selenium (pip install selenium)"
     }
 
-    /// serve's log once `predicate` holds for it (its listeners log after
-    /// ``ServeProcess/start(config:in:)`` returns), or as it is after 10 s.
-    static func serveLog(in directory: ScratchDirectory, until predicate: (String) -> Bool) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            let log = String(decoding: FileManager.default.contents(atPath: directory.url.path + "/serve.log") ?? Data(),
-                             as: UTF8.self)
-            if predicate(log) || ContinuousClock.now >= deadline { return log }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     /// The `console on http://…/console/?token=…` address from serve's log.
     static func startURL(in log: String) -> String? {
         guard let range = log.range(of: #"console on (http://[^ "\n]+)"#, options: .regularExpression) else { return nil }
@@ -120,7 +113,9 @@ enum ConsoleBrowser {
             config: directory.serveConfig(secret: "off-secret", "admin:\n  host: 127.0.0.1\n  port: 0\nhandlers: []"),
             in: directory)
         defer { server.stop() }
-        let log = try await ConsoleBrowser.serveLog(in: directory) { $0.contains("operator console off") }
+        let log = try await ConfigurationCommandTests.logText(directory.url.appendingPathComponent("serve.log")) {
+            $0.contains("operator console off")
+        }
         #expect(log.contains("operator console off"), "\(log)")
         let range = try #require(log.range(of: #"admin on http://[0-9.]+:[0-9]+"#, options: .regularExpression), "\(log)")
         let admin = String(log[range].dropFirst("admin on ".count))
@@ -130,5 +125,7 @@ enum ConsoleBrowser {
         }
         let (metrics, _) = try await StandaloneServerTests.get(admin + "/metrics")
         #expect(metrics == 200, "the admin listener itself is unchanged")
+        let check = try await BuiltCLI.run(["check-config", "--config", directory.url.path + "/serve.yaml"], in: directory)
+        #expect(check.status == 0 && !check.stdout.contains("operator console"), "\(check.output)")
     }
 }
