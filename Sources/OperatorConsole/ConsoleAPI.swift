@@ -51,8 +51,7 @@ struct ConsoleAPI: Sendable {
 
     private func overview() async throws -> HTTPResponse {
         let available = (try? await store.checkAvailability()) != nil
-        let events = try await store.list(EventFilter())
-        return Self.json(InboxOverview.object(events, storeAvailable: available, now: Date()))
+        return Self.json(try await InboxOverview.object(store, storeAvailable: available, now: Date()))
     }
 
     /// Newest first, a page at a time.
@@ -60,14 +59,13 @@ struct ConsoleAPI: Sendable {
         let query = try Self.query(fields)
         let perPage = try Self.integer(fields, "per_page", in: 1...Self.maxPageSize) ?? Self.defaultPageSize
         let page = try Self.integer(fields, "page", in: 1...Int.max) ?? 1
-        let (events, held) = try await query.run(on: store)
-        let newestFirst = Array(events.reversed().dropFirst((page - 1) * perPage).prefix(perPage))
+        let (events, held, total) = try await query.page(page, size: perPage, on: store)
         return Self.json([
-            "events": .array(newestFirst.map { .object(EventRendering.summary($0, heldBehind: held[$0.id])) }),
-            "total": .integer(events.count),
+            "events": .array(events.map { .object(EventRendering.summary($0, heldBehind: held[$0.id])) }),
+            "total": .integer(total),
             "page": .integer(page),
             "per_page": .integer(perPage),
-            "pages": .integer(max(1, (events.count + perPage - 1) / perPage)),
+            "pages": .integer(max(1, (total + perPage - 1) / perPage)),
         ])
     }
 

@@ -80,6 +80,28 @@ public struct EventQuery: Sendable, Equatable {
     }
 }
 
+extension EventQuery {
+    /// One page of the matching events, newest first, with the total. The
+    /// store does the paging, except for `pending` and `held`, which are told
+    /// apart here from the (unfinished, so few) events of both.
+    public func page(_ number: Int, size: Int, on store: any IdempotencyStore) async throws
+        -> (events: [InboxEvent], heldBehind: [String: String], total: Int)
+    {
+        let skipped = (max(1, number) - 1) * size
+        if state == .pending || state == .held {
+            let (all, held) = try await run(on: store)
+            return (Array(all.reversed().dropFirst(skipped).prefix(size)), held, all.count)
+        }
+        var page = filter
+        page.newestFirst = true
+        page.offset = skipped
+        page.limit = size
+        let events = try await store.list(page)
+        let held = try await HeldEvents.holders(of: events, in: store, narrowedBy: filter)
+        return (events, held, try await store.count(filter))
+    }
+}
+
 /// `--since`/`--until` values: ISO 8601 (`2025-08-05T16:43:55Z`,
 /// `2025-08-05`) or an age before now (`30m`, `24h`, `7d`).
 public enum TimeExpression {
