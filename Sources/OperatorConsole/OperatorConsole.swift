@@ -61,11 +61,12 @@ public struct OperatorConsole: Sendable {
             response.headers.append(ConsoleAccess.sessionCookie(access.openSession()))
             return response
         }
-        guard case .session(let csrf)? = access.credential(of: request) else {
-            if access.credential(of: request) == .bearer { return ConsolePages.page(page, csrf: "") }
-            return ConsolePages.login(problem: nil)
+        switch access.credential(of: request) {
+        case .session(let csrf)?: return ConsolePages.page(page, csrf: csrf)
+        // A script fetching a page has no cookie to protect: no CSRF token.
+        case .bearer?: return ConsolePages.page(page, csrf: "")
+        case nil: return ConsolePages.login(problem: nil)
         }
-        return ConsolePages.page(page, csrf: csrf)
     }
 
     private func login(_ request: HTTPRequest) -> HTTPResponse {
