@@ -135,7 +135,7 @@ extension Events {
 
         @OptionGroup var store: StoreOptions
 
-        @Flag(help: "Print a JSON object (the list fields plus \"body\").")
+        @Flag(help: "Print a JSON object (the list fields, \"finished_at\" and \"body\").")
         var json = false
 
         func run() async throws {
