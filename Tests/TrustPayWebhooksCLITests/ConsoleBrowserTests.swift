@@ -106,6 +106,19 @@ enum ConsoleBrowser {
 
 /// Without `admin.token` nothing of the console is served, and the log says so.
 @Suite struct ConsoleOffTests {
+    @Test func aTokenFromAnUnsetVariableStopsServeAtStartNamingTheKey() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let yaml = directory.serveConfig(secret: "s", "admin:\n  port: 0\n  token: {env: CONSOLE_TOKEN_NOT_SET_ANYWHERE}")
+        let config = directory.file("serve.yaml", contents: yaml).path
+        for command in [["check-config"], ["serve"]] {
+            let result = try await BuiltCLI.run(command + ["--config", config], in: directory)
+            #expect(result.status == 2, "\(command): \(result.output)")
+            #expect(result.stderr.contains("'admin.token'") && result.stderr.contains("CONSOLE_TOKEN_NOT_SET_ANYWHERE"),
+                    "\(command): \(result.output)")
+        }
+    }
+
     @Test func withoutATokenTheAdminListenerHasNoConsole() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
