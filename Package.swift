@@ -90,6 +90,16 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The operator console: pages and a JSON API on the admin listener,
+        // and how events are shown to an operator (shared with `events`).
+        // Its HTML, CSS and JavaScript are compiled in: no files at run time.
+        .target(
+            name: "OperatorConsole",
+            dependencies: ["HTTPServer", "Webhooks", "TrustPay"],
+            resources: [
+                .embedInCode("Assets/console.html"), .embedInCode("Assets/login.html"),
+                .embedInCode("Assets/console.css"), .embedInCode("Assets/console.js"),
+            ]),
         // Private PostgreSQL clusters (initdb/pg_ctl on loopback) for tests and the crash drill.
         .target(name: "PostgresTestCluster"),
         // Writes with group commit and prints each acknowledged id, until
@@ -103,7 +113,7 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox", "PostgresInbox", "COpenSSL",
+                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -124,6 +134,13 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
+        // The console's API on real sockets, and its pages in headless Chromium.
+        .testTarget(
+            name: "OperatorConsoleTests",
+            dependencies: [
+                "OperatorConsole", "HTTPServer", "Webhooks", "TrustPay", "ChildProcesses", "TrustPayWebhooksTesting",
+                "TestSupport",
+            ]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
@@ -144,7 +161,9 @@ let package = Package(
             name: "TrustPayWebhooksCLITests",
             dependencies: [
                 "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
-            ]),
+            ],
+            // Run by ConsoleBrowserTests with python3 and Selenium.
+            exclude: ["Browser/console_browser.py"]),
         // Kills `serve` with SIGKILL under load, restarts it, and checks that
         // every acknowledged callback was stored and handled once.
         .executableTarget(

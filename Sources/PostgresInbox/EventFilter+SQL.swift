@@ -20,10 +20,17 @@ extension EventFilter {
         return terms.isEmpty ? "TRUE" : terms.joined(separator: " AND ")
     }
 
-    /// `LIMIT n`, or nothing.
+    /// `LIMIT n OFFSET m`, or as much of it as is set.
     func limitClause(binds: inout PostgresBindings) -> String {
-        guard let limit else { return "" }
-        binds.append(max(0, limit))
-        return "LIMIT $\(binds.count)"
+        var clause = ""
+        if let limit {
+            binds.append(max(0, limit))
+            clause = "LIMIT $\(binds.count)"
+        }
+        if let offset {
+            binds.append(max(0, offset))
+            clause += " OFFSET $\(binds.count)"
+        }
+        return clause
     }
 }

@@ -362,10 +362,21 @@ public final class PostgresInbox: IdempotencyStore {
         var binds = PostgresBindings()
         let condition = filter.condition(binds: &binds)
         let limit = filter.limitClause(binds: &binds)
+        let order = filter.newestFirst ? "seq DESC" : "seq"
         let query = PostgresQuery(
-            unsafeSQL: "SELECT \(eventColumns) FROM trustpay_events WHERE \(condition) ORDER BY seq \(limit)",
+            unsafeSQL: "SELECT \(eventColumns) FROM trustpay_events WHERE \(condition) ORDER BY \(order) \(limit)",
             binds: binds)
         return try await perform { [self] client in try await client.query(query, logger: driverLogger).events() }
+    }
+
+    public func count(_ filter: EventFilter) async throws -> Int {
+        var binds = PostgresBindings()
+        let condition = filter.condition(binds: &binds)
+        let query = PostgresQuery(unsafeSQL: "SELECT count(*) FROM trustpay_events WHERE \(condition)", binds: binds)
+        return try await perform { [self] client in
+            let rows = try await client.query(query, logger: driverLogger).collect()
+            return try rows.first?.decode(Int.self) ?? 0
+        }
     }
 
     public func replay(id: String, now: Date) async throws -> InboxEvent? {
@@ -381,6 +392,8 @@ public final class PostgresInbox: IdempotencyStore {
     }
 
     public func purge(_ filter: EventFilter) async throws -> Int {
+        var filter = filter
+        filter.offset = nil  // listings only
         var binds = PostgresBindings()
         let condition = filter.condition(binds: &binds)
         binds.append(Date())

@@ -37,10 +37,10 @@ enum EventRows {
     }
 
     /// All the events of `rows`, in the order of receipt.
-    static func events(_ rows: [SQLiteRow]) throws(UnreadableRow) -> [InboxEvent] {
+    static func events(_ rows: [SQLiteRow], newestFirst: Bool = false) throws(UnreadableRow) -> [InboxEvent] {
         var events: [(seq: Int64, event: InboxEvent)] = []
         for row in rows { events.append(try event(row)) }
-        return events.sorted { $0.seq < $1.seq }.map(\.event)
+        return events.sorted { newestFirst ? $0.seq > $1.seq : $0.seq < $1.seq }.map(\.event)
     }
 
     private static func state(_ reader: RowReader) throws(UnreadableRow.Reason) -> EventState {

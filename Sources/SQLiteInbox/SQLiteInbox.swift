@@ -298,8 +298,18 @@ public final class SQLiteInbox: IdempotencyStore {
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
         let condition = filter.condition
         return try await read("cannot list events") { db in
-            let rows = try db.query(Self.listing(condition), parameters: condition.parameters + [filter.sqlLimit])
-            return try EventRows.events(rows)
+            let rows = try db.query(
+                Self.listing(condition, newestFirst: filter.newestFirst),
+                parameters: condition.parameters + [filter.sqlLimit, .integer(Int64(max(0, filter.offset ?? 0)))])
+            return try EventRows.events(rows, newestFirst: filter.newestFirst)
+        }
+    }
+
+    public func count(_ filter: EventFilter) async throws -> Int {
+        let condition = filter.condition
+        return try await read("cannot count events") { db in
+            let rows = try db.query("SELECT count(*) FROM inbox_events WHERE \(condition.sql)", parameters: condition.parameters)
+            return rows.first?[0].int ?? 0
         }
     }
 
@@ -317,9 +327,10 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
-    /// The events matching `condition`, oldest first, up to a limit.
-    static func listing(_ condition: SQLCondition) -> String {
-        "SELECT \(EventRows.columns) FROM inbox_events WHERE \(condition.sql) ORDER BY seq LIMIT ?"
+    /// The events matching `condition`, oldest (or newest) first, from an offset up to a limit.
+    static func listing(_ condition: SQLCondition, newestFirst: Bool) -> String {
+        "SELECT \(EventRows.columns) FROM inbox_events WHERE \(condition.sql) ORDER BY seq\(newestFirst ? " DESC" : "") "
+            + "LIMIT ? OFFSET ?"
     }
 
     public func purge(_ filter: EventFilter) async throws -> Int {

@@ -105,6 +105,7 @@ extension ServiceConfiguration {
         }
         store.sqlitePath = resolve(store.sqlitePath, "store.sqlite.path")
         store.postgresURL = store.postgresURL.map { resolveSecret($0, "store.postgres.url") }
+        if let token = admin?.token { admin?.token = resolveSecret(token, "admin.token") }
         server.tlsCertificate = server.tlsCertificate.map { resolve($0, "server.tls.certificate") }
         server.tlsKey = server.tlsKey.map { resolve($0, "server.tls.key") }
         for index in merchants.indices {

@@ -9,8 +9,10 @@ enum ConfigurationReader {
         if let admin = try root.section("admin") {
             let host = try admin.string("host", default: "127.0.0.1")
             let port = try admin.int("port", default: 9090, in: 0...65535)
+            var token: SecretSource?
+            if let tree = admin.raw("token") { token = try SecretSource.read(tree, path: admin.keyPath("token")) }
             try admin.finish()
-            config.admin = ListenerSettings(host: host, port: port)
+            config.admin = ListenerSettings(host: host, port: port, token: token)
         }
         if let store = try root.section("store") { config.store = try readStore(store) }
         for (path, tree) in try root.list("merchants") {

@@ -25,6 +25,14 @@ public struct ServiceConfiguration: Sendable {
 public struct ListenerSettings: Sendable, Equatable {
     public var host: String
     public var port: Int
+    /// The operator console's token (`admin.token`); without it the console is off.
+    public var token: SecretSource?
+
+    public init(host: String, port: Int, token: SecretSource? = nil) {
+        self.host = host
+        self.port = port
+        self.token = token
+    }
 }
 
 public struct ServerSettings: Sendable, Equatable {

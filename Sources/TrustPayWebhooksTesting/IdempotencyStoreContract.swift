@@ -34,6 +34,7 @@ public struct IdempotencyStoreContract: Sendable {
         case failedEventsWaitForTheirRetry
         case deadLettersWaitForAReplay
         case listsByEveryFilterOldestFirst
+        case pagesNewestFirstAndCounts
         case purgesByFilterButNotEventsInProgress
         case purgingForgetsAnOrdersStatusWithItsLastEvent
         case prunesCompletedEventsAndKeepsDeadLetters
@@ -68,6 +69,8 @@ public struct IdempotencyStoreContract: Sendable {
                 "a dead letter stays until replayed, and a replay starts it afresh"
             case .listsByEveryFilterOldestFirst:
                 "lists by every filter criterion, oldest first, up to the limit"
+            case .pagesNewestFirstAndCounts:
+                "lists newest first from an offset, and counts matching events whatever the limit"
             case .purgesByFilterButNotEventsInProgress:
                 "purges matching events except those in progress, and forgets their keys"
             case .purgingForgetsAnOrdersStatusWithItsLastEvent:
@@ -104,6 +107,7 @@ public struct IdempotencyStoreContract: Sendable {
         case .failedEventsWaitForTheirRetry: try await run.failedEventsWaitForTheirRetry()
         case .deadLettersWaitForAReplay: try await run.deadLettersWaitForAReplay()
         case .listsByEveryFilterOldestFirst: try await run.listsByEveryFilterOldestFirst()
+        case .pagesNewestFirstAndCounts: try await run.pagesNewestFirstAndCounts()
         case .purgesByFilterButNotEventsInProgress: try await run.purgesByFilterButNotEventsInProgress()
         case .purgingForgetsAnOrdersStatusWithItsLastEvent: try await run.purgingForgetsAnOrdersStatusWithItsLastEvent()
         case .prunesCompletedEventsAndKeepsDeadLetters: try await run.prunesCompletedEventsAndKeepsDeadLetters()
@@ -464,6 +468,25 @@ private struct ContractRun {
         try expect(try await orderNos(EventFilter(limit: 2)) == ["A", "B"], "the limit keeps the oldest")
         try expect(try await orderNos(EventFilter(merchantID: 1, limit: 2)) == ["A", "D"], "the limit applies after the criteria")
         try expect(try await orderNos(EventFilter(limit: 0)).isEmpty, "a limit of 0 lists nothing")
+    }
+
+    func pagesNewestFirstAndCounts() async throws {
+        for (index, order) in ["A", "B", "C", "D", "E"].enumerated() {
+            try await recordNew(newEvent(order, status: 5, merchantID: index < 3 ? 1 : 2, at: Double(index)))
+        }
+        try expect(try await orderNos(EventFilter(newestFirst: true)) == ["E", "D", "C", "B", "A"], "newest first")
+        try expect(try await orderNos(EventFilter(limit: 2, newestFirst: true, offset: 2)) == ["C", "B"],
+                   "a page of two after skipping two")
+        try expect(try await orderNos(EventFilter(limit: 2, offset: 4)) == ["E"], "oldest first, offset past most")
+        try expect(try await orderNos(EventFilter(merchantID: 1, newestFirst: true, offset: 1)) == ["B", "A"],
+                   "the offset applies after the criteria")
+        try expect(try await orderNos(EventFilter(offset: 9)).isEmpty, "an offset past the end lists nothing")
+        try expect(try await store.count(EventFilter()) == 5, "counts everything")
+        try expect(try await store.count(EventFilter(merchantID: 2, limit: 1, offset: 1)) == 2,
+                   "counts by the criteria, whatever the limit and offset")
+        try expect(try await store.count(EventFilter(states: [.dead])) == 0, "counts nothing when nothing matches")
+        let leftOver = try await store.purge(EventFilter(merchantID: 1, offset: 2))
+        try expect(leftOver == 3, "purge ignores the offset, which is for listings (purged \(leftOver))")
     }
 
     func purgesByFilterButNotEventsInProgress() async throws {

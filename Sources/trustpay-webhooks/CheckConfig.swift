@@ -27,7 +27,8 @@ struct CheckConfig: AsyncParsableCommand {
         print("configuration is valid (\(config.sources.file ?? "embedded defaults"))")
         print("  callbacks on \(server.tlsCertificate == nil ? "http" : "https")://\(Self.address(server.host, server.port))")
         if let admin = config.admin {
-            print("  admin on http://\(Self.address(admin.host, admin.port)) (\(routes.metrics), \(routes.readyz))")
+            let console = admin.token == nil ? "" : ", operator console /console/"
+            print("  admin on http://\(Self.address(admin.host, admin.port)) (\(routes.metrics), \(routes.readyz)\(console))")
         }
         print("  store:     \(config.store.kind.rawValue)\(config.store.kind == .sqlite ? " at \(config.store.sqlitePath)" : "")")
         print("  merchants: " + config.merchants.map { merchant in

@@ -64,11 +64,18 @@ struct Serve: AsyncParsableCommand {
         let admin = try config.admin.map { settings in
             var http = HTTPServerConfiguration(host: settings.host, port: settings.port)
             http.eventLoops = 1
-            let server = HTTPServer(configuration: http, router: assembly.adminRouter(store: store), logger: logger)
+            let console = assembly.operatorConsole(store: store)
+            let router = assembly.adminRouter(store: store, console: console)
+            let server = HTTPServer(configuration: http, router: router, logger: logger)
             for address in try Self.start(server, key: "admin.port") {
                 logger.info("admin on http://\(address) (\(config.routes.metrics), \(config.routes.readyz))")
+                // The one line that carries the token: it is the address to open.
+                if let console { logger.info("console on \(console.startURL(address: "\(address)"))") }
             }
             return server
+        }
+        if assembly.consoleToken == nil {
+            logger.info("operator console off: it needs an admin listener with admin.token (see config/README.md)")
         }
         let workers = Task { await pipeline.runWorkers() }
         let retention = Task { await Retention.run(store: store, keep: config.store.keepCompleted, logger: logger) }

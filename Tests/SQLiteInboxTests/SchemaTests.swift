@@ -80,7 +80,11 @@ import Webhooks
                 ("SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", [.text("k")]),
             ]
             for filter in filters {
-                statements.append((SQLiteInbox.listing(filter.condition), filter.condition.parameters + [filter.sqlLimit]))
+                for newestFirst in [false, true] {
+                    statements.append((SQLiteInbox.listing(filter.condition, newestFirst: newestFirst),
+                                       filter.condition.parameters + [filter.sqlLimit, .integer(0)]))
+                }
+                statements.append(("SELECT count(*) FROM inbox_events WHERE \(filter.condition.sql)", filter.condition.parameters))
             }
             for (sql, parameters) in statements {
                 let plan = try await inbox.database.read { db in

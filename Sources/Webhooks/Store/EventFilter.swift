@@ -1,8 +1,9 @@
 import Foundation
 
-/// Which events ``IdempotencyStore/list(_:)`` and ``IdempotencyStore/purge(_:)``
-/// touch. Every criterion left `nil` matches everything; the results are in
-/// order of receipt, oldest first.
+/// Which events ``IdempotencyStore/list(_:)``, ``IdempotencyStore/count(_:)``
+/// and ``IdempotencyStore/purge(_:)`` touch. Every criterion left `nil`
+/// matches everything; listings are in order of receipt, oldest first
+/// unless ``newestFirst``, and ``offset`` then ``limit`` page through them.
 ///
 /// ```swift
 /// let dead = try await store.list(EventFilter(states: [.dead], merchantID: 8820250900009))
@@ -18,11 +19,16 @@ public struct EventFilter: Sendable, Equatable {
     /// Received before.
     public var receivedBefore: Date?
     public var limit: Int?
+    /// Listings only: newest first (a console's page), not oldest first.
+    public var newestFirst: Bool
+    /// Listings only: skips this many matching events, in the listing's
+    /// order, before ``limit`` applies.
+    public var offset: Int?
 
     public init(
         states: Set<EventStateName>? = nil, kinds: Set<EventKind>? = nil, merchantID: Int64? = nil,
         orderNo: String? = nil, status: Int? = nil, receivedFrom: Date? = nil, receivedBefore: Date? = nil,
-        limit: Int? = nil
+        limit: Int? = nil, newestFirst: Bool = false, offset: Int? = nil
     ) {
         self.states = states
         self.kinds = kinds
@@ -32,6 +38,8 @@ public struct EventFilter: Sendable, Equatable {
         self.receivedFrom = receivedFrom
         self.receivedBefore = receivedBefore
         self.limit = limit
+        self.newestFirst = newestFirst
+        self.offset = offset
     }
 
     /// Dead letters only.

@@ -64,8 +64,14 @@ public protocol IdempotencyStore: Sendable {
     /// One event by id.
     func event(id: String) async throws -> InboxEvent?
 
-    /// Events matching `filter`, oldest first.
+    /// Events matching `filter`, oldest first (newest first with
+    /// ``EventFilter/newestFirst``), from ``EventFilter/offset`` up to
+    /// ``EventFilter/limit``.
     func list(_ filter: EventFilter) async throws -> [InboxEvent]
+
+    /// How many events match `filter`'s criteria (its limit, offset and
+    /// order aside). The default lists them; SQL stores count in the database.
+    func count(_ filter: EventFilter) async throws -> Int
 
     /// Makes a dead, completed or waiting event pending again with its
     /// attempt count reset (the last error is kept), so the workers run it
@@ -81,4 +87,13 @@ public protocol IdempotencyStore: Sendable {
 
     /// Throws when the store cannot serve requests (for `/readyz`).
     func checkAvailability() async throws
+}
+
+extension IdempotencyStore {
+    public func count(_ filter: EventFilter) async throws -> Int {
+        var criteria = filter
+        criteria.limit = nil
+        criteria.offset = nil
+        return try await list(criteria).count
+    }
 }

@@ -150,8 +150,9 @@ public final class MemoryInbox: IdempotencyStore {
 
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
         storage.withLock { storage in
-            let matching = storage.entries.values.filter { filter.matches($0.event) }.sorted { $0.sequence < $1.sequence }
-            return matching.prefix(filter.limit ?? Int.max).map(\.event)
+            let matching = storage.entries.values.filter { filter.matches($0.event) }
+                .sorted { filter.newestFirst ? $0.sequence > $1.sequence : $0.sequence < $1.sequence }
+            return matching.dropFirst(max(0, filter.offset ?? 0)).prefix(max(0, filter.limit ?? Int.max)).map(\.event)
         }
     }
 

@@ -3,6 +3,7 @@ import BuiltinHandlers
 import Foundation
 import HTTPServer
 import Logging
+import OperatorConsole
 import ServiceConfiguration
 import TrustPay
 import Webhooks
@@ -12,6 +13,8 @@ struct ServiceAssembly {
     let configuration: ServiceConfiguration
     let merchants: [Merchant]
     let handlers: BuiltinHandlerWiring
+    /// `admin.token`, resolved; `nil` leaves the operator console off.
+    let consoleToken: String?
     let logger: Logger
     /// The risk-control command's environment: the safe base and what `routes.risk_control.env` names.
     let riskControlEnvironment: [String: String]
@@ -26,6 +29,22 @@ struct ServiceAssembly {
         merchants = try Self.merchants(configuration.merchants, environment: environment, logger: logger)
         handlers = try BuiltinHandlerWiring(configuration.handlers, environment: environment, logger: logger)
         riskControlEnvironment = ChildEnvironment.make(passing: configuration.routes.riskControl.environment, from: environment)
+        consoleToken = try configuration.admin?.token.map { source in
+            let resolved = try source.resolve(key: "admin.token", environment: environment)
+            if resolved.isDevelopmentFallback {
+                logger.warning("DEVELOPMENT TOKEN IN USE: \(source) is unset, so the operator console opens with the development token from the configuration.")
+            }
+            // Nothing slows down guessing but the token's length.
+            if resolved.secret.utf8.count < 16 {
+                logger.warning("admin.token is shorter than 16 characters: anyone who reaches the admin listener can guess it; use a long random one (openssl rand -hex 32)")
+            }
+            return resolved.secret
+        }
+    }
+
+    /// The operator console on the admin listener, when `admin.token` is set.
+    func operatorConsole(store: any IdempotencyStore) -> OperatorConsole? {
+        consoleToken.map { OperatorConsole(token: $0, store: store) }
     }
 
     /// The configured merchants with their secrets resolved; shared with the
@@ -120,8 +139,9 @@ struct ServiceAssembly {
         return router
     }
 
-    /// The admin listener's routes: liveness, readiness and metrics.
-    func adminRouter(store: any IdempotencyStore) -> Router {
+    /// The admin listener's routes: liveness, readiness, metrics and, with
+    /// a token, the operator console.
+    func adminRouter(store: any IdempotencyStore, console: OperatorConsole? = nil) -> Router {
         var router = Router()
         let routes = configuration.routes
         router.add(.get, routes.healthz, .immediate { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n") })
@@ -134,6 +154,7 @@ struct ServiceAssembly {
             }
         }
         router.add(.get, routes.metrics, .immediate { _ in MetricsEndpoint.response() })
+        console?.register(on: &router)
         return router
     }
 

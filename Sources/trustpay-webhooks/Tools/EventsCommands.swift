@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ServiceConfiguration
+import OperatorConsole
 import TrustPay
 import Webhooks
 
@@ -16,28 +17,10 @@ struct Events: AsyncParsableCommand {
 
 extension EventKind: ExpressibleByArgument {}
 
-/// `--state`: a stored state, or `held`: unfinished behind an earlier event
-/// of its order (see ``HeldEvents``), which `events list` shows apart from
-/// `pending`.
-enum StateArgument: String, ExpressibleByArgument, CaseIterable {
-    case pending, held, processing, completed
-    case waitingRetry = "waiting-retry"
-    case dead
+/// `--state`: see ``EventQuery/StateChoice`` (`held` is for `events list`).
+extension EventQuery.StateChoice: ExpressibleByArgument {}
 
-    /// The stored states to ask the store for.
-    var stored: Set<EventStateName> {
-        switch self {
-        case .held: HeldEvents.unfinished
-        case .pending: [.pending]
-        case .processing: [.processing]
-        case .completed: [.completed]
-        case .waitingRetry: [.waitingRetry]
-        case .dead: [.dead]
-        }
-    }
-}
-
-/// Which events a command touches.
+/// Which events a command touches: an ``EventQuery`` from options.
 struct EventFilterOptions: ParsableArguments {
     @Option(help: "Only events with this status code.")
     var status: Int?
@@ -52,7 +35,7 @@ struct EventFilterOptions: ParsableArguments {
     var orderNo: String?
 
     @Option(help: "Only events in this state; held: waiting behind an earlier event of their order (events list only).")
-    var state: StateArgument?
+    var state: EventQuery.StateChoice?
 
     @Flag(help: "Only dead letters (same as --state dead).")
     var dead = false
@@ -67,43 +50,25 @@ struct EventFilterOptions: ParsableArguments {
     var limit: Int?
 
     func validate() throws {
-        if dead, let state, state != .dead { throw ValidationError("--dead and --state \(state.rawValue) contradict") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let since, TimeArgument.date(since) == nil { throw ValidationError("--since: cannot read '\(since)' as a time") }
-        if let until, TimeArgument.date(until) == nil { throw ValidationError("--until: cannot read '\(until)' as a time") }
+        if let problem = query.problem() { throw ValidationError(problem) }
     }
 
-    /// Whether any criterion narrows the selection.
-    var narrows: Bool {
-        status != nil || kind != nil || merchant != nil || orderNo != nil || state != nil || dead || since != nil
-            || until != nil || limit != nil
+    var query: EventQuery {
+        var query = EventQuery()
+        query.status = status
+        query.kind = kind
+        query.merchant = merchant
+        query.orderNo = orderNo
+        query.state = state
+        query.dead = dead
+        query.since = since
+        query.until = until
+        query.limit = limit
+        return query
     }
 
-    var filter: EventFilter {
-        EventFilter(
-            states: dead ? [.dead] : state.map(\.stored), kinds: kind.map { [$0] }, merchantID: merchant,
-            orderNo: orderNo, status: status, receivedFrom: since.flatMap { TimeArgument.date($0) },
-            receivedBefore: until.flatMap { TimeArgument.date($0) }, limit: limit)
-    }
-}
-
-/// `--since`/`--until` values.
-enum TimeArgument {
-    static func date(_ text: String, now: Date = Date()) -> Date? {
-        if let last = text.last, let unit = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)],
-           let amount = Double(text.dropLast()), amount >= 0
-        {
-            return now.addingTimeInterval(-amount * unit)
-        }
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate],
-        ] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
-        return nil
-    }
+    var narrows: Bool { query.narrows }
+    var filter: EventFilter { query.filter }
 }
 
 /// Opens the configured store; configuration problems exit with status 2.
@@ -151,17 +116,7 @@ extension Events {
         var json = false
 
         func run() async throws {
-            let store = try await store.open()
-            var filter = filters.filter
-            // pending and held are told apart here, so the limit is applied after.
-            let apart = filters.state == .pending || filters.state == .held
-            if apart { filter.limit = nil }
-            var events = try await store.list(filter)
-            let held = try await HeldEvents.holders(of: events, in: store, narrowedBy: filter)
-            if apart {
-                events = events.filter { (held[$0.id] != nil) == (filters.state == .held) }
-                if let limit = filters.limit { events = Array(events.prefix(limit)) }
-            }
+            let (events, held) = try await filters.query.run(on: store.open())
             if json {
                 print(JSONValue.array(events.map { .object(EventRendering.summary($0, heldBehind: held[$0.id])) })
                     .compactJSON)
@@ -180,28 +135,21 @@ extension Events {
 
         @OptionGroup var store: StoreOptions
 
-        @Flag(help: "Print a JSON object (the list fields plus \"body\").")
+        @Flag(help: "Print a JSON object (the list fields, \"finished_at\" and \"body\").")
         var json = false
 
         func run() async throws {
             let store = try await store.open()
             guard let event = try await store.event(id: id) else { throw ToolError.exit("no event \(id)") }
-            let held = try await HeldEvents.holders(
-                of: [event], in: store,
-                narrowedBy: EventFilter(kinds: [event.kind], merchantID: event.merchantID, orderNo: event.orderNo))
-            let summary = EventRendering.summary(event, heldBehind: held[event.id])
-            let body = CardDataMask.body(event.rawBody)
+            let object = try await EventDetail.object(event, in: store)
             if json {
-                var object = summary
-                object["body"] = body
                 print(object.compactJSON)
                 return
             }
-            for member in summary {
+            for member in object {
                 let text = member.value.stringValue ?? member.value.compactJSON
                 print("\(member.key):".padding(toLength: 17, withPad: " ", startingAt: 0) + text)
             }
-            print("body:            \(body.stringValue ?? body.compactJSON)")
         }
     }
 
@@ -236,13 +184,7 @@ extension Events {
         }
 
         func run() async throws {
-            let store = try await store.open()
-            var filter = filters.filter
-            filter.states = [.dead]
-            var replayed = 0
-            for event in try await store.list(filter) where try await store.replay(id: event.id, now: Date()) != nil {
-                replayed += 1
-            }
+            let replayed = try await DeadLetterRetry.replay(matching: filters.filter, in: store.open())
             print("replayed \(replayed) dead letter\(replayed == 1 ? "" : "s")")
         }
     }

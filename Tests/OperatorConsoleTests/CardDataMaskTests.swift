@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TrustPay
 
-@testable import trustpay_webhooks
+import OperatorConsole
 
 @Suite struct CardDataMaskTests {
     @Test func cardNumbersKeepTheirLastFourDigitsAndCVVsAreHidden() throws {
@@ -18,9 +18,9 @@ import TrustPay
 
     @Test func timeArgumentsAcceptISO8601AndAges() throws {
         let now = Date(timeIntervalSince1970: 1_000_000)
-        #expect(TimeArgument.date("2h", now: now) == now.addingTimeInterval(-7200))
-        #expect(TimeArgument.date("2025-08-05T16:43:55Z") != nil)
-        #expect(TimeArgument.date("2025-08-05") != nil)
-        #expect(TimeArgument.date("yesterday") == nil)
+        #expect(TimeExpression.date("2h", now: now) == now.addingTimeInterval(-7200))
+        #expect(TimeExpression.date("2025-08-05T16:43:55Z") != nil)
+        #expect(TimeExpression.date("2025-08-05") != nil)
+        #expect(TimeExpression.date("yesterday") == nil)
     }
 }

@@ -2,13 +2,14 @@ import Foundation
 import TrustPay
 import Webhooks
 
-/// How the `events` commands print events.
-enum EventRendering {
+/// How events are shown to an operator: by the `events` commands and by the
+/// console, which serves the same fields as JSON.
+public enum EventRendering {
     /// The fields of `events list --json`, in a fixed order. `heldBehind`
     /// is the id of the earlier unfinished event of the order that holds
     /// this one back (see ``HeldEvents``): its state is then `held`, and
     /// `held_behind` is added last.
-    static func summary(_ event: InboxEvent, heldBehind: String? = nil) -> JSONObject {
+    public static func summary(_ event: InboxEvent, heldBehind: String? = nil) -> JSONObject {
         var object: JSONObject = [
             "id": .string(event.id),
             "kind": .string(event.kind.rawValue),
@@ -31,7 +32,7 @@ enum EventRendering {
 
     /// `payin` or `payout` for a payment (another code as its number); a card
     /// callback's `type` (`OPEN_CARD`, `CARD_CHARGE`) from its body.
-    static func orderType(_ event: InboxEvent) -> String? {
+    public static func orderType(_ event: InboxEvent) -> String? {
         switch event.kind {
         case .payment:
             return event.orderType.map { $0 == 0 ? "payin" : $0 == 1 ? "payout" : String($0) }
@@ -41,7 +42,7 @@ enum EventRendering {
         }
     }
 
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
@@ -52,7 +53,7 @@ enum EventRendering {
     }
 
     /// A fixed-width table with a header line; a note when there is nothing.
-    static func table(_ events: [InboxEvent], heldBehind: [String: String] = [:]) -> String {
+    public static func table(_ events: [InboxEvent], heldBehind: [String: String] = [:]) -> String {
         guard !events.isEmpty else { return "no events\n" }
         let header = ["ID", "KIND", "MERCHANT", "ORDER NO", "TYPE", "STATUS", "STATE", "ATTEMPTS", "RECEIVED", "NOTES"]
         let rows = events.map { event -> [String] in
@@ -85,11 +86,11 @@ enum EventRendering {
 /// PostgreSQL, migration 3) that ``InboxEvent`` does not carry, so it is
 /// worked out here by the same rule from the store's own listing, which is
 /// in order of receipt.
-enum HeldEvents {
-    static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
+public enum HeldEvents {
+    public static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
 
     /// For each held event among `events`, the id of the event it waits behind.
-    static func holders(of events: [InboxEvent], in store: any IdempotencyStore, narrowedBy filter: EventFilter)
+    public static func holders(of events: [InboxEvent], in store: any IdempotencyStore, narrowedBy filter: EventFilter)
         async throws -> [String: String]
     {
         guard events.contains(where: { $0.state.isUnfinished }) else { return [:] }
@@ -101,7 +102,7 @@ enum HeldEvents {
     }
 
     /// `events` in order of receipt: every unfinished one after the first of its order.
-    static func holders(inOrderOfReceipt events: [InboxEvent]) -> [String: String] {
+    public static func holders(inOrderOfReceipt events: [InboxEvent]) -> [String: String] {
         var first: [OrderReference: String] = [:]
         var held: [String: String] = [:]
         for event in events where event.state.isUnfinished {
@@ -119,12 +120,12 @@ enum HeldEvents {
 /// (card numbers) keep only their last four digits, and `cvv`/`card_cvv`
 /// values are replaced whole. `merchant_id` is shown as is: it is not card
 /// data, and it is printed beside the body anyway.
-enum CardDataMask {
+public enum CardDataMask {
     static let cvvKeys: Set<String> = ["cvv", "card_cvv", "cardcvv", "cvv2", "cvc"]
     static let exemptKeys: Set<String> = ["merchant_id", "merchantId"]
 
     /// The masked body: its JSON value, or a string when it is not JSON.
-    static func body(_ raw: [UInt8]) -> JSONValue {
+    public static func body(_ raw: [UInt8]) -> JSONValue {
         guard let value = try? JSONValue(parsing: raw) else {
             return .string(digits(String(decoding: raw, as: UTF8.self)))
         }
@@ -154,7 +155,7 @@ enum CardDataMask {
     }
 
     /// `4111111111111111` → `************1111`; shorter runs stay.
-    static func digits(_ text: String) -> String {
+    public static func digits(_ text: String) -> String {
         var out = ""
         var run = ""
         func flush() {

@@ -3,7 +3,7 @@ import Testing
 import TrustPay
 import Webhooks
 
-@testable import trustpay_webhooks
+import OperatorConsole
 
 @Suite struct EventRenderingTests {
     static let event = InboxEvent(

@@ -1,0 +1,25 @@
+import Foundation
+import TrustPay
+import Webhooks
+
+/// Everything `events show` and the console's Event page tell about one
+/// event: the list fields, `finished_at` (when it completed or became a dead
+/// letter), then `body` with card numbers and CVVs masked.
+public enum EventDetail {
+    public static func object(_ event: InboxEvent, in store: any IdempotencyStore) async throws -> JSONObject {
+        let held = try await HeldEvents.holders(
+            of: [event], in: store,
+            narrowedBy: EventFilter(kinds: [event.kind], merchantID: event.merchantID, orderNo: event.orderNo))
+        var object = EventRendering.summary(event, heldBehind: held[event.id])
+        object["finished_at"] = finishedAt(event.state).map { .string(EventRendering.timestamp($0)) } ?? .null
+        object["body"] = CardDataMask.body(event.rawBody)
+        return object
+    }
+
+    private static func finishedAt(_ state: EventState) -> Date? {
+        switch state {
+        case .completed(let at), .dead(let at): at
+        case .pending, .processing, .waitingRetry: nil
+        }
+    }
+}

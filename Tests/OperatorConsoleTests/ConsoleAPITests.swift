@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@testable import OperatorConsole
+
+/// What the API answers, with the bearer token, over a real socket.
+@Suite struct ConsoleAPITests {
+    @Test func eventsTakeTheFiltersOfEventsListNewestFirst() async throws {
+        let console = try await ConsoleUnderTest()
+        func orders(_ query: String) async throws -> [String?] {
+            let response = try await console.request("GET", "/api/events?" + query, headers: [console.bearer])
+            #expect(response.status == 200, "\(query): \(response)")
+            return (response.json["events"] as? [[String: Any]] ?? []).map { $0["order_no"] as? String }
+        }
+        #expect(try await orders("") == ["OK-1", "DEAD-1"])
+        #expect(try await orders("order_no=OK-1") == ["OK-1"])
+        #expect(try await orders("dead=1") == ["DEAD-1"])
+        #expect(try await orders("state=pending&kind=payment&merchant=1&status=5") == ["OK-1"])
+        #expect(try await orders("order_no=&state=&since=1d") == ["OK-1", "DEAD-1"], "empty fields are unset filters")
+        #expect(try await orders("until=2000-01-01") == [])
+        #expect(try await orders("per_page=1&page=2") == ["DEAD-1"])
+
+        for (query, code) in [("state=sleeping", "bad_state"), ("kind=refund", "bad_kind"), ("since=yesterday", "bad_filter"),
+                              ("dead=1&state=pending", "bad_filter"), ("page=0", "bad_page"), ("colour=red", "unknown_parameter")] {
+            let response = try await console.request("GET", "/api/events?" + query, headers: [console.bearer])
+            #expect(response.status == 400 && response.json["error"] as? String == code, "\(query): \(response)")
+        }
+        await console.stop()
+    }
+
+    @Test func anEventShowsWhatEventsShowShowsWithCardDataMasked() async throws {
+        let console = try await ConsoleUnderTest()
+        let shown = try await console.request("GET", "/api/event?id=\(console.pendingID)", headers: [console.bearer])
+        #expect(shown.status == 200, "\(shown)")
+        let text = try #require(shown.json["body_text"] as? String, "\(shown)")
+        #expect(text.contains(#""card_number": "************1111""#), "\(text)")
+        #expect(text.contains(#""cvv": "***""#), "\(text)")
+        #expect(text.contains(#""amount": 20.00"#), "numbers as transmitted: \(text)")
+        #expect(!shown.body.contains("4111111111111111") && !shown.body.contains(#""123""#), "\(shown)")
+
+        let dead = try await console.request("GET", "/api/event?id=\(console.deadID)", headers: [console.bearer])
+        #expect(dead.json["state"] as? String == "dead", "\(dead)")
+        #expect(dead.json["last_error"] as? String == "handler exec: exit status 1", "\(dead)")
+        #expect(dead.json["attempts"] as? Int == 1 && dead.json["finished_at"] is String, "\(dead)")
+
+        let missing = try await console.request("GET", "/api/event?id=no-such-id", headers: [console.bearer])
+        #expect(missing.status == 404 && missing.json["error"] as? String == "no_event", "\(missing)")
+        let none = try await console.request("GET", "/api/event", headers: [console.bearer])
+        #expect(none.status == 400 && none.json["error"] as? String == "missing_id", "\(none)")
+        await console.stop()
+    }
+
+    @Test func theOverviewCountsStatesBacklogAndTheLastHour() async throws {
+        let console = try await ConsoleUnderTest()
+        let response = try await console.request("GET", "/api/overview", headers: [console.bearer])
+        let overview = response.json
+        let states = try #require(overview["states"] as? [String: Int], "\(response)")
+        #expect(states["dead"] == 1 && states["pending"] == 1 && states["completed"] == 0, "\(states)")
+        #expect(overview["backlog"] as? Int == 1 && overview["dead_letters"] as? Int == 1, "\(response)")
+        #expect((overview["oldest_pending"] as? [String: Any])?["order_no"] as? String == "OK-1", "\(response)")
+        #expect(overview["store"] as? String == "available", "\(response)")
+        let minutes = try #require(overview["per_minute"] as? [[String: Any]])
+        #expect(minutes.count == 60)
+        #expect(minutes.compactMap { $0["acknowledged"] as? Int }.reduce(0, +) == 2, "both received this hour: \(minutes)")
+        await console.stop()
+    }
+
+    @Test func retrySelectedReplaysOnlyDeadLetters() async throws {
+        let console = try await ConsoleUnderTest()
+        let response = try await console.request(
+            "POST", "/api/dead-letters/retry", headers: [console.bearer],
+            body: "id=\(console.deadID)&id=\(console.pendingID)&id=unknown")
+        #expect(response.status == 200 && response.json["replayed"] as? Int == 1, "\(response)")
+        #expect(try await console.store.event(id: console.deadID)?.state.name == .pending)
+        let empty = try await console.request("POST", "/api/dead-letters/retry", headers: [console.bearer], body: "")
+        #expect(empty.status == 400 && empty.json["error"] as? String == "nothing_selected", "\(empty)")
+        await console.stop()
+    }
+
+    @Test func formFieldsDecodePercentAndPlus() {
+        let fields = FormFields("order_no=A%26B+1&token=t%3D&empty=&x")
+        #expect(fields["order_no"] == "A&B 1")
+        #expect(fields["token"] == "t=")
+        #expect(fields["empty"] == nil && fields["x"] == nil)
+        #expect(fields.removing("token") == "order_no=A%26B%201&empty=&x=")
+    }
+}
