@@ -19,6 +19,9 @@ WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
+# Package.swift declares the fuzz targets too; SwiftPM refuses a package
+# whose target folders are missing, even to build one product.
+COPY fuzz/targets ./fuzz/targets
 RUN swift build -c release --product trustpay-webhooks --static-swift-stdlib \
     && cp "$(swift build -c release --show-bin-path)/trustpay-webhooks" /usr/local/bin/
 
