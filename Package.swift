@@ -35,22 +35,22 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         .target(
             name: "HTTPServer",
-            dependencies: [
+            dependencies: ["Locking",
                 "CLinuxSys", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrustPay", dependencies: ["COpenSSL"]),
         .target(
             name: "Webhooks",
-            dependencies: [
+            dependencies: ["Locking",
                 "HTTPServer", "TrustPay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // Allow-list, trusted proxies and rate limit for the callback routes.
-        .target(name: "AccessControl", dependencies: ["HTTPServer"]),
+        .target(name: "AccessControl", dependencies: ["Locking", "HTTPServer"]),
         .target(
-            name: "TrustPayWebhooksTesting", dependencies: ["Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+            name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
         // Genuine signed callbacks, the reshapings an attacker holding one could
         // try, and the property each must keep: for tests and the fuzz target.
         .target(name: "CallbackReshaping", dependencies: ["TrustPay"]),
@@ -65,12 +65,14 @@ let package = Package(
             name: "chunked-body-fuzz", dependencies: ["HTTPServer", "FuzzReplay"], path: "fuzz/targets/chunked-body"),
         .executableTarget(
             name: "json-value-fuzz", dependencies: ["TrustPay", "FuzzReplay"], path: "fuzz/targets/json-value"),
+        // A value behind a pthread mutex: Mutex's shape, visible to ThreadSanitizer.
+        .target(name: "Locking"),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: ["COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Locking", "COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log")]),
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
@@ -79,13 +81,13 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "SQLiteStore", dependencies: ["CSQLite"]),
+        .target(name: "SQLiteStore", dependencies: ["Locking", "CSQLite"]),
         // The durable inbox: the Webhooks store protocol on SQLiteStore.
-        .target(name: "SQLiteInbox", dependencies: ["Webhooks", "SQLiteStore"]),
+        .target(name: "SQLiteInbox", dependencies: ["Locking", "Webhooks", "SQLiteStore"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
-            dependencies: [
+            dependencies: ["Locking",
                 "Webhooks",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,13 +97,13 @@ let package = Package(
         // Its HTML, CSS and JavaScript are compiled in: no files at run time.
         .target(
             name: "OperatorConsole",
-            dependencies: ["HTTPServer", "Webhooks", "TrustPay"],
+            dependencies: ["Locking", "HTTPServer", "Webhooks", "TrustPay"],
             resources: [
                 .embedInCode("Assets/console.html"), .embedInCode("Assets/login.html"),
                 .embedInCode("Assets/console.css"), .embedInCode("Assets/console.js"),
             ]),
         // Private PostgreSQL clusters (initdb/pg_ctl on loopback) for tests and the crash drill.
-        .target(name: "PostgresTestCluster"),
+        .target(name: "PostgresTestCluster", dependencies: ["Locking"]),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
@@ -127,13 +129,13 @@ let package = Package(
         // tells when its workers are idle. For tests only.
         .target(
             name: "TestSupport",
-            dependencies: [
+            dependencies: ["Locking",
                 "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"),
         .testTarget(
-            name: "HTTPServerTests", dependencies: ["HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
+            name: "HTTPServerTests", dependencies: ["Locking", "HTTPServer", "ChildProcesses", "TrustPayWebhooksTesting", "TestSupport"]),
         // The console's API on real sockets, and its pages in headless Chromium.
         .testTarget(
             name: "OperatorConsoleTests",
@@ -159,7 +161,7 @@ let package = Package(
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(
             name: "TrustPayWebhooksCLITests",
-            dependencies: [
+            dependencies: ["Locking",
                 "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
             ],
             // Run by ConsoleBrowserTests with python3 and Selenium.
@@ -168,21 +170,21 @@ let package = Package(
         // every acknowledged callback was stored and handled once.
         .executableTarget(
             name: "crash-drill",
-            dependencies: [
+            dependencies: ["Locking",
                 "TrustPay", "TrustPayWebhooksTesting", "ChildProcesses", "PostgresTestCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses", "TestSupport"]),
         .testTarget(
             name: "PostgresInboxTests",
-            dependencies: [
+            dependencies: ["Locking",
                 "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WebhooksTests",
-            dependencies: [
+            dependencies: ["Locking",
                 "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),

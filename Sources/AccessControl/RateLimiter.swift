@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A token bucket per source: `ratePerSecond` sustained, `burst` at once.
 ///
@@ -16,14 +16,14 @@ public final class RateLimiter: Sendable {
     public let burst: Double
     public let ipv6Prefix: Int
     private let maxTracked: Int
-    private let table: Mutex<Table>
+    private let table: Locked<Table>
 
     public init(ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64, maxTracked: Int = 100_000) {
         self.ratePerSecond = ratePerSecond
         self.burst = Double(max(1, burst))
         self.ipv6Prefix = min(128, max(0, ipv6Prefix))
         self.maxTracked = max(1, maxTracked)
-        table = Mutex(Table())
+        table = Locked(Table())
     }
 
     /// Takes one token for `source` (an address, as `SourceAddress` gives

@@ -2,6 +2,7 @@ import ChildProcesses
 import Foundation
 import Glibc
 import Synchronization
+import Locking
 
 /// Runs a command per event with the event JSON on stdin; exit 0 is
 /// success. A command that outlives its timeout is killed and counts as a
@@ -130,7 +131,7 @@ public enum CommandRunner {
 /// The events whose command is running, so that an event's next run starts
 /// only after its previous one ended: waiters queue per event, in order.
 final class RunsInProgress: Sendable {
-    private let waiting = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+    private let waiting = Locked<[String: [CheckedContinuation<Void, Never>]]>([:])
 
     /// Returns when no other run of `key` is in progress; the caller then
     /// holds it until `end(key)`.

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPServer
-import Synchronization
+import Locking
 
 /// Who may use the console: a script presenting the admin token as a bearer
 /// token, or a browser holding a session cookie that it got by presenting
@@ -21,7 +21,7 @@ final class ConsoleAccess: Sendable {
     static let maxSessions = 64
 
     private let token: [UInt8]
-    private let sessions = Mutex<[String: Session]>([:])
+    private let sessions = Locked<[String: Session]>([:])
 
     struct Session {
         let csrf: String

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Thrown when an operation did not finish within its time limit.
 struct DeadlineExceeded: Error {
@@ -44,7 +44,7 @@ private final class Race<Value: Sendable>: Sendable {
         case done
     }
 
-    private let state = Mutex(State.open)
+    private let state = Locked(State.open)
 
     func wait(_ continuation: CheckedContinuation<Value, any Error>) {
         let decided: Result<Value, any Error>? = state.withLock { state in

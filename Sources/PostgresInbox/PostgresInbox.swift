@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import Webhooks
+import Locking
 
 /// An ``IdempotencyStore`` in PostgreSQL, shared by every replica of a
 /// merchant's server: a callback delivered to two replicas at once is
@@ -43,7 +43,7 @@ public final class PostgresInbox: IdempotencyStore {
     let client: PostgresClient
     let logger: Logger
     let driverLogger: Logger
-    private let lifecycle = Mutex(Lifecycle())
+    private let lifecycle = Locked(Lifecycle())
     private let reachability = Reachability()
     /// Between probes of a database found unreachable.
     private let probeInterval: Duration = .milliseconds(250)

@@ -1,5 +1,5 @@
-import Synchronization
 import Webhooks
+import Locking
 
 /// Whether PostgreSQL answered lately, so that calls which would only queue
 /// for a connection that is not coming fail at once instead.
@@ -17,7 +17,7 @@ final class Reachability: Sendable {
         var downSince: ContinuousClock.Instant?
         var reason = ""
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// The error for a call refused while the database is unreachable; nil when it is not.
     func refusal() -> StoreError? {

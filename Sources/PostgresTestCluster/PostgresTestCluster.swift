@@ -3,6 +3,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import Locking
 #endif
 
 /// A private PostgreSQL cluster for a test run: `initdb` into a temporary
@@ -219,7 +220,7 @@ public func freeLoopbackPort() throws -> Int {
     throw PostgresTestClusterError(message: "no free loopback port in \(range)")
 }
 
-private let handedOut = Mutex<Set<Int>>([])
+private let handedOut = Locked<Set<Int>>([])
 
 /// Whether `port` can be bound on 127.0.0.1 right now.
 private func isFree(_ port: Int) throws -> Bool {

@@ -2,6 +2,7 @@ import Foundation
 import SQLiteStore
 import Synchronization
 import Webhooks
+import Locking
 
 /// An ``IdempotencyStore`` in one SQLite file: the durable inbox of a
 /// single server (or of several processes sharing a local disk).
@@ -481,7 +482,7 @@ final class WriteHealth: Sendable {
         var since: ContinuousClock.Instant
     }
     private let failed = Atomic<Bool>(false)
-    private let last = Mutex<Failure?>(nil)
+    private let last = Locked<Failure?>(nil)
 
     var hasFailed: Bool { failed.load(ordering: .acquiring) }
 

@@ -1,5 +1,5 @@
 import Glibc
-import Synchronization
+import Locking
 
 /// Threads that each own one SQLite connection and run closures from one
 /// shared queue: the writer's single thread takes many at a time, readers
@@ -97,7 +97,7 @@ private final class ThreadRoster: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func started() { state.withLock { $0.running += 1 } }
 

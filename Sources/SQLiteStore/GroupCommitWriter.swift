@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Counters of a `GroupCommitWriter` since it opened.
 public struct WriterStatistics: Sendable, Hashable {
@@ -134,7 +134,7 @@ public final class GroupCommitWriter: Sendable {
 }
 
 private final class StatisticsCounters: Sendable {
-    private let totals = Mutex(WriterStatistics())
+    private let totals = Locked(WriterStatistics())
 
     var snapshot: WriterStatistics { totals.withLock { $0 } }
 

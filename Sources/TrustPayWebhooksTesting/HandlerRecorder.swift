@@ -1,6 +1,6 @@
-import Synchronization
 import TrustPay
 import Webhooks
+import Locking
 
 /// Records what the handlers saw, for assertions.
 ///
@@ -18,7 +18,7 @@ public final class HandlerRecorder: Sendable {
         var conflicts: [ConflictReport] = []
         var riskRequests: [RiskControlRequest] = []
     }
-    private let seen = Mutex(Seen())
+    private let seen = Locked(Seen())
 
     public init() {}
 

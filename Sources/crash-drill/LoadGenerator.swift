@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import TrustPayWebhooksTesting
+import Locking
 
 /// What happened to one callback's requests.
 struct CallbackLedger: Sendable {
@@ -19,7 +19,7 @@ struct CallbackLedger: Sendable {
 /// answered `200` is sent again later, until it is.
 final class LoadGenerator: Sendable {
     let corpus: DrillCorpus
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Sends per second over all threads, retries included.
     let rate: Int
     let threads: Int
@@ -41,7 +41,7 @@ final class LoadGenerator: Sendable {
         self.corpus = corpus
         self.rate = max(1, rate)
         self.threads = max(1, threads)
-        state = Mutex(State(ledger: Array(repeating: CallbackLedger(), count: corpus.callbacks.count)))
+        state = Locked(State(ledger: Array(repeating: CallbackLedger(), count: corpus.callbacks.count)))
     }
 
     var ledger: [CallbackLedger] { state.withLock { $0.ledger } }

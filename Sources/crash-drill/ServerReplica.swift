@@ -1,7 +1,7 @@
 import ChildProcesses
 import Foundation
 import Glibc
-import Synchronization
+import Locking
 
 /// One `trustpay-webhooks serve` process on a fixed loopback port, started
 /// again in place after each `kill -9`. Every process it ever ran is
@@ -15,7 +15,7 @@ final class ServerReplica: Sendable {
     let configPath: String
     private let binary: String
     private let directory: String
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var current: pid_t?

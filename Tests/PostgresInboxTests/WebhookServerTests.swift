@@ -1,18 +1,18 @@
 import Foundation
 import PostgresInbox
-import Synchronization
 import Testing
 import TestSupport
 import TrustPay
 import TrustPayWebhooksTesting
 import Webhooks
+import Locking
 
 let merchant = TestMerchant(id: 8_820_250_900_009, secret: "s3cr3t-for-postgres-tests")
 let factory = CallbackFactory(merchant: merchant)
 
 /// How many times each order's handler ran, across servers.
 final class RunCounts: Sendable {
-    private let counts = Mutex([String: Int]())
+    private let counts = Locked([String: Int]())
     func record(_ orderNo: String) { counts.withLock { $0[orderNo, default: 0] += 1 } }
     var all: [String: Int] { counts.withLock { $0 } }
 }
@@ -73,7 +73,7 @@ extension PostgreSQLTests {
 
 /// Per order: the statuses its handler saw, and how many runs overlapped at most.
 final class OrderRuns: Sendable {
-    private let state = Mutex([String: (running: Int, peak: Int, seen: [Int])]())
+    private let state = Locked([String: (running: Int, peak: Int, seen: [Int])]())
     func start(_ orderNo: String, status: Int) {
         state.withLock { orders in
             var entry = orders[orderNo] ?? (0, 0, [])

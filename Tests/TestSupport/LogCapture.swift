@@ -1,10 +1,10 @@
 import Logging
-import Synchronization
+import Locking
 
 /// A logger that keeps every line as `level message key=value …` (metadata
 /// sorted), so a test can look for what was logged and what never was.
 public final class LogCapture: Sendable {
-    public let lines = Mutex<[String]>([])
+    public let lines = Locked<[String]>([])
 
     public init() {}
 

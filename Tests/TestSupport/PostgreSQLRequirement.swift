@@ -2,6 +2,7 @@ import Foundation
 import PostgresTestCluster
 import Synchronization
 import Testing
+import Locking
 
 /// The trait of every test that needs a PostgreSQL server (the tests start
 /// private ones, see `PostgresTestCluster`). Where the binaries are missing
@@ -27,7 +28,7 @@ extension Trait where Self == PostgreSQLRequirement {
 public final class PostgreSQLSkips: Sendable {
     public static let shared = PostgreSQLSkips()
 
-    private let skipped = Mutex<[String]>([])
+    private let skipped = Locked<[String]>([])
     private let announced = Atomic(false)
 
     /// Counts a skipped test, or a skipped test case (`name` says which).

@@ -1,7 +1,7 @@
 import Foundation
-import Synchronization
 import TrustPayWebhooksTesting
 import Webhooks
+import Locking
 
 /// A store that notes every `claimDue`: who asked, and whether it found
 /// anything. A worker claims again only once the batch it claimed before
@@ -20,7 +20,7 @@ import Webhooks
 /// ```
 public final class WatchedStore: IdempotencyStore {
     public let inner: any IdempotencyStore
-    private let claims = Mutex(Claims())
+    private let claims = Locked(Claims())
 
     private struct Claims {
         var started = 0

@@ -1,10 +1,10 @@
 import BuiltinHandlers
 import Foundation
 import HTTPServer
-import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Locking
 #endif
 
 /// The binary as a merchant runs it: SQLite store, built-in handlers,
@@ -154,7 +154,7 @@ final class ForwardReceiver: Sendable {
     private let seen = Seen()
 
     final class Seen: Sendable {
-        let requests = Mutex<[(id: String, valid: Bool, body: String)]>([])
+        let requests = Locked<[(id: String, valid: Bool, body: String)]>([])
     }
 
     init(secret: String) throws {

@@ -4,6 +4,7 @@ import Testing
 import TrustPay
 import TrustPayWebhooksTesting
 import Webhooks
+import Locking
 
 /// A worker claims up to `claimBatch` events per store round trip and runs
 /// their handlers at once; with one per claim, handlers fell far behind a
@@ -53,7 +54,7 @@ import Webhooks
     @Test func anOrdersEventsRunOneAtATimeInOrderOfReceipt() async throws {
         let recorder = HandlerRecorder()
         let paidMayFinish = Flag()
-        let perOrder = Mutex([String: Gauge]())
+        let perOrder = Locked([String: Gauge]())
         let server = makeServer(recorder: recorder) { server in
             server.configuration.workers = 4
             server.configuration.claimBatch = 4
@@ -138,7 +139,7 @@ final class Flag: Sendable {
 
 /// Handlers running now, and the most there ever were.
 final class Gauge: Sendable {
-    private let state = Mutex((now: 0, peak: 0))
+    private let state = Locked((now: 0, peak: 0))
     func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
     func leave() { state.withLock { $0.now -= 1 } }
     var peak: Int { state.withLock { $0.peak } }

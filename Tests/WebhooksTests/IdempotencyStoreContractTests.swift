@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import Testing
 import TrustPayWebhooksTesting
 import Webhooks
+import Locking
 
 /// The contract is not vacuous: a store that breaks a requirement fails it,
 /// with a message that says which expectation.
@@ -16,8 +16,8 @@ import Webhooks
     }
 
     @Test func verifyAllChecksEveryRequirementOnAFreshStoreAndDiscardsEach() async throws {
-        let made = Mutex<[MemoryInbox]>([])
-        let discarded = Mutex(0)
+        let made = Locked<[MemoryInbox]>([])
+        let discarded = Locked(0)
         try await IdempotencyStoreContract().verifyAll(
             makeStore: {
                 let inbox = MemoryInbox()

@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 import TrustPay
 import TrustPayWebhooksTesting
 @testable import Webhooks
+import Locking
 
 /// Risk control answers as the handler decides, and 503 when it cannot.
 @Suite struct RiskControlTests {
@@ -105,7 +105,7 @@ private final class ControlledSleep: Sendable {
         var released = false
         var waiting: [UUID: CheckedContinuation<Void, any Error>] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     var requested: [Duration] { state.withLock { $0.requested } }
 

@@ -4,6 +4,7 @@ import Synchronization
 import TrustPay
 import TrustPayWebhooksTesting
 import Webhooks
+import Locking
 
 /// The merchant every test posts as, and a second one for routing tests.
 let merchant = TestMerchant(id: 8_820_250_900_009, secret: "s3cr3t-for-tests")
@@ -44,7 +45,7 @@ final class OutageStore: IdempotencyStore {
     let inner = MemoryInbox()
     private let down = Atomic<Bool>(false)
 
-    private let claimDelays = Mutex<[Duration]>([])
+    private let claimDelays = Locked<[Duration]>([])
 
     func setDown(_ isDown: Bool) { down.store(isDown, ordering: .relaxed) }
 

@@ -1,6 +1,7 @@
 import CLinuxSys
 import Glibc
 import Synchronization
+import Locking
 
 /// Something an event loop wakes when its file descriptor is ready.
 /// Called only on the loop's own thread.
@@ -16,7 +17,7 @@ final class EventLoop: @unchecked Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private var handlers: [FileEventHandler?] = []
-    private let mailbox = Mutex<Mailbox>(Mailbox())
+    private let mailbox = Locked<Mailbox>(Mailbox())
     private var running = true
     /// Runs about every `tickInterval` on the loop thread (timeouts, date).
     var onTick: (() -> Void)?

@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import Locking
 
 /// The threads async route handlers run on, one per core, shared by every
 /// server in the process. Handlers never run on an event loop (a blocking
@@ -10,7 +10,7 @@ import Synchronization
 final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = HandlerExecutor(threads: HTTPServerConfiguration.coreCount)
 
-    private let queue = Mutex(JobQueue())
+    private let queue = Locked(JobQueue())
     private let available = DispatchSemaphore(value: 0)
 
     private init(threads: Int) {

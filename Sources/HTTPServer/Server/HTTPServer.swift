@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Logging
 import Synchronization
+import Locking
 
 /// An HTTP/1.1 server on epoll: `eventLoops` threads sharing one listening
 /// socket per listener, serving `router`.
@@ -17,7 +18,7 @@ public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let router: Router
     private let logger: Logger
-    private let state = Mutex<State>(State())
+    private let state = Locked<State>(State())
     private let shared: ServerShared
     /// Entered at start, left when every loop thread has ended.
     private let running = DispatchGroup()

@@ -2,6 +2,7 @@ import CLinuxSys
 import Glibc
 import Logging
 import Synchronization
+import Locking
 
 /// What one event loop serves: the server's listening sockets (shared by all
 /// loops), the connections this loop accepted, and the per-loop response
@@ -213,8 +214,8 @@ final class ListeningSocket: Sendable {
 /// State shared by all loops of one server.
 final class ServerShared: Sendable {
     private let openConnections = Atomic<Int>(0)
-    private let perSource = Mutex<[String: Int]>([:])
-    private let acceptPauses = Mutex<(count: Int, lastReport: UInt64)>((0, 0))
+    private let perSource = Locked<[String: Int]>([:])
+    private let acceptPauses = Locked<(count: Int, lastReport: UInt64)>((0, 0))
     let logger: Logger
 
     init(logger: Logger) {

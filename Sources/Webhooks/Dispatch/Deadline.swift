@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Waits for a duration, throwing when cancelled, as `Task.sleep(for:)` does.
 typealias DeadlineSleep = @Sendable (Duration) async throws -> Void
@@ -42,10 +42,10 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
         var work: Task<Void, Never>?
         var timedOut = false
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(_ continuation: CheckedContinuation<DeadlineOutcome<Value>, Never>) {
-        state = Mutex(State(continuation: continuation))
+        state = Locked(State(continuation: continuation))
     }
 
     /// Resumes the caller unless someone did already; returns whether it did.

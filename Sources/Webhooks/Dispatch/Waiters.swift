@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Tasks suspended until something happens to a key, or until a time-out.
 ///
@@ -17,7 +17,7 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
         var cancelled: Set<Int> = []
         var nextTicket = 0
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let remembersUnheard: Bool
 
     init(remembersUnheard: Bool) {

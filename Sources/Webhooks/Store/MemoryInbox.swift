@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// An ``IdempotencyStore`` in memory: for tests, development, and single
 /// instances that accept losing the inbox on restart (TrustPay redelivers
@@ -14,7 +14,7 @@ import Synchronization
 public final class MemoryInbox: IdempotencyStore {
     public let capacity: Int
     public let retention: Duration
-    private let storage = Mutex(Storage())
+    private let storage = Locked(Storage())
 
     private struct Entry {
         var event: InboxEvent

@@ -1,9 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
 import TestSupport
 @testable import HTTPServer
 import TrustPayWebhooksTesting
+import Locking
 
 /// All event loops share one listening socket per listener, so a port is
 /// either this server's or another's, never split between two processes.
@@ -43,7 +43,7 @@ import TrustPayWebhooksTesting
         try await eventually("the port refusing connections") { await connectionRefused(port: port) }
         var configuration = LiveServer.configuration(loops: 3)
         configuration.listeners[0].address.port = port
-        let again = Mutex<LiveServer?>(nil)
+        let again = Locked<LiveServer?>(nil)
         try await eventually("the port bound again") { [configuration] in
             let server = try? LiveServer(configuration: configuration)
             again.withLock { $0 = server }

@@ -1,8 +1,8 @@
 import ChildProcesses
 import Foundation
 @testable import HTTPServer
-import Synchronization
 import TrustPayWebhooksTesting
+import Locking
 
 /// A real server on an ephemeral loopback port, for one test.
 final class LiveServer: Sendable {
@@ -276,7 +276,7 @@ private final class FirstAnswer: Sendable {
         var waiter: CheckedContinuation<Bool, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func give(_ answer: Bool) {
         let waiter: CheckedContinuation<Bool, Never>? = state.withLock { state in
