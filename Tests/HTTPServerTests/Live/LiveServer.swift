@@ -127,7 +127,11 @@ final class WireClient: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
-            close(fd)
+            // Not closed here: `fd` is initialised, so a throwing init
+            // still runs deinit, which closes it. Closing it here as well
+            // closed whatever socket another thread had just been given that
+            // number (seen under TSan: "bind 127.0.0.1:0 failed: Bad file
+            // descriptor" in another test).
             throw SocketError.system("connect", errno)
         }
     }
