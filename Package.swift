@@ -83,12 +83,12 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["Locking", "CSQLite"]),
         // The durable inbox: the Webhooks store protocol on SQLiteStore.
-        .target(name: "SQLiteInbox", dependencies: ["Locking", "Webhooks", "SQLiteStore"]),
+        .target(name: "SQLiteInbox", dependencies: ["Locking", "Webhooks", "SQLiteStore", "TrustPay"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
             dependencies: ["Locking",
-                "Webhooks",
+                "Webhooks", "TrustPay",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -16,11 +16,16 @@ public struct EventEnvelope: Sendable, Equatable {
     public var stale: Bool
     public var attempt: Int
     public var receivedAt: Date
-    /// The callback exactly as TrustPay sent it (valid JSON: it was parsed).
+    /// `callback`, or `order-query` when reconciliation recorded the status
+    /// from TrustPay's Order Query API; `body` is then the API's answer.
+    public var source: String
+    /// The callback exactly as TrustPay sent it (valid JSON: it was parsed),
+    /// or the Order Query answer.
     public var rawBody: [UInt8]
 
     public init(eventID: String, kind: String, merchantID: Int64?, orderNo: String, type: String, status: Int,
-                previousStatus: Int?, stale: Bool, attempt: Int, receivedAt: Date, rawBody: [UInt8]) {
+                previousStatus: Int?, stale: Bool, attempt: Int, receivedAt: Date, source: String = "callback",
+                rawBody: [UInt8]) {
         self.eventID = eventID
         self.kind = kind
         self.merchantID = merchantID
@@ -31,6 +36,7 @@ public struct EventEnvelope: Sendable, Equatable {
         self.stale = stale
         self.attempt = attempt
         self.receivedAt = receivedAt
+        self.source = source
         self.rawBody = rawBody
     }
 
@@ -43,7 +49,8 @@ public struct EventEnvelope: Sendable, Equatable {
         out += "\"merchant_id\":\(merchantID.map(String.init) ?? "null"),\"order_no\":\(quoted(orderNo)),"
         out += "\"type\":\(quoted(type)),\"status\":\(status),"
         out += "\"previous_status\":\(previousStatus.map(String.init) ?? "null"),\"stale\":\(stale),"
-        out += "\"attempt\":\(attempt),\"received_at\":\(quoted(Self.timestamp(receivedAt))),\"body\":"
+        out += "\"attempt\":\(attempt),\"received_at\":\(quoted(Self.timestamp(receivedAt))),"
+        out += "\"source\":\(quoted(source)),\"body\":"
         var bytes = Array(out.utf8)
         bytes.append(contentsOf: rawBody.isEmpty ? Array("null".utf8) : Self.singleLine(rawBody))
         bytes.append(UInt8(ascii: "}"))

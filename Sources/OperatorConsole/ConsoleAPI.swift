@@ -8,6 +8,8 @@ import Webhooks
 /// from the query string, and for `POST` also from a form-encoded body.
 struct ConsoleAPI: Sendable {
     let store: any IdempotencyStore
+    /// The configured merchants, for `/api/expected`; empty accepts any.
+    var merchants: [Int64] = []
 
     enum Route: String, CaseIterable, Sendable {
         case overview = "/api/overview"
@@ -16,12 +18,13 @@ struct ConsoleAPI: Sendable {
         case replay = "/api/replay"
         case purge = "/api/purge"
         case retryDead = "/api/dead-letters/retry"
+        case expected = "/api/expected"
 
         var path: String { rawValue }
         var method: HTTPMethod {
             switch self {
             case .overview, .events, .event: .get
-            case .replay, .purge, .retryDead: .post
+            case .replay, .purge, .retryDead, .expected: .post
             }
         }
     }
@@ -40,6 +43,7 @@ struct ConsoleAPI: Sendable {
             case .replay: return try await replay(fields)
             case .purge: return try await purge(fields)
             case .retryDead: return try await retryDead(fields)
+            case .expected: return try await expect(fields)
             }
         } catch let problem as Problem {
             return .error(problem.status, code: problem.code, message: problem.message)
@@ -112,6 +116,49 @@ struct ConsoleAPI: Sendable {
             throw Problem(.badRequest, "nothing_selected", "give all=1 or one id field per dead letter")
         }
         return Self.json(["replayed": .integer(replayed)])
+    }
+
+    /// Registers an expected order for reconciliation: `order_no`, `merchant`
+    /// (optional with one merchant configured), `type` (`payin`, the
+    /// default, or `payout`).
+    private func expect(_ fields: FormFields) async throws -> HTTPResponse {
+        let known: Set = ["order_no", "merchant", "type"]
+        if let unknown = fields.names.first(where: { !known.contains($0) }) {
+            throw Problem(.badRequest, "unknown_parameter", "unknown parameter \(unknown)")
+        }
+        guard let orderNo = fields["order_no"], !orderNo.isEmpty, orderNo.utf8.count <= 256 else {
+            throw Problem(.badRequest, "missing_order_no", "give the order's order_no (up to 256 bytes)")
+        }
+        let merchant: Int64
+        if let text = fields["merchant"] {
+            guard let value = Int64(text), value > 0 else {
+                throw Problem(.badRequest, "bad_merchant", "merchant is a merchant id")
+            }
+            merchant = value
+        } else if merchants.count == 1, let only = merchants.first {
+            merchant = only
+        } else {
+            throw Problem(.badRequest, "missing_merchant", "give the merchant: several are configured")
+        }
+        guard merchants.isEmpty || merchants.contains(merchant) else {
+            throw Problem(.badRequest, "unknown_merchant", "merchant \(merchant) is not configured")
+        }
+        let type: OrderType
+        switch fields["type"] ?? "payin" {
+        case "payin": type = .payin
+        case "payout": type = .payout
+        default: throw Problem(.badRequest, "bad_type", "type is payin or payout")
+        }
+        guard let reconciliation = store as? any ReconciliationStore else {
+            throw Problem(.conflict, "not_supported", "this store keeps no expected orders")
+        }
+        let isNew = try await reconciliation.expect(
+            ExpectedOrder(merchantID: merchant, type: type, orderNo: orderNo, expectedAt: Date()))
+        return Self.json(
+            [
+                "order_no": .string(orderNo), "merchant_id": .integer(merchant), "type": .string("\(type)"),
+                "new": .bool(isNew),
+            ], status: .ok)
     }
 
     private func existing(_ fields: FormFields) async throws -> InboxEvent {

@@ -25,6 +25,9 @@ public enum EventRendering {
             "stale": .bool(event.isStale),
             "conflicts": .integer(event.conflicts),
             "next_attempt_at": nextAttempt(event.state).map { .string(timestamp($0)) } ?? .null,
+            // `callback`, or `order-query` when reconciliation recorded it
+            // from TrustPay's Order Query API (its body is the answer).
+            "source": .string(event.source.rawValue),
         ]
         if let heldBehind { object["held_behind"] = .string(heldBehind) }
         return object
@@ -61,6 +64,7 @@ public enum EventRendering {
             if let holder = heldBehind[event.id] { notes.append("behind \(holder)") }
             if let previous = event.previousStatus { notes.append("after \(previous)") }
             if event.isStale { notes.append("stale") }
+            if event.source == .orderQuery { notes.append("order query") }
             if event.conflicts > 0 { notes.append("\(event.conflicts) conflict\(event.conflicts == 1 ? "" : "s")") }
             if let error = event.lastError { notes.append("error: \(error.prefix(60))") }
             return [

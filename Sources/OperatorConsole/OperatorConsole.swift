@@ -25,10 +25,12 @@ public struct OperatorConsole: Sendable {
     let api: ConsoleAPI
     private let token: String
 
-    public init(token: String, store: any IdempotencyStore) {
+    /// - Parameter merchants: the configured merchant ids, which
+    ///   `POST /api/expected` accepts (any when empty).
+    public init(token: String, store: any IdempotencyStore, merchants: [Int64] = []) {
         self.token = token
         access = ConsoleAccess(token: token)
-        api = ConsoleAPI(store: store)
+        api = ConsoleAPI(store: store, merchants: merchants)
     }
 
     /// The URL a browser opens to sign in: it holds the token, so it is for

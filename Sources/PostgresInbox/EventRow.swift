@@ -6,7 +6,8 @@ import Webhooks
 /// ``InboxEvent/init(row:)`` reads them.
 let eventColumns = """
     id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref, \
-    previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, last_error, conflicts
+    previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, last_error, conflicts, \
+    source
     """
 
 /// `eventColumns` qualified by a table alias, for joins.
@@ -53,8 +54,12 @@ extension InboxEvent {
         let attempts: Int = try reader.next()
         let lastError: String? = try reader.next()
         let conflicts: Int = try reader.next()
+        let sourceName: String = try reader.next()
 
         guard let kind = EventKind(rawValue: kindName) else { throw UnreadableEvent(id: id, what: "kind \(kindName)") }
+        guard let source = EventSource(rawValue: sourceName) else {
+            throw UnreadableEvent(id: id, what: "source \(sourceName)")
+        }
         let state: EventState
         switch (EventStateName(rawValue: stateName), leaseOwner, stateAt) {
         case (.pending, _, _): state = .pending
@@ -67,7 +72,7 @@ extension InboxEvent {
         self.init(
             id: id, key: IdempotencyKey(rawValue: key), contentHash: contentHash, kind: kind, merchantID: merchantID,
             orderType: orderType, orderNo: orderNo, status: status, order: OrderReference(rawValue: order),
-            previousStatus: previousStatus, isStale: isStale, rawBody: Array(body.readableBytesView),
+            previousStatus: previousStatus, isStale: isStale, source: source, rawBody: Array(body.readableBytesView),
             receivedAt: receivedAt, state: state, attempts: attempts, lastError: lastError, conflicts: conflicts)
     }
 }

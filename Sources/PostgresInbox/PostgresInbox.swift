@@ -220,6 +220,21 @@ public final class PostgresInbox: IdempotencyStore {
         guard let (lastStatus, lastRank) = try prior.first?.decode((Int?, Int?).self) else {
             throw UnexpectedlyEmpty(what: "the order's status row")
         }
+        // Under the order's lock: an order-query event and a callback of one
+        // order and status are one event (see IdempotencyStore.record).
+        if new.source == .orderQuery,
+            let first = try await firstEvent(of: new, source: nil, on: connection, logger: logger)
+        {
+            return .duplicate(first)
+        }
+        if new.source == .callback,
+            try await connection.query(
+                "SELECT 1 FROM trustpay_events WHERE idempotency_key = \(new.key.rawValue)", logger: logger
+            ).collect().isEmpty,
+            let reconciled = try await firstEvent(of: new, source: .orderQuery, on: connection, logger: logger)
+        {
+            return .duplicate(reconciled)
+        }
         let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
         let state: EventState =
             if let lease { .processing(owner: lease.owner, leaseUntil: now.adding(lease.duration)) } else { .pending }
@@ -228,12 +243,12 @@ public final class PostgresInbox: IdempotencyStore {
             """
             INSERT INTO trustpay_events (
                 id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-                previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts)
+                previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, source)
             VALUES (
                 \(new.id), \(new.key.rawValue), \(new.contentHash), \(new.kind.rawValue), \(new.merchantID),
                 \(new.orderType), \(new.orderNo), \(new.status), \(new.order.rawValue), \(lastStatus), \(isStale),
                 \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(columns.name), \(columns.owner),
-                \(columns.at), \(lease == nil ? 0 : 1))
+                \(columns.at), \(lease == nil ? 0 : 1), \(new.source.rawValue))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING \(unescaped: eventColumns)
             """, logger: logger
@@ -257,7 +272,8 @@ public final class PostgresInbox: IdempotencyStore {
             // Purged between the insert and this read: start over.
             throw UnexpectedlyEmpty(what: "the event with a known key")
         }
-        if event.contentHash == new.contentHash { return .duplicate(event) }
+        // A callback and an order-query answer differ by nature, not by conflict.
+        if event.contentHash == new.contentHash || event.source != new.source { return .duplicate(event) }
         let counted = try await connection.query(
             """
             UPDATE trustpay_events SET conflicts = conflicts + 1 WHERE id = \(event.id)
@@ -266,6 +282,20 @@ public final class PostgresInbox: IdempotencyStore {
         ).events()
         guard let conflicted = counted.first else { throw UnexpectedlyEmpty(what: "the conflicting event") }
         return .conflict(conflicted)
+    }
+
+    /// The first stored event of `new`'s order and status (of `source`, when given).
+    private static func firstEvent(
+        of new: NewInboxEvent, source: EventSource?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> InboxEvent? {
+        try await connection.query(
+            """
+            SELECT \(unescaped: eventColumns) FROM trustpay_events
+            WHERE order_ref = \(new.order.rawValue) AND status = \(new.status)
+                AND (\(source?.rawValue)::text IS NULL OR source = \(source?.rawValue))
+            ORDER BY seq LIMIT 1
+            """, logger: logger
+        ).events().first
     }
 
     // MARK: claiming and finishing

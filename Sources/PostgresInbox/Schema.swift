@@ -172,6 +172,36 @@ enum Schema {
                 )
                 """,
             ]),
+        // Version 5 is the attempt history's.
+        Migration(
+            version: 6, summary: "reconciliation: event sources, expected orders, order query leases",
+            statements: [
+                // Every earlier event is a callback.
+                """
+                ALTER TABLE trustpay_events ADD COLUMN source text NOT NULL DEFAULT 'callback'
+                    CHECK (source IN ('callback', 'order-query'))
+                """,
+                // An order-query event and a callback of one order and status are one event.
+                "CREATE INDEX trustpay_events_order_status ON trustpay_events (order_ref, status, seq)",
+                """
+                CREATE TABLE trustpay_expected_orders (
+                    order_ref text PRIMARY KEY,
+                    merchant_id bigint NOT NULL,
+                    order_type integer NOT NULL,
+                    order_no text NOT NULL,
+                    expected_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX trustpay_expected_orders_at ON trustpay_expected_orders (expected_at)",
+                // One replica queries an order at a time: the lease's holder.
+                """
+                CREATE TABLE trustpay_order_query_leases (
+                    order_ref text PRIMARY KEY,
+                    owner text NOT NULL,
+                    lease_until timestamptz NOT NULL
+                )
+                """,
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -8,7 +8,7 @@ enum EventRows {
     static let columns = """
         seq, id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref, \
         previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, next_attempt_at, \
-        completed_at, dead_at, attempts, last_error, conflicts
+        completed_at, dead_at, attempts, last_error, conflicts, source
         """
 
     /// The event of a row of ``columns``, with its `seq` (its place in the
@@ -20,13 +20,17 @@ enum EventRows {
             let id = try reader.text("id")
             let kindName = try reader.text("kind")
             guard let kind = EventKind(rawValue: kindName) else { throw .unknownValue(column: "kind", kindName) }
+            let sourceName = try reader.text("source")
+            guard let source = EventSource(rawValue: sourceName) else {
+                throw .unknownValue(column: "source", sourceName)
+            }
             let event = InboxEvent(
                 id: id, key: IdempotencyKey(rawValue: try reader.text("idempotency_key")),
                 contentHash: try reader.text("content_hash"), kind: kind, merchantID: try reader.integer("merchant_id"),
                 orderType: try reader.optionalInteger("order_type").map { Int($0) }, orderNo: try reader.text("order_no"),
                 status: Int(try reader.integer("status")), order: OrderReference(rawValue: try reader.text("order_ref")),
                 previousStatus: try reader.optionalInteger("previous_status").map { Int($0) },
-                isStale: try reader.integer("is_stale") != 0, rawBody: try reader.blob("raw_body"),
+                isStale: try reader.integer("is_stale") != 0, source: source, rawBody: try reader.blob("raw_body"),
                 receivedAt: try reader.date("received_at"), state: try state(reader),
                 attempts: Int(try reader.integer("attempts")), lastError: try reader.optionalText("last_error"),
                 conflicts: Int(try reader.integer("conflicts")))

@@ -8,7 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1, version2, version3]
+    static let migrations = [version1, version2, version3, version5]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -112,6 +112,32 @@ enum InboxSchema {
             SELECT 1 FROM inbox_events AS earlier
             WHERE earlier.order_ref = inbox_events.order_ref AND earlier.seq < inbox_events.seq
                 AND earlier.state IN ('pending', 'processing', 'waiting-retry'));
+        """)
+
+    /// Reconciliation (issue #15). Version 4 is the attempt history's.
+    /// - `source`: where an event came from; every earlier one is a callback.
+    /// - An index by (order, status): an order-query event and a callback
+    ///   of one order and status are one event, matched on these.
+    /// - `expected_orders`: orders the merchant expects a callback for.
+    /// - `order_query_leases`: who queries an order until when (one process
+    ///   owns a SQLite inbox, but the store contract is the same as PostgreSQL's).
+    static let version5 = Migration(version: 5, sql: """
+        ALTER TABLE inbox_events ADD COLUMN source TEXT NOT NULL DEFAULT 'callback'
+            CHECK (source IN ('callback', 'order-query'));
+        CREATE INDEX inbox_events_order_status ON inbox_events (order_ref, status, seq);
+        CREATE TABLE expected_orders (
+            order_ref   TEXT    PRIMARY KEY,
+            merchant_id INTEGER NOT NULL,
+            order_type  INTEGER NOT NULL,
+            order_no    TEXT    NOT NULL,
+            expected_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX expected_orders_at ON expected_orders (expected_at);
+        CREATE TABLE order_query_leases (
+            order_ref   TEXT    PRIMARY KEY,
+            owner       TEXT    NOT NULL,
+            lease_until INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """)
 
     /// Holds every unfinished event of `order` but its first; writes only

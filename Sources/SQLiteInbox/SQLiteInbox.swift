@@ -116,8 +116,14 @@ public final class SQLiteInbox: IdempotencyStore {
     private static func record(
         _ new: NewInboxEvent, lease: Lease?, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
+        if new.source == .orderQuery, let first = try firstEvent(of: new, source: nil, on: db) {
+            return .duplicate(first)
+        }
         if let stored = try storedEvent(key: new.key, on: db) {
             return try repeated(stored, by: new, now: now, on: db)
+        }
+        if new.source == .callback, let reconciled = try firstEvent(of: new, source: .orderQuery, on: db) {
+            return .duplicate(reconciled)
         }
         let last = try db.query(
             "SELECT status, status_rank FROM order_last_status WHERE order_ref = ?", .text(new.order.rawValue)
@@ -128,8 +134,9 @@ public final class SQLiteInbox: IdempotencyStore {
         let inserted = try db.query("""
             INSERT INTO inbox_events (
                 id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-                previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at,
+                source)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING \(EventRows.columns)
             """,
@@ -141,7 +148,7 @@ public final class SQLiteInbox: IdempotencyStore {
                 .text(lease == nil ? EventStateName.pending.rawValue : EventStateName.processing.rawValue),
                 lease.map { .text($0.owner) } ?? .null,
                 lease.map { .integer(now.millisecondsSince1970 + $0.duration.milliseconds) } ?? .null,
-                .integer(lease == nil ? 0 : 1), .time(now),
+                .integer(lease == nil ? 0 : 1), .time(now), .text(new.source.rawValue),
             ])
         guard let row = inserted.first else {
             // Not while this connection holds the write lock; should the key
@@ -168,7 +175,8 @@ public final class SQLiteInbox: IdempotencyStore {
     private static func repeated(
         _ stored: InboxEvent, by new: NewInboxEvent, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
-        guard stored.contentHash != new.contentHash else { return .duplicate(stored) }
+        // A callback and an order-query answer differ by nature, not by conflict.
+        guard stored.contentHash != new.contentHash && stored.source == new.source else { return .duplicate(stored) }
         let rows = try db.query(
             "UPDATE inbox_events SET conflicts = conflicts + 1, updated_at = ? WHERE id = ? RETURNING \(EventRows.columns)",
             .time(now), .text(stored.id))
@@ -176,6 +184,19 @@ public final class SQLiteInbox: IdempotencyStore {
             throw StoreError.unavailable("the event \(stored.id) vanished while recording a conflict")
         }
         return .conflict(try EventRows.event(row).event)
+    }
+
+    /// The first stored event of `new`'s order and status (of `source`, when given).
+    private static func firstEvent(
+        of new: NewInboxEvent, source: EventSource?, on db: SQLiteConnection
+    ) throws -> InboxEvent? {
+        let rows = try db.query(
+            """
+            SELECT \(EventRows.columns) FROM inbox_events INDEXED BY inbox_events_order_status
+            WHERE order_ref = ?1 AND status = ?2 AND (?3 IS NULL OR source = ?3) ORDER BY seq LIMIT 1
+            """,
+            .text(new.order.rawValue), .integer(Int64(new.status)), source.map { .text($0.rawValue) } ?? .null)
+        return try rows.first.map { try EventRows.event($0).event }
     }
 
     private static func storedEvent(key: IdempotencyKey, on db: SQLiteConnection) throws -> InboxEvent? {
@@ -425,7 +446,7 @@ public final class SQLiteInbox: IdempotencyStore {
     /// success for which `proves` holds (a new event stored: new pages
     /// written) clears it. Updates in place (claims, outcomes) may succeed
     /// on a full disk where a new callback fails, so they do not.
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ action: String, proves: (T) -> Bool = { _ in false },
         _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws(StoreError) -> T {
@@ -441,7 +462,7 @@ public final class SQLiteInbox: IdempotencyStore {
     }
 
     /// `body` on a reader connection; database failures become ``StoreError``.
-    private func read<T: Sendable>(
+    func read<T: Sendable>(
         _ action: String, _ body: @escaping @Sendable (SQLiteConnection) throws -> T
     ) async throws(StoreError) -> T {
         do {

@@ -1,4 +1,5 @@
 import AccessControl
+import Foundation
 
 /// Turns the tree into typed settings, section by section.
 enum ConfigurationReader {
@@ -56,6 +57,7 @@ enum ConfigurationReader {
             }
             try replica.finish()
         }
+        if let reconcile = try root.section("reconcile") { config.reconcile = try readReconcile(reconcile) }
         if let logging = try root.section("logging") {
             config.logging.level = try logging.choice("level", default: "info", Dictionary(uniqueKeysWithValues:
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].map { ($0, $0) }))
@@ -149,8 +151,59 @@ enum ConfigurationReader {
                 merchant.numberForms.append(value)
             }
         }
+        if let api = try s.section("api") { merchant.api = try readMerchantAPI(api) }
         try s.finish()
         return merchant
+    }
+
+    private static func readMerchantAPI(_ s: ConfigSection) throws(ConfigurationError) -> MerchantAPISettings {
+        var api = MerchantAPISettings()
+        if let text = try s.string("base_url") {
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["https", "http"].contains(scheme),
+                url.host?.isEmpty == false, url.query == nil, url.fragment == nil
+            else {
+                throw s.error("base_url", "expected an https:// (or http://) URL such as \(MerchantAPISettings.defaultBaseURL), got '\(text)'")
+            }
+            api.baseURL = text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        if let tree = s.raw("key") { api.key = try SecretSource.read(tree, path: s.keyPath("key")) }
+        try s.finish()
+        return api
+    }
+
+    private static func readReconcile(_ s: ConfigSection) throws(ConfigurationError) -> ReconcileSettings {
+        var reconcile = ReconcileSettings()
+        reconcile.interval = try s.duration("interval", default: reconcile.interval)
+        if reconcile.interval > .zero && reconcile.interval < .seconds(1) {
+            // Each sweep reads the store and may call the API: not in a loop.
+            throw s.error("interval", "expected 0 (off) or at least 1s, got '\(try s.string("interval") ?? "")'")
+        }
+        reconcile.after = try s.duration("after", default: reconcile.after)
+        guard reconcile.after > .zero else {
+            throw s.error("after", "expected a duration above zero, such as 15m")
+        }
+        reconcile.maxAge = try s.duration("max_age", default: reconcile.maxAge)
+        guard reconcile.maxAge > reconcile.after else {
+            throw s.error("max_age", "expected a duration longer than reconcile.after, such as 7d")
+        }
+        if s.raw("final_statuses") != nil {
+            reconcile.finalStatuses = []
+            for text in try s.stringList("final_statuses") {
+                guard let status = Int(text), (1...999).contains(status) else {
+                    throw s.error("final_statuses", "expected order status codes such as 2, 5 or 7, got '\(text)'")
+                }
+                if !reconcile.finalStatuses.contains(status) { reconcile.finalStatuses.append(status) }
+            }
+        }
+        if let text = try s.string("rate") {
+            guard let value = Double(text), value > 0, value <= 1000 else {
+                throw s.error("rate", "expected order queries per second above 0 and up to 1000, such as 5 or 0.5, got '\(text)'")
+            }
+            reconcile.rate = value
+        }
+        reconcile.concurrency = try s.int("concurrency", default: reconcile.concurrency, in: 1...64)
+        try s.finish()
+        return reconcile
     }
 
     private static let dispatchChoices: [String: DispatchSetting] = ["after-store": .afterStore, "after-handler": .afterHandler]

@@ -16,6 +16,7 @@ public struct ServiceConfiguration: Sendable {
     public var security = SecuritySettings()
     public var logging = LoggingSettings()
     public var replica = ReplicaSettings()
+    public var reconcile = ReconcileSettings()
     /// The file, lines and environment variables the values came from.
     public var sources = ConfigurationSources()
 
@@ -89,6 +90,37 @@ public struct MerchantSettings: Sendable, Equatable {
     public var id: Int64
     public var secrets: [SecretSource]
     public var numberForms: [NumberFormSetting] = NumberFormSetting.allCases
+    /// TrustPay's API for this merchant (`merchants[].api`), for reconciliation.
+    public var api = MerchantAPISettings()
+}
+
+/// Where and how to call TrustPay's API for one merchant. Requests are
+/// signed with the merchant's first secret.
+public struct MerchantAPISettings: Sendable, Equatable {
+    public static let defaultBaseURL = "https://api.trustpay.money"
+    public var baseURL = MerchantAPISettings.defaultBaseURL
+    /// `X-Api-Key`; without it the merchant's orders are not reconciled.
+    public var key: SecretSource?
+}
+
+/// The reconciliation sweep (`reconcile`): asks TrustPay's Order Query API
+/// about orders whose callbacks may have been missed.
+public struct ReconcileSettings: Sendable, Equatable {
+    /// How often the sweep runs; zero turns it off.
+    public var interval: Duration = .seconds(300)
+    /// How long an order may sit in a status that is not final, or be
+    /// expected without any callback, before it is queried.
+    public var after: Duration = .seconds(900)
+    /// Orders first seen longer ago than this are left alone.
+    public var maxAge: Duration = .seconds(7 * 86400)
+    /// Statuses after which an order is not queried: all but 1 (pending) and 9 (refunding).
+    public var finalStatuses: [Int] = [2, 3, 4, 5, 6, 7, 8]
+    /// Order queries per second, per merchant.
+    public var rate = 5.0
+    /// Order queries in flight at once, per merchant.
+    public var concurrency = 4
+
+    public var isEnabled: Bool { interval > .zero }
 }
 
 public enum DispatchSetting: String, Sendable, Equatable {

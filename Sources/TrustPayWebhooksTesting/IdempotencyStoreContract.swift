@@ -42,9 +42,18 @@ public struct IdempotencyStoreContract: Sendable {
         case concurrentClaimsNeverShareAnEvent
         case concurrentClaimsTakeOneEventPerOrder
         case answersWhenAvailable
+        case matchesReconciledEventsWithCallbacks
+        case choosesTheOrdersToReconcile
+        case queryLeasesAreExclusiveUntilTheyExpire
 
         public var description: String {
             switch self {
+            case .matchesReconciledEventsWithCallbacks:
+                "an order-query event and a callback of one order and status are one event, whichever comes first"
+            case .choosesTheOrdersToReconcile:
+                "chooses orders stuck in a status that is not final, and expected orders without events (ReconciliationStore)"
+            case .queryLeasesAreExclusiveUntilTheyExpire:
+                "one holder of an order's query lease at a time, until it expires (ReconciliationStore)"
             case .recordsEachKeyOnce:
                 "records once per key and tells duplicates (same hash) from conflicts (counted)"
             case .comparesKeysByteForByte:
@@ -115,6 +124,9 @@ public struct IdempotencyStoreContract: Sendable {
         case .concurrentClaimsNeverShareAnEvent: try await run.concurrentClaimsNeverShareAnEvent()
         case .concurrentClaimsTakeOneEventPerOrder: try await run.concurrentClaimsTakeOneEventPerOrder()
         case .answersWhenAvailable: try await run.answersWhenAvailable()
+        case .matchesReconciledEventsWithCallbacks: try await run.matchesReconciledEventsWithCallbacks()
+        case .choosesTheOrdersToReconcile: try await run.choosesTheOrdersToReconcile()
+        case .queryLeasesAreExclusiveUntilTheyExpire: try await run.queryLeasesAreExclusiveUntilTheyExpire()
         }
     }
 
@@ -150,7 +162,7 @@ public struct ContractViolation: Error, CustomStringConvertible {
 }
 
 /// One requirement checked against one store.
-private struct ContractRun {
+struct ContractRun {
     let requirement: IdempotencyStoreContract.Requirement
     let store: any IdempotencyStore
     /// When `newEvent` receives events: about now, in whole seconds.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Webhooks
 
 @testable import OperatorConsole
 
@@ -74,6 +75,27 @@ import Testing
         #expect(try await console.store.event(id: console.deadID)?.state.name == .pending)
         let empty = try await console.request("POST", "/api/dead-letters/retry", headers: [console.bearer], body: "")
         #expect(empty.status == 400 && empty.json["error"] as? String == "nothing_selected", "\(empty)")
+        await console.stop()
+    }
+
+    /// Reconciliation's expected orders, registered by a script with the token.
+    @Test func expectedOrdersAreRegisteredOnce() async throws {
+        let console = try await ConsoleUnderTest()
+        let first = try await console.request(
+            "POST", "/api/expected", headers: [console.bearer], body: "order_no=EXP-1&merchant=1&type=payout")
+        #expect(first.status == 200 && first.json["new"] as? Bool == true && first.json["type"] as? String == "payout", "\(first)")
+        let again = try await console.request("POST", "/api/expected", headers: [console.bearer], body: "order_no=EXP-1&merchant=1&type=payout")
+        #expect(again.status == 200 && again.json["new"] as? Bool == false, "\(again)")
+        let now = Date()
+        let waiting = try await console.store.reconciliationCandidates(
+            finalStatuses: [5], quietSince: now.addingTimeInterval(60), notBefore: now.addingTimeInterval(-60), limit: 10)
+        #expect(waiting.map(\.orderNo) == ["EXP-1"] && waiting.first?.type == .payout && waiting.first?.merchantID == 1)
+        for (body, code) in [("merchant=1", "missing_order_no"), ("order_no=X", "missing_merchant"),
+                             ("order_no=X&merchant=abc", "bad_merchant"), ("order_no=X&merchant=1&type=refund", "bad_type"),
+                             ("order_no=X&merchant=1&colour=red", "unknown_parameter")] {
+            let refused = try await console.request("POST", "/api/expected", headers: [console.bearer], body: body)
+            #expect(refused.status == 400 && refused.json["error"] as? String == code, "\(body): \(refused)")
+        }
         await console.stop()
     }
 

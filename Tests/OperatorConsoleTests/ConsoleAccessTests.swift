@@ -7,7 +7,9 @@ import Testing
 /// token exchanged for a cookie, CSRF on cookie changes, 405 with `Allow`.
 @Suite struct ConsoleAccessTests {
     static let apiGets = ["/api/overview", "/api/events", "/api/event?id=ID"]
-    static let apiPosts = ["/api/replay?id=ID", "/api/purge?id=ID", "/api/dead-letters/retry?all=1"]
+    static let apiPosts = [
+        "/api/replay?id=ID", "/api/purge?id=ID", "/api/dead-letters/retry?all=1", "/api/expected?order_no=E-1&merchant=1",
+    ]
     static let pages = ["/console/", "/console/events", "/console/event?id=ID", "/console/dead-letters"]
 
     @Test func everyAPIRouteRefusesRequestsWithoutTheToken() async throws {

@@ -18,8 +18,9 @@ import OperatorConsole
         let summary = EventRendering.summary(Self.event)
         #expect(summary.keys == [
             "id", "kind", "merchant_id", "order_no", "order_type", "status", "state", "attempts", "last_error",
-            "received_at", "previous_status", "stale", "conflicts", "next_attempt_at",
+            "received_at", "previous_status", "stale", "conflicts", "next_attempt_at", "source",
         ])
+        #expect(summary["source"] == "callback")
         #expect(summary["state"] == "dead")
         #expect(summary["received_at"] == "2025-08-05T16:43:55.000Z")
         #expect(summary["previous_status"] == .integer(5))

@@ -21,7 +21,7 @@ import Webhooks
         }
         #expect(version == SQLiteInbox.schemaVersion)
         #expect(journal == "wal")
-        #expect(tables == ["inbox_events", "order_last_status", "schema_version"])
+        #expect(tables == ["expected_orders", "inbox_events", "order_last_status", "order_query_leases", "schema_version"])
         _ = try await inbox.record(newEvent(), lease: nil, now: t0)
         await inbox.close()
 
@@ -129,11 +129,22 @@ import Webhooks
         let directory = try TemporaryDirectory()
         let path = directory.database()
         let old = try await SQLiteDatabase(path: path, migrations: [InboxSchema.version1, InboxSchema.version2])
-        let before = SQLiteInbox(database: old)
-        let first = try await before.record(newEvent("O-1", status: 5), lease: nil, now: t0).event
-        _ = try await before.record(newEvent("O-1", status: 7, rank: 2), lease: nil, now: t0)
-        let other = try await before.record(newEvent("O-2", status: 5), lease: nil, now: t0).event
-        await before.close()
+        // Rows as that release wrote them: this release's `record` writes
+        // columns of later migrations.
+        let events = [("first", "O-1", 5), ("second", "O-1", 7), ("other", "O-2", 5)]
+        try await old.write { db in
+            for (id, order, status) in events {
+                try db.execute(
+                    """
+                    INSERT INTO inbox_events (
+                        id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                        is_stale, raw_body, received_at, state, updated_at)
+                    VALUES (?, ?, 'h', 'payment', 1, 0, ?, ?, ?, 0, x'7b7d', 0, 'pending', 0)
+                    """,
+                    .text(id), .text("[\"\(order)\",\(status)]"), .text(order), .integer(Int64(status)), .text(order))
+            }
+        }
+        await old.close()
 
         let inbox = try await SQLiteInbox.open(path: path)
         let held = try await inbox.database.read { db in
@@ -142,7 +153,8 @@ import Webhooks
         }
         #expect(held == ["O-1 7"])
         let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
-        #expect(due.map(\.id) == [first.id, other.id])
+        #expect(due.map(\.id) == ["first", "other"])
+        #expect(due.allSatisfy { $0.source == .callback }, "events stored before migration 5 are callbacks")
         await inbox.close()
     }
 

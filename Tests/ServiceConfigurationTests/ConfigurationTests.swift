@@ -85,7 +85,57 @@ import Testing
         ("replica:\n  name: \"a/b\"\n", "replica.name"),
         ("replica:\n  name: \"a b\"\n", "replica.name"),
         ("replica:\n  nmae: web-1\n", "replica.nmae"),
+        ("merchants:\n  - id: 5\n    secrets: [x]\n    api:\n      base_url: ftp://api.example\n", "merchants[0].api.base_url"),
+        ("merchants:\n  - id: 5\n    secrets: [x]\n    api:\n      base_url: not a url\n", "merchants[0].api.base_url"),
+        ("merchants:\n  - id: 5\n    secrets: [x]\n    api:\n      key: {env: A, file: b}\n", "merchants[0].api.key"),
+        ("merchants:\n  - id: 5\n    secrets: [x]\n    api:\n      token: x\n", "merchants[0].api.token"),
+        ("reconcile:\n  interval: sometimes\n", "reconcile.interval"),
+        ("reconcile:\n  interval: 200ms\n", "reconcile.interval"),
+        ("reconcile:\n  after: 0s\n", "reconcile.after"),
+        ("reconcile:\n  after: soon\n", "reconcile.after"),
+        ("reconcile:\n  after: 2h\n  max_age: 1h\n", "reconcile.max_age"),
+        ("reconcile:\n  max_age: forever\n", "reconcile.max_age"),
+        ("reconcile:\n  final_statuses: [5, paid]\n", "reconcile.final_statuses"),
+        ("reconcile:\n  final_statuses: [0]\n", "reconcile.final_statuses"),
+        ("reconcile:\n  rate: 0\n", "reconcile.rate"),
+        ("reconcile:\n  rate: fast\n", "reconcile.rate"),
+        ("reconcile:\n  concurrency: 0\n", "reconcile.concurrency"),
+        ("reconcile:\n  concurrency: 65\n", "reconcile.concurrency"),
+        ("reconcile:\n  every: 5m\n", "reconcile.every"),
     ]
+
+    @Test func reconciliationKeysAreRead() throws {
+        let defaults = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])
+        #expect(defaults.merchants[0].api == MerchantAPISettings())
+        #expect(defaults.merchants[0].api.baseURL == "https://api.trustpay.money" && defaults.merchants[0].api.key == nil)
+        #expect(defaults.reconcile.interval == .seconds(300) && defaults.reconcile.isEnabled)
+        #expect(defaults.reconcile.after == .seconds(900) && defaults.reconcile.maxAge == .seconds(7 * 86400))
+        #expect(defaults.reconcile.finalStatuses == [2, 3, 4, 5, 6, 7, 8])
+        #expect(defaults.reconcile.rate == 5 && defaults.reconcile.concurrency == 4)
+        let config = try ServiceConfiguration.load(yaml: """
+            merchants:
+              - id: 7
+                secrets: [s]
+                api:
+                  base_url: http://127.0.0.1:9999/
+                  key: {env: TRUSTPAY_API_KEY}
+            reconcile:
+              interval: 30s
+              after: 2m
+              max_age: 3d
+              final_statuses: [2, 3, 5, 7]
+              rate: 0.5
+              concurrency: 2
+            """, environment: [:])
+        #expect(config.merchants[0].api.baseURL == "http://127.0.0.1:9999")
+        #expect(config.merchants[0].api.key == .environment("TRUSTPAY_API_KEY"))
+        #expect(config.reconcile.interval == .seconds(30) && config.reconcile.after == .seconds(120))
+        #expect(config.reconcile.maxAge == .seconds(3 * 86400) && config.reconcile.finalStatuses == [2, 3, 5, 7])
+        #expect(config.reconcile.rate == 0.5 && config.reconcile.concurrency == 2)
+        let off = try ServiceConfiguration.load(
+            yaml: Self.merchant, environment: ["TRUSTPAY_WEBHOOKS__RECONCILE__INTERVAL": "0"])
+        #expect(off.reconcile.interval == .zero && !off.reconcile.isEnabled)
+    }
 
     @Test func hardeningKeysAreRead() throws {
         let defaults = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])

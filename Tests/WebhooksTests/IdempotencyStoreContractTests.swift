@@ -70,3 +70,16 @@ private final class ConflictBlindStore: IdempotencyStore {
     func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
     func checkAvailability() async throws {}
 }
+
+extension ConflictBlindStore: ReconciliationStore {
+    func expect(_ order: ExpectedOrder) async throws -> Bool { try await inner.expect(order) }
+    func reconciliationCandidates(
+        finalStatuses: Set<Int>, quietSince: Date, notBefore: Date, limit: Int
+    ) async throws -> [ReconciliationCandidate] {
+        try await inner.reconciliationCandidates(
+            finalStatuses: finalStatuses, quietSince: quietSince, notBefore: notBefore, limit: limit)
+    }
+    func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
+        try await inner.takeQueryLease(order: order, owner: owner, until: until, now: now)
+    }
+}

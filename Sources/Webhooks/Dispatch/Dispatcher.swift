@@ -89,10 +89,18 @@ struct Dispatcher: Sendable {
         switch event.kind {
         case .payment:
             let callback: PaymentCallback
-            do { callback = try PaymentCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+            do {
+                callback =
+                    switch event.source {
+                    case .callback: try PaymentCallback(body: event.rawBody)
+                    case .orderQuery: try PaymentCallback(orderQueryAnswer: event.rawBody)
+                    }
+            } catch {
+                return .undecodable(error.description)
+            }
             let paymentEvent = PaymentEvent(
                 callback: callback, attempt: delivery, previousStatus: event.previousStatus.map(OrderStatus.init(code:)),
-                isStale: event.isStale)
+                isStale: event.isStale, source: event.source)
             let handlers = handlers.payment
             work = { for handler in handlers { try await handler(paymentEvent) } }
         case .card:
@@ -100,7 +108,7 @@ struct Dispatcher: Sendable {
             do { callback = try CardCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
             let cardEvent = CardEvent(
                 callback: callback, merchantID: event.merchantID, attempt: delivery,
-                previousStatus: event.previousStatus)
+                previousStatus: event.previousStatus, source: event.source)
             let handlers = handlers.card
             work = { for handler in handlers { try await handler(cardEvent) } }
         }

@@ -12,12 +12,19 @@ public struct CardEvent: Sendable {
     public let attempt: DeliveryAttempt
     /// The raw status last seen for this card order, if any.
     public let previousStatus: Int?
+    /// Always `.callback`: card orders are not reconciled (the Order Query
+    /// API answers for payments only); here so that handlers read it alike.
+    public let source: EventSource
 
-    public init(callback: CardCallback, merchantID: Int64, attempt: DeliveryAttempt, previousStatus: Int?) {
+    public init(
+        callback: CardCallback, merchantID: Int64, attempt: DeliveryAttempt, previousStatus: Int?,
+        source: EventSource = .callback
+    ) {
         self.callback = callback
         self.merchantID = merchantID
         self.attempt = attempt
         self.previousStatus = previousStatus
+        self.source = source
     }
 
     public var eventID: String { attempt.eventID }

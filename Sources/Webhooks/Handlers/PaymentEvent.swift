@@ -18,12 +18,21 @@ public struct PaymentEvent: Sendable {
     public let previousStatus: OrderStatus?
     /// This callback would move the order backwards (it arrived out of order).
     public let isStale: Bool
+    /// `.callback`, or `.orderQuery` when reconciliation recorded the status
+    /// from TrustPay's Order Query API: ``callback`` is then read from the
+    /// answer (`PaymentCallback(orderQueryAnswer:)`): no refund numbers, pay
+    /// time, balance or signature, and its raw body is the answer.
+    public let source: EventSource
 
-    public init(callback: PaymentCallback, attempt: DeliveryAttempt, previousStatus: OrderStatus?, isStale: Bool) {
+    public init(
+        callback: PaymentCallback, attempt: DeliveryAttempt, previousStatus: OrderStatus?, isStale: Bool,
+        source: EventSource = .callback
+    ) {
         self.callback = callback
         self.attempt = attempt
         self.previousStatus = previousStatus
         self.isStale = isStale
+        self.source = source
     }
 
     public var eventID: String { attempt.eventID }
@@ -32,6 +41,6 @@ public struct PaymentEvent: Sendable {
 
 extension PaymentEvent: CustomStringConvertible {
     public var description: String {
-        "PaymentEvent(\(attempt), \(callback)\(isStale ? ", stale" : ""))"
+        "PaymentEvent(\(attempt), \(callback)\(isStale ? ", stale" : "")\(source == .orderQuery ? ", from an order query" : ""))"
     }
 }

@@ -22,6 +22,13 @@ public struct IdempotencyKey: Sendable, Hashable, CustomStringConvertible {
 
     public init(rawValue: String) { self.rawValue = rawValue }
 
+    /// The key of a payment callback, or of an Order Query answer read as
+    /// one (`PaymentCallback(orderQueryAnswer:)`: no refund numbers, so its
+    /// key is the callback's for every status that carries none).
+    ///
+    /// An Order Query answer cannot tell refund numbers, so a reconciled
+    /// event and a callback of one order and status are matched by the store
+    /// on (order, status) as well (see ``IdempotencyStore/record(_:lease:now:)``).
     public static func payment(_ callback: PaymentCallback) -> IdempotencyKey {
         let refunds = callback.merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let parts: [JSONValue] = [

@@ -33,6 +33,20 @@ public protocol IdempotencyStore: Sendable {
     ///   lower than the last one's, and the last status advances unless stale.
     /// - Known key, same ``NewInboxEvent/contentHash``: `.duplicate`, no change.
     /// - Known key, other hash: `.conflict`, the conflict count goes up by one.
+    ///
+    /// Reconciliation (``NewInboxEvent/source``): an Order Query answer and a
+    /// callback telling the same order and status are one event, whichever
+    /// comes first. The answer carries no refund numbers, so they are matched
+    /// on (``NewInboxEvent/order``, ``NewInboxEvent/status``):
+    /// - an `.orderQuery` event is `.duplicate` of the first stored event of
+    ///   its order with its status, whatever its key (a status-8 answer
+    ///   matches a stored status-8 callback with any refund numbers);
+    /// - a `.callback` whose key is unknown is `.duplicate` of a stored
+    ///   `.orderQuery` event of its order and status (so a second partial
+    ///   refund told only after a reconciled status 8 is not told again: the
+    ///   answer already said "status 8");
+    /// - a known key whose stored event has the other source is `.duplicate`,
+    ///   never `.conflict`: their content hashes differ by nature.
     func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome
 
     /// Claims one event if it is pending, waiting to retry (due or not: a

@@ -27,7 +27,11 @@ public struct InboxEvent: Sendable, Equatable, CustomStringConvertible {
     public let previousStatus: Int?
     /// The event would move its order backwards (e.g. 5 after 7); the handler decides.
     public let isStale: Bool
-    /// The body exactly as posted.
+    /// Where the event came from: a signed callback or an Order Query answer.
+    public let source: EventSource
+    /// The body exactly as posted; for an order-query event, the API's
+    /// answer exactly as received (its `contentHash` is the lower-case hex
+    /// MD5 of these bytes).
     public let rawBody: [UInt8]
     public let receivedAt: Date
     public var state: EventState
@@ -40,8 +44,9 @@ public struct InboxEvent: Sendable, Equatable, CustomStringConvertible {
 
     public init(
         id: String, key: IdempotencyKey, contentHash: String, kind: EventKind, merchantID: Int64, orderType: Int?,
-        orderNo: String, status: Int, order: OrderReference, previousStatus: Int?, isStale: Bool, rawBody: [UInt8],
-        receivedAt: Date, state: EventState = .pending, attempts: Int = 0, lastError: String? = nil, conflicts: Int = 0
+        orderNo: String, status: Int, order: OrderReference, previousStatus: Int?, isStale: Bool,
+        source: EventSource = .callback, rawBody: [UInt8], receivedAt: Date, state: EventState = .pending,
+        attempts: Int = 0, lastError: String? = nil, conflicts: Int = 0
     ) {
         self.id = id
         self.key = key
@@ -54,6 +59,7 @@ public struct InboxEvent: Sendable, Equatable, CustomStringConvertible {
         self.order = order
         self.previousStatus = previousStatus
         self.isStale = isStale
+        self.source = source
         self.rawBody = rawBody
         self.receivedAt = receivedAt
         self.state = state
@@ -65,6 +71,6 @@ public struct InboxEvent: Sendable, Equatable, CustomStringConvertible {
     /// Log-safe: ids, merchant, order number, status and state only.
     public var description: String {
         "InboxEvent(\(id), \(kind) order \(orderNo) of merchant \(merchantID), status \(status), \(state), "
-            + "attempts \(attempts)\(isStale ? ", stale" : ""))"
+            + "attempts \(attempts)\(isStale ? ", stale" : "")\(source == .orderQuery ? ", from an order query" : ""))"
     }
 }

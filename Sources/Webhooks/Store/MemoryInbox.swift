@@ -1,4 +1,5 @@
 import Foundation
+import TrustPay
 import Locking
 
 /// An ``IdempotencyStore`` in memory: for tests, development, and single
@@ -25,12 +26,27 @@ public final class MemoryInbox: IdempotencyStore {
         var status: Int
         var rank: Int?
         var events: Int
+        /// The order's first and latest events' receipt times, for reconciliation.
+        var firstReceived: Date
+        var lastReceived: Date
+    }
+
+    /// An order and one of its statuses: how a reconciled event and a
+    /// callback are matched (see ``IdempotencyStore/record(_:lease:now:)``).
+    private struct OrderStatusSlot: Hashable {
+        var order: OrderReference
+        var status: Int
     }
 
     private struct Storage {
         var entries: [String: Entry] = [:]
         var idsByKey: [IdempotencyKey: String] = [:]
         var orders: [OrderReference: LastStatus] = [:]
+        /// Every (order, status) stored, with how many events hold it and
+        /// the order-query events among them.
+        var slots: [OrderStatusSlot: (events: Int, fromQueries: Set<String>)] = [:]
+        var expected: [OrderReference: ExpectedOrder] = [:]
+        var queryLeases: [OrderReference: (owner: String, until: Date)] = [:]
         var nextSequence = 0
         var nextSweep = Date.distantPast
     }
@@ -46,11 +62,22 @@ public final class MemoryInbox: IdempotencyStore {
 
     public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
         try storage.withLock { storage in
+            let slot = OrderStatusSlot(order: new.order, status: new.status)
+            if new.source == .orderQuery, storage.slots[slot] != nil, let first = firstEvent(in: slot, storage) {
+                return .duplicate(first)
+            }
             if let id = storage.idsByKey[new.key], var existing = storage.entries[id] {
-                if existing.event.contentHash == new.contentHash { return .duplicate(existing.event) }
+                if existing.event.contentHash == new.contentHash || existing.event.source != new.source {
+                    return .duplicate(existing.event)
+                }
                 existing.event.conflicts += 1
                 storage.entries[id] = existing
                 return .conflict(existing.event)
+            }
+            if new.source == .callback, let ids = storage.slots[slot]?.fromQueries, !ids.isEmpty,
+                let reconciled = ids.compactMap({ storage.entries[$0] }).min(by: { $0.sequence < $1.sequence })
+            {
+                return .duplicate(reconciled.event)
             }
             try makeRoom(&storage, now: now)
             let previous = storage.orders[new.order]
@@ -59,17 +86,28 @@ public final class MemoryInbox: IdempotencyStore {
             var event = InboxEvent(
                 id: new.id, key: new.key, contentHash: new.contentHash, kind: new.kind, merchantID: new.merchantID,
                 orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
-                previousStatus: previous?.status, isStale: isStale, rawBody: new.rawBody, receivedAt: new.receivedAt)
+                previousStatus: previous?.status, isStale: isStale, source: new.source, rawBody: new.rawBody,
+                receivedAt: new.receivedAt)
             if let lease {
                 event.state = .processing(owner: lease.owner, leaseUntil: now.addingTimeInterval(lease.duration.seconds))
                 event.attempts = 1
             }
-            var last = previous ?? LastStatus(status: new.status, rank: new.statusRank, events: 0)
+            var last =
+                previous
+                ?? LastStatus(
+                    status: new.status, rank: new.statusRank, events: 0, firstReceived: new.receivedAt,
+                    lastReceived: new.receivedAt)
             if !isStale {
                 last.status = new.status
                 last.rank = new.statusRank ?? previous?.rank
             }
             last.events += 1
+            last.firstReceived = min(last.firstReceived, new.receivedAt)
+            last.lastReceived = max(last.lastReceived, new.receivedAt)
+            var held = storage.slots[slot] ?? (0, [])
+            held.events += 1
+            if new.source == .orderQuery { held.fromQueries.insert(event.id) }
+            storage.slots[slot] = held
             storage.orders[new.order] = last
             storage.entries[event.id] = Entry(event: event, sequence: storage.nextSequence)
             storage.nextSequence += 1
@@ -215,9 +253,74 @@ public final class MemoryInbox: IdempotencyStore {
     private func remove(_ event: InboxEvent, from storage: inout Storage) {
         storage.entries[event.id] = nil
         storage.idsByKey[event.key] = nil
-        if let last = storage.orders[event.order] {
+        if var last = storage.orders[event.order] {
             // The order's last status is forgotten with its last event.
-            storage.orders[event.order] = last.events > 1 ? LastStatus(status: last.status, rank: last.rank, events: last.events - 1) : nil
+            last.events -= 1
+            storage.orders[event.order] = last.events > 0 ? last : nil
+        }
+        let slot = OrderStatusSlot(order: event.order, status: event.status)
+        if var held = storage.slots[slot] {
+            held.events -= 1
+            held.fromQueries.remove(event.id)
+            storage.slots[slot] = held.events > 0 ? held : nil
+        }
+    }
+
+    /// The first stored event of an order with a status (a linear search,
+    /// done only when an order query repeats a stored status).
+    private func firstEvent(in slot: OrderStatusSlot, _ storage: Storage) -> InboxEvent? {
+        storage.entries.values.filter { $0.event.order == slot.order && $0.event.status == slot.status }
+            .min { $0.sequence < $1.sequence }?.event
+    }
+}
+
+// MARK: - Reconciliation
+
+extension MemoryInbox: ReconciliationStore {
+    public func expect(_ order: ExpectedOrder) async throws -> Bool {
+        storage.withLock { storage in
+            guard storage.expected[order.order] == nil else { return false }
+            storage.expected[order.order] = order
+            return true
+        }
+    }
+
+    public func reconciliationCandidates(
+        finalStatuses: Set<Int>, quietSince: Date, notBefore: Date, limit: Int
+    ) async throws -> [ReconciliationCandidate] {
+        storage.withLock { storage in
+            var candidates: [ReconciliationCandidate] = []
+            var latestEvent: [OrderReference: InboxEvent] = [:]
+            for entry in storage.entries.values where entry.event.kind == .payment {
+                if let seen = latestEvent[entry.event.order], seen.receivedAt >= entry.event.receivedAt { continue }
+                latestEvent[entry.event.order] = entry.event
+            }
+            for (order, last) in storage.orders {
+                guard let event = latestEvent[order], let type = event.orderType,
+                    !finalStatuses.contains(last.status), last.lastReceived < quietSince,
+                    last.firstReceived >= notBefore
+                else { continue }
+                candidates.append(
+                    ReconciliationCandidate(
+                        merchantID: event.merchantID, type: OrderType(rawValue: type), orderNo: event.orderNo,
+                        lastStatus: last.status, reason: .notFinal, since: last.firstReceived))
+            }
+            for (order, expected) in storage.expected
+            where storage.orders[order] == nil && expected.expectedAt < quietSince && expected.expectedAt >= notBefore {
+                candidates.append(
+                    ReconciliationCandidate(
+                        merchantID: expected.merchantID, type: expected.type, orderNo: expected.orderNo,
+                        lastStatus: nil, reason: .expected, since: expected.expectedAt))
+            }
+            return Array(candidates.sorted { ($0.since, $0.orderNo) < ($1.since, $1.orderNo) }.prefix(max(0, limit)))
+        }
+    }
+
+    public func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
+        storage.withLock { storage in
+            if let held = storage.queryLeases[order], held.owner != owner, held.until > now { return false }
+            storage.queryLeases[order] = (owner, until)
+            return true
         }
     }
 }

@@ -18,13 +18,16 @@ public struct NewInboxEvent: Sendable, Equatable {
     /// `nil` when the status has no known place in the order's progress:
     /// such an event is never stale.
     public var statusRank: Int?
+    /// A callback, or an Order Query answer (see ``IdempotencyStore/record(_:lease:now:)``
+    /// for how the two are matched).
+    public var source: EventSource
     public var rawBody: [UInt8]
     public var receivedAt: Date
 
     public init(
         id: String = NewInboxEvent.makeID(), key: IdempotencyKey, contentHash: String, kind: EventKind,
         merchantID: Int64, orderType: Int?, orderNo: String, status: Int, order: OrderReference, statusRank: Int?,
-        rawBody: [UInt8], receivedAt: Date
+        source: EventSource = .callback, rawBody: [UInt8], receivedAt: Date
     ) {
         self.id = id
         self.key = key
@@ -36,6 +39,7 @@ public struct NewInboxEvent: Sendable, Equatable {
         self.status = status
         self.order = order
         self.statusRank = statusRank
+        self.source = source
         self.rawBody = rawBody
         self.receivedAt = receivedAt
     }

@@ -9,9 +9,12 @@ public struct OrderReference: Sendable, Hashable, CustomStringConvertible {
     public init(rawValue: String) { self.rawValue = rawValue }
 
     public static func payment(_ callback: PaymentCallback) -> OrderReference {
-        let parts: [JSONValue] = [
-            "payment", .integer(callback.merchantID), .integer(callback.type.rawValue), .string(callback.orderNo),
-        ]
+        payment(merchantID: callback.merchantID, type: callback.type, orderNo: callback.orderNo)
+    }
+
+    /// A payin or payout order, as reconciliation names the orders it queries.
+    public static func payment(merchantID: Int64, type: OrderType, orderNo: String) -> OrderReference {
+        let parts: [JSONValue] = ["payment", .integer(merchantID), .integer(type.rawValue), .string(orderNo)]
         return OrderReference(rawValue: JSONValue.array(parts).compactJSON)
     }
 

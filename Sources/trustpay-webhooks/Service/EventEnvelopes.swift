@@ -9,7 +9,7 @@ extension EventEnvelope {
             eventID: event.eventID, kind: "payment", merchantID: callback.merchantID, orderNo: callback.orderNo,
             type: "\(callback.type)", status: callback.status.code, previousStatus: event.previousStatus?.code,
             stale: event.isStale, attempt: event.attempt.number, receivedAt: event.receivedAt,
-            rawBody: callback.rawBody)
+            source: event.source.rawValue, rawBody: callback.rawBody)
     }
 
     init(_ event: CardEvent) {
@@ -17,6 +17,7 @@ extension EventEnvelope {
         self.init(
             eventID: event.eventID, kind: "card", merchantID: event.merchantID, orderNo: callback.orderNo,
             type: callback.kind.rawValue, status: callback.status, previousStatus: event.previousStatus,
-            stale: false, attempt: event.attempt.number, receivedAt: event.receivedAt, rawBody: callback.rawBody)
+            stale: false, attempt: event.attempt.number, receivedAt: event.receivedAt, source: event.source.rawValue,
+            rawBody: callback.rawBody)
     }
 }

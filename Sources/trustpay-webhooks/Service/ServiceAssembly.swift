@@ -44,7 +44,7 @@ struct ServiceAssembly {
 
     /// The operator console on the admin listener, when `admin.token` is set.
     func operatorConsole(store: any IdempotencyStore) -> OperatorConsole? {
-        consoleToken.map { OperatorConsole(token: $0, store: store) }
+        consoleToken.map { OperatorConsole(token: $0, store: store, merchants: merchants.map(\.id)) }
     }
 
     /// The configured merchants with their secrets resolved; shared with the

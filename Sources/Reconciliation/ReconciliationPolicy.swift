@@ -1,0 +1,37 @@
+import Foundation
+
+/// When and how much the sweep queries (the `reconcile` settings).
+public struct ReconciliationPolicy: Sendable, Equatable {
+    /// Between sweeps; also how long a replica holds an order's query lease,
+    /// so an order is queried at most once per interval across replicas.
+    public var interval: Duration
+    /// Quiet time before an order (not final, or expected without events) is queried.
+    public var after: Duration
+    /// Orders first seen longer ago are left alone.
+    public var maxAge: Duration
+    /// Statuses after which an order is not queried.
+    public var finalStatuses: Set<Int>
+    /// Order queries in flight at once, for the whole sweep.
+    public var concurrency: Int
+    /// The most orders one sweep takes (the oldest); the rest wait for the next.
+    public var batchLimit: Int
+
+    public init(
+        interval: Duration = .seconds(300), after: Duration = .seconds(900), maxAge: Duration = .seconds(7 * 86400),
+        finalStatuses: Set<Int> = [2, 3, 4, 5, 6, 7, 8], concurrency: Int = 4, batchLimit: Int = 1000
+    ) {
+        self.interval = interval
+        self.after = after
+        self.maxAge = maxAge
+        self.finalStatuses = finalStatuses
+        self.concurrency = max(1, concurrency)
+        self.batchLimit = max(1, batchLimit)
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
