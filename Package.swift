@@ -117,6 +117,15 @@ let package = Package(
                 .embedInCode("Assets/console.html"), .embedInCode("Assets/login.html"),
                 .embedInCode("Assets/console.css"), .embedInCode("Assets/console.js"),
             ]),
+        // The reconciliation sweep: asks the Order Query API about orders
+        // that may have missed a callback and records what is new.
+        .target(
+            name: "Reconciliation",
+            dependencies: [
+                "Webhooks", "TrustPay", "TrustPayAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
         // Private PostgreSQL clusters (initdb/pg_ctl on loopback) for tests and the crash drill.
         .target(name: "PostgresTestCluster", dependencies: ["Locking"]),
         // Writes with group commit and prints each acknowledged id, until
@@ -130,7 +139,7 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole",
+                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "Reconciliation", "TrustPayAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -157,6 +166,12 @@ let package = Package(
             dependencies: [
                 "OperatorConsole", "HTTPServer", "Webhooks", "TrustPay", "ChildProcesses", "TrustPayWebhooksTesting",
                 "TestSupport",
+            ]),
+        .testTarget(
+            name: "ReconciliationTests",
+            dependencies: [
+                "Reconciliation", "Webhooks", "TrustPay", "TrustPayAPI", "SQLiteInbox", "TrustPayWebhooksTesting",
+                "TestSupport", "Locking", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),

@@ -4,6 +4,7 @@ import TrustPay
 import Webhooks
 
 extension PostgresInbox: ReconciliationStore {
+    @discardableResult
     public func expect(_ order: ExpectedOrder) async throws -> Bool {
         try await perform { [self] client in
             let rows = try await client.query(

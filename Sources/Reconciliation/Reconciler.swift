@@ -30,29 +30,29 @@ public struct Reconciler: Sendable {
         case notConfigured
     }
 
-    /// Per merchant id: its Order Query client.
-    let clients: [Int64: any OrderQuerying]
+    /// The Order Query client (``TrustPayAPIClient`` or a fake).
+    let client: any OrderQuerying
+    /// Merchants whose orders can be queried: those with an API key.
+    public let merchants: Set<Int64>
     /// Records an event (the pipeline's `recordReconciled`, which wakes the workers, or the store's `record`).
     let record: @Sendable (NewInboxEvent) async throws -> RecordOutcome
     let logger: Logger
 
     public init(
-        clients: [Int64: any OrderQuerying], record: @escaping @Sendable (NewInboxEvent) async throws -> RecordOutcome,
-        logger: Logger
+        client: any OrderQuerying, merchants: Set<Int64>,
+        record: @escaping @Sendable (NewInboxEvent) async throws -> RecordOutcome, logger: Logger
     ) {
-        self.clients = clients
+        self.client = client
+        self.merchants = merchants
         self.record = record
         self.logger = logger
     }
-
-    /// Merchants whose orders can be queried.
-    public var merchants: Set<Int64> { Set(clients.keys) }
 
     public func reconcile(orderNo: String, merchantID: Int64, now: Date = Date()) async -> Finding {
         var logger = logger
         logger[metadataKey: "merchant_id"] = "\(merchantID)"
         logger[metadataKey: "order_no"] = "\(LogText.escaped(orderNo))"
-        guard let client = clients[merchantID] else { return .notConfigured }
+        guard merchants.contains(merchantID) else { return .notConfigured }
         let answer: OrderQueryAnswer
         do {
             answer = try await client.queryOrder(orderNo: orderNo, merchantID: merchantID)

@@ -4,6 +4,7 @@ import TrustPay
 import Webhooks
 
 extension SQLiteInbox: ReconciliationStore {
+    @discardableResult
     public func expect(_ order: ExpectedOrder) async throws -> Bool {
         try await write("cannot register the expected order") { db in
             try db.execute(

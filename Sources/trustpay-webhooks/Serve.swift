@@ -77,18 +77,27 @@ struct Serve: AsyncParsableCommand {
         if assembly.consoleToken == nil {
             logger.info("operator console off: it needs an admin listener with admin.token (see config/README.md)")
         }
-        let workers = Task { await pipeline.runWorkers() }
-        let retention = Task { await Retention.run(store: store, keep: config.store.keepCompleted, logger: logger) }
+        let reconciliation = try ConfigOptions.orExit2 {
+            try ReconciliationWiring.make(
+                config, environment: environment, store: store, pipeline: pipeline,
+                owner: ownerPrefix ?? ClaimRecovery.hostName(), logger: logger)
+        }
         ShutdownSignals.install { signal in
             logger.info("signal \(signal): shutting down")
             main.shutdown()
             admin?.shutdown()
         }
-        await main.waitUntilStopped()
-        await admin?.waitUntilStopped()
-        workers.cancel()
-        retention.cancel()
-        await workers.value
+        // The workers, the retention sweep and reconciliation run until the
+        // listeners have stopped, then are cancelled and awaited.
+        await withDiscardingTaskGroup { group in
+            group.addTask { await pipeline.runWorkers() }
+            group.addTask { await Retention.run(store: store, keep: config.store.keepCompleted, logger: logger) }
+            if let sweep = reconciliation?.sweep { group.addTask { await sweep.run() } }
+            await main.waitUntilStopped()
+            await admin?.waitUntilStopped()
+            group.cancelAll()
+        }
+        try? await reconciliation?.http.shutdown()
         withExtendedLifetime(ownership) {}
         logger.info("stopped")
     }

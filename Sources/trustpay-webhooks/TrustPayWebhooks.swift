@@ -5,6 +5,8 @@ struct TrustPayWebhooks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trustpay-webhooks",
         abstract: "Receives TrustPay callbacks, verifies and de-duplicates them, and hands them to your code.",
-        subcommands: [Serve.self, CheckConfig.self, Send.self, Sign.self, Verify.self, Events.self, Expect.self],
+        subcommands: [
+            Serve.self, CheckConfig.self, Send.self, Sign.self, Verify.self, Events.self, Expect.self, Reconcile.self,
+        ],
         defaultSubcommand: Serve.self)
 }

@@ -277,6 +277,7 @@ public final class MemoryInbox: IdempotencyStore {
 // MARK: - Reconciliation
 
 extension MemoryInbox: ReconciliationStore {
+    @discardableResult
     public func expect(_ order: ExpectedOrder) async throws -> Bool {
         storage.withLock { storage in
             guard storage.expected[order.order] == nil else { return false }
