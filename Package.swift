@@ -200,6 +200,7 @@ let package = Package(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["Locking",
                 "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
+                "SQLiteInbox", "PostgresTestCluster",
             ],
             // Run by ConsoleBrowserTests with python3 and Selenium.
             exclude: ["Browser/console_browser.py"]),

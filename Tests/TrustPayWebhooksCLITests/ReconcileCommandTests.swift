@@ -1,0 +1,98 @@
+import Foundation
+import SQLiteInbox
+import Testing
+import TestSupport
+import Webhooks
+
+/// `reconcile --order-no` and `expect` against the built binary, a SQLite
+/// inbox and TrustPay's Order Query API on loopback.
+@Suite(.serialized) struct ReconcileCommandTests {
+    static let secret = "reconcile-secret"
+    static let apiKey = "reconcile-api-key"
+
+    /// A configuration whose merchant reaches `api` with `key`.
+    static func config(_ directory: ScratchDirectory, api: LoopbackOrderQueryAPI, key: String = apiKey) -> URL {
+        directory.file("ops-\(key).yaml", contents: """
+            store:
+              kind: sqlite
+              sqlite:
+                path: \(directory.url.path)/inbox.sqlite
+            merchants:
+              - id: \(ScratchDirectory.merchantID)
+                secrets: [{value: "\(secret)"}]
+                api:
+                  base_url: \(api.baseURL)
+                  key: {value: "\(key)"}
+            """)
+    }
+
+    static func events(_ directory: ScratchDirectory) async throws -> [InboxEvent] {
+        let inbox = try await SQLiteInbox.open(path: directory.url.appendingPathComponent("inbox.sqlite").path)
+        let events = try await inbox.list(EventFilter())
+        await inbox.close()
+        return events
+    }
+
+    @Test func reconcileRecordsANewStatusOnceAndReportsUnknownOrdersAndBadKeys() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let api = try LoopbackOrderQueryAPI(
+            merchantID: ScratchDirectory.merchantID, secret: Self.secret, apiKey: Self.apiKey, delay: .zero)
+        api.set("R-1", status: 5)
+        await (try await SQLiteInbox.open(path: directory.url.appendingPathComponent("inbox.sqlite").path)).close()
+        let config = Self.config(directory, api: api).path
+
+        let found = try await BuiltCLI.run(["reconcile", "--order-no", "R-1", "--json", "--config", config], in: directory)
+        #expect(found.status == 0, "\(found.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(found.stdout.utf8)) as? [String: Any])
+        #expect(report["recorded"] as? Bool == true, "\(found.output)")
+        #expect((report["answer"] as? [String: Any])?["status"] as? Int == 5, "\(found.output)")
+        let event = try #require(report["event"] as? [String: Any], "\(found.output)")
+        #expect(event["source"] as? String == "order-query" && event["status"] as? Int == 5, "\(found.output)")
+
+        let again = try await BuiltCLI.run(["reconcile", "--order-no", "R-1", "--config", config], in: directory)
+        #expect(again.status == 0 && again.stdout.contains("already recorded"), "\(again.output)")
+
+        let unknown = try await BuiltCLI.run(["reconcile", "--order-no", "NO-SUCH", "--config", config], in: directory)
+        #expect(unknown.status == 1 && unknown.stderr.contains("880002") && unknown.stderr.contains("nothing recorded"),
+                "\(unknown.output)")
+        let badKey = Self.config(directory, api: api, key: "not-the-key").path
+        let refused = try await BuiltCLI.run(["reconcile", "--order-no", "R-1", "--json", "--config", badKey], in: directory)
+        #expect(refused.status == 1, "\(refused.output)")
+        let refusal = try #require(try JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any])
+        #expect(refusal["code"] as? Int == 880011 && refusal["recorded"] as? Bool == false, "\(refused.output)")
+        #expect((refusal["error"] as? String)?.contains("unauthorized") == true, "\(refused.output)")
+        #expect(!refused.output.contains("not-the-key"), "the API key is never printed")
+        #expect(api.snapshot.badSignatures == 0, "requests are signed with the merchant's secret")
+
+        let stored = try await Self.events(directory)
+        #expect(stored.map { "\($0.orderNo) \($0.status) \($0.source)" } == ["R-1 5 order-query"], "one event, from the first query")
+        let listed = try await BuiltCLI.run(["events", "list", "--json", "--config", config], in: directory)
+        #expect(listed.stdout.contains(#""source":"order-query""#), "\(listed.output)")
+        await api.stop()
+    }
+
+    @Test func expectRegistersAnOrderOnce() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let api = try LoopbackOrderQueryAPI(
+            merchantID: ScratchDirectory.merchantID, secret: Self.secret, apiKey: Self.apiKey, delay: .zero)
+        let path = directory.url.appendingPathComponent("inbox.sqlite").path
+        await (try await SQLiteInbox.open(path: path)).close()
+        let config = Self.config(directory, api: api).path
+        let first = try await BuiltCLI.run(["expect", "--order-no", "E-1", "--type", "payout", "--config", config], in: directory)
+        #expect(first.status == 0 && first.stdout.contains("now expected"), "\(first.output)")
+        let again = try await BuiltCLI.run(["expect", "--order-no", "E-1", "--type", "payout", "--config", config], in: directory)
+        #expect(again.status == 0 && again.stdout.contains("already expected"), "\(again.output)")
+        let stranger = try await BuiltCLI.run(["expect", "--order-no", "E-2", "--merchant", "5", "--config", config], in: directory)
+        #expect(stranger.status == 1 && stranger.stderr.contains("merchant 5 is not configured"), "\(stranger.output)")
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        let now = Date()
+        let waiting = try await inbox.reconciliationCandidates(
+            finalStatuses: [2], quietSince: now.addingTimeInterval(60), notBefore: now.addingTimeInterval(-60), limit: 10)
+        await inbox.close()
+        #expect(waiting.map { "\($0.orderNo) \($0.type) \($0.merchantID)" } == ["E-1 payout \(ScratchDirectory.merchantID)"])
+        await api.stop()
+    }
+}
