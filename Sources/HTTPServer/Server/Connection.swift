@@ -5,7 +5,7 @@ import Glibc
 /// event loop's thread (the only thread that touches it, hence
 /// `@unchecked Sendable`: async handlers hand their answer back through
 /// `EventLoop.execute`).
-final class Connection: FileEventHandler, @unchecked Sendable {
+final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     enum Phase { case handshake, head, body, handling, lingering, closed }
 
     let fd: Int32
@@ -33,8 +33,14 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     private var interest: UInt32 = 0
 
     /// Read-side deadline (header, body, idle, lingering), monotonic ns; 0 = none.
-    var deadline: UInt64 = 0
-    var writeDeadline: UInt64 = 0
+    var deadline: UInt64 = 0 {
+        didSet { if deadline != oldValue { rescheduleTimer() } }
+    }
+    /// When a blocked write gives up; 0 = none.
+    var writeDeadline: UInt64 = 0 {
+        didSet { if writeDeadline != oldValue { rescheduleTimer() } }
+    }
+    var timerSlot: Int?
 
     init(fd: Int32, peer: SocketAddress, worker: LoopWorker, tls: TLSContext?) {
         self.fd = fd
@@ -62,7 +68,9 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     func start() -> Bool {
         guard phase != .closed else { return false }
         interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        return worker.loop.register(fd, events: interest, handler: self)
+        guard worker.loop.register(fd, events: interest, handler: self) else { return false }
+        rescheduleTimer()
+        return true
     }
 
     // MARK: events
@@ -267,6 +275,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        worker.loop.cancel(self)
         worker.loop.unregister(fd)
         input.release(to: worker.inputPool)
         output = []
@@ -275,8 +284,27 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         worker.connectionClosed(self)
     }
 
-    /// Called on every tick: enforces the header, body, idle, lingering and
-    /// write timeouts.
+    // MARK: timeouts
+
+    /// The loop wakes this connection at the earlier of its two deadlines.
+    private func rescheduleTimer() {
+        guard phase != .closed else { return }
+        switch (deadline, writeDeadline) {
+        case (0, 0): worker.loop.cancel(self)
+        case (let read, 0): worker.loop.schedule(self, at: read)
+        case (0, let write): worker.loop.schedule(self, at: write)
+        case (let read, let write): worker.loop.schedule(self, at: min(read, write))
+        }
+    }
+
+    func timerFired(now: UInt64) {
+        checkTimeouts(now: now)
+        // Whatever deadline is left is still ahead (the one that passed was
+        // acted on or cleared): wait for it.
+        rescheduleTimer()
+    }
+
+    /// Enforces the header, body, idle, lingering and write timeouts.
     func checkTimeouts(now: UInt64) {
         if writeDeadline != 0 && now >= writeDeadline {
             close()
@@ -290,7 +318,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             flush()
             if phase != .closed { updateInterest() }
         case .handling:
-            break
+            deadline = 0  // the handler's answer starts the next timer
         default:
             close()
         }

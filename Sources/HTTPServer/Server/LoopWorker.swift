@@ -41,7 +41,6 @@ final class LoopWorker: @unchecked Sendable {
         bodyTimeoutNs = ns(configuration.bodyReadTimeout)
         idleTimeoutNs = ns(configuration.idleTimeout)
         writeTimeoutNs = ns(configuration.writeTimeout)
-        loop.onTick = { [unowned self] in self.tick() }
     }
 
     /// Polls a listening socket that every loop of the server shares.
@@ -120,20 +119,19 @@ final class LoopWorker: @unchecked Sendable {
 
     /// Out of descriptors: the pending connection cannot be taken, and the
     /// listener stays readable, so polling it would spin. Stop polling it
-    /// until the next tick (about 250 ms); connections closing meanwhile
-    /// free descriptors.
+    /// for 250 ms; connections closing meanwhile free descriptors.
     private func pause(_ listener: Listener, errno code: Int32) {
         guard !listener.paused else { return }
         listener.paused = true
         loop.unregister(listener.socket.fd)
+        loop.schedule(listener, at: MonotonicClock.nanoseconds() &+ 250_000_000)
         shared.reportAcceptPause(errno: code)
     }
 
-    private func resumePausedListeners() {
-        for listener in listeners where listener.paused {
-            listener.paused = false
-            _ = loop.register(listener.socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
-        }
+    fileprivate func resume(_ listener: Listener) {
+        guard listener.paused, !draining else { return }
+        listener.paused = false
+        _ = loop.register(listener.socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
     }
 
     /// Over a connection limit: a short answer, best effort, then close.
@@ -151,18 +149,12 @@ final class LoopWorker: @unchecked Sendable {
         if draining && connections.isEmpty { loop.stop() }
     }
 
-    private func tick() {
-        if !draining { resumePausedListeners() }
-        let now = MonotonicClock.nanoseconds()
-        for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
-    }
-
     /// Stops accepting; closes idle connections; the loop stops once the
     /// rest have answered.
     func beginDrain() {
         draining = true
         for listener in listeners {
-            if !listener.paused { loop.unregister(listener.socket.fd) }
+            if listener.paused { loop.cancel(listener) } else { loop.unregister(listener.socket.fd) }
             listener.socket.release()
         }
         listeners.removeAll()
@@ -178,12 +170,13 @@ final class LoopWorker: @unchecked Sendable {
 }
 
 /// A listening socket registered with one loop.
-private final class Listener: FileEventHandler {
+private final class Listener: FileEventHandler, LoopTimer {
     let socket: ListeningSocket
     let tls: TLSContext?
     unowned let worker: LoopWorker
     /// Not polled for now: accept ran out of descriptors.
     var paused = false
+    var timerSlot: Int?
 
     init(socket: ListeningSocket, tls: TLSContext?, worker: LoopWorker) {
         self.socket = socket
@@ -192,6 +185,8 @@ private final class Listener: FileEventHandler {
     }
 
     func handleEvents(_ events: UInt32) { worker.accept(from: self) }
+
+    func timerFired(now: UInt64) { worker.resume(self) }
 }
 
 /// One listening socket polled by several loops. It is closed when the last
