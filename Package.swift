@@ -47,8 +47,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
+        // IPv4/IPv6 addresses and CIDR ranges: what the configuration and
+        // the access rules share, without linking the server.
+        .target(name: "NetworkAddresses"),
         // Allow-list, trusted proxies and rate limit for the callback routes.
-        .target(name: "AccessControl", dependencies: ["Locking", "HTTPServer"]),
+        .target(name: "AccessControl", dependencies: ["Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
             name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
         // Genuine signed callbacks, the reshapings an attacker holding one could
@@ -76,7 +79,7 @@ let package = Package(
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
-            dependencies: ["AccessControl", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["NetworkAddresses", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
@@ -115,7 +118,7 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole",
+                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -143,8 +146,10 @@ let package = Package(
                 "OperatorConsole", "HTTPServer", "Webhooks", "TrustPay", "ChildProcesses", "TrustPayWebhooksTesting",
                 "TestSupport",
             ]),
-        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
-        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
+        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "NetworkAddresses"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "NetworkAddresses", "HTTPServer"]),
+        // The module graph's arrows, read from `swift package dump-package`.
+        .testTarget(name: "ArchitectureTests", dependencies: ["ChildProcesses"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",

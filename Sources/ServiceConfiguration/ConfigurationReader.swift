@@ -1,4 +1,4 @@
-import AccessControl
+import NetworkAddresses
 
 /// Turns the tree into typed settings, section by section.
 enum ConfigurationReader {
