@@ -6,13 +6,16 @@ import Glibc
 /// `@unchecked Sendable`: async handlers hand their answer back through
 /// `EventLoop.execute`).
 final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
-    enum Phase { case handshake, head, body, handling, lingering, closed }
-
     let fd: Int32
     let peer: SocketAddress
     unowned let worker: LoopWorker
     var tls: TLSSession?
-    var phase: Phase
+    /// Phase, keep-alive and deadlines: the protocol's rules, kept apart
+    /// from the I/O here. The loop wakes the connection at its next deadline.
+    var state: ConnectionState {
+        didSet { if state.nextDeadline != oldValue.nextDeadline { rescheduleTimer() } }
+    }
+    var phase: ConnectionState.Phase { state.phase }
     var input: InputBuffer
     var head = RequestHead()
     /// The request whose body is being read or whose handler is running.
@@ -20,26 +23,11 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     var body: [UInt8] = []
     var remainingBody = 0
     var chunkDecoder: ChunkedDecoder?
-    /// A byte of the next request has arrived (the header timer runs).
-    var requestStarted = false
-    var servedAny = false
-    var draining = false
-    var peerClosed = false
 
     var output: [UInt8] = []
     var outputSent = 0
-    var closeAfterWrite = false
     var tlsWantsWrite = false
     private var interest: UInt32 = 0
-
-    /// Read-side deadline (header, body, idle, lingering), monotonic ns; 0 = none.
-    var deadline: UInt64 = 0 {
-        didSet { if deadline != oldValue { rescheduleTimer() } }
-    }
-    /// When a blocked write gives up; 0 = none.
-    var writeDeadline: UInt64 = 0 {
-        didSet { if writeDeadline != oldValue { rescheduleTimer() } }
-    }
     var timerSlot: Int?
 
     init(fd: Int32, peer: SocketAddress, worker: LoopWorker, tls: TLSContext?) {
@@ -48,15 +36,13 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
         self.worker = worker
         let limits = worker.configuration.limits
         input = InputBuffer(maxCapacity: limits.maxHeaderBytes + 16 * 1024)
+        state = ConnectionState(tls: tls != nil, timeouts: worker.timeouts, now: MonotonicClock.nanoseconds())
         if let tls {
             // No session (OpenSSL out of memory): `start` refuses the
             // connection; it is never served in plaintext on a TLS port.
             self.tls = TLSSession(context: tls, fd: fd)
-            phase = self.tls == nil ? .closed : .handshake
-        } else {
-            phase = .head
+            if self.tls == nil { state.closed() }
         }
-        deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
     }
 
     deinit { input.storage?.deallocate() }
@@ -105,7 +91,7 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
         }
         switch tls.handshake() {
         case .done:
-            phase = .head
+            state.handshakeDone()
         case .wouldBlock(let wantWrite):
             setInterest(wantWrite ? EPOLLOUT.rawValue : EPOLLIN.rawValue)
         case .closed, .failed:
@@ -122,7 +108,7 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
 
     private func rejectPlaintextOnTLSPort() {
         tls = nil
-        phase = .head
+        state.fallBackToPlaintext()
         current = nil
         respondAndClose(.error(.badRequest, code: "plain_http_on_tls_port",
                                message: "this port speaks HTTPS; use https://"))
@@ -137,7 +123,7 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
             discardInput()
             return
         }
-        if peerClosed { return }
+        if state.peerClosed { return }
         tlsWantsWrite = false
         var gotBytes = false
         while true {
@@ -159,19 +145,19 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
             case .wouldBlock(let wantWrite):
                 tlsWantsWrite = wantWrite
             case .closed, .failed:
-                peerClosed = true
+                state.peerHalfClosed()
             }
             break
         }
         if gotBytes { pump() }
-        if peerClosed && phase != .closed && phase != .handling && output.isEmpty { close() }
+        if state.closesNow(outputPending: !output.isEmpty) { close() }
     }
 
     /// Decrypted bytes OpenSSL holds are invisible to epoll: after anything
     /// that consumed input, read them if there is room, or the connection
     /// would wait for socket activity that may never come.
     func readPendingTLS() {
-        guard phase != .closed, tls?.hasBufferedInput == true, !input.isFull, !peerClosed else { return }
+        guard phase != .closed, tls?.hasBufferedInput == true, !input.isFull, !state.peerClosed else { return }
         readAvailable()
     }
 
@@ -211,11 +197,9 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
             switch result {
             case .done(let n):
                 outputSent += n
-                writeDeadline = 0
+                state.wrote()
             case .wouldBlock:
-                if writeDeadline == 0 {
-                    writeDeadline = MonotonicClock.nanoseconds() &+ worker.writeTimeoutNs
-                }
+                state.writeBlocked(now: MonotonicClock.nanoseconds())
                 return
             case .closed, .failed:
                 close()
@@ -230,8 +214,7 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
             output = []
         }
         outputSent = 0
-        writeDeadline = 0
-        if closeAfterWrite { beginLingeringClose() }
+        if state.outputFlushed(now: MonotonicClock.nanoseconds()) { beginLingeringClose() }
     }
 
     private func writeSome(_ bytes: UnsafeRawBufferPointer) -> IOResult {
@@ -250,7 +233,7 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
         // A half-close is only news when the connection would read: while
         // it does not (full buffer, backlog), level-triggered EPOLLRDHUP
         // would wake the loop again and again for nothing.
-        if !peerClosed && !backlogged && !input.isFull { wanted |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
+        if !state.peerClosed && !backlogged && !input.isFull { wanted |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
         if outputSent < output.count || tlsWantsWrite { wanted |= EPOLLOUT.rawValue }
         setInterest(wanted)
     }
@@ -266,15 +249,12 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     private func beginLingeringClose() {
         tls?.shutdown()
         Glibc.shutdown(fd, Int32(SHUT_WR))
-        phase = .lingering
-        closeAfterWrite = false
-        deadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
-        if peerClosed { close() }
+        if state.peerClosed { close() }
     }
 
     func close() {
         guard phase != .closed else { return }
-        phase = .closed
+        state.closed()
         worker.loop.cancel(self)
         worker.loop.unregister(fd)
         input.release(to: worker.inputPool)
@@ -286,49 +266,30 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
 
     // MARK: timeouts
 
-    /// The loop wakes this connection at the earlier of its two deadlines.
+    /// The loop wakes this connection at its next deadline.
     private func rescheduleTimer() {
         guard phase != .closed else { return }
-        switch (deadline, writeDeadline) {
-        case (0, 0): worker.loop.cancel(self)
-        case (let read, 0): worker.loop.schedule(self, at: read)
-        case (0, let write): worker.loop.schedule(self, at: write)
-        case (let read, let write): worker.loop.schedule(self, at: min(read, write))
-        }
-    }
-
-    func timerFired(now: UInt64) {
-        checkTimeouts(now: now)
-        // Whatever deadline is left is still ahead (the one that passed was
-        // acted on or cleared): wait for it.
-        rescheduleTimer()
+        if let due = state.nextDeadline { worker.loop.schedule(self, at: due) } else { worker.loop.cancel(self) }
     }
 
     /// Enforces the header, body, idle, lingering and write timeouts.
-    func checkTimeouts(now: UInt64) {
-        if writeDeadline != 0 && now >= writeDeadline {
-            close()
-            return
-        }
-        guard deadline != 0 && now >= deadline else { return }
-        switch phase {
-        case .head where requestStarted, .body:
-            deadline = 0
+    func timerFired(now: UInt64) {
+        switch state.expire(now: now) {
+        case .nothing:
+            break
+        case .requestTimedOut:
             respondAndClose(.error(.requestTimeout, code: "timeout", message: "request not received in time"))
             flush()
             if phase != .closed { updateInterest() }
-        case .handling:
-            deadline = 0  // the handler's answer starts the next timer
-        default:
+        case .close:
             close()
         }
+        // Popped from the heap: wait for whatever deadline is left (ahead).
+        rescheduleTimer()
     }
 
     /// Shutdown: idle connections close now, busy ones after their answer.
     func drain() {
-        draining = true
-        if (phase == .head && !requestStarted && output.isEmpty) || phase == .handshake {
-            close()
-        }
+        if state.drain(outputPending: !output.isEmpty) { close() }
     }
 }

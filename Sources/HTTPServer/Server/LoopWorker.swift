@@ -26,10 +26,7 @@ final class LoopWorker: @unchecked Sendable {
     /// Every loop of the server, this one included; set before any runs.
     var siblings: [LoopWorker] = []
 
-    let headerTimeoutNs: UInt64
-    let bodyTimeoutNs: UInt64
-    let idleTimeoutNs: UInt64
-    let writeTimeoutNs: UInt64
+    let timeouts: ConnectionState.Timeouts
 
     init(loop: EventLoop, configuration: HTTPServerConfiguration, router: Router, shared: ServerShared) {
         self.loop = loop
@@ -37,10 +34,9 @@ final class LoopWorker: @unchecked Sendable {
         self.router = router
         self.shared = shared
         func ns(_ seconds: Double) -> UInt64 { UInt64(max(0.001, seconds) * 1e9) }
-        headerTimeoutNs = ns(configuration.headerReadTimeout)
-        bodyTimeoutNs = ns(configuration.bodyReadTimeout)
-        idleTimeoutNs = ns(configuration.idleTimeout)
-        writeTimeoutNs = ns(configuration.writeTimeout)
+        timeouts = ConnectionState.Timeouts(
+            header: ns(configuration.headerReadTimeout), body: ns(configuration.bodyReadTimeout),
+            idle: ns(configuration.idleTimeout), write: ns(configuration.writeTimeout))
     }
 
     /// Polls a listening socket that every loop of the server shares.
