@@ -10,7 +10,7 @@ let package = Package(
         .library(name: "TrustPay", targets: ["TrustPay"]),
         .library(name: "TrustPayAPI", targets: ["TrustPayAPI"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
-        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
+        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting", "TrustPaySimulator"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
         .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
@@ -58,10 +58,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
+        // IPv4/IPv6 addresses and CIDR ranges: what the configuration and
+        // the access rules share, without linking the server.
+        .target(name: "NetworkAddresses"),
         // Allow-list, trusted proxies and rate limit for the callback routes.
-        .target(name: "AccessControl", dependencies: ["Locking", "HTTPServer"]),
+        .target(name: "AccessControl", dependencies: ["Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
             name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+        // A stand-in for TrustPay: the Order Query API and callback delivery
+        // for scripted orders (retries, repeats, out of order, giving up).
+        .target(
+            name: "TrustPaySimulator",
+            dependencies: ["TrustPay", "HTTPServer", "Locking",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // Genuine signed callbacks, the reshapings an attacker holding one could
         // try, and the property each must keep: for tests and the fuzz target.
         .target(name: "CallbackReshaping", dependencies: ["TrustPay"]),
@@ -91,7 +103,7 @@ let package = Package(
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
-            dependencies: ["AccessControl", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["NetworkAddresses", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
@@ -139,7 +151,9 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "Reconciliation", "TrustPayAPI",
+                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses", "TrustPaySimulator",
+                "Reconciliation", "TrustPayAPI",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -173,14 +187,22 @@ let package = Package(
                 "Reconciliation", "Webhooks", "TrustPay", "TrustPayAPI", "SQLiteInbox", "TrustPayWebhooksTesting",
                 "TestSupport", "Locking", .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "AccessControl"]),
-        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "HTTPServer"]),
+        .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "NetworkAddresses"]),
+        .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "NetworkAddresses", "HTTPServer"]),
+        // The module graph's arrows, read from `swift package dump-package`.
+        .testTarget(name: "ArchitectureTests", dependencies: ["ChildProcesses"]),
         // The API client against a scripted provider on a real loopback socket.
         .testTarget(
             name: "TrustPayAPITests",
             dependencies: ["TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The simulator against the real API client and a real receiving socket.
+        .testTarget(
+            name: "TrustPaySimulatorTests",
+            dependencies: ["TrustPaySimulator", "TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
@@ -200,7 +222,8 @@ let package = Package(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["Locking",
                 "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
-                "SQLiteInbox", "PostgresTestCluster",
+                "TrustPayAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SQLiteInbox", "PostgresTestCluster", "TrustPaySimulator",
             ],
             // Run by ConsoleBrowserTests with python3 and Selenium.
             exclude: ["Browser/console_browser.py"]),

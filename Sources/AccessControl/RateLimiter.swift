@@ -1,3 +1,4 @@
+import NetworkAddresses
 import Locking
 
 /// A token bucket per source: `ratePerSecond` sustained, `burst` at once.

@@ -1,3 +1,4 @@
+import NetworkAddresses
 import HTTPServer
 
 /// Who really sent a request: the TCP peer, unless that peer is a trusted

@@ -1,4 +1,4 @@
-import AccessControl
+import NetworkAddresses
 import Foundation
 
 extension ServiceConfiguration {

@@ -1,5 +1,5 @@
-import AccessControl
 import Foundation
+import NetworkAddresses
 
 /// Turns the tree into typed settings, section by section.
 enum ConfigurationReader {

@@ -1,4 +1,4 @@
-import AccessControl
+import NetworkAddresses
 import Foundation
 
 /// The standalone server's whole configuration, read from YAML with

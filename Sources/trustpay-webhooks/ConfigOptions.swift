@@ -1,4 +1,4 @@
-import AccessControl
+import NetworkAddresses
 import ArgumentParser
 import Foundation
 import ServiceConfiguration

@@ -7,6 +7,7 @@ struct TrustPayWebhooks: AsyncParsableCommand {
         abstract: "Receives TrustPay callbacks, verifies and de-duplicates them, and hands them to your code.",
         subcommands: [
             Serve.self, CheckConfig.self, Send.self, Sign.self, Verify.self, Events.self, Expect.self, Reconcile.self,
+            Simulate.self,
         ],
         defaultSubcommand: Serve.self)
 }

@@ -1,4 +1,5 @@
 import Testing
+import NetworkAddresses
 @testable import AccessControl
 @testable import HTTPServer
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import ServiceConfiguration
-import AccessControl
+import NetworkAddresses
 
 /// What an operator meets in the first hour: which value a problem is
 /// about (line or variable), what a file may leave out, where its relative

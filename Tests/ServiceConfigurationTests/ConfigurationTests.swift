@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import ServiceConfiguration
-@testable import AccessControl
+import NetworkAddresses
 
 @Suite struct ConfigurationTests {
     /// The one section a file must have.

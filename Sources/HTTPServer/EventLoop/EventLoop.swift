@@ -10,7 +10,7 @@ protocol FileEventHandler: AnyObject {
 }
 
 /// One thread, one epoll instance: readiness for file descriptors, a mailbox
-/// other threads post closures to, and a coarse periodic tick for timeouts.
+/// other threads post closures to, and a heap of deadlines it sleeps until.
 /// Everything except `execute` must be called on the loop's thread.
 final class EventLoop: @unchecked Sendable {
     let index: Int
@@ -19,13 +19,13 @@ final class EventLoop: @unchecked Sendable {
     private var handlers: [FileEventHandler?] = []
     private let mailbox = Locked<Mailbox>(Mailbox())
     private var running = true
-    /// Runs about every `tickInterval` on the loop thread (timeouts, date).
-    var onTick: (() -> Void)?
-    private let tickIntervalMs: Int32 = 250
-    private var lastTick: UInt64 = 0
+    private var timers = TimerHeap()
     /// Returns from `epoll_wait` with events: what a busy-looping loop
     /// would drive up, read by tests.
     let wakeups = Atomic<Int>(0)
+    /// Every return from `epoll_wait`, timeouts included: an idle loop
+    /// with nothing due should not add to it. Read by tests.
+    let polls = Atomic<Int>(0)
 
     init(index: Int) throws(SocketError) {
         self.index = index
@@ -76,6 +76,31 @@ final class EventLoop: @unchecked Sendable {
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
     }
 
+    // MARK: timers
+
+    /// Calls `timer.timerFired` once `deadline` (monotonic ns) has passed,
+    /// replacing its earlier deadline if it had one.
+    func schedule(_ timer: any LoopTimer, at deadline: UInt64) { timers.schedule(timer, at: deadline) }
+
+    func cancel(_ timer: any LoopTimer) { timers.cancel(timer) }
+
+    /// Pending timers, read by tests.
+    var scheduledTimers: Int { timers.count }
+
+    /// Milliseconds `epoll_wait` may sleep: until the next deadline, rounded
+    /// up so it wakes after it, or forever when none is due.
+    private func pollTimeout(now: UInt64) -> Int32 {
+        guard let next = timers.nextDeadline else { return -1 }
+        guard next > now else { return 0 }
+        let ms = (next - now + 999_999) / 1_000_000
+        return Int32(min(ms, UInt64(Int32.max)))
+    }
+
+    private func fireExpiredTimers() {
+        let now = MonotonicClock.nanoseconds()
+        while let timer = timers.popExpired(now: now) { timer.timerFired(now: now) }
+    }
+
     // MARK: cross-thread
 
     /// Runs `work` on the loop thread soon. Safe from any thread. Returns
@@ -105,10 +130,10 @@ final class EventLoop: @unchecked Sendable {
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
-        lastTick = MonotonicClock.nanoseconds()
         while running {
-            let n = epoll_wait(epollFD, events, Int32(capacity), tickIntervalMs)
+            let n = epoll_wait(epollFD, events, Int32(capacity), pollTimeout(now: MonotonicClock.nanoseconds()))
             if n < 0 && errno != EINTR { break }
+            polls.wrappingAdd(1, ordering: .relaxed)
             if n > 0 { wakeups.wrappingAdd(1, ordering: .relaxed) }
             for i in 0..<max(0, Int(n)) {
                 let event = events[i]
@@ -119,11 +144,7 @@ final class EventLoop: @unchecked Sendable {
                     handler.handleEvents(event.events)
                 }
             }
-            let now = MonotonicClock.nanoseconds()
-            if now &- lastTick >= UInt64(tickIntervalMs) * 1_000_000 {
-                lastTick = now
-                onTick?()
-            }
+            fireExpiredTimers()
         }
         drainMailbox(closing: true)
     }

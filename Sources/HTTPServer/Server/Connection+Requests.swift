@@ -15,14 +15,11 @@ extension Connection {
             switch phase {
             case .head:
                 if input.isEmpty {
-                    if !requestStarted && deadline == 0 { startIdleTimer() }
+                    state.inputEmpty(now: MonotonicClock.nanoseconds())
                     return false
                 }
                 if output.count - outputSent > 64 * 1024 { return true }
-                if !requestStarted {
-                    requestStarted = true
-                    deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
-                }
+                state.requestBytesArrived(now: MonotonicClock.nanoseconds())
                 switch RequestHeadParser.parse(input.readable, limits: worker.configuration.limits, into: &head) {
                 case .incomplete:
                     return false
@@ -38,11 +35,6 @@ extension Connection {
                 return false
             }
         }
-    }
-
-    private func startIdleTimer() {
-        let timeout = servedAny ? worker.idleTimeoutNs : worker.headerTimeoutNs
-        deadline = MonotonicClock.nanoseconds() &+ timeout
     }
 
     private func beginRequest() {
@@ -74,8 +66,7 @@ extension Connection {
     }
 
     private func startBody(expected: Int) {
-        phase = .body
-        deadline = MonotonicClock.nanoseconds() &+ worker.bodyTimeoutNs
+        state.bodyExpected(now: MonotonicClock.nanoseconds())
         // The client waits for this before sending the body (RFC 9110 §10.1.1).
         if head.expectContinue && input.count < expected {
             output.append(contentsOf: ResponseEncoder.continueLine)
@@ -119,14 +110,12 @@ extension Connection {
             body = []
         }
         current = pending
-        requestStarted = false
-        deadline = 0
-        servedAny = true
-        switch worker.router.resolve(pending.request.method, pending.request.path) {
+        let route = worker.router.resolve(pending.request.method, pending.request.path)
+        if case .found(.async) = route { state.dispatched(async: true) } else { state.dispatched(async: false) }
+        switch route {
         case .found(.immediate(let handler)):
             respond(handler(pending.request))
         case .found(.async(let handler)):
-            phase = .handling
             let request = pending.request
             let loop = worker.loop
             Task(executorPreference: HandlerExecutor.shared) {
@@ -145,7 +134,7 @@ extension Connection {
         pump()
         readPendingTLS()
         if phase != .closed {
-            if peerClosed && output.isEmpty { close() } else { updateInterest() }
+            if state.closesNow(outputPending: !output.isEmpty) { close() } else { updateInterest() }
         }
     }
 
@@ -154,17 +143,13 @@ extension Connection {
     func respond(_ response: HTTPResponse) {
         let pending = current
         current = nil
-        let keepAlive = (pending?.keepAlive ?? false) && !draining && !peerClosed
-        let header: ResponseEncoder.ConnectionHeader =
-            !keepAlive ? .close : (pending?.request.version == .http1_0 ? .keepAlive : .none)
+        let header: ResponseEncoder.ConnectionHeader
+        switch state.answering(requestWantsKeepAlive: pending?.keepAlive ?? false) {
+        case .keepAlive: header = pending?.request.version == .http1_0 ? .keepAlive : .none
+        case .close: header = .close
+        }
         if output.capacity == 0 { swap(&output, &worker.spareOutput) }
         worker.encoder.encode(response, omitBody: pending?.isHead ?? false, connection: header, into: &output)
-        if keepAlive {
-            phase = .head
-        } else {
-            closeAfterWrite = true
-            phase = .lingering
-        }
     }
 
     /// Answers and closes: after a framing error nothing more can be trusted.
@@ -173,9 +158,7 @@ extension Connection {
             pending.keepAlive = false
             current = pending
         }
-        respond(response)
-        closeAfterWrite = true
-        phase = .lingering
+        respond(response)  // never keeps alive: the request's wish was cleared
         input.clear()
     }
 

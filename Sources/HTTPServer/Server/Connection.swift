@@ -5,14 +5,17 @@ import Glibc
 /// event loop's thread (the only thread that touches it, hence
 /// `@unchecked Sendable`: async handlers hand their answer back through
 /// `EventLoop.execute`).
-final class Connection: FileEventHandler, @unchecked Sendable {
-    enum Phase { case handshake, head, body, handling, lingering, closed }
-
+final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     let fd: Int32
     let peer: SocketAddress
     unowned let worker: LoopWorker
     var tls: TLSSession?
-    var phase: Phase
+    /// Phase, keep-alive and deadlines: the protocol's rules, kept apart
+    /// from the I/O here. The loop wakes the connection at its next deadline.
+    var state: ConnectionState {
+        didSet { if state.nextDeadline != oldValue.nextDeadline { rescheduleTimer() } }
+    }
+    var phase: ConnectionState.Phase { state.phase }
     var input: InputBuffer
     var head = RequestHead()
     /// The request whose body is being read or whose handler is running.
@@ -20,21 +23,12 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     var body: [UInt8] = []
     var remainingBody = 0
     var chunkDecoder: ChunkedDecoder?
-    /// A byte of the next request has arrived (the header timer runs).
-    var requestStarted = false
-    var servedAny = false
-    var draining = false
-    var peerClosed = false
 
     var output: [UInt8] = []
     var outputSent = 0
-    var closeAfterWrite = false
     var tlsWantsWrite = false
     private var interest: UInt32 = 0
-
-    /// Read-side deadline (header, body, idle, lingering), monotonic ns; 0 = none.
-    var deadline: UInt64 = 0
-    var writeDeadline: UInt64 = 0
+    var timerSlot: Int?
 
     init(fd: Int32, peer: SocketAddress, worker: LoopWorker, tls: TLSContext?) {
         self.fd = fd
@@ -42,15 +36,13 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         self.worker = worker
         let limits = worker.configuration.limits
         input = InputBuffer(maxCapacity: limits.maxHeaderBytes + 16 * 1024)
+        state = ConnectionState(tls: tls != nil, timeouts: worker.timeouts, now: MonotonicClock.nanoseconds())
         if let tls {
             // No session (OpenSSL out of memory): `start` refuses the
             // connection; it is never served in plaintext on a TLS port.
             self.tls = TLSSession(context: tls, fd: fd)
-            phase = self.tls == nil ? .closed : .handshake
-        } else {
-            phase = .head
+            if self.tls == nil { state.closed() }
         }
-        deadline = MonotonicClock.nanoseconds() &+ worker.headerTimeoutNs
     }
 
     deinit { input.storage?.deallocate() }
@@ -62,7 +54,9 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     func start() -> Bool {
         guard phase != .closed else { return false }
         interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        return worker.loop.register(fd, events: interest, handler: self)
+        guard worker.loop.register(fd, events: interest, handler: self) else { return false }
+        rescheduleTimer()
+        return true
     }
 
     // MARK: events
@@ -97,7 +91,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         }
         switch tls.handshake() {
         case .done:
-            phase = .head
+            state.handshakeDone()
         case .wouldBlock(let wantWrite):
             setInterest(wantWrite ? EPOLLOUT.rawValue : EPOLLIN.rawValue)
         case .closed, .failed:
@@ -114,7 +108,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
 
     private func rejectPlaintextOnTLSPort() {
         tls = nil
-        phase = .head
+        state.fallBackToPlaintext()
         current = nil
         respondAndClose(.error(.badRequest, code: "plain_http_on_tls_port",
                                message: "this port speaks HTTPS; use https://"))
@@ -129,7 +123,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             discardInput()
             return
         }
-        if peerClosed { return }
+        if state.peerClosed { return }
         tlsWantsWrite = false
         var gotBytes = false
         while true {
@@ -151,19 +145,19 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             case .wouldBlock(let wantWrite):
                 tlsWantsWrite = wantWrite
             case .closed, .failed:
-                peerClosed = true
+                state.peerHalfClosed()
             }
             break
         }
         if gotBytes { pump() }
-        if peerClosed && phase != .closed && phase != .handling && output.isEmpty { close() }
+        if state.closesNow(outputPending: !output.isEmpty) { close() }
     }
 
     /// Decrypted bytes OpenSSL holds are invisible to epoll: after anything
     /// that consumed input, read them if there is room, or the connection
     /// would wait for socket activity that may never come.
     func readPendingTLS() {
-        guard phase != .closed, tls?.hasBufferedInput == true, !input.isFull, !peerClosed else { return }
+        guard phase != .closed, tls?.hasBufferedInput == true, !input.isFull, !state.peerClosed else { return }
         readAvailable()
     }
 
@@ -203,11 +197,9 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             switch result {
             case .done(let n):
                 outputSent += n
-                writeDeadline = 0
+                state.wrote()
             case .wouldBlock:
-                if writeDeadline == 0 {
-                    writeDeadline = MonotonicClock.nanoseconds() &+ worker.writeTimeoutNs
-                }
+                state.writeBlocked(now: MonotonicClock.nanoseconds())
                 return
             case .closed, .failed:
                 close()
@@ -222,8 +214,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
             output = []
         }
         outputSent = 0
-        writeDeadline = 0
-        if closeAfterWrite { beginLingeringClose() }
+        if state.outputFlushed(now: MonotonicClock.nanoseconds()) { beginLingeringClose() }
     }
 
     private func writeSome(_ bytes: UnsafeRawBufferPointer) -> IOResult {
@@ -242,7 +233,7 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         // A half-close is only news when the connection would read: while
         // it does not (full buffer, backlog), level-triggered EPOLLRDHUP
         // would wake the loop again and again for nothing.
-        if !peerClosed && !backlogged && !input.isFull { wanted |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
+        if !state.peerClosed && !backlogged && !input.isFull { wanted |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
         if outputSent < output.count || tlsWantsWrite { wanted |= EPOLLOUT.rawValue }
         setInterest(wanted)
     }
@@ -258,15 +249,13 @@ final class Connection: FileEventHandler, @unchecked Sendable {
     private func beginLingeringClose() {
         tls?.shutdown()
         Glibc.shutdown(fd, Int32(SHUT_WR))
-        phase = .lingering
-        closeAfterWrite = false
-        deadline = MonotonicClock.nanoseconds() &+ 2_000_000_000
-        if peerClosed { close() }
+        if state.peerClosed { close() }
     }
 
     func close() {
         guard phase != .closed else { return }
-        phase = .closed
+        state.closed()
+        worker.loop.cancel(self)
         worker.loop.unregister(fd)
         input.release(to: worker.inputPool)
         output = []
@@ -275,32 +264,32 @@ final class Connection: FileEventHandler, @unchecked Sendable {
         worker.connectionClosed(self)
     }
 
-    /// Called on every tick: enforces the header, body, idle, lingering and
-    /// write timeouts.
-    func checkTimeouts(now: UInt64) {
-        if writeDeadline != 0 && now >= writeDeadline {
-            close()
-            return
-        }
-        guard deadline != 0 && now >= deadline else { return }
-        switch phase {
-        case .head where requestStarted, .body:
-            deadline = 0
+    // MARK: timeouts
+
+    /// The loop wakes this connection at its next deadline.
+    private func rescheduleTimer() {
+        guard phase != .closed else { return }
+        if let due = state.nextDeadline { worker.loop.schedule(self, at: due) } else { worker.loop.cancel(self) }
+    }
+
+    /// Enforces the header, body, idle, lingering and write timeouts.
+    func timerFired(now: UInt64) {
+        switch state.expire(now: now) {
+        case .nothing:
+            break
+        case .requestTimedOut:
             respondAndClose(.error(.requestTimeout, code: "timeout", message: "request not received in time"))
             flush()
             if phase != .closed { updateInterest() }
-        case .handling:
-            break
-        default:
+        case .close:
             close()
         }
+        // Popped from the heap: wait for whatever deadline is left (ahead).
+        rescheduleTimer()
     }
 
     /// Shutdown: idle connections close now, busy ones after their answer.
     func drain() {
-        draining = true
-        if (phase == .head && !requestStarted && output.isEmpty) || phase == .handshake {
-            close()
-        }
+        if state.drain(outputPending: !output.isEmpty) { close() }
     }
 }

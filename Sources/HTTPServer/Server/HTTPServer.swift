@@ -114,6 +114,9 @@ public final class HTTPServer: Sendable {
     /// How often each loop has woken with events so far.
     var loopWakeups: [Int] { state.withLock { $0.workers.map { $0.loop.wakeups.load(ordering: .relaxed) } } }
 
+    /// How often each loop has returned from `epoll_wait`, timeouts included.
+    var loopPolls: [Int] { state.withLock { $0.workers.map { $0.loop.polls.load(ordering: .relaxed) } } }
+
     /// How many connections each loop serves (or has been handed).
     var connectionsPerLoop: [Int] { state.withLock { $0.workers.map { $0.load.load(ordering: .relaxed) } } }
 

@@ -26,10 +26,7 @@ final class LoopWorker: @unchecked Sendable {
     /// Every loop of the server, this one included; set before any runs.
     var siblings: [LoopWorker] = []
 
-    let headerTimeoutNs: UInt64
-    let bodyTimeoutNs: UInt64
-    let idleTimeoutNs: UInt64
-    let writeTimeoutNs: UInt64
+    let timeouts: ConnectionState.Timeouts
 
     init(loop: EventLoop, configuration: HTTPServerConfiguration, router: Router, shared: ServerShared) {
         self.loop = loop
@@ -37,11 +34,9 @@ final class LoopWorker: @unchecked Sendable {
         self.router = router
         self.shared = shared
         func ns(_ seconds: Double) -> UInt64 { UInt64(max(0.001, seconds) * 1e9) }
-        headerTimeoutNs = ns(configuration.headerReadTimeout)
-        bodyTimeoutNs = ns(configuration.bodyReadTimeout)
-        idleTimeoutNs = ns(configuration.idleTimeout)
-        writeTimeoutNs = ns(configuration.writeTimeout)
-        loop.onTick = { [unowned self] in self.tick() }
+        timeouts = ConnectionState.Timeouts(
+            header: ns(configuration.headerReadTimeout), body: ns(configuration.bodyReadTimeout),
+            idle: ns(configuration.idleTimeout), write: ns(configuration.writeTimeout))
     }
 
     /// Polls a listening socket that every loop of the server shares.
@@ -120,20 +115,19 @@ final class LoopWorker: @unchecked Sendable {
 
     /// Out of descriptors: the pending connection cannot be taken, and the
     /// listener stays readable, so polling it would spin. Stop polling it
-    /// until the next tick (about 250 ms); connections closing meanwhile
-    /// free descriptors.
+    /// for 250 ms; connections closing meanwhile free descriptors.
     private func pause(_ listener: Listener, errno code: Int32) {
         guard !listener.paused else { return }
         listener.paused = true
         loop.unregister(listener.socket.fd)
+        loop.schedule(listener, at: MonotonicClock.nanoseconds() &+ 250_000_000)
         shared.reportAcceptPause(errno: code)
     }
 
-    private func resumePausedListeners() {
-        for listener in listeners where listener.paused {
-            listener.paused = false
-            _ = loop.register(listener.socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
-        }
+    fileprivate func resume(_ listener: Listener) {
+        guard listener.paused, !draining else { return }
+        listener.paused = false
+        _ = loop.register(listener.socket.fd, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue, handler: listener)
     }
 
     /// Over a connection limit: a short answer, best effort, then close.
@@ -151,18 +145,12 @@ final class LoopWorker: @unchecked Sendable {
         if draining && connections.isEmpty { loop.stop() }
     }
 
-    private func tick() {
-        if !draining { resumePausedListeners() }
-        let now = MonotonicClock.nanoseconds()
-        for connection in Array(connections.values) { connection.checkTimeouts(now: now) }
-    }
-
     /// Stops accepting; closes idle connections; the loop stops once the
     /// rest have answered.
     func beginDrain() {
         draining = true
         for listener in listeners {
-            if !listener.paused { loop.unregister(listener.socket.fd) }
+            if listener.paused { loop.cancel(listener) } else { loop.unregister(listener.socket.fd) }
             listener.socket.release()
         }
         listeners.removeAll()
@@ -178,12 +166,13 @@ final class LoopWorker: @unchecked Sendable {
 }
 
 /// A listening socket registered with one loop.
-private final class Listener: FileEventHandler {
+private final class Listener: FileEventHandler, LoopTimer {
     let socket: ListeningSocket
     let tls: TLSContext?
     unowned let worker: LoopWorker
     /// Not polled for now: accept ran out of descriptors.
     var paused = false
+    var timerSlot: Int?
 
     init(socket: ListeningSocket, tls: TLSContext?, worker: LoopWorker) {
         self.socket = socket
@@ -192,6 +181,8 @@ private final class Listener: FileEventHandler {
     }
 
     func handleEvents(_ events: UInt32) { worker.accept(from: self) }
+
+    func timerFired(now: UInt64) { worker.resume(self) }
 }
 
 /// One listening socket polled by several loops. It is closed when the last

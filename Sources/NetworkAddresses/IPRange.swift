@@ -31,7 +31,7 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
     public static func isNumericAddress(_ text: String) -> Bool { bytes(text) != nil }
 
     /// 16 bytes for any numeric address; nil for anything else.
-    static func bytes(_ text: String) -> [UInt8]? {
+    package static func bytes(_ text: String) -> [UInt8]? {
         var v6 = in6_addr()
         if inet_pton(AF_INET6, text, &v6) == 1 {
             return withUnsafeBytes(of: &v6) { Array($0) }
