@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // MD5 (TrustPay's signatures) and HMAC-SHA256 (forward), portable:
+        // already in the graph through PostgresNIO.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -39,7 +42,8 @@ let package = Package(
                 "CLinuxSys", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        // The wire format: no Linux-specific import, so it builds wherever Swift does.
+        .target(name: "TrustPay", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Webhooks",
             dependencies: ["Locking",
@@ -75,7 +79,10 @@ let package = Package(
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: ["Locking", "COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Locking", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
