@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // MD5 (TrustPay's signatures) and HMAC-SHA256 (forward), portable:
+        // already in the graph through PostgresNIO.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -40,7 +43,8 @@ let package = Package(
                 "CLinuxSys", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TrustPay", dependencies: ["COpenSSL"]),
+        // The wire format: no Linux-specific import, so it builds wherever Swift does.
+        .target(name: "TrustPay", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // TrustPay's merchant API (the Order Query) over AsyncHTTPClient:
         // signed requests, retries, a bounded rate per merchant.
         .target(
@@ -96,7 +100,8 @@ let package = Package(
         .target(
             name: "BuiltinHandlers",
             dependencies: [
-                "Locking", "COpenSSL", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log"),
+                "Locking", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

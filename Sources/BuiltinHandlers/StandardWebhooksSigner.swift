@@ -1,4 +1,4 @@
-import COpenSSL
+import Crypto
 import Foundation
 
 /// Signs outgoing requests the Standard Webhooks way, so any language's
@@ -20,10 +20,8 @@ public struct StandardWebhooksSigner: Sendable {
     public func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
         var message = Array("\(id).\(timestamp).".utf8)
         message.append(contentsOf: body)
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        _ = HMAC(EVP_sha256(), key, Int32(key.count), message, message.count, &digest, &length)
-        return "v1," + Data(digest.prefix(Int(length))).base64EncodedString()
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))
+        return "v1," + Data(code).base64EncodedString()
     }
 
     public func headers(id: String, timestamp: Int, body: [UInt8]) -> [(String, String)] {

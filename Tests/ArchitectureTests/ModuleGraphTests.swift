@@ -29,6 +29,15 @@ import Testing
         }
     }
 
+    /// The wire format builds wherever Swift does: no system library module
+    /// (epoll shims, the system OpenSSL or SQLite) below it.
+    @Test func theWireFormatReachesNoSystemLibrary() async throws {
+        let graph = try await ModuleGraph.load()
+        let systemLibraries: Set = ["CLinuxSys", "COpenSSL", "CSQLite"]
+        let reached = graph.reachable(from: "TrustPay").intersection(systemLibraries)
+        #expect(reached.isEmpty, "TrustPay reaches \(reached.sorted())")
+    }
+
     /// The checker itself: a module reaches what it names and what those
     /// name, and nothing else.
     @Test func reachabilityFollowsDependenciesTransitively() {

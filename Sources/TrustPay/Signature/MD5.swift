@@ -1,20 +1,11 @@
-import COpenSSL
+import Crypto
 
-/// MD5 through OpenSSL's EVP interface: the provider's signature algorithm,
-/// not a choice of ours.
+/// MD5 through swift-crypto: the provider's signature algorithm, not a
+/// choice of ours. swift-crypto rather than the system OpenSSL keeps the
+/// wire format free of Linux-specific imports.
 enum MD5 {
     static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 16)
-        var length: UInt32 = 0
-        let status = bytes.withUnsafeBytes { input in
-            digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_md5(), nil)
-            }
-        }
-        // Only fails when OpenSSL runs in a mode without MD5 (FIPS): nothing
-        // can be verified then, and carrying on would accept or reject blindly.
-        precondition(status == 1 && length == 16, "OpenSSL could not compute MD5 (is the FIPS provider enforced?)")
-        return digest
+        Array(Insecure.MD5.hash(data: bytes))
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
