@@ -96,3 +96,24 @@ import Webhooks
         await api.stop()
     }
 }
+
+/// `serve` says at start which merchants it does not reconcile.
+@Suite struct ReconciliationStartLogTests {
+    @Test func serveNamesTheMerchantsWithoutAnAPIKey() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let server = try await ServeProcess.start(
+            config: directory.serveConfig(secret: ReconcileCommandTests.secret), in: directory)
+        defer { server.stop() }
+        let expected = "reconciliation off for merchant \(ScratchDirectory.merchantID): merchants[0].api.key is not set"
+        var text = ""
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            text = (try? String(contentsOf: server.log, encoding: .utf8)) ?? ""
+            if text.contains("no merchant has an API key") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(text.contains(expected), "\(text)")
+        #expect(text.contains("reconciliation off: no merchant has an API key"), "\(text)")
+    }
+}

@@ -57,3 +57,20 @@ import Webhooks
         }
     }
 }
+
+/// `webhooks.expect(…)`: the library's way to register an expected order.
+@Suite struct ExpectedOrderTests {
+    @Test func theLibraryRegistersAnExpectedOrderOnce() async throws {
+        let inbox = MemoryInbox()
+        let server = makeServer(store: inbox, recorder: HandlerRecorder())
+        let registered = Date()
+        #expect(try await server.expect(orderNo: "EXP-1", merchantID: merchant.id, type: .payout, now: registered))
+        #expect(!(try await server.expect(orderNo: "EXP-1", merchantID: merchant.id, type: .payout)))
+        let waiting = try await inbox.reconciliationCandidates(
+            finalStatuses: [2], quietSince: registered.addingTimeInterval(1), notBefore: registered.addingTimeInterval(-1),
+            limit: 10)
+        #expect(waiting.map { "\($0.orderNo) \($0.type) \($0.reason.rawValue)" } == ["EXP-1 payout expected"])
+        let storeless = makeServer(store: OutageStore(), recorder: HandlerRecorder())
+        await #expect(throws: StoreError.self) { try await storeless.expect(orderNo: "EXP-2", merchantID: merchant.id) }
+    }
+}
