@@ -60,6 +60,20 @@ extension PostgresInbox: ReconciliationStore {
         }
     }
 
+    public func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int {
+        try await perform { [self] client in
+            let expected = try await client.query(
+                "DELETE FROM trustpay_expected_orders WHERE expected_at < \(expectedBefore) RETURNING 1",
+                logger: driverLogger
+            ).collect()
+            let leases = try await client.query(
+                "DELETE FROM trustpay_order_query_leases WHERE lease_until < \(leasesEndedBefore) RETURNING 1",
+                logger: driverLogger
+            ).collect()
+            return expected.count + leases.count
+        }
+    }
+
     /// A conditional upsert: the row changes only when the lease is free
     /// (expired) or already ours, so of replicas asking together one wins.
     public func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {

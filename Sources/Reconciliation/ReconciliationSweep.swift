@@ -77,6 +77,13 @@ public struct ReconciliationSweep: Sendable {
             logger.warning("reconciliation cannot choose orders: the store is unavailable", metadata: ["error": "\(error)"])
             return report
         }
+        do {
+            // Past max_age an expected order is never queried; an ended lease guards nothing.
+            try await store.forgetReconciliation(
+                expectedBefore: now.addingTimeInterval(-policy.maxAge.timeInterval), leasesEndedBefore: now)
+        } catch {
+            logger.debug("reconciliation cannot forget old expected orders and leases", metadata: ["error": "\(error)"])
+        }
         report.waiting = candidates.count
         ReconciliationMetrics.waiting(candidates.count)
         let merchants = reconciler.merchants

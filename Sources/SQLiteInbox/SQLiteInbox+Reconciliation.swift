@@ -67,6 +67,13 @@ extension SQLiteInbox: ReconciliationStore {
         }
     }
 
+    public func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int {
+        try await write("cannot forget old expected orders and leases") { db in
+            try db.execute("DELETE FROM expected_orders WHERE expected_at < ?", .time(expectedBefore))
+                + db.execute("DELETE FROM order_query_leases WHERE lease_until < ?", .time(leasesEndedBefore))
+        }
+    }
+
     public func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
         try await write("cannot take the order's query lease") { db in
             try db.execute(

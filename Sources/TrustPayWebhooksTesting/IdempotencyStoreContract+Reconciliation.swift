@@ -144,5 +144,22 @@ extension ContractRun {
             return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
         }
         try expect(winners == 1, "of 8 replicas asking together, one gets the lease; got \(winners)")
+
+        // Ended leases and expected orders past their age are forgotten.
+        try await reconciliation.expect(ExpectedOrder(merchantID: 1, orderNo: "OLD", expectedAt: at(-100)))
+        try await reconciliation.expect(ExpectedOrder(merchantID: 1, orderNo: "NEW", expectedAt: at(0)))
+        let forgotten = try await reconciliation.forgetReconciliation(expectedBefore: at(-50), leasesEndedBefore: at(35))
+        try expect(forgotten == 2, "the expected order of -100 s and C's lease (ended at 30 s; A's and B's have not); got \(forgotten)")
+        try expect(
+            try await reconciliation.takeQueryLease(
+                order: .payment(merchantID: 1, type: .payin, orderNo: "C"), owner: "r9", until: at(90), now: at(1)),
+            "a forgotten lease is free")
+        try expect(
+            !(try await reconciliation.takeQueryLease(
+                order: .payment(merchantID: 1, type: .payin, orderNo: "B"), owner: "r9", until: at(90), now: at(1))),
+            "a lease that has not ended stays")
+        let waiting = try await reconciliation.reconciliationCandidates(
+            finalStatuses: [], quietSince: at(10), notBefore: at(-1000), limit: 10)
+        try expect(waiting.map(\.orderNo) == ["NEW"], "the old expected order is gone; got \(waiting.map(\.orderNo))")
     }
 }

@@ -82,4 +82,7 @@ extension ConflictBlindStore: ReconciliationStore {
     func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
         try await inner.takeQueryLease(order: order, owner: owner, until: until, now: now)
     }
+    func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int {
+        try await inner.forgetReconciliation(expectedBefore: expectedBefore, leasesEndedBefore: leasesEndedBefore)
+    }
 }

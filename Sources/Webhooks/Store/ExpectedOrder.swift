@@ -79,4 +79,11 @@ public protocol ReconciliationStore: Sendable {
     /// Takes the query lease of `order` for `owner` until `until`, unless
     /// someone else holds it at `now`. Only the holder queries the order.
     func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool
+
+    /// Forgets expected orders registered before `expectedBefore` (past
+    /// `reconcile.max_age`, they are never queried) and query leases that
+    /// ended before `leasesEndedBefore`, so neither table grows for ever.
+    /// Returns how many rows went.
+    @discardableResult
+    func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int
 }

@@ -317,6 +317,16 @@ extension MemoryInbox: ReconciliationStore {
         }
     }
 
+    public func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int {
+        storage.withLock { storage in
+            let expected = storage.expected.filter { $0.value.expectedAt < expectedBefore }.map(\.key)
+            let leases = storage.queryLeases.filter { $0.value.until < leasesEndedBefore }.map(\.key)
+            for order in expected { storage.expected[order] = nil }
+            for order in leases { storage.queryLeases[order] = nil }
+            return expected.count + leases.count
+        }
+    }
+
     public func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
         storage.withLock { storage in
             if let held = storage.queryLeases[order], held.owner != owner, held.until > now { return false }
