@@ -2,16 +2,18 @@ import Foundation
 import SQLiteInbox
 import Testing
 import TestSupport
+import TrustPay
+import TrustPaySimulator
 import Webhooks
 
-/// `reconcile --order-no` and `expect` against the built binary, a SQLite
-/// inbox and TrustPay's Order Query API on loopback.
+/// `reconcile --order-no` against the built binary, a SQLite inbox and the
+/// TrustPay simulator's Order Query API; `expect` against the binary.
 @Suite(.serialized) struct ReconcileCommandTests {
     static let secret = "reconcile-secret"
     static let apiKey = "reconcile-api-key"
 
-    /// A configuration whose merchant reaches `api` with `key`.
-    static func config(_ directory: ScratchDirectory, api: LoopbackOrderQueryAPI, key: String = apiKey) -> URL {
+    /// A configuration whose merchant reaches the API at `baseURL` with `key`.
+    static func config(_ directory: ScratchDirectory, baseURL: String, key: String = apiKey) -> URL {
         directory.file("ops-\(key).yaml", contents: """
             store:
               kind: sqlite
@@ -21,7 +23,7 @@ import Webhooks
               - id: \(ScratchDirectory.merchantID)
                 secrets: [{value: "\(secret)"}]
                 api:
-                  base_url: \(api.baseURL)
+                  base_url: \(baseURL)
                   key: {value: "\(key)"}
             """)
     }
@@ -36,11 +38,18 @@ import Webhooks
     @Test func reconcileRecordsANewStatusOnceAndReportsUnknownOrdersAndBadKeys() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let api = try LoopbackOrderQueryAPI(
-            merchantID: ScratchDirectory.merchantID, secret: Self.secret, apiKey: Self.apiKey, delay: .zero)
-        api.set("R-1", status: 5)
+        let simulator = try TrustPaySimulator(
+            scenario: SimulatorScenario(
+                merchants: [SimulatedMerchant(id: ScratchDirectory.merchantID, secret: Self.secret, apiKey: Self.apiKey)],
+                amountsAs: .strings))
+        // The payin succeeded at TrustPay; its callback never reached the merchant.
+        try simulator.add(
+            ScriptedOrder(
+                merchantID: ScratchDirectory.merchantID, orderNo: "R-1", orderAmount: Amount("106")!,
+                statuses: [ScriptedStatus(.pending), ScriptedStatus(.unliquidated, fee: Amount("6")!)]))
+        let baseURL = "http://127.0.0.1:\(try simulator.start())"
         await (try await SQLiteInbox.open(path: directory.url.appendingPathComponent("inbox.sqlite").path)).close()
-        let config = Self.config(directory, api: api).path
+        let config = Self.config(directory, baseURL: baseURL).path
 
         let found = try await BuiltCLI.run(["reconcile", "--order-no", "R-1", "--json", "--config", config], in: directory)
         #expect(found.status == 0, "\(found.output)")
@@ -56,30 +65,30 @@ import Webhooks
         let unknown = try await BuiltCLI.run(["reconcile", "--order-no", "NO-SUCH", "--config", config], in: directory)
         #expect(unknown.status == 1 && unknown.stderr.contains("880002") && unknown.stderr.contains("nothing recorded"),
                 "\(unknown.output)")
-        let badKey = Self.config(directory, api: api, key: "not-the-key").path
+        let badKey = Self.config(directory, baseURL: baseURL, key: "not-the-key").path
         let refused = try await BuiltCLI.run(["reconcile", "--order-no", "R-1", "--json", "--config", badKey], in: directory)
         #expect(refused.status == 1, "\(refused.output)")
         let refusal = try #require(try JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any])
         #expect(refusal["code"] as? Int == 880011 && refusal["recorded"] as? Bool == false, "\(refused.output)")
         #expect((refusal["error"] as? String)?.contains("unauthorized") == true, "\(refused.output)")
         #expect(!refused.output.contains("not-the-key"), "the API key is never printed")
-        #expect(api.snapshot.badSignatures == 0, "requests are signed with the merchant's secret")
+        let codes = simulator.queries.map { $0.code.map { String($0.code) } ?? "-" }
+        #expect(codes == ["880001", "880001", "880002", "880011"], "signed with the merchant's secret: \(codes)")
+        #expect((report["answer"] as? [String: Any])?["paid_amount"] as? String == "106", "strings read exactly: \(found.output)")
 
         let stored = try await Self.events(directory)
         #expect(stored.map { "\($0.orderNo) \($0.status) \($0.source)" } == ["R-1 5 order-query"], "one event, from the first query")
         let listed = try await BuiltCLI.run(["events", "list", "--json", "--config", config], in: directory)
         #expect(listed.stdout.contains(#""source":"order-query""#), "\(listed.output)")
-        await api.stop()
+        await simulator.stop()
     }
 
     @Test func expectRegistersAnOrderOnce() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        let api = try LoopbackOrderQueryAPI(
-            merchantID: ScratchDirectory.merchantID, secret: Self.secret, apiKey: Self.apiKey, delay: .zero)
         let path = directory.url.appendingPathComponent("inbox.sqlite").path
         await (try await SQLiteInbox.open(path: path)).close()
-        let config = Self.config(directory, api: api).path
+        let config = Self.config(directory, baseURL: "http://127.0.0.1:9").path
         let first = try await BuiltCLI.run(["expect", "--order-no", "E-1", "--type", "payout", "--config", config], in: directory)
         #expect(first.status == 0 && first.stdout.contains("now expected"), "\(first.output)")
         let again = try await BuiltCLI.run(["expect", "--order-no", "E-1", "--type", "payout", "--config", config], in: directory)
@@ -93,7 +102,6 @@ import Webhooks
             finalStatuses: [2], quietSince: now.addingTimeInterval(60), notBefore: now.addingTimeInterval(-60), limit: 10)
         await inbox.close()
         #expect(waiting.map { "\($0.orderNo) \($0.type) \($0.merchantID)" } == ["E-1 payout \(ScratchDirectory.merchantID)"])
-        await api.stop()
     }
 }
 
