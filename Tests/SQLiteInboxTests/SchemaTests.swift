@@ -21,7 +21,9 @@ import Webhooks
         }
         #expect(version == SQLiteInbox.schemaVersion)
         #expect(journal == "wal")
-        #expect(tables == ["inbox_events", "order_last_status", "schema_version"])
+        #expect(tables == [
+            "inbox_attempts", "inbox_conflicting_copies", "inbox_events", "order_last_status", "schema_version",
+        ])
         _ = try await inbox.record(newEvent(), lease: nil, now: t0)
         await inbox.close()
 
@@ -143,6 +145,43 @@ import Webhooks
         #expect(held == ["O-1 7"])
         let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
         #expect(due.map(\.id) == [first.id, other.id])
+        await inbox.close()
+    }
+
+    /// A database of the release before migration 4 (no history tables),
+    /// holding a failed event: this release opens it, its events have an
+    /// empty history, and their attempts and conflicts from now on are kept
+    /// and go with them when purged.
+    @Test func aVersion3DatabaseGainsTheHistoryOfEventsFromNowOn() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let old = try await SQLiteDatabase(
+            path: path, migrations: [InboxSchema.version1, InboxSchema.version2, InboxSchema.version3])
+        let before = SQLiteInbox(database: old)
+        let event = try await before.record(newEvent(), lease: Lease(owner: "w", duration: .seconds(30)), now: t0).event
+        try await old.write { db in
+            try db.execute(
+                "UPDATE inbox_events SET state = 'waiting-retry', next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, last_error = 'old failure'",
+                .time(t0))
+        }
+        await before.close()
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        #expect(try await inbox.database.read { try SchemaMigrator.version(of: $0) } == 4)
+        #expect(try await inbox.history(id: event.id) == EventHistory(), "nothing was kept before")
+        #expect(try await inbox.event(id: event.id)?.lastError == "old failure")
+        let claimed = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0)
+        #expect(claimed.map(\.attempts) == [2])
+        let attempt = HandlerAttempt(number: 2, startedAt: t0, endedAt: t0.addingTimeInterval(1), outcome: .handled)
+        #expect(try await inbox.complete(id: event.id, owner: "w", attempt: attempt))
+        _ = try await inbox.record(newEvent(hash: "other"), lease: nil, now: t0)
+        let history = try await inbox.history(id: event.id)
+        #expect(history.attempts == [attempt] && history.conflictingCopies.map(\.contentHash) == ["other"])
+        #expect(try await inbox.purge(EventFilter()) == 1)
+        let left = try await inbox.database.read { db in
+            try db.query("SELECT (SELECT count(*) FROM inbox_attempts) + (SELECT count(*) FROM inbox_conflicting_copies)")[0][0].int
+        }
+        #expect(left == 0, "the purge took the history along")
         await inbox.close()
     }
 
