@@ -271,7 +271,8 @@ public final class PostgresInbox: IdempotencyStore {
             """
             INSERT INTO trustpay_conflicting_copies (event_id, content_hash, raw_body, received_at)
             SELECT \(event.id), \(new.contentHash), \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt)
-            WHERE (SELECT count(*) FROM trustpay_conflicting_copies WHERE event_id = \(event.id)) < \(EventHistory.copiesKept)
+            WHERE (SELECT count(*) FROM trustpay_conflicting_copies WHERE event_id = \(event.id))
+                < \(EventHistory.copiesKept)
             ON CONFLICT (event_id, content_hash) DO NOTHING
             """, logger: logger)
         return .conflict(conflicted)

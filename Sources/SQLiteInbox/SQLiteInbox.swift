@@ -25,8 +25,8 @@ import Locking
 /// - Readiness (``checkAvailability()``) fails while the last write failed
 ///   for the database's own reason (a full disk, an I/O error, a read-only
 ///   file), not only while the database cannot be read: it throws that
-///   write's error. When asked in that state it commits a small probe write
-///   first (one that needs new pages, as a callback does); the probe, or a
+///   write's error. When asked in that state it commits a probe write
+///   first (as many new pages as a callback's, then deleted); the probe, or a
 ///   newly recorded event, clears the failure (claims and outcomes update
 ///   rows in place and may succeed where a new callback fails, so they do not). Lock contention
 ///   (`busy`) does not count: another process holding the lock is not a
@@ -402,6 +402,7 @@ public final class SQLiteInbox: IdempotencyStore {
         guard let failure = writeHealth.failure else { return }
         do {
             try await database.write { db in try Self.probeWrite(on: db) }
+            try await database.write { db in try Self.removeProbe(on: db) }
             writeHealth.succeeded()
         } catch {
             // The write that failed is named; the probe's error is SQLite's own.
@@ -409,26 +410,27 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
-    /// A write like a callback's, that leaves nothing behind: a row large
-    /// enough to need new pages (so a database at its size limit fails as a
-    /// new callback would), rolled back, then a one-row change that commits
-    /// (a page written to the WAL and, with `synchronous: .full`, an fsync).
+    /// A write like a callback's, committed: a row of ``probePages`` pages,
+    /// new ones unless an earlier probe left free pages, so that a database
+    /// at its page limit fails as a new callback would, and as many frames in
+    /// the WAL as a callback's transaction writes (new events, their indexes
+    /// and an attempt), so that a WAL at a file-size limit fails too. A probe
+    /// that only rolls back never reaches the WAL; one that commits a single
+    /// page passes where a callback's transaction no longer fits.
+    /// ``removeProbe(on:)`` deletes the row in a write of its own.
     static func probeWrite(on db: SQLiteConnection) throws {
-        try db.execute("SAVEPOINT readiness_probe")
-        do {
-            try db.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (-1, printf('%.*c', 3 * (SELECT page_size FROM pragma_page_size), 'x'))")
-        } catch {
-            if db.isInTransaction {
-                _ = try? db.execute("ROLLBACK TO readiness_probe")
-                _ = try? db.execute("RELEASE readiness_probe")
-            }
-            throw error
-        }
-        try db.execute("ROLLBACK TO readiness_probe")
-        try db.execute("RELEASE readiness_probe")
-        try db.execute("UPDATE schema_version SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_version)")
+        try removeProbe(on: db)
+        try db.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (-1, printf('%.*c', ? * (SELECT page_size FROM pragma_page_size), 'x'))",
+            .integer(Int64(probePages)))
     }
+
+    static func removeProbe(on db: SQLiteConnection) throws {
+        try db.execute("DELETE FROM schema_version WHERE version = -1")
+    }
+
+    /// About the pages a callback's record and its completion write.
+    static let probePages = 12
 
     /// Deletes the events matching `condition` (the oldest `limit` of them,
     /// when given), `deletionBatch` rows per transaction; returns how many.

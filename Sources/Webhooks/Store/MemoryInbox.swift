@@ -50,7 +50,8 @@ public final class MemoryInbox: IdempotencyStore {
             if let id = storage.idsByKey[new.key], var existing = storage.entries[id] {
                 if existing.event.contentHash == new.contentHash { return .duplicate(existing.event) }
                 existing.event.conflicts += 1
-                existing.history.keep(ConflictingCopy(contentHash: new.contentHash, rawBody: new.rawBody, receivedAt: new.receivedAt))
+                existing.history.keep(
+                    ConflictingCopy(contentHash: new.contentHash, rawBody: new.rawBody, receivedAt: new.receivedAt))
                 storage.entries[id] = existing
                 return .conflict(existing.event)
             }
