@@ -88,7 +88,7 @@ function conflictingCopies(event) {
             el("td", { class: "mono" }, difference.field),
             el("td", { class: "mono" }, difference.stored === null ? "(absent)" : JSON.stringify(difference.stored)),
             el("td", { class: "mono" }, difference.copy === null ? "(absent)" : JSON.stringify(difference.copy)))))),
-      el("pre", { class: "body copy-body" }, JSON.stringify(copy.body, null, 2)))),
+      el("pre", { class: "body copy-body" }, copy.body_text))),
   ];
 }
 

@@ -157,7 +157,9 @@ class Console:
             "return [...document.querySelectorAll('#copy-1 table.differences tbody tr')]"
             ".map((r) => [...r.cells].map((c) => c.textContent));")
         assert rows == [["remark", "(absent)", '"%s"' % self.args.hostile_text]], rows
-        assert self.args.hostile_text in self.text("#copy-1 pre.copy-body"), "the copy's body is shown"
+        copy_body = self.text("#copy-1 pre.copy-body")
+        assert self.args.hostile_text in copy_body, "the copy's body is shown: %r" % copy_body
+        assert '"order_amount": 20.00' in copy_body, "numbers as transmitted: %r" % copy_body
         assert self.driver.find_elements(By.CSS_SELECTOR, "#copy-1 td *, #copy-1 pre *") == [], \
             "no element made from the copy"
         assert self.driver.execute_script("return window.pwned === undefined"), "the copy's script ran"
