@@ -77,6 +77,14 @@ struct ConsoleAPI: Sendable {
         let event = try await existing(fields)
         var object = try await EventDetail.object(event, in: store)
         object["body_text"] = .string(IndentedJSON.text(object["body"] ?? .null))
+        // The copies' bodies indented here too: JSON.stringify would rewrite numbers (20.00 as 20).
+        if let copies = object["conflicting_copies"]?.arrayValue {
+            object["conflicting_copies"] = .array(copies.map { copy in
+                guard var fields = copy.objectValue else { return copy }
+                fields["body_text"] = .string(IndentedJSON.text(fields["body"] ?? .null))
+                return .object(fields)
+            })
+        }
         return Self.json(object)
     }
 

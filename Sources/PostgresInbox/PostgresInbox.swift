@@ -281,6 +281,16 @@ public final class PostgresInbox: IdempotencyStore {
             """, logger: logger
         ).events()
         guard let conflicted = counted.first else { throw UnexpectedlyEmpty(what: "the conflicting event") }
+        // Only a conflict writes here. A statement of its own, after the
+        // row lock above, so that concurrent conflicts count each other's copies.
+        try await connection.query(
+            """
+            INSERT INTO trustpay_conflicting_copies (event_id, content_hash, raw_body, received_at)
+            SELECT \(event.id), \(new.contentHash), \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt)
+            WHERE (SELECT count(*) FROM trustpay_conflicting_copies WHERE event_id = \(event.id))
+                < \(EventHistory.copiesKept)
+            ON CONFLICT (event_id, content_hash) DO NOTHING
+            """, logger: logger)
         return .conflict(conflicted)
     }
 
@@ -349,32 +359,83 @@ public final class PostgresInbox: IdempotencyStore {
         }
     }
 
-    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
-        try await finish(id: id, owner: owner, as: .completed(at: now), error: nil)
+    public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .completed(at: attempt.endedAt), attempt: attempt)
     }
 
-    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
-        try await finish(id: id, owner: owner, as: .waitingRetry(nextAttemptAt: retryAt), error: error)
+    public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .waitingRetry(nextAttemptAt: retryAt), attempt: attempt)
     }
 
-    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
-        try await finish(id: id, owner: owner, as: .dead(at: now), error: error)
+    public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await finish(id: id, owner: owner, as: .dead(at: attempt.endedAt), attempt: attempt)
     }
 
-    /// Ends an attempt, only for the lease's current owner.
-    private func finish(id: String, owner: String, as state: EventState, error: String?) async throws -> Bool {
+    /// Ends an attempt, only for the lease's current owner, and keeps it in
+    /// the event's history (as lease-lost for anyone else) in the same
+    /// statement, dropping attempts beyond the last
+    /// ``EventHistory/attemptsKept``: still one round trip and one commit.
+    /// The trim reads the snapshot from before the insert, hence one fewer.
+    private func finish(id: String, owner: String, as state: EventState, attempt: HandlerAttempt) async throws -> Bool {
         let columns = state.columns
         return try await perform { [self] client in
             let rows = try await client.query(
                 """
-                UPDATE trustpay_events
-                SET state = \(columns.name), lease_owner = NULL, state_at = \(columns.at),
-                    last_error = coalesce(\(error), last_error)
-                WHERE id = \(id) AND state = 'processing' AND lease_owner = \(owner)
-                RETURNING id
+                WITH finished AS (
+                    UPDATE trustpay_events
+                    SET state = \(columns.name), lease_owner = NULL, state_at = \(columns.at),
+                        last_error = coalesce(\(attempt.error), last_error)
+                    WHERE id = \(id) AND state = 'processing' AND lease_owner = \(owner)
+                    RETURNING id
+                ),
+                kept AS (
+                    INSERT INTO trustpay_attempts (event_id, number, started_at, ended_at, outcome, error)
+                    SELECT id, \(attempt.number), \(attempt.startedAt), \(attempt.endedAt),
+                        CASE WHEN EXISTS (SELECT 1 FROM finished) THEN \(attempt.outcome.rawValue) ELSE 'lease-lost' END,
+                        \(attempt.error)
+                    FROM trustpay_events WHERE id = \(id)
+                    RETURNING seq
+                ),
+                dropped AS (
+                    DELETE FROM trustpay_attempts WHERE event_id = \(id) AND seq <= (
+                        SELECT seq FROM trustpay_attempts WHERE event_id = \(id)
+                        ORDER BY seq DESC OFFSET \(EventHistory.attemptsKept - 1) LIMIT 1)
+                    RETURNING seq
+                )
+                SELECT count(*) FROM finished
                 """, logger: driverLogger
             ).collect()
-            return !rows.isEmpty
+            return try (rows.first?.decode(Int.self) ?? 0) > 0
+        }
+    }
+
+    public func history(id: String) async throws -> EventHistory {
+        try await perform(failingFast: true) { [self] client in
+            var history = EventHistory()
+            let attempts = try await client.query(
+                """
+                SELECT number, started_at, ended_at, outcome, error FROM trustpay_attempts
+                WHERE event_id = \(id) ORDER BY seq
+                """, logger: driverLogger)
+            for try await (number, startedAt, endedAt, outcomeName, error) in attempts.decode(
+                (Int, Date, Date, String, String?).self)
+            {
+                guard let outcome = HandlerAttempt.Outcome(rawValue: outcomeName) else {
+                    throw UnreadableEvent(id: id, what: "an attempt with the outcome \(outcomeName)")
+                }
+                history.attempts.append(
+                    HandlerAttempt(number: number, startedAt: startedAt, endedAt: endedAt, outcome: outcome, error: error))
+            }
+            let copies = try await client.query(
+                """
+                SELECT content_hash, raw_body, received_at FROM trustpay_conflicting_copies
+                WHERE event_id = \(id) ORDER BY seq
+                """, logger: driverLogger)
+            for try await (hash, body, receivedAt) in copies.decode((String, ByteBuffer, Date).self) {
+                history.conflictingCopies.append(
+                    ConflictingCopy(contentHash: hash, rawBody: Array(body.readableBytesView), receivedAt: receivedAt))
+            }
+            return history
         }
     }
 

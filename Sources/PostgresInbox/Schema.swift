@@ -172,7 +172,36 @@ enum Schema {
                 )
                 """,
             ]),
-        // Version 5 is the attempt history's.
+        Migration(
+            version: 5, summary: "handler attempts and conflicting copies of each event",
+            statements: [
+                // What an operator sees of an event beyond its row
+                // (EventHistory): its last 50 handler attempts, kept by the
+                // statement that finishes each, and its first 10 distinct
+                // conflicting copies. Both go with their event.
+                """
+                CREATE TABLE trustpay_attempts (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    event_id text NOT NULL REFERENCES trustpay_events (id) ON DELETE CASCADE,
+                    number integer NOT NULL,
+                    started_at timestamptz NOT NULL,
+                    ended_at timestamptz NOT NULL,
+                    outcome text NOT NULL CHECK (outcome IN ('handled', 'failed', 'timed-out', 'lease-lost')),
+                    error text
+                )
+                """,
+                "CREATE INDEX trustpay_attempts_event ON trustpay_attempts (event_id, seq)",
+                """
+                CREATE TABLE trustpay_conflicting_copies (
+                    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    event_id text NOT NULL REFERENCES trustpay_events (id) ON DELETE CASCADE,
+                    content_hash text NOT NULL,
+                    raw_body bytea NOT NULL,
+                    received_at timestamptz NOT NULL,
+                    UNIQUE (event_id, content_hash)
+                )
+                """,
+            ]),
         Migration(
             version: 6, summary: "reconciliation: event sources, expected orders, order query leases",
             statements: [

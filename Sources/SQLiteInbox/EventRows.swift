@@ -47,6 +47,33 @@ enum EventRows {
         return events.sorted { newestFirst ? $0.seq > $1.seq : $0.seq < $1.seq }.map(\.event)
     }
 
+    /// An event's history from its `inbox_attempts` and
+    /// `inbox_conflicting_copies` rows, each in order.
+    static func history(attempts: [SQLiteRow], copies: [SQLiteRow]) throws(UnreadableRow) -> EventHistory {
+        var history = EventHistory()
+        do throws(UnreadableRow.Reason) {
+            for row in attempts {
+                let reader = RowReader(row: row)
+                let outcomeName = try reader.text("outcome")
+                guard let outcome = HandlerAttempt.Outcome(rawValue: outcomeName) else {
+                    throw .unknownValue(column: "outcome", outcomeName)
+                }
+                history.attempts.append(HandlerAttempt(
+                    number: Int(try reader.integer("number")), startedAt: try reader.date("started_at"),
+                    endedAt: try reader.date("ended_at"), outcome: outcome, error: try reader.optionalText("error")))
+            }
+            for row in copies {
+                let reader = RowReader(row: row)
+                history.conflictingCopies.append(ConflictingCopy(
+                    contentHash: try reader.text("content_hash"), rawBody: try reader.blob("raw_body"),
+                    receivedAt: try reader.date("received_at")))
+            }
+        } catch {
+            throw UnreadableRow(eventID: nil, reason: error)
+        }
+        return history
+    }
+
     private static func state(_ reader: RowReader) throws(UnreadableRow.Reason) -> EventState {
         let name = try reader.text("state")
         switch EventStateName(rawValue: name) {

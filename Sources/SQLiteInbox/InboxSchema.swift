@@ -8,7 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1, version2, version3, version5]
+    static let migrations = [version1, version2, version3, version4, version5]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -114,7 +114,33 @@ enum InboxSchema {
                 AND earlier.state IN ('pending', 'processing', 'waiting-retry'));
         """)
 
-    /// Reconciliation (issue #15). Version 4 is the attempt history's.
+    /// What an operator sees of an event beyond its row (`EventHistory`):
+    /// its handler attempts, the last 50 kept by the write that finishes
+    /// each, and the first 10 distinct conflicting copies. Both go with
+    /// their event (foreign keys are on for every connection).
+    static let version4 = Migration(version: 4, sql: """
+        CREATE TABLE inbox_attempts (
+            seq        INTEGER PRIMARY KEY,
+            event_id   TEXT    NOT NULL REFERENCES inbox_events (id) ON DELETE CASCADE,
+            number     INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            ended_at   INTEGER NOT NULL,
+            outcome    TEXT    NOT NULL CHECK (outcome IN ('handled', 'failed', 'timed-out', 'lease-lost')),
+            error      TEXT
+        );
+        CREATE INDEX inbox_attempts_event ON inbox_attempts (event_id, seq);
+
+        CREATE TABLE inbox_conflicting_copies (
+            seq          INTEGER PRIMARY KEY,
+            event_id     TEXT    NOT NULL REFERENCES inbox_events (id) ON DELETE CASCADE,
+            content_hash TEXT    NOT NULL,
+            raw_body     BLOB    NOT NULL,
+            received_at  INTEGER NOT NULL,
+            UNIQUE (event_id, content_hash)
+        );
+        """)
+
+    /// Reconciliation (issue #15).
     /// - `source`: where an event came from; every earlier one is a callback.
     /// - An index by (order, status): an order-query event and a callback
     ///   of one order and status are one event, matched on these.

@@ -25,8 +25,8 @@ import Locking
 /// - Readiness (``checkAvailability()``) fails while the last write failed
 ///   for the database's own reason (a full disk, an I/O error, a read-only
 ///   file), not only while the database cannot be read: it throws that
-///   write's error. When asked in that state it commits a small probe write
-///   first (one that needs new pages, as a callback does); the probe, or a
+///   write's error. When asked in that state it commits a probe write
+///   first (as many new pages as a callback's, then deleted); the probe, or a
 ///   newly recorded event, clears the failure (claims and outcomes update
 ///   rows in place and may succeed where a new callback fails, so they do not). Lock contention
 ///   (`busy`) does not count: another process holding the lock is not a
@@ -183,6 +183,14 @@ public final class SQLiteInbox: IdempotencyStore {
         guard let row = rows.first else {
             throw StoreError.unavailable("the event \(stored.id) vanished while recording a conflict")
         }
+        // Only a conflict writes here, and in the transaction that counts it.
+        try db.execute("""
+            INSERT INTO inbox_conflicting_copies (event_id, content_hash, raw_body, received_at)
+            SELECT ?1, ?2, ?3, ?4 WHERE (SELECT count(*) FROM inbox_conflicting_copies WHERE event_id = ?1) < ?5
+            ON CONFLICT (event_id, content_hash) DO NOTHING
+            """,
+            .text(stored.id), .text(new.contentHash), .blob(new.rawBody), .time(new.receivedAt),
+            .integer(Int64(EventHistory.copiesKept)))
         return .conflict(try EventRows.event(row).event)
     }
 
@@ -274,37 +282,76 @@ public final class SQLiteInbox: IdempotencyStore {
                 AND earlier.state IN ('pending', 'processing', 'waiting-retry'))
         """
 
-    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+    public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await write("cannot record the completion") { db in
-            try db.execute("""
+            let changed = try db.execute("""
                 UPDATE inbox_events
                 SET state = 'completed', completed_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?1
                 WHERE id = ?2 AND state = 'processing' AND lease_owner = ?3
                 """,
-                .time(now), .text(id), .text(owner)) == 1
+                .time(attempt.endedAt), .text(id), .text(owner)) == 1
+            return try Self.keep(attempt, of: id, finished: changed, on: db)
         }
     }
 
-    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+    public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
         try await write("cannot record the failed attempt") { db in
-            try db.execute("""
+            let changed = try db.execute("""
                 UPDATE inbox_events
-                SET state = 'waiting-retry', next_attempt_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL,
-                    updated_at = ?3
+                SET state = 'waiting-retry', next_attempt_at = ?1, last_error = coalesce(?2, last_error),
+                    lease_owner = NULL, lease_until = NULL, updated_at = ?3
                 WHERE id = ?4 AND state = 'processing' AND lease_owner = ?5
                 """,
-                .time(retryAt), .text(error), .time(now), .text(id), .text(owner)) == 1
+                .time(retryAt), attempt.error.map { .text($0) } ?? .null, .time(attempt.endedAt), .text(id),
+                .text(owner)) == 1
+            return try Self.keep(attempt, of: id, finished: changed, on: db)
         }
     }
 
-    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+    public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await write("cannot record the dead letter") { db in
-            try db.execute("""
+            let changed = try db.execute("""
                 UPDATE inbox_events
-                SET state = 'dead', dead_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL, updated_at = ?1
+                SET state = 'dead', dead_at = ?1, last_error = coalesce(?2, last_error), lease_owner = NULL,
+                    lease_until = NULL, updated_at = ?1
                 WHERE id = ?3 AND state = 'processing' AND lease_owner = ?4
                 """,
-                .time(now), .text(error), .text(id), .text(owner)) == 1
+                .time(attempt.endedAt), attempt.error.map { .text($0) } ?? .null, .text(id), .text(owner)) == 1
+            return try Self.keep(attempt, of: id, finished: changed, on: db)
+        }
+    }
+
+    /// Keeps `attempt` in the transaction that finished it (as lease-lost
+    /// when it did not), and drops its event's attempts beyond the last
+    /// ``EventHistory/attemptsKept``: two statements more in the same
+    /// commit, no write of their own. Returns `finished`.
+    private static func keep(
+        _ attempt: HandlerAttempt, of id: String, finished: Bool, on db: SQLiteConnection
+    ) throws -> Bool {
+        try db.execute("""
+            INSERT INTO inbox_attempts (event_id, number, started_at, ended_at, outcome, error)
+            SELECT id, ?2, ?3, ?4, ?5, ?6 FROM inbox_events WHERE id = ?1
+            """,
+            .text(id), .integer(Int64(attempt.number)), .time(attempt.startedAt), .time(attempt.endedAt),
+            .text(finished ? attempt.outcome.rawValue : HandlerAttempt.Outcome.leaseLost.rawValue),
+            attempt.error.map { .text($0) } ?? .null)
+        try db.execute("""
+            DELETE FROM inbox_attempts WHERE event_id = ?1 AND seq <= (
+                SELECT seq FROM inbox_attempts WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+            """,
+            .text(id), .integer(Int64(EventHistory.attemptsKept)))
+        return finished
+    }
+
+    public func history(id: String) async throws -> EventHistory {
+        try await read("cannot read the event's history") { db in
+            let attempts = try db.query("""
+                SELECT number, started_at, ended_at, outcome, error FROM inbox_attempts WHERE event_id = ? ORDER BY seq
+                """, .text(id))
+            let copies = try db.query("""
+                SELECT content_hash, raw_body, received_at FROM inbox_conflicting_copies WHERE event_id = ? ORDER BY seq
+                """, .text(id))
+            return try EventRows.history(attempts: attempts, copies: copies)
         }
     }
 
@@ -376,6 +423,7 @@ public final class SQLiteInbox: IdempotencyStore {
         guard let failure = writeHealth.failure else { return }
         do {
             try await database.write { db in try Self.probeWrite(on: db) }
+            try await database.write { db in try Self.removeProbe(on: db) }
             writeHealth.succeeded()
         } catch {
             // The write that failed is named; the probe's error is SQLite's own.
@@ -383,26 +431,27 @@ public final class SQLiteInbox: IdempotencyStore {
         }
     }
 
-    /// A write like a callback's, that leaves nothing behind: a row large
-    /// enough to need new pages (so a database at its size limit fails as a
-    /// new callback would), rolled back, then a one-row change that commits
-    /// (a page written to the WAL and, with `synchronous: .full`, an fsync).
+    /// A write like a callback's, committed: a row of ``probePages`` pages,
+    /// new ones unless an earlier probe left free pages, so that a database
+    /// at its page limit fails as a new callback would, and as many frames in
+    /// the WAL as a callback's transaction writes (new events, their indexes
+    /// and an attempt), so that a WAL at a file-size limit fails too. A probe
+    /// that only rolls back never reaches the WAL; one that commits a single
+    /// page passes where a callback's transaction no longer fits.
+    /// ``removeProbe(on:)`` deletes the row in a write of its own.
     static func probeWrite(on db: SQLiteConnection) throws {
-        try db.execute("SAVEPOINT readiness_probe")
-        do {
-            try db.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (-1, printf('%.*c', 3 * (SELECT page_size FROM pragma_page_size), 'x'))")
-        } catch {
-            if db.isInTransaction {
-                _ = try? db.execute("ROLLBACK TO readiness_probe")
-                _ = try? db.execute("RELEASE readiness_probe")
-            }
-            throw error
-        }
-        try db.execute("ROLLBACK TO readiness_probe")
-        try db.execute("RELEASE readiness_probe")
-        try db.execute("UPDATE schema_version SET applied_at = applied_at WHERE version = (SELECT MAX(version) FROM schema_version)")
+        try removeProbe(on: db)
+        try db.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (-1, printf('%.*c', ? * (SELECT page_size FROM pragma_page_size), 'x'))",
+            .integer(Int64(probePages)))
     }
+
+    static func removeProbe(on db: SQLiteConnection) throws {
+        try db.execute("DELETE FROM schema_version WHERE version = -1")
+    }
+
+    /// About the pages a callback's record and its completion write.
+    static let probePages = 12
 
     /// Deletes the events matching `condition` (the oldest `limit` of them,
     /// when given), `deletionBatch` rows per transaction; returns how many.

@@ -42,6 +42,10 @@ public struct IdempotencyStoreContract: Sendable {
         case concurrentClaimsNeverShareAnEvent
         case concurrentClaimsTakeOneEventPerOrder
         case answersWhenAvailable
+        case keepsEachAttemptWithItsOutcome
+        case keepsTheLastAttemptsOnly
+        case keepsTheFirstConflictingCopies
+        case historyGoesWithItsEvent
         case matchesReconciledEventsWithCallbacks
         case choosesTheOrdersToReconcile
         case queryLeasesAreExclusiveUntilTheyExpire
@@ -94,6 +98,14 @@ public struct IdempotencyStoreContract: Sendable {
                 "concurrent claims take the first event of each order and no other"
             case .answersWhenAvailable:
                 "answers checkAvailability, and nil for unknown ids"
+            case .keepsEachAttemptWithItsOutcome:
+                "keeps each finished attempt with its times, outcome and error, as lease-lost for a former holder"
+            case .keepsTheLastAttemptsOnly:
+                "keeps the last \(EventHistory.attemptsKept) attempts of an event, the attempt count exact"
+            case .keepsTheFirstConflictingCopies:
+                "keeps the first \(EventHistory.copiesKept) conflicting copies with distinct content, as they arrived"
+            case .historyGoesWithItsEvent:
+                "purge and prune delete an event's attempts and copies with it"
             }
         }
     }
@@ -124,6 +136,10 @@ public struct IdempotencyStoreContract: Sendable {
         case .concurrentClaimsNeverShareAnEvent: try await run.concurrentClaimsNeverShareAnEvent()
         case .concurrentClaimsTakeOneEventPerOrder: try await run.concurrentClaimsTakeOneEventPerOrder()
         case .answersWhenAvailable: try await run.answersWhenAvailable()
+        case .keepsEachAttemptWithItsOutcome: try await run.keepsEachAttemptWithItsOutcome()
+        case .keepsTheLastAttemptsOnly: try await run.keepsTheLastAttemptsOnly()
+        case .keepsTheFirstConflictingCopies: try await run.keepsTheFirstConflictingCopies()
+        case .historyGoesWithItsEvent: try await run.historyGoesWithItsEvent()
         case .matchesReconciledEventsWithCallbacks: try await run.matchesReconciledEventsWithCallbacks()
         case .choosesTheOrdersToReconcile: try await run.choosesTheOrdersToReconcile()
         case .queryLeasesAreExclusiveUntilTheyExpire: try await run.queryLeasesAreExclusiveUntilTheyExpire()
@@ -153,11 +169,20 @@ public struct ContractViolation: Error, CustomStringConvertible {
     public let requirement: IdempotencyStoreContract.Requirement
     /// What was expected, and what the store did instead.
     public let expectation: String
-    /// The line of `IdempotencyStoreContract.swift` that checks it.
+    /// The file of the contract (`IdempotencyStoreContract.swift`, or
+    /// `IdempotencyStoreContract+History.swift`) and the line that checks it.
+    public let file: String
     public let line: Int
 
+    public init(requirement: IdempotencyStoreContract.Requirement, expectation: String, file: String, line: Int) {
+        self.requirement = requirement
+        self.expectation = expectation
+        self.file = file
+        self.line = line
+    }
+
     public var description: String {
-        "the store breaks \"\(requirement)\": \(expectation) (IdempotencyStoreContract.swift:\(line))"
+        "the store breaks \"\(requirement)\": \(expectation) (\(file.split(separator: "/").last ?? "?"):\(line))"
     }
 }
 
@@ -171,12 +196,16 @@ struct ContractRun {
 
     func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
 
-    func expect(_ condition: Bool, _ expectation: @autoclosure () -> String, line: Int = #line) throws {
-        guard condition else { throw ContractViolation(requirement: requirement, expectation: expectation(), line: line) }
+    func expect(
+        _ condition: Bool, _ expectation: @autoclosure () -> String, file: String = #fileID, line: Int = #line
+    ) throws {
+        guard condition else {
+            throw ContractViolation(requirement: requirement, expectation: expectation(), file: file, line: line)
+        }
     }
 
-    func violation(_ expectation: String, line: Int = #line) -> ContractViolation {
-        ContractViolation(requirement: requirement, expectation: expectation, line: line)
+    func violation(_ expectation: String, file: String = #fileID, line: Int = #line) -> ContractViolation {
+        ContractViolation(requirement: requirement, expectation: expectation, file: file, line: line)
     }
 
     /// Records `event`, which must be new.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrustPayWebhooksTesting
 import Webhooks
 
 @testable import OperatorConsole
@@ -43,6 +44,27 @@ import Webhooks
         #expect(dead.json["state"] as? String == "dead", "\(dead)")
         #expect(dead.json["last_error"] as? String == "handler exec: exit status 1", "\(dead)")
         #expect(dead.json["attempts"] as? Int == 1 && dead.json["finished_at"] is String, "\(dead)")
+        let attempts = dead.json["attempt_history"] as? [[String: Any]] ?? []
+        #expect(attempts.map { $0["outcome"] as? String } == ["failed"], "\(dead)")
+        #expect(attempts.first?["error"] as? String == "handler exec: exit status 1", "\(dead)")
+
+        // A conflicting copy of the pending event: its fields compared, card data masked.
+        let copy = #"{"order_no":"OK-1","card_number":"4000000000000002","cvv":"999","amount":20.00,"note":"</script><b>"}"#
+        _ = try await console.store.record(
+            newEvent("OK-1", status: 5, hash: "other", body: Array(copy.utf8), at: 2), lease: nil, now: NewInboxEvent.testEpoch)
+        let conflicted = try await console.request("GET", "/api/event?id=\(console.pendingID)", headers: [console.bearer])
+        let copies = conflicted.json["conflicting_copies"] as? [[String: Any]] ?? []
+        #expect(copies.count == 1 && copies.first?["signature"] as? String == "verified", "\(conflicted)")
+        let differences = copies.first?["differences"] as? [[String: Any]] ?? []
+        #expect(differences.map { $0["field"] as? String } == ["card_number", "cvv", "note"], "\(conflicted)")
+        #expect(differences.first?["stored"] as? String == "************1111", "\(conflicted)")
+        #expect(differences.first?["copy"] as? String == "************0002", "\(conflicted)")
+        #expect(!conflicted.body.contains("4000000000000002") && !conflicted.body.contains(#""999""#), "\(conflicted)")
+        #expect(differences[1]["stored"] as? String == "***" && differences[1]["copy"] as? String == "***",
+                "a CVV that differs is named, both values hidden: \(conflicted)")
+        #expect(differences.last?["copy"] as? String == "</script><b>", "text, for the page to show as text: \(conflicted)")
+        #expect((copies.first?["body_text"] as? String)?.contains(#""amount": 20.00"#) == true,
+                "the copy's body indented with numbers as transmitted: \(conflicted)")
 
         let missing = try await console.request("GET", "/api/event?id=no-such-id", headers: [console.bearer])
         #expect(missing.status == 404 && missing.json["error"] as? String == "no_event", "\(missing)")

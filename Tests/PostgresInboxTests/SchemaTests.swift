@@ -96,6 +96,47 @@ extension PostgreSQLTests {
             }
         }
 
+        /// A database of the release before migration 5 (no history
+        /// tables), holding an event: this release migrates it, the event's
+        /// history starts empty, and attempts and conflicts are kept from now
+        /// on and go with the event.
+        @Test func aVersion4DatabaseGainsTheHistoryOfEventsFromNowOn() async throws {
+            let url = try await sharedServer().createDatabase()
+            try await withRawClient(url) { client in
+                try await Schema.migrate(client, upTo: 4, logger: testLogger)
+                try await client.query(
+                    """
+                    INSERT INTO trustpay_events (
+                        id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status,
+                        order_ref, is_stale, raw_body, received_at, state, last_error)
+                    VALUES ('e1', 'k1', 'h1', 'payment', 1, 0, 'O-1', 5, 'O-1', false, '\\x00', now(), 'pending', 'old failure')
+                    """, logger: testLogger)
+            }
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+            try await using(inbox) {
+                #expect(try await inbox.history(id: "e1") == EventHistory(), "nothing was kept before")
+                let claimed = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: Date())
+                #expect(claimed.map(\.id) == ["e1"])
+                let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+                let attempt = HandlerAttempt(number: 1, startedAt: now, endedAt: now.addingTimeInterval(1), outcome: .handled)
+                #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
+                #expect(try await inbox.event(id: "e1")?.lastError == "old failure")
+                #expect(try await inbox.history(id: "e1").attempts == [attempt])
+                #expect(try await inbox.purge(EventFilter()) == 1)
+                let left = try await withRawClient(url) { client in
+                    var count = -1
+                    for try await n in try await client.query(
+                        "SELECT count(*) FROM trustpay_attempts", logger: testLogger
+                    ).decode(Int.self) {
+                        count = n
+                    }
+                    return count
+                }
+                #expect(left == 0, "the purge took the history along")
+            }
+        }
+
         @Test func refusesADatabaseMigratedByANewerRelease() async throws {
             let url = try await sharedServer().createDatabase()
             let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, retention: nil, logger: testLogger)

@@ -19,6 +19,26 @@ import Webhooks
         }
     }
 
+    /// Keeping an attempt costs no write of its own: it rides in the write
+    /// that records the outcome (and a conflict's copy in the one that
+    /// counts it), so each is still one write and, alone, one commit.
+    @Test func anAttemptAndACopyAreKeptInTheWritesThatAlreadyHappen() async throws {
+        try await withInbox { inbox, _ in
+            let event = try await inbox.record(newEvent(), lease: Lease(owner: "w", duration: .seconds(60)), now: t0).event
+            let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .failed, error: "boom")
+            var before = inbox.writerStatistics
+            #expect(try await inbox.fail(id: event.id, owner: "w", attempt: attempt, retryAt: t0))
+            var statistics = inbox.writerStatistics
+            #expect(statistics.writes - before.writes == 1 && statistics.commits - before.commits == 1)
+            before = statistics
+            _ = try await inbox.record(newEvent(hash: "other"), lease: nil, now: t0)
+            statistics = inbox.writerStatistics
+            #expect(statistics.writes - before.writes == 1 && statistics.commits - before.commits == 1)
+            let history = try await inbox.history(id: event.id)
+            #expect(history.attempts == [attempt] && history.conflictingCopies.count == 1)
+        }
+    }
+
     @Test func withGroupingOffEveryRecordCommitsAlone() async throws {
         let directory = try TemporaryDirectory()
         let inbox = try await SQLiteInbox.open(path: directory.database(), maxBatch: 1)

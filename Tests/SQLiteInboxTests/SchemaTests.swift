@@ -21,7 +21,10 @@ import Webhooks
         }
         #expect(version == SQLiteInbox.schemaVersion)
         #expect(journal == "wal")
-        #expect(tables == ["expected_orders", "inbox_events", "order_last_status", "order_query_leases", "schema_version"])
+        #expect(tables == [
+            "expected_orders", "inbox_attempts", "inbox_conflicting_copies", "inbox_events", "order_last_status",
+            "order_query_leases", "schema_version",
+        ])
         _ = try await inbox.record(newEvent(), lease: nil, now: t0)
         await inbox.close()
 
@@ -155,6 +158,53 @@ import Webhooks
         let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
         #expect(due.map(\.id) == ["first", "other"])
         #expect(due.allSatisfy { $0.source == .callback }, "events stored before migration 5 are callbacks")
+        await inbox.close()
+    }
+
+    /// A database of the release before migration 4 (no history tables),
+    /// holding a failed event: this release opens it, its events have an
+    /// empty history, and their attempts and conflicts from now on are kept
+    /// and go with them when purged.
+    @Test func aVersion3DatabaseGainsTheHistoryOfEventsFromNowOn() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let old = try await SQLiteDatabase(
+            path: path, migrations: [InboxSchema.version1, InboxSchema.version2, InboxSchema.version3])
+        // A row as that release wrote it (this release's record writes the
+        // columns of later migrations): claimed once, failed, waiting.
+        let event = newEvent()
+        try await old.write { db in
+            try db.execute(
+                """
+                INSERT INTO inbox_events (
+                    id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref, is_stale,
+                    raw_body, received_at, state, next_attempt_at, attempts, last_error, updated_at)
+                VALUES (?, ?, ?, 'payment', ?, 0, ?, ?, ?, 0, ?, ?, 'waiting-retry', ?, 1, 'old failure', ?)
+                """,
+                parameters: [
+                    .text(event.id), .text(event.key.rawValue), .text(event.contentHash), .integer(event.merchantID),
+                    .text(event.orderNo), .integer(Int64(event.status)), .text(event.order.rawValue), .blob(event.rawBody),
+                    .time(event.receivedAt), .time(t0), .time(t0),
+                ])
+        }
+        await old.close()
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        #expect(try await inbox.database.read { try SchemaMigrator.version(of: $0) } == SQLiteInbox.schemaVersion)
+        #expect(try await inbox.history(id: event.id) == EventHistory(), "nothing was kept before")
+        #expect(try await inbox.event(id: event.id)?.lastError == "old failure")
+        let claimed = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0)
+        #expect(claimed.map(\.attempts) == [2])
+        let attempt = HandlerAttempt(number: 2, startedAt: t0, endedAt: t0.addingTimeInterval(1), outcome: .handled)
+        #expect(try await inbox.complete(id: event.id, owner: "w", attempt: attempt))
+        _ = try await inbox.record(newEvent(hash: "other"), lease: nil, now: t0)
+        let history = try await inbox.history(id: event.id)
+        #expect(history.attempts == [attempt] && history.conflictingCopies.map(\.contentHash) == ["other"])
+        #expect(try await inbox.purge(EventFilter()) == 1)
+        let left = try await inbox.database.read { db in
+            try db.query("SELECT (SELECT count(*) FROM inbox_attempts) + (SELECT count(*) FROM inbox_conflicting_copies)")[0][0].int
+        }
+        #expect(left == 0, "the purge took the history along")
         await inbox.close()
     }
 

@@ -62,15 +62,16 @@ public final class WatchedStore: IdempotencyStore {
     public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
     }
-    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
-        try await inner.complete(id: id, owner: owner, now: now)
+    public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await inner.complete(id: id, owner: owner, attempt: attempt)
     }
-    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
-        try await inner.fail(id: id, owner: owner, error: error, retryAt: retryAt, now: now)
+    public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
+        try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
     }
-    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
-        try await inner.deadLetter(id: id, owner: owner, error: error, now: now)
+    public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
     }
+    public func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
     public func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
     public func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }

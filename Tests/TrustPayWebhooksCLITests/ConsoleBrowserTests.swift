@@ -41,6 +41,8 @@ import Testing
         defer { server.stop() }
         let posts: [(order: String, extra: [String])] = [
             ("BRW-PAID", []), ("BRW-DEAD", []), ("BRW-DEAD-2", []), ("BRW-HOSTILE", ["--field", "remark=\(Self.hostile)"]),
+            // BRW-PAID again with other signed content: a conflict, its copy kept.
+            ("BRW-PAID", ["--field", "remark=\(Self.hostile)"]),
         ]
         for post in posts {
             let sent = try await BuiltCLI.run(
@@ -50,6 +52,10 @@ import Testing
             #expect(sent.status == 0, "\(post.order): \(sent.output)")
         }
         let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 2 }
+        let conflicted = try await StandaloneServerTests.listUntil(["--order-no", "BRW-PAID"], in: directory) {
+            $0.first?["conflicts"] as? Int == 1
+        }
+        #expect(conflicted.count == 1, "\(conflicted)")
         #expect(dead.map { $0["order_no"] as? String } == ["BRW-DEAD", "BRW-DEAD-2"], "\(dead)")
 
         let log = try await ConfigurationCommandTests.logText(directory.url.appendingPathComponent("serve.log")) {
@@ -67,7 +73,8 @@ import Testing
         let run = try await ChildProcess.run(
             ["python3", ConsoleBrowser.script, "--start-url", startURL, "--screenshots", screenshots,
              "--orders", posts.map(\.order).joined(separator: ","), "--dead-order", "BRW-DEAD", "--second-dead-order", "BRW-DEAD-2",
-             "--hostile-order", "BRW-HOSTILE", "--hostile-text", Self.hostile, "--fix", fix],
+             "--hostile-order", "BRW-HOSTILE", "--hostile-text", Self.hostile, "--conflict-order", "BRW-PAID",
+             "--fix", fix],
             directory: directory.url.path, timeout: .seconds(180))
         #expect(run.status == 0, "the browser run failed:\n\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("all checks passed"), "\(run.stdout)")

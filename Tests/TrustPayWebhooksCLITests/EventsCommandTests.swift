@@ -101,6 +101,69 @@ import Testing
         #expect(lines.contains { $0.contains("P-1") && $0.contains("payout") }, "\(table.stdout)")
     }
 
+    /// `events show` tells an event's story: the failed attempt with its
+    /// error, the successful one after the fix and a replay, and a
+    /// conflicting copy with the signed fields it changed (card numbers
+    /// masked), in text and in JSON.
+    @Test func eventsShowListsAttemptsAndConflictingCopies() async throws {
+        let directory = try ScratchDirectory()
+        defer { directory.remove() }
+        let secret = StandaloneServerTests.secret
+        let merchant = StandaloneServerTests.merchant
+        let fix = directory.url.path + "/fixed"
+        let config = directory.url.path + "/serve.yaml"
+        let server = try await ServeProcess.start(config: directory.serveConfig(secret: secret, """
+            retry:
+              attempts: 1
+            handlers:
+              - type: exec
+                command: ["sh", "-c", "test -f \(fix)"]
+            """), in: directory)
+        defer { server.stop() }
+        func send(_ extra: [String] = []) async throws {
+            let sent = try await BuiltCLI.run(
+                ["send", "payin.succeeded", "--order-no", "S-1", "--secret", secret, "--merchant-id", merchant,
+                 "--url", server.paymentURL] + extra, in: directory)
+            #expect(sent.status == 0, "\(sent.output)")
+        }
+        try await send()
+        let dead = try await StandaloneServerTests.listUntil(["--dead"], in: directory) { $0.count == 1 }
+        let id = try #require(dead.first?["id"] as? String)
+        #expect(FileManager.default.createFile(atPath: fix, contents: Data()))
+        let replayed = try await BuiltCLI.run(["events", "replay", id, "--config", config], in: directory)
+        #expect(replayed.status == 0, "\(replayed.output)")
+        _ = try await StandaloneServerTests.listUntil(["--state", "completed"], in: directory) { $0.count == 1 }
+        try await send(["--field", "card_no=4111111111111111", "--field", "remark=<b>changed</b>"])
+        _ = try await StandaloneServerTests.listUntil([], in: directory) { $0.first?["conflicts"] as? Int == 1 }
+
+        let json = try await BuiltCLI.run(["events", "show", id, "--json", "--config", config], in: directory)
+        #expect(json.status == 0, "\(json.output)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let attempts = try #require(object["attempt_history"] as? [[String: Any]], "\(json.stdout)")
+        #expect(attempts.map { $0["outcome"] as? String } == ["failed", "handled"], "\(attempts)")
+        #expect(attempts.map { $0["number"] as? Int } == [1, 1], "a replay runs afresh as attempt 1: \(attempts)")
+        #expect((attempts.first?["error"] as? String)?.hasPrefix("handler threw: ") == true, "\(attempts)")
+        #expect(attempts.last?["error"] is NSNull, "\(attempts)")
+        let copies = try #require(object["conflicting_copies"] as? [[String: Any]], "\(json.stdout)")
+        #expect(copies.count == 1 && copies.first?["signature"] as? String == "verified", "\(copies)")
+        let differences = copies.first?["differences"] as? [[String: Any]] ?? []
+        #expect(differences.map { $0["field"] as? String } == ["card_no", "remark"], "\(differences)")
+        #expect(differences.first?["copy"] as? String == "************1111" && differences.first?["stored"] is NSNull,
+                "\(differences)")
+        #expect(!json.stdout.contains("4111111111111111"), "card numbers are masked: \(json.stdout)")
+
+        let text = try await BuiltCLI.run(["events", "show", id, "--config", config], in: directory)
+        #expect(text.status == 0, "\(text.output)")
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.contains("1  failed") && $0.contains("handler threw: ") }, "\(text.stdout)")
+        #expect(lines.contains { $0.hasSuffix("1  handled") || $0.contains("1  handled ") }, "\(text.stdout)")
+        #expect(lines.contains { $0.contains("signature verified") }, "\(text.stdout)")
+        #expect(lines.contains("    card_no: stored (absent), copy \"************1111\""), "\(text.stdout)")
+        #expect(lines.contains("    remark: stored (absent), copy \"<b>changed</b>\""), "\(text.stdout)")
+        #expect(lines.last?.hasPrefix("body:") == true, "the body comes last, as before: \(text.stdout)")
+        #expect(!text.stdout.contains("4111111111111111"), "card numbers are masked: \(text.stdout)")
+    }
+
     @Test func purgeAndRetryDeadRefuseStateHeld() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }

@@ -73,17 +73,21 @@ final class OutageStore: IdempotencyStore {
         }
         return claimed
     }
-    func complete(id: String, owner: String, now: Date) async throws -> Bool {
+    func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try check()
-        return try await inner.complete(id: id, owner: owner, now: now)
+        return try await inner.complete(id: id, owner: owner, attempt: attempt)
     }
-    func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+    func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
         try check()
-        return try await inner.fail(id: id, owner: owner, error: error, retryAt: retryAt, now: now)
+        return try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
     }
-    func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+    func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try check()
-        return try await inner.deadLetter(id: id, owner: owner, error: error, now: now)
+        return try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
+    }
+    func history(id: String) async throws -> EventHistory {
+        try check()
+        return try await inner.history(id: id)
     }
     func event(id: String) async throws -> InboxEvent? {
         try check()

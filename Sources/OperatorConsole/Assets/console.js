@@ -57,6 +57,41 @@ function notes(event) {
   return parts.join(", ");
 }
 
+// The handler runs the inbox kept for an event, oldest first.
+function attemptTable(attempts, kept) {
+  if (attempts.length === 0) return el("p", { id: "attempts-none", class: "muted" }, "No attempt has finished yet.");
+  return [
+    el("table", { id: "attempts-table" },
+      el("thead", null, el("tr", null, ["#", "Outcome", "Started", "Ended", "Error"].map((name) => el("th", null, name)))),
+      el("tbody", null, attempts.map((attempt) => el("tr", { class: "attempt" },
+        el("td", null, attempt.number), el("td", { class: "outcome " + (attempt.outcome === "handled" ? "good" : "bad") }, attempt.outcome),
+        el("td", { class: "mono" }, attempt.started_at), el("td", { class: "mono" }, attempt.ended_at),
+        el("td", { class: "error" }, attempt.error ?? ""))))),
+    attempts.length >= kept ? el("p", { class: "muted" }, `Only the last ${kept} attempts are kept.`) : null,
+  ];
+}
+
+// Copies with this event's key but other signed content, and how they differ.
+function conflictingCopies(event) {
+  const copies = event.conflicting_copies || [];
+  return [
+    el("h2", null, `Conflicting copies (${event.conflicts} conflict${event.conflicts === 1 ? "" : "s"}, ${copies.length} kept)`),
+    el("p", { class: "warn" }, "Copies with this key but different signed content: acknowledged, not handled. " +
+      "Their signatures verified, so the provider itself sent the changed fields."),
+    copies.map((copy, index) => el("section", { class: "copy", id: "copy-" + (index + 1) },
+      el("p", null, `Copy ${index + 1}, received `, el("span", { class: "mono" }, copy.received_at), ", content hash ",
+        el("span", { class: "mono" }, copy.content_hash), ", signature ", el("span", { class: "good signature" }, copy.signature)),
+      copy.differences === null ? el("p", { class: "muted" }, "A body is not a JSON object: the fields cannot be compared.") :
+        el("table", { class: "differences" },
+          el("thead", null, el("tr", null, ["Signed field", "Stored event", "This copy"].map((name) => el("th", null, name)))),
+          el("tbody", null, copy.differences.map((difference) => el("tr", null,
+            el("td", { class: "mono" }, difference.field),
+            el("td", { class: "mono" }, difference.stored === null ? "(absent)" : JSON.stringify(difference.stored)),
+            el("td", { class: "mono" }, difference.copy === null ? "(absent)" : JSON.stringify(difference.copy)))))),
+      el("pre", { class: "body copy-body" }, copy.body_text))),
+  ];
+}
+
 function eventTable(events, selectable) {
   const head = ["ID", "Kind", "Merchant", "Order no", "Type", "Status", "State", "Attempts", "Received", "Notes"];
   return el("table", { id: "events-table" },
@@ -137,8 +172,9 @@ const pages = {
     return [
       el("dl", { class: "fields" }, shown.filter((key) => key in event).map((key) => [el("dt", null, key),
         el("dd", { id: "field-" + key }, key === "state" ? stateBadge(event.state) : key === "held_behind" ? eventLink(event.held_behind, event.held_behind) : String(event[key] ?? "—"))])),
-      event.conflicts > 0 ? el("p", { class: "warn" }, "Another copy with this key but different signed content arrived " + event.conflicts +
-        " time(s); it was acknowledged and not stored (its signature verified), so only this copy can be shown.") : null,
+      el("h2", null, "Attempts"),
+      attemptTable(event.attempt_history || [], event.attempts_kept),
+      event.conflicts > 0 ? conflictingCopies(event) : null,
       el("h2", null, "Body (card numbers and CVVs masked)"),
       el("pre", { id: "body", class: "body" }, event.body_text),
     ];
@@ -199,7 +235,7 @@ let timer = null;
 async function refresh() {
   clearTimeout(timer);
   try {
-    content.replaceChildren(...[await pages[page]()].flat().filter(Boolean));
+    content.replaceChildren(...[await pages[page]()].flat(Infinity).filter(Boolean));
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
   } catch (error) {

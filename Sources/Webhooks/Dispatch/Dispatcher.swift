@@ -44,18 +44,22 @@ struct Dispatcher: Sendable {
             PipelineMetrics.attempt("late_claim")
             return .unrecorded
         }
+        let startedAt = Date()
         let failure = await attempt(event)
         let now = Date()
+        let record = HandlerAttempt(
+            number: event.attempts, startedAt: startedAt, endedAt: now, outcome: failure?.outcome ?? .handled,
+            error: failure?.description)
         do {
-            guard let failure else {
-                guard try await store.complete(id: event.id, owner: owner, now: now) else { return lost(logger) }
+            guard failure != nil else {
+                guard try await store.complete(id: event.id, owner: owner, attempt: record) else { return lost(logger) }
                 logger.debug("handlers completed")
                 PipelineMetrics.attempt("completed")
                 return .completed
             }
             if let delay = retrySchedule.delay(afterAttempt: event.attempts) {
                 let retryAt = now.addingTimeInterval(delay.seconds)
-                guard try await store.fail(id: event.id, owner: owner, error: failure.description, retryAt: retryAt, now: now)
+                guard try await store.fail(id: event.id, owner: owner, attempt: record, retryAt: retryAt)
                 else { return lost(logger) }
                 logger.warning("handler attempt failed; will retry", metadata: ["retry_in": "\(delay)"])
                 PipelineMetrics.attempt("retry")
@@ -66,7 +70,7 @@ struct Dispatcher: Sendable {
                 }
                 return .willRetry
             }
-            guard try await store.deadLetter(id: event.id, owner: owner, error: failure.description, now: now)
+            guard try await store.deadLetter(id: event.id, owner: owner, attempt: record)
             else { return lost(logger) }
             logger.error("handler attempts exhausted; event is a dead letter")
             PipelineMetrics.attempt("dead_letter")

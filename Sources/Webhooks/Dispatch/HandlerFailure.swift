@@ -16,3 +16,10 @@ public enum HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 }
+
+extension HandlerFailure {
+    /// How the attempt is kept in the event's history.
+    var outcome: HandlerAttempt.Outcome {
+        if case .timedOut = self { .timedOut } else { .failed }
+    }
+}

@@ -11,14 +11,14 @@ import Foundation
 /// |---|---|
 /// | ``record(_:lease:now:)`` | `INSERT … ON CONFLICT (key) DO NOTHING`, then read the row; upsert the order's last status in the same transaction |
 /// | ``claimDue(owner:limit:leaseDuration:now:)`` | `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING *` |
-/// | ``complete(id:owner:now:)`` … | `UPDATE … WHERE id = ? AND lease_owner = ?` |
+/// | ``complete(id:owner:attempt:)`` … | `UPDATE … WHERE id = ? AND lease_owner = ?`, and `INSERT` the attempt, in one transaction |
 ///
 /// Every method may throw; ``StoreError/unavailable(_:)`` is the expected
 /// one when the database is down. `now` is passed in so that tests and
 /// several replicas agree on time in one place.
 ///
-/// State changes that finish an attempt (``complete(id:owner:now:)``,
-/// ``fail(id:owner:error:retryAt:now:)``, ``deadLetter(id:owner:error:now:)``)
+/// State changes that finish an attempt (``complete(id:owner:attempt:)``,
+/// ``fail(id:owner:attempt:retryAt:)``, ``deadLetter(id:owner:attempt:)``)
 /// take effect only for the current lease owner and return `false`
 /// otherwise: a worker whose lease expired and was taken over must not
 /// overwrite its successor's result.
@@ -32,7 +32,9 @@ public protocol IdempotencyStore: Sendable {
     ///   the event is flagged stale when its ``NewInboxEvent/statusRank`` is
     ///   lower than the last one's, and the last status advances unless stale.
     /// - Known key, same ``NewInboxEvent/contentHash``: `.duplicate`, no change.
-    /// - Known key, other hash: `.conflict`, the conflict count goes up by one.
+    /// - Known key, other hash: `.conflict`, the conflict count goes up by
+    ///   one, and the copy is kept in the event's ``EventHistory`` unless
+    ///   one with its hash is, or ``EventHistory/copiesKept`` are already.
     ///
     /// Reconciliation (``NewInboxEvent/source``): an Order Query answer and a
     /// callback telling the same order and status are one event, whichever
@@ -66,14 +68,27 @@ public protocol IdempotencyStore: Sendable {
     /// becomes a dead letter.
     func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent]
 
-    /// Marks an event completed.
-    func complete(id: String, owner: String, now: Date) async throws -> Bool
+    /// Marks an event completed and keeps `attempt` (outcome `.handled`,
+    /// ended at the completion time) in its history, in the same write.
+    ///
+    /// When the lease is not held any more, nothing changes but the history:
+    /// the attempt is kept as ``HandlerAttempt/Outcome/leaseLost`` (if the
+    /// event still exists), and the method returns `false`.
+    func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool
 
-    /// Records a failed attempt; the event is claimable again from `retryAt`.
-    func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool
+    /// Records a failed attempt (`attempt.error` becomes the last error, and
+    /// the attempt is kept as for ``complete(id:owner:attempt:)``); the event
+    /// is claimable again from `retryAt`.
+    func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool
 
-    /// Records the last failed attempt: the event becomes a dead letter.
-    func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool
+    /// Records the last failed attempt, kept like ``fail(id:owner:attempt:retryAt:)``:
+    /// the event becomes a dead letter at `attempt.endedAt`.
+    func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool
+
+    /// The event's kept attempts and conflicting copies (see
+    /// ``EventHistory``); empty for an unknown id. For operators: never on
+    /// the path of a callback.
+    func history(id: String) async throws -> EventHistory
 
     /// One event by id.
     func event(id: String) async throws -> InboxEvent?
@@ -109,5 +124,30 @@ extension IdempotencyStore {
         criteria.limit = nil
         criteria.offset = nil
         return try await list(criteria).count
+    }
+
+    /// Marks an event completed, as an attempt that started and ended at
+    /// `now`, numbered from the stored event's claim count (one more read).
+    /// A shorthand for tests and tools; the dispatcher gives the whole attempt.
+    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
+        try await complete(id: id, owner: owner, attempt: shorthandAttempt(id, now: now, outcome: .handled, error: nil))
+    }
+
+    /// Records a failed attempt that started and ended at `now`: see ``complete(id:owner:now:)``.
+    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
+        try await fail(
+            id: id, owner: owner, attempt: shorthandAttempt(id, now: now, outcome: .failed, error: error), retryAt: retryAt)
+    }
+
+    /// Records the last failed attempt, started and ended at `now`: see ``complete(id:owner:now:)``.
+    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
+        try await deadLetter(id: id, owner: owner, attempt: shorthandAttempt(id, now: now, outcome: .failed, error: error))
+    }
+
+    private func shorthandAttempt(
+        _ id: String, now: Date, outcome: HandlerAttempt.Outcome, error: String?
+    ) async throws -> HandlerAttempt {
+        let number = try await event(id: id)?.attempts ?? 0
+        return HandlerAttempt(number: number, startedAt: now, endedAt: now, outcome: outcome, error: error)
     }
 }

@@ -20,6 +20,7 @@ public final class MemoryInbox: IdempotencyStore {
     private struct Entry {
         var event: InboxEvent
         let sequence: Int
+        var history = EventHistory()
     }
 
     private struct LastStatus {
@@ -71,6 +72,8 @@ public final class MemoryInbox: IdempotencyStore {
                     return .duplicate(existing.event)
                 }
                 existing.event.conflicts += 1
+                existing.history.keep(
+                    ConflictingCopy(contentHash: new.contentHash, rawBody: new.rawBody, receivedAt: new.receivedAt))
                 storage.entries[id] = existing
                 return .conflict(existing.event)
             }
@@ -153,33 +156,42 @@ public final class MemoryInbox: IdempotencyStore {
         }
     }
 
-    public func complete(id: String, owner: String, now: Date) async throws -> Bool {
-        finish(id: id, owner: owner) { event in event.state = .completed(at: now) }
+    public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        finish(id: id, owner: owner, attempt: attempt) { event in event.state = .completed(at: attempt.endedAt) }
     }
 
-    public func fail(id: String, owner: String, error: String, retryAt: Date, now: Date) async throws -> Bool {
-        finish(id: id, owner: owner) { event in
+    public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
+        finish(id: id, owner: owner, attempt: attempt) { event in
             event.state = .waitingRetry(nextAttemptAt: retryAt)
-            event.lastError = error
+            if let error = attempt.error { event.lastError = error }
         }
     }
 
-    public func deadLetter(id: String, owner: String, error: String, now: Date) async throws -> Bool {
-        finish(id: id, owner: owner) { event in
-            event.state = .dead(at: now)
-            event.lastError = error
+    public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        finish(id: id, owner: owner, attempt: attempt) { event in
+            event.state = .dead(at: attempt.endedAt)
+            if let error = attempt.error { event.lastError = error }
         }
     }
 
-    private func finish(id: String, owner: String, _ change: (inout InboxEvent) -> Void) -> Bool {
+    /// Changes the event for the lease holder; keeps the attempt either way.
+    private func finish(id: String, owner: String, attempt: HandlerAttempt, _ change: (inout InboxEvent) -> Void) -> Bool {
         storage.withLock { storage in
-            guard var entry = storage.entries[id], case .processing(let holder, _) = entry.event.state,
-                holder == owner
-            else { return false }
+            guard var entry = storage.entries[id] else { return false }
+            guard case .processing(let holder, _) = entry.event.state, holder == owner else {
+                entry.history.keep(attempt.leaseLost())
+                storage.entries[id] = entry
+                return false
+            }
             change(&entry.event)
+            entry.history.keep(attempt)
             storage.entries[id] = entry
             return true
         }
+    }
+
+    public func history(id: String) async throws -> EventHistory {
+        storage.withLock { $0.entries[id]?.history ?? EventHistory() }
     }
 
     public func event(id: String) async throws -> InboxEvent? {
@@ -333,5 +345,21 @@ extension MemoryInbox: ReconciliationStore {
             storage.queryLeases[order] = (owner, until)
             return true
         }
+    }
+}
+
+extension EventHistory {
+    /// Appends `attempt`, dropping the oldest beyond ``attemptsKept``.
+    mutating func keep(_ attempt: HandlerAttempt) {
+        attempts.append(attempt)
+        if attempts.count > Self.attemptsKept { attempts.removeFirst(attempts.count - Self.attemptsKept) }
+    }
+
+    /// Appends `copy` unless one with its hash is kept or ``copiesKept`` are.
+    mutating func keep(_ copy: ConflictingCopy) {
+        guard conflictingCopies.count < Self.copiesKept,
+            !conflictingCopies.contains(where: { $0.contentHash == copy.contentHash })
+        else { return }
+        conflictingCopies.append(copy)
     }
 }

@@ -128,14 +128,19 @@ extension Events {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print one event with its body (card numbers and CVVs masked).")
+            abstract: """
+                Print one event with its attempts, its conflicting copies and its body (card numbers and CVVs masked).
+                """)
 
         @Argument(help: "The event id, as in `events list`.")
         var id: String
 
         @OptionGroup var store: StoreOptions
 
-        @Flag(help: "Print a JSON object (the list fields, \"finished_at\" and \"body\").")
+        @Flag(help: """
+            Print a JSON object (the list fields, "finished_at", "attempt_history", "attempts_kept", \
+            "conflicting_copies" and "body").
+            """)
         var json = false
 
         func run() async throws {
@@ -146,10 +151,15 @@ extension Events {
                 print(object.compactJSON)
                 return
             }
-            for member in object {
+            func line(_ member: JSONObject.Member) {
                 let text = member.value.stringValue ?? member.value.compactJSON
                 print("\(member.key):".padding(toLength: 17, withPad: " ", startingAt: 0) + text)
             }
+            for member in object where member.key != "body" && !EventDetail.historyKeys.contains(member.key) {
+                line(member)
+            }
+            print(EventHistoryRendering.text(object))
+            if let body = object["body"] { line(JSONObject.Member(key: "body", value: body)) }
         }
     }
 

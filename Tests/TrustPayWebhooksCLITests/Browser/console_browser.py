@@ -30,6 +30,8 @@ def parse():
     parser.add_argument("--second-dead-order", required=True, help="another failing order, retried from the list")
     parser.add_argument("--hostile-order", required=True, help="the order whose body holds <script>")
     parser.add_argument("--hostile-text", required=True, help="the hostile text, to be shown verbatim")
+    parser.add_argument("--conflict-order", required=True,
+                        help="an order posted twice with different signed content (--hostile-text added)")
     parser.add_argument("--fix", required=True, help="the file whose existence makes the handler succeed")
     return parser.parse_args()
 
@@ -142,6 +144,28 @@ class Console:
         assert self.driver.execute_script("return window.pwned === undefined"), "the body's script ran"
         self.shot("event")
 
+    def conflicting_copy_is_text(self):
+        self.step("see a conflict's other copy, its hostile field shown as text")
+        self.driver.get(self.base + "/console/events?order_no=" + self.args.conflict_order)
+        self.loaded()
+        self.wait("the conflicted event's row", lambda d: self.row_orders() == [self.args.conflict_order])
+        self.click("#events-table tbody a")
+        self.wait("the event page", lambda d: "/console/event?id=" in d.current_url)
+        self.loaded()
+        self.wait("the kept copy", lambda d: self.text("#copy-1 .signature") == "verified")
+        rows = self.driver.execute_script(
+            "return [...document.querySelectorAll('#copy-1 table.differences tbody tr')]"
+            ".map((r) => [...r.cells].map((c) => c.textContent));")
+        assert rows == [["remark", "(absent)", '"%s"' % self.args.hostile_text]], rows
+        copy_body = self.text("#copy-1 pre.copy-body")
+        assert self.args.hostile_text in copy_body, "the copy's body is shown: %r" % copy_body
+        assert '"order_amount": 20.00' in copy_body, "numbers as transmitted: %r" % copy_body
+        assert self.driver.find_elements(By.CSS_SELECTOR, "#copy-1 td *, #copy-1 pre *") == [], \
+            "no element made from the copy"
+        assert self.driver.execute_script("return window.pwned === undefined"), "the copy's script ran"
+        self.driver.execute_script("document.querySelector('#copy-1').scrollIntoView()")
+        self.shot("event-conflict")
+
     def replay_dead_letter(self):
         self.step("replay the dead letter once the handler is fixed")
         self.driver.get(self.base + "/console/dead-letters")
@@ -157,6 +181,13 @@ class Console:
         self.driver.find_element(By.ID, "replay").click()
         # The page polls: the state changes without a reload.
         self.wait("its state: completed", lambda d: self.text("#field-state") == "completed")
+        # The failed attempt with its error, then the success after the fix.
+        attempts = self.wait("both attempts in the table", lambda d: (lambda rows: rows if len(rows) == 2 else None)(
+            d.execute_script("return [...document.querySelectorAll('#attempts-table tbody tr')]"
+                             ".map((r) => [...r.cells].map((c) => c.textContent));")))
+        assert [row[1] for row in attempts] == ["failed", "handled"], attempts
+        assert attempts[0][4].startswith("handler threw: ") and attempts[1][4] == "", attempts
+        assert all(row[2] and row[3] for row in attempts), "every attempt has its times: %r" % attempts
         self.shot("event-replayed")
 
     def retry_selected(self):
@@ -184,6 +215,7 @@ def main():
         console.see_events()
         console.filter_by_order()
         console.hostile_body_is_text()
+        console.conflicting_copy_is_text()
         console.replay_dead_letter()
         console.retry_selected()
     except Exception:
