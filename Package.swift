@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "TrustPay", targets: ["TrustPay"]),
+        .library(name: "TrustPayAPI", targets: ["TrustPayAPI"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
@@ -44,6 +45,16 @@ let package = Package(
             ]),
         // The wire format: no Linux-specific import, so it builds wherever Swift does.
         .target(name: "TrustPay", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // TrustPay's merchant API (the Order Query) over AsyncHTTPClient:
+        // signed requests, retries, a bounded rate per merchant.
+        .target(
+            name: "TrustPayAPI",
+            dependencies: ["TrustPay", "Locking",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(
             name: "Webhooks",
             dependencies: ["Locking",
@@ -82,6 +93,8 @@ let package = Package(
             dependencies: [
                 "Locking", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
         // The standalone server's YAML configuration, validated with key names.
         .target(
@@ -157,6 +170,13 @@ let package = Package(
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "NetworkAddresses", "HTTPServer"]),
         // The module graph's arrows, read from `swift package dump-package`.
         .testTarget(name: "ArchitectureTests", dependencies: ["ChildProcesses"]),
+        // The API client against a scripted provider on a real loopback socket.
+        .testTarget(
+            name: "TrustPayAPITests",
+            dependencies: ["TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",

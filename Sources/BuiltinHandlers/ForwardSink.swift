@@ -1,58 +1,92 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 
 /// POSTs each event as JSON to an internal URL, signed with Standard
 /// Webhooks. A non-2xx answer, a transport error or the timeout is a
 /// failure, retried by the pipeline. The event id doubles as `webhook-id`,
 /// so a receiver can de-duplicate retries.
+///
+/// Goes through AsyncHTTPClient (pooled connections, the system trust store
+/// for https), by default one client shared by every forward sink of the
+/// process, which lives as long as the process and needs no shutdown.
 public struct ForwardSink: EventSink {
     public let name: String
-    private let url: URL
+    private let url: String
     private let signer: StandardWebhooksSigner
     private let timeout: Duration
-    private let session: URLSession
+    private let client: HTTPClient
 
-    public init(name: String = "forward", url: String, secret: String, timeout: Duration) throws(HandlerFailure) {
+    /// The receiver's answer body is read up to this size and then dropped:
+    /// only its status matters.
+    static let maxAnswerBytes = 64 * 1024
+
+    public init(
+        name: String = "forward", url: String, secret: String, timeout: Duration,
+        client: HTTPClient = ForwardSink.sharedClient
+    ) throws(HandlerFailure) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme) else {
             throw HandlerFailure("forward url is not an http(s) URL: \(url)")
         }
         self.name = name
-        self.url = parsed
+        self.url = url
         self.signer = try StandardWebhooksSigner(secret: secret)
         self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = Self.seconds(timeout)
-        configuration.timeoutIntervalForResource = Self.seconds(timeout)
-        session = URLSession(configuration: configuration)
+        self.client = client
     }
+
+    /// The default client. Unlike `HTTPClient.shared`, a refused connection
+    /// fails the attempt at once (as it did on URLSession) instead of being
+    /// retried until the deadline: the pipeline retries the delivery itself,
+    /// and a worker should not sit out the whole timeout on a receiver that is down.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     public func deliver(_ event: EventEnvelope) async throws {
         let body = event.json()
-        var request = URLRequest(url: url, timeoutInterval: Self.seconds(timeout))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("trustpay-webhooks", forHTTPHeaderField: "User-Agent")
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "trustpay-webhooks")
         let timestamp = Int(Date().timeIntervalSince1970)
         for (header, value) in signer.headers(id: event.eventID, timestamp: timestamp, body: body) {
-            request.setValue(value, forHTTPHeaderField: header)
+            request.headers.replaceOrAdd(name: header, value: value)
         }
-        request.httpBody = Data(body)
-        let response: URLResponse
+        request.body = .bytes(body)
+        let status: UInt
         do {
-            (_, response) = try await session.data(for: request)
+            // The deadline covers connecting, sending and the whole answer,
+            // as URLSession's request and resource timeouts did.
+            let response = try await client.execute(request, deadline: .now() + Self.timeAmount(timeout))
+            status = response.status.code
+            do {
+                _ = try await response.body.collect(upTo: Self.maxAnswerBytes)
+            } catch is NIOTooManyBytesError {
+                // A long answer body is the receiver's business: its status stands.
+            }
         } catch {
-            throw HandlerFailure("forward to \(url.absoluteString) failed: \(error.localizedDescription)")
+            throw HandlerFailure("forward to \(url) failed: \(Self.describe(error))")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
-            throw HandlerFailure("forward to \(url.absoluteString) answered \(status)")
+            throw HandlerFailure("forward to \(url) answered \(status)")
         }
     }
 
-    static func seconds(_ duration: Duration) -> TimeInterval {
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .connectTimeout
+            || error == .readTimeout
+        {
+            return "timed out"
+        }
+        return String(describing: error)
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
         let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return .nanoseconds(overflow ? .max : nanos.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue)
     }
 }
