@@ -10,7 +10,7 @@ let package = Package(
         .library(name: "TrustPay", targets: ["TrustPay"]),
         .library(name: "TrustPayAPI", targets: ["TrustPayAPI"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
-        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting"]),
+        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting", "TrustPaySimulator"]),
         .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
         .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
@@ -69,6 +69,15 @@ let package = Package(
         .target(name: "AccessControl", dependencies: ["Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
             name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+        // A stand-in for TrustPay: the Order Query API and callback delivery
+        // for scripted orders (retries, repeats, out of order, giving up).
+        .target(
+            name: "TrustPaySimulator",
+            dependencies: ["TrustPay", "HTTPServer", "Locking",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         // Genuine signed callbacks, the reshapings an attacker holding one could
         // try, and the property each must keep: for tests and the fuzz target.
         .target(name: "CallbackReshaping", dependencies: ["TrustPay"]),
@@ -138,7 +147,8 @@ let package = Package(
             name: "trustpay-webhooks",
             dependencies: [
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
-                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses",
+                "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses", "TrustPaySimulator",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -177,6 +187,12 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The simulator against the real API client and a real receiving socket.
+        .testTarget(
+            name: "TrustPaySimulatorTests",
+            dependencies: ["TrustPaySimulator", "TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",
@@ -195,6 +211,7 @@ let package = Package(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["Locking",
                 "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
+                "TrustPayAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             // Run by ConsoleBrowserTests with python3 and Selenium.
             exclude: ["Browser/console_browser.py"]),
