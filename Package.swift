@@ -169,11 +169,12 @@ let package = Package(
             ]),
         // What several test targets share: temporary directories, the writer
         // gate, built executables, the PostgreSQL requirement, a store that
-        // tells when its workers are idle. For tests only.
+        // tells when its workers are idle, throwaway TLS certificates. For tests only.
         .target(
             name: "TestSupport",
             dependencies: ["Locking",
-                "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting",
+                "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting", "ChildProcesses",
+                "HTTPServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"),
@@ -199,7 +200,7 @@ let package = Package(
         // The API client against a scripted provider on a real loopback socket.
         .testTarget(
             name: "TrustPayAPITests",
-            dependencies: ["TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
+            dependencies: ["TrustPayAPI", "TrustPay", "HTTPServer", "Locking", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

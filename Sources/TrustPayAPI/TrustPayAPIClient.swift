@@ -143,16 +143,12 @@ public final class TrustPayAPIClient: OrderQuerying {
         request.body = .bytes(body)
         request.tlsConfiguration = merchant.tls
 
+        let exchange = await Self.exchange(request, within: merchant.configuration.timeout, on: httpClient, logger: logger)
         let status: Int
         let answer: [UInt8]
-        do {
-            let timeout = TimeAmount.nanoseconds(Self.nanoseconds(merchant.configuration.timeout))
-            let response = try await httpClient.execute(request, timeout: timeout, logger: logger)
-            status = Int(response.status.code)
-            let buffer = try await response.body.collect(upTo: Self.maxAnswerBytes)
-            answer = Array(buffer.readableBytesView)
-        } catch {
-            return .failure(Self.transportFailure(error))
+        switch exchange {
+        case .success(let received): (status, answer) = received
+        case .failure(let error): return .failure(Self.transportFailure(error))
         }
 
         guard (200..<300).contains(status) else {
@@ -169,6 +165,37 @@ public final class TrustPayAPIClient: OrderQuerying {
             case .provider(let code, let message): return .failure(.provider(code: code, message: message))
             case .malformed(let why): return .failure(.malformedAnswer(why))
             }
+        }
+    }
+
+    /// Sends `request` and reads the whole answer, all within `timeout`.
+    ///
+    /// AsyncHTTPClient's deadline stops counting once the answer's head has
+    /// arrived, so a body that trickles in would outlive it: the timeout is a
+    /// race between the exchange and a sleep, in one task group, and the
+    /// loser is cancelled.
+    private static func exchange(
+        _ request: HTTPClientRequest, within timeout: Duration, on client: HTTPClient, logger: Logger
+    ) async -> Result<(Int, [UInt8]), any Error> {
+        let deadline = ContinuousClock.now + timeout
+        return await withTaskGroup(of: Result<(Int, [UInt8]), any Error>?.self) { group in
+            group.addTask {
+                do {
+                    let response = try await client.execute(
+                        request, timeout: .nanoseconds(nanoseconds(timeout)), logger: logger)
+                    let body = try await response.body.collect(upTo: maxAnswerBytes)
+                    return .success((Int(response.status.code), Array(body.readableBytesView)))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil  // the timeout, or the exchange finished and this was cancelled
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(HTTPClientError.deadlineExceeded)
         }
     }
 

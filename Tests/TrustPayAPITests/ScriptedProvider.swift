@@ -34,7 +34,7 @@ final class ScriptedProvider: Sendable {
     private let server: HTTPServer
     let baseURL: String
 
-    init(_ replies: [Reply]) throws {
+    init(_ replies: [Reply], tls: TLSConfiguration? = nil) throws {
         precondition(!replies.isEmpty)
         let state = Locked(State(replies: replies))
         var router = Router()
@@ -58,9 +58,10 @@ final class ScriptedProvider: Sendable {
         }
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.eventLoops = 1
+        configuration.listeners[0].tls = tls
         server = HTTPServer(configuration: configuration, router: router)
         let address = try server.start()[0]
-        baseURL = "http://127.0.0.1:\(address.port)"
+        baseURL = (tls == nil ? "http" : "https") + "://127.0.0.1:\(address.port)"
         self.state = state
     }
 

@@ -166,7 +166,7 @@ struct TrustPayAPIClientTests {
 
     @Test("an answer slower than the timeout is .timedOut after every attempt")
     func timeout() async throws {
-        try await withProvider([.slow(.seconds(3), 200, ScriptedProvider.success())]) { provider, http in
+        try await withProvider([.slow(.seconds(10), 200, ScriptedProvider.success())]) { provider, http in
             let api = try client(provider, http) {
                 $0.timeout = .milliseconds(200)
                 $0.maxAttempts = 2
