@@ -133,6 +133,13 @@ import TrustPaySimulator
             #expect(stored.filter { $0.0 == order.final }.map(\.1) == ["order-query"],
                     "\(order.no): the late callback of its final status is a duplicate: \(stored)")
         }
+        // Counted: three queries answered, three events recovered, the orders waiting gauged.
+        let (_, metrics) = try await StandaloneServerTests.get("http://127.0.0.1:\(servers[0].port)/metrics")
+        if servers.count == 1 {
+            #expect(metrics.contains("trustpay_webhooks_events_recovered_total 3"), "\(metrics)")
+            #expect(metrics.contains(#"trustpay_webhooks_order_queries_total{outcome="success"} 3"#), "\(metrics)")
+            #expect(metrics.contains("trustpay_webhooks_orders_waiting "), "\(metrics)")
+        }
         // The handlers saw each reconciled status once, marked as such.
         let handled = (try? String(contentsOf: directory.url.appendingPathComponent("events-r1.jsonl"), encoding: .utf8)) ?? ""
         for order in orders {
