@@ -10,6 +10,8 @@ struct ConsoleAPI: Sendable {
     let store: any IdempotencyStore
     /// The configured merchants, for `/api/expected`; empty accepts any.
     var merchants: [Int64] = []
+    /// Counts the orders waiting for reconciliation; nil when it is off.
+    var reconciliation: ReconciliationWatch? = nil
 
     enum Route: String, CaseIterable, Sendable {
         case overview = "/api/overview"
@@ -55,7 +57,7 @@ struct ConsoleAPI: Sendable {
 
     private func overview() async throws -> HTTPResponse {
         let available = (try? await store.checkAvailability()) != nil
-        return Self.json(try await InboxOverview.object(store, storeAvailable: available, now: Date()))
+        return Self.json(try await InboxOverview.object(store, storeAvailable: available, reconciliation: reconciliation, now: Date()))
     }
 
     /// Newest first, a page at a time.

@@ -10,7 +10,9 @@ import Webhooks
 enum InboxOverview {
     static let minutes = 60
 
-    static func object(_ store: any IdempotencyStore, storeAvailable: Bool, now: Date) async throws -> JSONObject {
+    static func object(
+        _ store: any IdempotencyStore, storeAvailable: Bool, reconciliation: ReconciliationWatch? = nil, now: Date
+    ) async throws -> JSONObject {
         var counts: [String: Int] = [:]
         for state in EventStateName.allCases {
             counts[state.rawValue] = try await store.count(EventFilter(states: [state]))
@@ -42,6 +44,7 @@ enum InboxOverview {
             "events_with_conflicts": .integer(watched.values.filter { $0.conflicts > 0 }.count),
             "stale": .integer(watched.values.filter(\.isStale).count),
             "per_minute": .array(perMinute(recent, now: now)),
+            "reconciliation": try await reconciliation?.overview(store, now: now) ?? .null,
         ]
     }
 

@@ -25,12 +25,17 @@ public struct OperatorConsole: Sendable {
     let api: ConsoleAPI
     private let token: String
 
-    /// - Parameter merchants: the configured merchant ids, which
-    ///   `POST /api/expected` accepts (any when empty).
-    public init(token: String, store: any IdempotencyStore, merchants: [Int64] = []) {
+    /// - Parameters:
+    ///   - merchants: the configured merchant ids, which `POST /api/expected`
+    ///     accepts (any when empty).
+    ///   - reconciliation: the sweep's choice of orders, so the Overview can
+    ///     count those waiting for it; nil when reconciliation is off.
+    public init(
+        token: String, store: any IdempotencyStore, merchants: [Int64] = [], reconciliation: ReconciliationWatch? = nil
+    ) {
         self.token = token
         access = ConsoleAccess(token: token)
-        api = ConsoleAPI(store: store, merchants: merchants)
+        api = ConsoleAPI(store: store, merchants: merchants, reconciliation: reconciliation)
     }
 
     /// The URL a browser opens to sign in: it holds the token, so it is for

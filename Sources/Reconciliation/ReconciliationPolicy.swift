@@ -28,10 +28,3 @@ public struct ReconciliationPolicy: Sendable, Equatable {
         self.batchLimit = max(1, batchLimit)
     }
 }
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}

@@ -71,8 +71,8 @@ public struct ReconciliationSweep: Sendable {
         let candidates: [ReconciliationCandidate]
         do {
             candidates = try await store.reconciliationCandidates(
-                finalStatuses: policy.finalStatuses, quietSince: now.addingTimeInterval(-policy.after.timeInterval),
-                notBefore: now.addingTimeInterval(-policy.maxAge.timeInterval), limit: policy.batchLimit)
+                finalStatuses: policy.finalStatuses, quietSince: now.addingTimeInterval(-policy.after.seconds),
+                notBefore: now.addingTimeInterval(-policy.maxAge.seconds), limit: policy.batchLimit)
         } catch {
             logger.warning("reconciliation cannot choose orders: the store is unavailable", metadata: ["error": "\(error)"])
             return report
@@ -80,7 +80,7 @@ public struct ReconciliationSweep: Sendable {
         do {
             // Past max_age an expected order is never queried; an ended lease guards nothing.
             try await store.forgetReconciliation(
-                expectedBefore: now.addingTimeInterval(-policy.maxAge.timeInterval), leasesEndedBefore: now)
+                expectedBefore: now.addingTimeInterval(-policy.maxAge.seconds), leasesEndedBefore: now)
         } catch {
             logger.debug("reconciliation cannot forget old expected orders and leases", metadata: ["error": "\(error)"])
         }
@@ -89,7 +89,7 @@ public struct ReconciliationSweep: Sendable {
         let merchants = reconciler.merchants
         let queryable = candidates.filter { merchants.contains($0.merchantID) }
         report.notConfigured = candidates.count - queryable.count
-        let until = now.addingTimeInterval(policy.interval.timeInterval)
+        let until = now.addingTimeInterval(policy.interval.seconds)
 
         let results = await withTaskGroup(of: (String, Outcome).self) { group in
             var results: [(String, Outcome)] = []

@@ -88,6 +88,31 @@ import Webhooks
         await console.stop()
     }
 
+    /// Orders waiting for reconciliation are counted by the sweep's own
+    /// rule, asked of the store when the page polls; with reconciliation
+    /// off the Overview says so (null), and it counts nothing.
+    @Test func theOverviewCountsOrdersWaitingForReconciliation() async throws {
+        let off = try await ConsoleUnderTest()
+        let quiet = try await off.request("GET", "/api/overview", headers: [off.bearer])
+        #expect(quiet.json["reconciliation"] is NSNull, "\(quiet)")
+        await off.stop()
+
+        // Every status final: only an order expected for two minutes without a callback waits.
+        let watch = ReconciliationWatch(finalStatuses: Set(1...9), after: .seconds(60), maxAge: .seconds(86_400))
+        let console = try await ConsoleUnderTest(reconciliation: watch)
+        try await console.store.expect(
+            ExpectedOrder(merchantID: 1, type: .payin, orderNo: "EXP-1", expectedAt: Date().addingTimeInterval(-120)))
+        try await console.store.expect(
+            ExpectedOrder(merchantID: 1, type: .payin, orderNo: "EXP-NEW", expectedAt: Date()))
+        let response = try await console.request("GET", "/api/overview", headers: [console.bearer])
+        let reconciliation = try #require(response.json["reconciliation"] as? [String: Any], "\(response)")
+        #expect(reconciliation["waiting"] as? Int == 1, "\(reconciliation)")
+        #expect(reconciliation["expected_without_callback"] as? Int == 1, "\(reconciliation)")
+        #expect(reconciliation["capped"] as? Bool == false, "\(reconciliation)")
+        #expect((reconciliation["oldest"] as? [String: Any])?["order_no"] as? String == "EXP-1", "\(reconciliation)")
+        await console.stop()
+    }
+
     @Test func retrySelectedReplaysOnlyDeadLetters() async throws {
         let console = try await ConsoleUnderTest()
         let response = try await console.request(

@@ -15,7 +15,7 @@ struct ConsoleUnderTest {
     let deadID: String
     let pendingID: String
 
-    init() async throws {
+    init(reconciliation: ReconciliationWatch? = nil) async throws {
         let store = MemoryInbox()
         let now = NewInboxEvent.testEpoch
         _ = try await store.record(newEvent("DEAD-1", status: 5), lease: nil, now: now)
@@ -27,7 +27,7 @@ struct ConsoleUnderTest {
         deadID = claimed[0].id
         pendingID = try await store.list(EventFilter(orderNo: "OK-1"))[0].id
         var router = Router()
-        OperatorConsole(token: Self.token, store: store).register(on: &router)
+        OperatorConsole(token: Self.token, store: store, reconciliation: reconciliation).register(on: &router)
         server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), router: router)
         base = "http://\(try server.start()[0])"
     }

@@ -143,6 +143,11 @@ const pages = {
         card("Dead letters", el("a", { href: "/console/dead-letters", class: o.dead_letters ? "bad" : "" }, o.dead_letters)),
         card("Conflicts", o.conflicts, el("div", { class: "muted" }, o.events_with_conflicts + " event(s)")),
         card("Stale events", o.stale),
+        card("Waiting for reconciliation", el("span", { id: "reconciliation-waiting" },
+          o.reconciliation ? (o.reconciliation.capped ? "≥ " : "") + o.reconciliation.waiting : "off"),
+          o.reconciliation && o.reconciliation.oldest
+            ? el("div", { class: "muted" }, "oldest: order " + o.reconciliation.oldest.order_no + " since " + o.reconciliation.oldest.since)
+            : null),
         card("Store", el("span", { id: "store-health", class: o.store === "available" ? "good" : "bad" }, o.store))),
       el("h2", null, "Events by state"),
       el("table", { id: "states-table" }, el("tbody", null, states.map((state) => el("tr", null,

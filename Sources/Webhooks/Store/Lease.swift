@@ -12,8 +12,9 @@ public struct Lease: Sendable, Equatable {
 }
 
 extension Duration {
-    /// The duration in seconds, for `Date` arithmetic.
-    var seconds: Double {
+    /// The duration in seconds, for `Date` arithmetic (the package's one
+    /// conversion; `Duration` everywhere else).
+    package var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }

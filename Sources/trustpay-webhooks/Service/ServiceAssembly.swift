@@ -44,7 +44,13 @@ struct ServiceAssembly {
 
     /// The operator console on the admin listener, when `admin.token` is set.
     func operatorConsole(store: any IdempotencyStore) -> OperatorConsole? {
-        consoleToken.map { OperatorConsole(token: $0, store: store, merchants: merchants.map(\.id)) }
+        let reconcile = configuration.reconcile
+        let watch = reconcile.isEnabled
+            ? ReconciliationWatch(finalStatuses: Set(reconcile.finalStatuses), after: reconcile.after, maxAge: reconcile.maxAge)
+            : nil
+        return consoleToken.map {
+            OperatorConsole(token: $0, store: store, merchants: merchants.map(\.id), reconciliation: watch)
+        }
     }
 
     /// The configured merchants with their secrets resolved; shared with the
