@@ -48,7 +48,10 @@ import Testing
         var heap = TimerHeap()
         let probes = (0..<200).map(Probe.init)
         var model: [Int: UInt64] = [:]
-        for step in 0..<20_000 {
+        // Checked with plain comparisons and one expectation at the end:
+        // thousands of #expect calls would hog the test pool.
+        var disagreements = 0
+        for step in 0..<5_000 {
             let probe = probes[Int.random(in: 0..<probes.count, using: &generator)]
             switch step % 3 {
             case 0, 1:
@@ -59,9 +62,9 @@ import Testing
                 heap.cancel(probe)
                 model[probe.name] = nil
             }
-            #expect(heap.count == model.count)
-            #expect(heap.nextDeadline == model.values.min())
+            if heap.count != model.count || heap.nextDeadline != model.values.min() { disagreements += 1 }
         }
+        #expect(disagreements == 0)
         let now: UInt64 = 500
         var popped: [UInt64] = []
         while let timer = heap.popExpired(now: now) {
