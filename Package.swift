@@ -148,10 +148,6 @@ let package = Package(
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
-        // Acknowledged writes per second with and without group commit.
-        .executableTarget(
-            name: "sqlite-bench",
-            dependencies: ["SQLiteStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: [
@@ -262,12 +258,6 @@ let package = Package(
             dependencies: [
                 "Webhooks", "SQLiteInbox", "PostgresInbox", "PostgresTestCluster", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
-            ]),
-        // Signed payment callbacks, one body per line, for scripts/bench-pipeline's wrk.
-        .executableTarget(
-            name: "bench-corpus",
-            dependencies: [
-                "TrustPayWebhooksTesting", "TrustPay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
     ],
     swiftLanguageModes: [.v6]

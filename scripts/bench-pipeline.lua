@@ -4,9 +4,10 @@
 --   wrk -t2 -c64 -d10s -s scripts/bench-pipeline.lua URL -- CORPUS
 --
 -- Thread N reads CORPUS.N (written by bench-corpus: one JSON body a line),
--- so no body is sent twice in a run. A thread that runs out repeats its
--- last body and counts it in "exhausted": such a run is invalid (a repeat is
--- acknowledged but not stored again). Only 200 counts as acknowledged.
+-- so no body is sent twice in a run (bench-corpus --repeat-every puts
+-- repeats in the file itself). A thread that runs out repeats its last body
+-- and counts it in "exhausted": such a run is invalid. Only 200 counts as
+-- acknowledged. Without a corpus after --, it GETs the URL.
 -- done() prints one "key value" line per figure, for the shell to parse.
 
 local threads = {}
@@ -17,16 +18,18 @@ function setup(thread)
 end
 
 function init(args)
-    local path = assert(args[1], "the corpus path is the first argument after --") .. "." .. index
-    corpus = assert(io.open(path, "r"))
     acknowledged, exhausted, other = 0, 0, 0
     statuses = ""
     seen = {}
+    -- No corpus: plain GETs of the URL (scripts/bench-all's /healthz runs).
+    if args[1] == nil then return end
+    corpus = assert(io.open(args[1] .. "." .. index, "r"))
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/json"
 end
 
 function request()
+    if corpus == nil then return wrk.format("GET") end
     local body = corpus:read("*l")
     if body then
         last = body

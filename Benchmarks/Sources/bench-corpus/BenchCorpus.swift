@@ -13,6 +13,10 @@ import TrustPayWebhooksTesting
 ///
 /// `--files` splits the bodies over `OUTPUT.1` … `OUTPUT.N`, one per wrk
 /// thread. The secret comes from the environment, never the command line.
+/// `--repeat-every K` makes every K-th line of a file a repeat of the body
+/// 5 lines before it (`10`: 10% repeats, as TrustPay's redeliveries would
+/// be), so a run also exercises de-duplication; such a corpus has fewer
+/// distinct events than lines.
 @main
 struct BenchCorpus: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,9 +27,11 @@ struct BenchCorpus: ParsableCommand {
     @Option(help: "Bodies in all.") var count = 200_000
     @Option(help: "Files, one per wrk thread.") var files = 2
     @Option(help: "The merchant id the bodies carry.") var merchant: Int64 = 8_820_250_900_009
+    @Option(help: "Every K-th line repeats an earlier body (0: none).") var repeatEvery = 0
 
     func validate() throws {
         guard count > 0, files > 0, merchant > 0 else { throw ValidationError("--count, --files and --merchant must be positive") }
+        guard repeatEvery == 0 || repeatEvery > 5 else { throw ValidationError("--repeat-every must be 0 or more than 5") }
     }
 
     func run() throws {
@@ -39,9 +45,17 @@ struct BenchCorpus: ParsableCommand {
             guard let stream = fopen(path, "w") else { throw CorpusError("cannot create \(path): \(String(cString: strerror(errno)))") }
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20)
+            var recent: [[UInt8]] = []
             for index in 0..<perFile {
-                let callback = factory.payment(orderNo: "\(prefix)-\(file)-\(index)", status: .unliquidated)
-                buffer.append(contentsOf: callback.body)
+                let body: [UInt8]
+                if repeatEvery > 0, index % repeatEvery == repeatEvery - 1 {
+                    body = recent[recent.count - 5]
+                } else {
+                    body = factory.payment(orderNo: "\(prefix)-\(file)-\(index)", status: .unliquidated).body
+                }
+                recent.append(body)
+                if recent.count > 8 { recent.removeFirst() }
+                buffer.append(contentsOf: body)
                 buffer.append(UInt8(ascii: "\n"))
                 if buffer.count >= 1 << 20 { try Self.write(buffer, to: stream, path: path); buffer.removeAll(keepingCapacity: true) }
             }

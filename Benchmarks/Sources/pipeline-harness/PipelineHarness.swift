@@ -1,0 +1,129 @@
+import Foundation
+import HTTPServer
+import Logging
+import Metrics
+import Prometheus
+import Synchronization
+import TrustPay
+import Webhooks
+
+/// Feeds requests through the HTTP head parser and the webhook pipeline
+/// (memory inbox, after-store dispatch, its workers and one payment
+/// handler) in one process, without sockets: instruction counts under
+/// callgrind, which cannot run the server itself (valgrind 3.19 crashes in
+/// libdispatch's signal thread).
+///
+///     pipeline-harness healthz N
+///     TRUSTPAY_SECRET=… pipeline-harness callback N CORPUS     # CORPUS from bench-corpus
+///     pipeline-harness read N CORPUS                            # only what the harness itself does per body
+///
+/// Requests are sent one after another; after the last, the harness waits
+/// until the handler has seen every recorded event. Per request is the
+/// difference of two runs (N = 11,000 and N = 1,000) divided by 10,000, so
+/// start-up cancels out; `read` prices the harness's own work per body
+/// (reading the corpus, building the request bytes) to subtract.
+///
+/// What it leaves out of the server's path: the socket reads and writes,
+/// the event loop, the hop to the handler executor and back, and response
+/// encoding (internal to HTTPServer). Headers are handed over as name/value
+/// pairs, the public way to build an `HTTPRequest`. The payment handler
+/// does nothing (the server's `log` handler at level warning writes nothing
+/// either, but builds its metadata).
+@main
+struct PipelineHarness {
+    /// Not `async main`: on Linux that parks the main thread in libdispatch's
+    /// signal thread (sigsuspend), where valgrind 3.19 crashes. The main
+    /// thread blocks on a semaphore instead while a task does the work
+    /// (detached: `main` is on the main actor, which that thread holds).
+    static func main() {
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await run()
+            done.signal()
+        }
+        done.wait()
+    }
+
+    static func run() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard arguments.count >= 2, let count = Int(arguments[1]), count > 0 else {
+            FileHandle.standardError.write(Data("usage: pipeline-harness healthz|callback|read N [CORPUS]\n".utf8))
+            exit(2)
+        }
+        let mode = arguments[0]
+        let requests: [[UInt8]]
+        switch mode {
+        case "healthz":
+            requests = Array(repeating: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), count: count)
+        case "callback", "read":
+            guard arguments.count == 3 else { fatalError("callback needs a corpus") }
+            requests = callbackRequests(corpus: arguments[2], count: count)
+            if mode == "read" { return }
+        default:
+            fatalError("unknown mode \(mode)")
+        }
+
+        // Counted as the server counts (it bootstraps Prometheus before the pipeline exists).
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
+        let secret = ProcessInfo.processInfo.environment["TRUSTPAY_SECRET"] ?? "unused"
+        var logger = Logger(label: "pipeline-harness")
+        logger.logLevel = .warning
+        var webhooks = WebhookServer(
+            configuration: WebhookConfiguration(merchants: [Merchant(id: 8_820_250_900_009, secret: secret)]),
+            store: MemoryInbox(), logger: logger)
+        let handled = HandledCount()
+        webhooks.onPayment { _ in handled.increment() }
+        let pipeline = webhooks.makePipeline()
+        let router = pipeline.router
+
+        var acknowledged = 0
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await pipeline.runWorkers() }
+            var head = RequestHead()
+            for bytes in requests {
+                let request = bytes.withUnsafeBytes { parse($0, into: &head) }
+                let response = await router.respond(to: request)
+                if response.status.code == 200 { acknowledged += 1 }
+            }
+            if mode == "callback" {
+                while handled.value < acknowledged { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+            group.cancelAll()
+        }
+        guard acknowledged == count else { fatalError("\(count - acknowledged) requests not answered 200") }
+        print("\(mode): \(count) requests answered 200, \(handled.value) handled")
+    }
+
+    /// The head through `RequestHeadParser`, then an `HTTPRequest` as the connection builds one.
+    static func parse(_ bytes: UnsafeRawBufferPointer, into head: inout RequestHead) -> HTTPRequest {
+        guard case .complete = RequestHeadParser.parse(bytes, limits: HTTPLimits(), into: &head) else {
+            fatalError("the harness's request did not parse")
+        }
+        func text(_ range: ByteRange) -> String {
+            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range.start..<range.end]), as: UTF8.self)
+        }
+        let target = text(head.target)
+        let path = target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? target
+        let headers = HTTPHeaders(head.headers.map { (text($0.name), text($0.value)) })
+        let body = Array(UnsafeRawBufferPointer(rebasing: bytes[head.headLength...]))
+        return HTTPRequest(method: HTTPMethod(text(head.method)), path: path, headers: headers, body: body)
+    }
+
+    static func callbackRequests(corpus: String, count: Int) -> [[UInt8]] {
+        guard let data = FileManager.default.contents(atPath: corpus) else { fatalError("cannot read \(corpus)") }
+        let lines = data.split(separator: UInt8(ascii: "\n"))
+        guard lines.count >= count else { fatalError("the corpus has \(lines.count) bodies, fewer than \(count)") }
+        return lines.prefix(count).map { body in
+            Array(
+                "POST /trustpay/payment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                    .utf8) + body
+        }
+    }
+}
+
+/// Events the payment handler has seen.
+final class HandledCount: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
+}
