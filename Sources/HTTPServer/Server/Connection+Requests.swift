@@ -15,11 +15,11 @@ extension Connection {
             switch phase {
             case .head:
                 if input.isEmpty {
-                    state.inputEmpty(now: MonotonicClock.nanoseconds())
+                    if state.awaitsIdleTimer { state.inputEmpty(now: MonotonicClock.nanoseconds()) }
                     return false
                 }
                 if output.count - outputSent > 64 * 1024 { return true }
-                state.requestBytesArrived(now: MonotonicClock.nanoseconds())
+                if !state.requestStarted { state.requestBytesArrived(now: MonotonicClock.nanoseconds()) }
                 switch RequestHeadParser.parse(input.readable, limits: worker.configuration.limits, into: &head) {
                 case .incomplete:
                     return false

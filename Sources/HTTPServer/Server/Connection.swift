@@ -13,8 +13,12 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     /// Phase, keep-alive and deadlines: the protocol's rules, kept apart
     /// from the I/O here. The loop wakes the connection at its next deadline.
     var state: ConnectionState {
-        didSet { if state.nextDeadline != oldValue.nextDeadline { rescheduleTimer() } }
+        didSet { timerMayBeLate() }
     }
+    /// When the loop's timer for this connection fires; nil = none pending.
+    /// It may be earlier than the next deadline (which then waits for it),
+    /// never later.
+    private var timerAt: UInt64?
     var phase: ConnectionState.Phase { state.phase }
     var input: InputBuffer
     var head = RequestHead()
@@ -269,11 +273,24 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     /// The loop wakes this connection at its next deadline.
     private func rescheduleTimer() {
         guard phase != .closed else { return }
-        if let due = state.nextDeadline { worker.loop.schedule(self, at: due) } else { worker.loop.cancel(self) }
+        timerAt = state.nextDeadline
+        if let due = timerAt { worker.loop.schedule(self, at: due) } else { worker.loop.cancel(self) }
+    }
+
+    /// Moves the timer only when a deadline comes before it. A later or
+    /// cleared deadline leaves it be: it fires, finds nothing due and waits
+    /// for what is left. A keep-alive request moves its deadline three times
+    /// (header, none while handled, idle); this keeps that to one heap
+    /// operation, or none.
+    private func timerMayBeLate() {
+        guard let due = state.nextDeadline, timerAt.map({ due < $0 }) ?? true, phase != .closed else { return }
+        timerAt = due
+        worker.loop.schedule(self, at: due)
     }
 
     /// Enforces the header, body, idle, lingering and write timeouts.
     func timerFired(now: UInt64) {
+        timerAt = nil
         switch state.expire(now: now) {
         case .nothing:
             break

@@ -65,9 +65,13 @@ struct ConnectionState: Equatable {
     /// HTTP just long enough to say so.
     mutating func fallBackToPlaintext() { phase = .head }
 
+    /// Between requests with no timer running: `inputEmpty` would start one
+    /// (asked first, so the clock is read only when needed).
+    var awaitsIdleTimer: Bool { phase == .head && !requestStarted && readDeadline == 0 }
+
     /// The read buffer holds no byte of a next request.
     mutating func inputEmpty(now: UInt64) {
-        guard phase == .head, !requestStarted, readDeadline == 0 else { return }
+        guard awaitsIdleTimer else { return }
         readDeadline = now &+ (servedAny ? timeouts.idle : timeouts.header)
     }
 
