@@ -1,6 +1,7 @@
 import ChildProcesses
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -67,27 +68,14 @@ import Glibc
     @Test func sendReachesATLSServerWithAPrivateCA() async throws {
         let directory = try ScratchDirectory()
         defer { directory.remove() }
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
-            .write(to: directory.url.appendingPathComponent("san.ext"), atomically: true, encoding: .utf8)
-        let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=send test CA"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "server.pem", "-days", "1", "-extfile", "san.ext"],
-        ]
-        for step in steps {
-            let made = try await ChildProcess.run(
-                ["openssl"] + step, input: .null, directory: directory.url.path, timeout: .seconds(30))
-            try #require(made.status == 0, "openssl \(step[0]): \(made.stderr)")
-        }
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
         let dir = directory.url.path
         let server = try await Self.serve(Self.config(host: "127.0.0.1", tls: """
 
               tls:
-                certificate: \(dir)/server.pem
-                key: \(dir)/server.key
+                certificate: \(certificates.certificatePath)
+                key: \(certificates.keyPath)
             """), in: directory)
         defer { kill(server.pid, SIGKILL) }
         let config = dir + "/serve.yaml"
@@ -100,7 +88,7 @@ import Glibc
             try await BuiltCLI.run(["send", "--config", config, "--order-no", "TLS-1", "--url", url] + extra,
                                    in: directory)
         }
-        let trusted = try await send(["--cacert", dir + "/ca.pem"])
+        let trusted = try await send(["--cacert", certificates.caPath])
         #expect(trusted.status == 0, "\(trusted.output)")
         #expect(trusted.stdout.contains("[1/1] 200"), "\(trusted.output)")
 
@@ -108,13 +96,13 @@ import Glibc
         #expect(untrusted.status != 0, "\(untrusted.output)")
         #expect(untrusted.stdout.contains("certificate"), "\(untrusted.output)")
         // The server's own certificate is not a CA: still refused.
-        let wrongCA = try await send(["--cacert", dir + "/server.pem"])
+        let wrongCA = try await send(["--cacert", certificates.certificatePath])
         #expect(wrongCA.status != 0 && wrongCA.stdout.contains("not trusted"), "\(wrongCA.output)")
 
         let insecure = try await send(["--insecure"])
         #expect(insecure.status == 0 && insecure.stdout.contains("[1/1] 200"), "\(insecure.output)")
         let byName = try await BuiltCLI.run(
-            ["send", "--config", config, "--order-no", "TLS-1", "--cacert", dir + "/ca.pem",
+            ["send", "--config", config, "--order-no", "TLS-1", "--cacert", certificates.caPath,
              "--url", "https://localhost:\(server.port)/trustpay/payment"], in: directory)
         #expect(byName.status == 0 && byName.stdout.contains("[1/1] 200"), "\(byName.output)")
     }
