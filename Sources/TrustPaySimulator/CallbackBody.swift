@@ -14,13 +14,13 @@ enum CallbackBody {
     }
 
     static func isRefund(_ order: ScriptedOrder, _ step: ScriptedStatus) -> Bool {
-        order.type == .payin && [7, 8, 9].contains(step.status.code)
+        PaymentCallbackShape(type: order.type, status: step.status) == .refund
     }
 
     /// What the order holds at `step`, for the query answer (which, unlike a
     /// refund callback, still shows what was paid).
     static func amounts(of order: ScriptedOrder, at step: ScriptedStatus) -> Amounts {
-        if [1, 3, 4].contains(step.status.code) {
+        if PaymentCallbackShape(type: order.type, status: step.status) == .orderAmountOnly {
             return Amounts(paid: step.paidAmount, fee: step.fee, refund: nil)
         }
         if isRefund(order, step) {
@@ -33,26 +33,13 @@ enum CallbackBody {
     }
 
     static func fields(of order: ScriptedOrder, at step: ScriptedStatus, payTime: String) -> JSONObject {
-        var fields: JSONObject = [
-            "type": .integer(order.type.rawValue),
-            "merchant_id": .integer(order.merchantID),
-            "order_no": .string(order.orderNo),
-            "order_amount": JSONValue(order.orderAmount),
-        ]
         let amounts = amounts(of: order, at: step)
-        if isRefund(order, step) {
-            fields["merchant_refund_no"] = .array(step.refundNos.map { .string($0) })
-            fields["refund_amount"] = amounts.refund.map(JSONValue.init) ?? .null
-        } else if ![1, 3, 4].contains(step.status.code), let paid = amounts.paid {
-            fields["paid_amount"] = JSONValue(paid)
-            let fee = amounts.fee ?? .zero
-            fields["balance_amount"] = JSONValue(order.type == .payout ? paid + fee : paid - fee)
-            if let stepFee = amounts.fee { fields["fee"] = JSONValue(stepFee) }
-            fields["pay_time"] = .string(payTime)
-        }
-        fields["status"] = .integer(step.status.code)
-        fields["reason"] = .string(step.reason)
-        return fields
+        return PaymentCallbackShape.fields(
+            type: order.type, merchantID: order.merchantID, orderNo: order.orderNo, status: step.status,
+            orderAmount: JSONValue(order.orderAmount),
+            settlement: amounts.paid.map { .init(type: order.type, paid: $0, fee: amounts.fee, payTime: payTime) },
+            refund: .init(refundNos: step.refundNos, refundAmount: amounts.refund.map(JSONValue.init) ?? .null),
+            reason: step.reason)
     }
 
     static func signed(

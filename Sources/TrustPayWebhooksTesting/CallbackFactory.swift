@@ -39,26 +39,13 @@ public struct CallbackFactory: Sendable {
         fee: Amount = Amount.of("6"), refundNos: [String] = ["RF-1"], refundAmount: Amount? = nil,
         reason: String? = nil, payTime: String = "2025-08-05 16:43:55", extra: JSONObject = [:]
     ) -> SignedCallback {
-        var fields: JSONObject = [
-            "type": .integer(type.rawValue),
-            "merchant_id": .integer(merchant.id),
-            "order_no": .string(orderNo),
-            "order_amount": JSONValue(orderAmount),
-        ]
-        switch (type, status) {
-        case (_, .pending), (_, .failed), (_, .timedOut):
-            break
-        case (.payin, .refunded), (.payin, .partiallyRefunded), (.payin, .refunding):
-            fields["merchant_refund_no"] = .array(refundNos.map { .string($0) })
-            fields["refund_amount"] = JSONValue(refundAmount ?? (status == .refunded ? orderAmount : Amount.of("50")))
-        default:
-            fields["paid_amount"] = JSONValue(orderAmount)
-            fields["balance_amount"] = JSONValue(type == .payout ? orderAmount + fee : orderAmount - fee)
-            fields["fee"] = JSONValue(fee)
-            fields["pay_time"] = .string(payTime)
-        }
-        fields["status"] = .integer(status.code)
-        fields["reason"] = .string(reason ?? Self.reason(for: status))
+        var fields = PaymentCallbackShape.fields(
+            type: type, merchantID: merchant.id, orderNo: orderNo, status: status, orderAmount: JSONValue(orderAmount),
+            settlement: .init(type: type, paid: orderAmount, fee: fee, payTime: payTime),
+            refund: .init(
+                refundNos: refundNos,
+                refundAmount: JSONValue(refundAmount ?? (status == .refunded ? orderAmount : Amount.of("50")))),
+            reason: reason ?? Self.reason(for: status))
         for member in extra { fields[member.key] = member.value }
         return SignedCallback(fields: fields, path: paymentPath, secret: merchant.secret, form: form)
     }

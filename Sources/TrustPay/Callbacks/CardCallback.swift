@@ -41,7 +41,7 @@ public enum CardCallbackKind: Sendable, Hashable, RawRepresentable, CustomString
 /// payments); the rules of ``SignedContent`` apply as for payments, and a body
 /// shaped like a payment callback (`merchant_id` beside an order amount, or an
 /// integer `type`) is refused. Decoding does not check the signature.
-public struct CardCallback: Sendable, Equatable {
+public struct CardCallback: DecodableCallback, Sendable, Equatable {
     public let orderNo: String
     /// The raw status code (unpublished meaning).
     public let status: Int
@@ -64,11 +64,6 @@ public struct CardCallback: Sendable, Equatable {
     /// The typed fields written back, for the round-trip check.
     let renderedBack: JSONObject
 
-    /// Decodes a raw callback body.
-    public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
-        let bytes = Array(body)
-        try self.init(fields: try CallbackFields.parse(bytes), rawBody: bytes)
-    }
 
     /// Decodes fields already parsed from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {

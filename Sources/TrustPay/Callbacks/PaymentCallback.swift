@@ -14,7 +14,7 @@
 /// (`null`, `""`, zero, `false`, `[]`, `{}`) reads as absent: `type` then
 /// means payin (`0`), `reason` is `""`, the optional amounts are `nil`.
 /// `merchant_id`, `order_no`, `status` and `order_amount` must be present.
-public struct PaymentCallback: Sendable, Equatable {
+public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
     public let type: OrderType
     public let merchantID: Int64
     /// The merchant's own order number.
@@ -43,11 +43,6 @@ public struct PaymentCallback: Sendable, Equatable {
     /// The typed fields written back, for the round-trip check.
     let renderedBack: JSONObject
 
-    /// Decodes a raw callback body.
-    public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
-        let bytes = Array(body)
-        try self.init(fields: try CallbackFields.parse(bytes), rawBody: bytes)
-    }
 
     /// Decodes fields already parsed (e.g. while verifying the signature) from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {

@@ -11,7 +11,7 @@
 ///
 /// The card holder's name is personal data: ``description``, `debugDescription`
 /// and `dump` show only ``maskedCardHolderName``.
-public struct RiskControlRequest: Sendable, Equatable {
+public struct RiskControlRequest: DecodableCallback, Sendable, Equatable {
     public let orderID: String
     /// The first six digits of the card number.
     public let cardPrefix: String
@@ -24,11 +24,6 @@ public struct RiskControlRequest: Sendable, Equatable {
     /// The body as received (it contains the holder's name).
     public let rawBody: [UInt8]
 
-    /// Decodes a raw request body.
-    public init(body: some Collection<UInt8>) throws(CallbackDecodingError) {
-        let bytes = Array(body)
-        try self.init(fields: try CallbackFields.parse(bytes), rawBody: bytes)
-    }
 
     /// Decodes fields already parsed from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {

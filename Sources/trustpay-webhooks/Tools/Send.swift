@@ -42,7 +42,7 @@ struct Send: AsyncParsableCommand {
     enum Kind: String, ExpressibleByArgument, CaseIterable { case payment, card }
     enum PaymentType: String, ExpressibleByArgument, CaseIterable {
         case payin, payout
-        var code: Int { self == .payin ? 0 : 1 }
+        var orderType: OrderType { self == .payin ? .payin : .payout }
     }
 
     /// A named callback, as `stripe trigger` has them.
@@ -184,7 +184,9 @@ struct Send: AsyncParsableCommand {
         return resolvedType == .payin ? 5 : 2
     }
     /// A payin refund: status 7, 8 or 9.
-    var isRefund: Bool { resolvedKind == .payment && resolvedType == .payin && [7, 8, 9].contains(resolvedStatus) }
+    var isRefund: Bool {
+        resolvedKind == .payment && PaymentCallbackShape(type: resolvedType.orderType, status: OrderStatus(code: resolvedStatus)) == .refund
+    }
 
     func validate() throws {
         guard Amount(amount) != nil else { throw ValidationError("--amount must be a decimal number, e.g. 20.00") }
@@ -246,7 +248,7 @@ struct Send: AsyncParsableCommand {
                         "\(refundFlag) is for payin refunds (status 7, 8 or 9), not a \(resolvedType.rawValue) "
                             + "with status \(status)")
                 }
-                if [1, 3, 4].contains(status) {
+                if PaymentCallbackShape(type: resolvedType.orderType, status: OrderStatus(code: status)) == .orderAmountOnly {
                     for (flag, given) in [("--fee", fee != nil), ("--pay-time", payTime != nil)] where given {
                         throw ValidationError(
                             "\(flag): a callback with status \(status) carries only order_amount, as TrustPay documents")
@@ -421,37 +423,21 @@ struct Send: AsyncParsableCommand {
     }
 
     private func paymentFields(merchantID: Int64, orderNo: String) -> JSONObject {
-        let status = resolvedStatus
-        let type = resolvedType
-        var fields: JSONObject = [
-            "type": .integer(type.code), "merchant_id": .integer(merchantID), "order_no": .string(orderNo),
-            "order_amount": .number(amount),
-        ]
-        switch status {
-        case 1, 3, 4:
-            break  // only order_amount, as the provider documents
-        case _ where isRefund:
-            if let refundAmount {
-                fields["refund_amount"] = .number(refundAmount)
-            } else if status == 8, let half = Decimal(string: amount).flatMap({ Amount($0 / 2) }) {
-                fields["refund_amount"] = JSONValue(half)
-            } else {
-                fields["refund_amount"] = .number(amount)
-            }
-            let numbers = refundNumbers.isEmpty ? ["RF-\(orderNo)"] : refundNumbers
-            fields["merchant_refund_no"] = .array(numbers.map { .string($0) })
-        default:
-            let amount = Amount(self.amount)!
-            let fee = self.fee.flatMap(Amount.init) ?? .zero
-            fields["paid_amount"] = .number(self.amount)
-            fields["balance_amount"] = JSONValue(type == .payin ? amount - fee : amount + fee)
-            if let feeText = self.fee { fields["fee"] = .number(feeText) }
-            // The same order is the same callback: a repeat is a duplicate, not a conflict.
-            fields["pay_time"] = .string(payTime ?? (self.orderNo == nil ? Self.payTime(Date()) : Self.fixedPayTime))
-        }
-        fields["status"] = .integer(status)
-        fields["reason"] = .string([2, 5, 6].contains(status) ? "success" : "")
-        return fields
+        let status = OrderStatus(code: resolvedStatus)
+        let refundAmount: JSONValue =
+            if let refundAmount { .number(refundAmount) }
+            else if status == .partiallyRefunded, let half = Decimal(string: amount).flatMap({ Amount($0 / 2) }) {
+                JSONValue(half)
+            } else { .number(amount) }
+        // The same order is the same callback: a repeat is a duplicate, not a conflict.
+        let payTime = payTime ?? (self.orderNo == nil ? Self.payTime(Date()) : Self.fixedPayTime)
+        return PaymentCallbackShape.fields(
+            type: resolvedType.orderType, merchantID: merchantID, orderNo: orderNo, status: status, orderAmount: .number(amount),
+            settlement: .init(
+                paidAmount: .number(amount), fee: fee.map { .number($0) }, type: resolvedType.orderType, paid: Amount(amount)!,
+                payTime: payTime),
+            refund: .init(refundNos: refundNumbers.isEmpty ? ["RF-\(orderNo)"] : refundNumbers, refundAmount: refundAmount),
+            reason: [2, 5, 6].contains(status.code) ? "success" : "")
     }
 
     /// `YYYY-MM-DD HH:MM:SS` in UTC.
