@@ -49,7 +49,7 @@ let package = Package(
         // signed requests, retries, a bounded rate per merchant.
         .target(
             name: "TrustPayAPI",
-            dependencies: ["TrustPay", "Locking",
+            dependencies: ["Durations", "TrustPay", "Locking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -57,7 +57,7 @@ let package = Package(
             ]),
         .target(
             name: "Webhooks",
-            dependencies: ["Locking",
+            dependencies: ["Durations", "Locking",
                 "HTTPServer", "TrustPay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -73,7 +73,7 @@ let package = Package(
         // for scripted orders (retries, repeats, out of order, giving up).
         .target(
             name: "TrustPaySimulator",
-            dependencies: ["TrustPay", "HTTPServer", "Locking",
+            dependencies: ["Durations", "TrustPay", "HTTPServer", "Locking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,14 +92,17 @@ let package = Package(
             name: "chunked-body-fuzz", dependencies: ["HTTPServer", "FuzzReplay"], path: "fuzz/targets/chunked-body"),
         .executableTarget(
             name: "json-value-fuzz", dependencies: ["TrustPay", "FuzzReplay"], path: "fuzz/targets/json-value"),
-        // A value behind a pthread mutex: Mutex's shape, visible to ThreadSanitizer.
+        // pthread primitives ThreadSanitizer sees: a lock (Mutex's shape), a
+        // blocking FIFO and thread start, for the code outside Swift concurrency.
         .target(name: "Locking"),
+        // Duration's conversions to the units other APIs take, written once.
+        .target(name: "Durations"),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
-            dependencies: [
+            dependencies: ["Durations",
                 "Locking", "ChildProcesses", "TrustPay", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -108,12 +111,12 @@ let package = Package(
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
-            dependencies: ["NetworkAddresses", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["Durations", "NetworkAddresses", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "SQLiteStore", dependencies: ["Locking", "CSQLite"]),
+        .target(name: "SQLiteStore", dependencies: ["Durations", "Locking", "CSQLite"]),
         // The durable inbox: the Webhooks store protocol on SQLiteStore.
         .target(name: "SQLiteInbox", dependencies: ["Locking", "Webhooks", "SQLiteStore", "TrustPay"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
@@ -150,7 +153,7 @@ let package = Package(
         .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
         .executableTarget(
             name: "trustpay-webhooks",
-            dependencies: [
+            dependencies: ["Durations",
                 "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
                 "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses", "TrustPaySimulator",
                 "Reconciliation", "TrustPayAPI",
@@ -233,7 +236,7 @@ let package = Package(
         // every acknowledged callback was stored and handled once.
         .executableTarget(
             name: "crash-drill",
-            dependencies: ["Locking",
+            dependencies: ["Durations", "Locking",
                 "TrustPay", "TrustPayWebhooksTesting", "ChildProcesses", "PostgresTestCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

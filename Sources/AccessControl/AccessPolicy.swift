@@ -35,9 +35,5 @@ public struct AccessPolicy: Sendable {
         return nil
     }
 
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    private static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
 }

@@ -17,7 +17,7 @@ public struct SourceAddress: Sendable {
         guard isTrusted(peer) else { return peer }
         let hops = request.headers.values("X-Forwarded-For")
             .flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: " \t") }
+            .map { String($0.trimmingOptionalWhitespace()) }
         var client = peer
         for hop in hops.reversed() {
             guard IPRange.bytes(hop) != nil else { return client }
@@ -29,14 +29,5 @@ public struct SourceAddress: Sendable {
 
     private func isTrusted(_ address: String) -> Bool {
         trustedProxies.contains { $0.contains(address) }
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
-        return String(s)
     }
 }

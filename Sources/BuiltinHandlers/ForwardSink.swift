@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Durations
 import Foundation
 import NIOCore
 
@@ -85,8 +86,6 @@ public struct ForwardSink: EventSink {
     }
 
     static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return .nanoseconds(overflow ? .max : nanos.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue)
+        .nanoseconds(duration.wholeNanoseconds)
     }
 }

@@ -11,7 +11,7 @@ import Locking
 final class ConnectionThreads: Sendable {
     // The threads hold these two, not `self`, so dropping the last reference
     // to `self` closes the queue and lets them finish.
-    private let queue = JobQueue<any ConnectionJob>()
+    private let queue = BlockingQueue<any ConnectionJob>()
     private let roster = ThreadRoster()
 
     /// Starts `count` threads. Each opens its connection with `open`, then
@@ -74,7 +74,7 @@ final class ConnectionThreads: Sendable {
     }
     /// One thread's life: open, report, run jobs until closed and drained.
     /// The connection closes when this returns.
-    private static func serve(_ queue: JobQueue<any ConnectionJob>, batchLimit: Int,
+    private static func serve(_ queue: BlockingQueue<any ConnectionJob>, batchLimit: Int,
                               open: @Sendable () throws -> SQLiteConnection,
                               run: @Sendable (SQLiteConnection, [any ConnectionJob]) -> Void,
                               ready: CheckedContinuation<Void, any Error>) {
@@ -175,95 +175,11 @@ final class ConnectionRequest<T: Sendable>: ConnectionJob, @unchecked Sendable {
     }
 }
 
-/// A FIFO that connection threads block on (POSIX mutex and condition
-/// variable: they wait outside Swift concurrency).
-final class JobQueue<Job>: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let nonEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
-    private var jobs: [Job] = []
-    private var head = 0
-    private var closed = false
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(nonEmpty, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(nonEmpty)
-        pthread_mutex_destroy(mutex)
-        nonEmpty.deallocate()
-        mutex.deallocate()
-    }
-
-    /// Appends `job`; false, leaving it out, once the queue is closed.
-    func push(_ job: Job) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard !closed else { return false }
-        jobs.append(job)
-        pthread_cond_signal(nonEmpty)
-        return true
-    }
-
-    /// Waits for jobs, then takes up to `limit` of them, oldest first; nil
-    /// once the queue is closed and empty.
-    func take(upTo limit: Int) -> [Job]? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while head == jobs.count && !closed { pthread_cond_wait(nonEmpty, mutex) }
-        guard head < jobs.count else { return nil }
-        let end = min(jobs.count, head + limit)
-        let taken = Array(jobs[head..<end])
-        head = end
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= jobs.count {
-            jobs.removeFirst(head)
-            head = 0
-        }
-        return taken
-    }
-
-    var count: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return jobs.count - head
-    }
-
-    var isClosed: Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return closed
-    }
-
-    /// Refuses further jobs and wakes every waiting thread; queued jobs are
-    /// still taken.
-    func close() {
-        pthread_mutex_lock(mutex)
-        closed = true
-        pthread_cond_broadcast(nonEmpty)
-        pthread_mutex_unlock(mutex)
-    }
-}
-
-/// Starts a detached POSIX thread running `body`; `name` is for the error.
+/// Starts a detached thread; `name` is for the error.
 private func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) throws(SQLiteError) {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    do {
+        try startThread(detached: true, body)
+    } catch {
+        throw .failed(code: .error, message: "cannot start the \(name) thread (pthread_create: \(error.code))")
     }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { raw in
-        Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-        return nil
-    }, box)
-    guard rc == 0 else {
-        Unmanaged<Box>.fromOpaque(box).release()
-        throw .failed(code: .error, message: "cannot start the \(name) thread (pthread_create: \(rc))")
-    }
-    pthread_detach(thread)
 }

@@ -1,4 +1,5 @@
 import CSQLite
+import Durations
 import Glibc
 
 /// One SQLite connection: WAL journal, `foreign_keys` on, typed parameters
@@ -56,9 +57,7 @@ public final class SQLiteConnection {
         handle = opened
         statements = StatementCache(capacity: configuration.statementCacheCapacity)
         sqlite3_extended_result_codes(handle, 1)
-        let busyMilliseconds = configuration.busyTimeout.components.seconds * 1000
-            + configuration.busyTimeout.components.attoseconds / 1_000_000_000_000_000
-        sqlite3_busy_timeout(handle, Int32(clamping: busyMilliseconds))
+        sqlite3_busy_timeout(handle, Int32(clamping: configuration.busyTimeout.wholeMilliseconds))
         do throws(SQLiteError) {
             if access == .readWrite {
                 // Rows come back; read them so a refusal (e.g. on a network

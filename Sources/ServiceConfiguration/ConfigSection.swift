@@ -1,3 +1,5 @@
+import Foundation
+
 /// Typed reading of one mapping in the tree. It remembers which keys were
 /// read so `finish()` can reject the rest: a misspelt key is an error, not a
 /// silently ignored setting.
@@ -139,7 +141,7 @@ enum ConfigDuration {
     static func parse(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count).trimmingCharacters(in: " ")
+            let number = text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
             if suffix == "s" && number.hasSuffix("m") { continue }
             guard let value = Double(number) else { return nil }
             return milliseconds(value * scale * 1000)
@@ -152,14 +154,5 @@ enum ConfigDuration {
     private static func milliseconds(_ value: Double) -> Duration? {
         guard value >= 0, value <= 1e13 else { return nil }
         return .milliseconds(Int64(value.rounded()))
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in character: Character) -> Substring {
-        var s = self
-        while s.first == character { s = s.dropFirst() }
-        while s.last == character { s = s.dropLast() }
-        return s
     }
 }

@@ -1,3 +1,4 @@
+import Durations
 import Foundation
 import NetworkAddresses
 
@@ -404,18 +405,14 @@ enum ConfigurationReader {
             let (route, longest) = conflict
             throw ConfigurationError(
                 key: "store.lease",
-                message: "\(milliseconds(config.store.leaseDuration)) ms is shorter than twice \(route) "
-                    + "(\(milliseconds(longest)) ms): a replica could take over an event another is still handling. "
-                    + "Raise store.lease to at least \(milliseconds(longest * 2)) ms or shorten the deadline")
+                message: "\(config.store.leaseDuration.wholeMilliseconds) ms is shorter than twice \(route) "
+                    + "(\(longest.wholeMilliseconds) ms): a replica could take over an event another is still handling. "
+                    + "Raise store.lease to at least \((longest * 2).wholeMilliseconds) ms or shorten the deadline")
         }
         if config.merchants.isEmpty {
             throw ConfigurationError(
                 key: "merchants",
                 message: "at least one merchant is needed: its TrustPay merchant id and secret (see config/README.md)")
         }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Durations
 import Foundation
 import Logging
 import NIOCore
@@ -182,7 +183,7 @@ public final class TrustPayAPIClient: OrderQuerying {
             group.addTask {
                 do {
                     let response = try await client.execute(
-                        request, timeout: .nanoseconds(nanoseconds(timeout)), logger: logger)
+                        request, timeout: .nanoseconds(timeout.wholeNanoseconds), logger: logger)
                     let body = try await response.body.collect(upTo: maxAnswerBytes)
                     return .success((Int(response.status.code), Array(body.readableBytesView)))
                 } catch {
@@ -245,11 +246,5 @@ public final class TrustPayAPIClient: OrderQuerying {
                 merchantID: merchantID, reason: "the CA file \(caCertificatePath) holds no PEM certificate (\(error))")
         }
         return tls
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }

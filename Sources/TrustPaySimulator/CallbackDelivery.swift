@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Durations
 import NIOCore
 import TrustPay
 
@@ -59,9 +60,7 @@ struct CallbackPoster: Sendable {
         request.headers.add(name: "User-Agent", value: "trustpay-simulator")
         request.body = .bytes(body)
         do {
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.wholeNanoseconds))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             return .answered(Int(response.status.code))
         } catch {

@@ -23,8 +23,8 @@ public struct WebhookClient: Sendable {
     /// `timeout` bounds each request.
     public init(baseURL: URL, timeout: Duration = .seconds(60), maxConnections: Int = 32) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout.secondsValue
-        configuration.timeoutIntervalForResource = timeout.secondsValue
+        configuration.timeoutIntervalForRequest = timeout.seconds
+        configuration.timeoutIntervalForResource = timeout.seconds
         configuration.httpMaximumConnectionsPerHost = maxConnections
         configuration.urlCache = nil
         transport = .http(base: baseURL, session: URLSession(configuration: configuration))
@@ -79,12 +79,5 @@ public struct WebhookClient: Sendable {
             }
             return WebhookResponse(status: http.statusCode, headers: headers, body: Array(data))
         }
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

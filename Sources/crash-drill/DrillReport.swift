@@ -1,4 +1,5 @@
 import Foundation
+import Durations
 
 /// What the database outage did to the answers.
 struct OutageReport: Sendable {
@@ -33,7 +34,7 @@ struct DrillReport {
         let ledger = generator.ledger
         let counts = generator.counts
         let genuine = corpus.callbacks.filter(\.genuine).count
-        let starts = replicas.flatMap(\.startTimes).map { Int(seconds($0) * 1000) }.sorted()
+        let starts = replicas.flatMap(\.startTimes).map { Int($0.seconds * 1000) }.sorted()
         var summary: [(String, Any)] = [
             ("store", options.store.rawValue), ("replicas", replicas.count), ("seed", options.seed),
             ("genuine_callbacks", genuine), ("forged_callbacks", corpus.callbacks.count - genuine),
@@ -46,10 +47,10 @@ struct DrillReport {
             ("kills", kills.count), ("kill_positions", kills),
             ("server_starts", starts.count),
             ("start_ms_median", starts.isEmpty ? 0 : starts[starts.count / 2]), ("start_ms_max", starts.last ?? 0),
-            ("load_seconds", (seconds(loadTime) * 10).rounded() / 10),
-            ("drain_seconds", (seconds(drainTime) * 10).rounded() / 10),
+            ("load_seconds", (loadTime.seconds * 10).rounded() / 10),
+            ("drain_seconds", (drainTime.seconds * 10).rounded() / 10),
             // -1: no kills, or not every acknowledged callback was handled.
-            ("recovery_seconds", recovery.map { (seconds($0) * 100).rounded() / 100 } ?? -1),
+            ("recovery_seconds", recovery.map { ($0.seconds * 100).rounded() / 100 } ?? -1),
             ("released_claims", releasedClaims),
             ("stored_events", events.count),
             ("stored_by_state", Dictionary(grouping: events, by: \.state).mapValues(\.count)),
@@ -60,7 +61,7 @@ struct DrillReport {
         if let outage {
             summary.append(("outage_answers", Dictionary(uniqueKeysWithValues: outage.during.map { (String($0.key), $0.value) })))
             summary.append(("outage_unanswered", outage.unansweredDuring))
-            summary.append(("outage_recovery_seconds", outage.recovery.map { (seconds($0) * 10).rounded() / 10 } ?? -1))
+            summary.append(("outage_recovery_seconds", outage.recovery.map { ($0.seconds * 10).rounded() / 10 } ?? -1))
         }
         self.summary = summary
         violations = verdict.violations

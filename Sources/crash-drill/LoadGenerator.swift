@@ -1,6 +1,7 @@
+import Durations
 import Foundation
-import TrustPayWebhooksTesting
 import Locking
+import TrustPayWebhooksTesting
 
 /// What happened to one callback's requests.
 struct CallbackLedger: Sendable {
@@ -74,7 +75,7 @@ final class LoadGenerator: Sendable {
                 return state.tickets
             }
             let due = started + .milliseconds(ticket * 1000 / rate)
-            if due > ContinuousClock.now { Thread.sleep(forTimeInterval: seconds(due - ContinuousClock.now)) }
+            if due > ContinuousClock.now { Thread.sleep(forTimeInterval: (due - ContinuousClock.now).seconds) }
 
             let request = corpus.callbacks[send.callback].request
             var answers: [Int?]
@@ -142,8 +143,4 @@ final class LoadGenerator: Sendable {
             }
         }
     }
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Locking
 
 /// The threads async route handlers run on, one per core, shared by every
@@ -10,8 +9,7 @@ import Locking
 final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = HandlerExecutor(threads: HTTPServerConfiguration.coreCount)
 
-    private let queue = Locked(JobQueue())
-    private let available = DispatchSemaphore(value: 0)
+    private let queue = BlockingQueue<UnownedJob>()
 
     private init(threads: Int) {
         for _ in 0..<max(1, threads) {
@@ -20,39 +18,12 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
-        queue.withLock { $0.push(unowned) }
-        available.signal()
+        queue.push(UnownedJob(job))
     }
 
     private func work() {
-        while true {
-            available.wait()
-            if let job = queue.withLock({ $0.pop() }) {
-                job.runSynchronously(on: asUnownedTaskExecutor())
-            }
+        while let job = queue.take() {
+            job.runSynchronously(on: asUnownedTaskExecutor())
         }
-    }
-}
-
-/// FIFO of jobs with amortised O(1) pop.
-private struct JobQueue {
-    private var jobs: [UnownedJob] = []
-    private var head = 0
-
-    mutating func push(_ job: UnownedJob) { jobs.append(job) }
-
-    mutating func pop() -> UnownedJob? {
-        guard head < jobs.count else { return nil }
-        let job = jobs[head]
-        head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head > 1024 && head * 2 > jobs.count {
-            jobs.removeFirst(head)
-            head = 0
-        }
-        return job
     }
 }

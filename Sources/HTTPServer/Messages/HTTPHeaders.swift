@@ -51,7 +51,7 @@ public struct HTTPHeaders: Sendable, Sequence {
         guard range.count == name.utf8.count else { return false }
         var i = range.start
         for byte in name.utf8 {
-            if asciiLower(head[i]) != asciiLower(byte) { return false }
+            if head[i].asciiLowercased != byte.asciiLowercased { return false }
             i += 1
         }
         return true
@@ -60,8 +60,4 @@ public struct HTTPHeaders: Sendable, Sequence {
     private func string(_ range: ByteRange) -> String {
         String(decoding: head[range.start..<range.end], as: UTF8.self)
     }
-}
-
-@inline(__always) func asciiLower(_ byte: UInt8) -> UInt8 {
-    byte &- 0x41 < 26 ? byte | 0x20 : byte
 }

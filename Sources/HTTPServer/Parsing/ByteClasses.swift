@@ -53,6 +53,18 @@ extension UInt8 {
 
     /// ASCII lower-casing; other bytes unchanged.
     @inline(__always) var asciiLowercased: UInt8 {
-        (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z")) ? self | 0x20 : self
+        self &- UInt8(ascii: "A") < 26 ? self | 0x20 : self
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs: HTTP's optional
+    /// whitespace (OWS, RFC 9110 §5.6.3) around a header value or list item.
+    public func trimmingOptionalWhitespace() -> SubSequence {
+        let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isOWS($0) }), let last = lastIndex(where: { !isOWS($0) }) else {
+            return self[endIndex..<endIndex]
+        }
+        return self[first...last]
     }
 }

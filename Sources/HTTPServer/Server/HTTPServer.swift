@@ -154,25 +154,13 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Starts a POSIX thread running `body`; a detached one cannot be joined.
+    /// Starts a thread for the server (a loop, the executor), failing as a socket call does.
     @discardableResult
     static func spawn(detached: Bool = false, _ body: @escaping @Sendable () -> Void) throws -> pthread_t {
-        final class Box: @unchecked Sendable {
-            let body: @Sendable () -> Void
-            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        do {
+            return try startThread(detached: detached, body)
+        } catch {
+            throw SocketError.system("pthread_create", error.code)
         }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<AnyObject>.fromOpaque(raw!).takeRetainedValue() as! Box
-            box.body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<AnyObject>.fromOpaque(box).release()
-            throw SocketError.system("pthread_create", rc)
-        }
-        if detached { pthread_detach(thread) }
-        return thread
     }
 }

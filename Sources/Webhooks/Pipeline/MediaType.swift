@@ -5,17 +5,8 @@ import HTTPServer
 enum MediaType {
     static func isJSON(_ headers: HTTPHeaders) -> Bool {
         guard let value = headers["Content-Type"] else { return false }
-        let parts = value.split(separator: ";").map { $0.trimmingSpaces().lowercased() }
+        let parts = value.split(separator: ";").map { $0.trimmingOptionalWhitespace().lowercased() }
         guard parts.first == "application/json" else { return false }
         return parts.dropFirst().allSatisfy { $0 == "charset=utf-8" || $0 == "charset=\"utf-8\"" }
-    }
-}
-
-extension Substring {
-    func trimmingSpaces() -> Substring {
-        var text = self
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" { text.removeLast() }
-        return text
     }
 }

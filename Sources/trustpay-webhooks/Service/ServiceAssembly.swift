@@ -168,10 +168,3 @@ struct ServiceAssembly {
         setting == .afterHandler ? .afterHandler : .afterStore
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-}
