@@ -117,8 +117,9 @@ public protocol EventSink: Sendable {
     func deliver(_ event: EventEnvelope) async throws
 }
 
-/// A handler failure with a message fit for logs and dead letters.
-public struct HandlerFailure: Error, Sendable, CustomStringConvertible {
+/// A built-in handler (sink) failed; the message is fit for logs and dead
+/// letters, and the dispatcher records it as the attempt's error.
+public struct SinkFailure: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }

@@ -32,7 +32,7 @@ public struct ExecSink: EventSink {
         defer { runs.end(event.eventID) }
         let status = try await CommandRunner.run(command, input: event.json(), timeout: timeout, environment: environment)
         guard status == 0 else {
-            throw HandlerFailure("\(command[0]) exited with status \(status)")
+            throw SinkFailure("\(command[0]) exited with status \(status)")
         }
     }
 }
@@ -58,7 +58,7 @@ public enum CommandRunner {
             child = try ChildProcess.spawn(
                 command, input: .bytes(input), output: .standardError, errors: .inherit, environment: environment)
         } catch {
-            throw HandlerFailure("\(error)")
+            throw SinkFailure("\(error)")
         }
         let run = RunState()
         // Once the child is reaped its pid (and group id) may be reused:
@@ -105,14 +105,14 @@ public enum CommandRunner {
         case .running:
             return status
         case .cancelled:
-            throw HandlerFailure("\(command[0]) was killed: its attempt ran out of time")
+            throw SinkFailure("\(command[0]) was killed: its attempt ran out of time")
         case .timedOut:
             guard status > 128 else { return status }
             // Which signal ended it tells an operator whether the command
             // honours SIGTERM or had to be killed.
             let signal = status - 128
             let name = signal == SIGTERM ? "SIGTERM" : signal == SIGKILL ? "SIGKILL" : "signal \(signal)"
-            throw HandlerFailure("\(command[0]) did not finish within \(timeout) and was stopped by \(name)")
+            throw SinkFailure("\(command[0]) did not finish within \(timeout) and was stopped by \(name)")
         }
     }
 

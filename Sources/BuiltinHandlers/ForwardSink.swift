@@ -25,9 +25,9 @@ public struct ForwardSink: EventSink {
     public init(
         name: String = "forward", url: String, secret: String, timeout: Duration,
         client: HTTPClient = ForwardSink.sharedClient
-    ) throws(HandlerFailure) {
+    ) throws(SinkFailure) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme) else {
-            throw HandlerFailure("forward url is not an http(s) URL: \(url)")
+            throw SinkFailure("forward url is not an http(s) URL: \(url)")
         }
         self.name = name
         self.url = url
@@ -69,10 +69,10 @@ public struct ForwardSink: EventSink {
                 // A long answer body is the receiver's business: its status stands.
             }
         } catch {
-            throw HandlerFailure("forward to \(url) failed: \(Self.describe(error))")
+            throw SinkFailure("forward to \(url) failed: \(Self.describe(error))")
         }
         guard (200..<300).contains(status) else {
-            throw HandlerFailure("forward to \(url) answered \(status)")
+            throw SinkFailure("forward to \(url) answered \(status)")
         }
     }
 

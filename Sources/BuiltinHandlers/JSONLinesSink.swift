@@ -40,8 +40,8 @@ public actor JSONLinesSink: EventSink {
         guard fsync(fd) == 0 else { throw failure("cannot fsync") }
     }
 
-    private func failure(_ what: String) -> HandlerFailure {
-        HandlerFailure("\(what) \(path): \(String(cString: strerror(errno)))")
+    private func failure(_ what: String) -> SinkFailure {
+        SinkFailure("\(what) \(path): \(String(cString: strerror(errno)))")
     }
 
     private func closeForRepair() {

@@ -9,10 +9,10 @@ public struct StandardWebhooksSigner: Sendable {
     private let key: [UInt8]
 
     /// `secret` is `whsec_` followed by base64 (the usual form), or bare base64.
-    public init(secret: String) throws(HandlerFailure) {
+    public init(secret: String) throws(SinkFailure) {
         let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
         guard let data = Data(base64Encoded: encoded), !data.isEmpty else {
-            throw HandlerFailure("the forward secret must be whsec_ followed by base64")
+            throw SinkFailure("the forward secret must be whsec_ followed by base64")
         }
         key = Array(data)
     }

@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
             var http = HTTPServerConfiguration(host: settings.host, port: settings.port)
             http.eventLoops = 1
             let console = assembly.operatorConsole(store: store)
-            let router = assembly.adminRouter(store: store, console: console)
+            let router = assembly.adminRouter(pipeline: pipeline, console: console)
             let server = HTTPServer(configuration: http, router: router, logger: logger)
             for address in try Self.start(server, key: "admin.port") {
                 logger.info("admin on http://\(address) (\(config.routes.metrics), \(config.routes.readyz))")

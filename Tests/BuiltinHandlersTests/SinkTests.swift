@@ -53,7 +53,7 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
 
     @Test func unwritablePathIsAFailureNotACrash() async {
         let sink = JSONLinesSink(path: "/proc/definitely/not/writable.jsonl")
-        await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent()) }
     }
 }
 
@@ -68,7 +68,7 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
 
     @Test func nonZeroExitIsAFailure() async {
         let sink = ExecSink(command: ["sh", "-c", "cat >/dev/null; exit 3"], timeout: .seconds(10))
-        await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent()) }
     }
 
     /// SIGTERM itself ends the child (its signal mask was reset at spawn),
@@ -78,7 +78,7 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
     @Test func commandOverItsTimeoutIsStoppedBySIGTERM() async {
         let sink = ExecSink(command: ["sleep", "30"], timeout: .milliseconds(300))
         let started = ContinuousClock.now
-        let failure = await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        let failure = await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent()) }
         #expect(failure?.description.hasSuffix("was stopped by SIGTERM") == true, "\(String(describing: failure))")
         // Not before its timeout (time can only stretch, so this bound holds on a loaded machine).
         #expect(ContinuousClock.now - started >= .milliseconds(300))
@@ -86,7 +86,7 @@ func sampleEvent(_ id: String = "evt_1", body: String = #"{"order_no":"ORD-1","o
 
     @Test func missingProgramIsAFailure() async {
         let sink = ExecSink(command: ["/nonexistent/program"], timeout: .seconds(5))
-        await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent()) }
     }
 }
 
@@ -131,7 +131,7 @@ final class PythonReceiver: @unchecked Sendable {
         let child = try ChildProcess.spawn(["python3", "-c", script, secret, String(status)], stdout: output)
         guard let first = try await line(0, of: output) else {
             child.signal(SIGKILL)
-            throw HandlerFailure("the Python receiver did not start")
+            throw SinkFailure("the Python receiver did not start")
         }
         return PythonReceiver(child: child, port: Int(first) ?? 0, output: output)
     }
@@ -175,7 +175,7 @@ final class PythonReceiver: @unchecked Sendable {
         defer { receiver.stop() }
         let other = "whsec_" + Data("another secret".utf8).base64EncodedString()
         let sink = try ForwardSink(url: "http://127.0.0.1:\(receiver.port)/hook", secret: other, timeout: .seconds(10))
-        await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent("evt_bad")) }
+        await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent("evt_bad")) }
         #expect(try await receiver.nextVerdict() == "invalid evt_bad")
     }
 
@@ -183,13 +183,13 @@ final class PythonReceiver: @unchecked Sendable {
         let receiver = try await PythonReceiver.start(secret: Self.secret, status: 503)
         defer { receiver.stop() }
         let sink = try ForwardSink(url: "http://127.0.0.1:\(receiver.port)/hook", secret: Self.secret, timeout: .seconds(10))
-        await #expect(throws: HandlerFailure.self) { try await sink.deliver(sampleEvent()) }
+        await #expect(throws: SinkFailure.self) { try await sink.deliver(sampleEvent()) }
         let nowhere = try ForwardSink(url: "http://127.0.0.1:1/hook", secret: Self.secret, timeout: .seconds(5))
-        await #expect(throws: HandlerFailure.self) { try await nowhere.deliver(sampleEvent()) }
+        await #expect(throws: SinkFailure.self) { try await nowhere.deliver(sampleEvent()) }
     }
 
     @Test func malformedSecretIsRejectedUpFront() {
-        #expect(throws: HandlerFailure.self) { try StandardWebhooksSigner(secret: "whsec_!!!not base64") }
+        #expect(throws: SinkFailure.self) { try StandardWebhooksSigner(secret: "whsec_!!!not base64") }
     }
 }
 
@@ -249,7 +249,7 @@ final class PythonReceiver: @unchecked Sendable {
         }
         let sleeper = try #require(grandchild)
         run.cancel()
-        let failure = await #expect(throws: HandlerFailure.self) { try await run.value }
+        let failure = await #expect(throws: SinkFailure.self) { try await run.value }
         #expect(failure?.description.contains("killed") == true, "\(String(describing: failure))")
         #expect(!Self.isAlive(sleeper), "the grandchild outlived its run")
         #expect(!FileManager.default.fileExists(atPath: doneFile), "the command ran to its end: it was not killed")

@@ -109,13 +109,21 @@ public final class WebhookPipeline: Sendable {
             routes[path, default: [:]][.post] = .async { [self] in counted("risk_control", await decideRisk($0)) }
         }
         if let path = configuration.healthPath {
-            routes[path, default: [:]][.get] = .immediate { _ in Answer.healthy }
+            routes[path, default: [:]][.get] = healthRoute
         }
         if let path = configuration.readinessPath {
-            routes[path, default: [:]][.get] = .async { [self] _ in await readiness() }
+            routes[path, default: [:]][.get] = readinessRoute
         }
         return routes
     }
+
+    /// Liveness: `200 ok`, answered on the event loop. To mount on another
+    /// listener (an admin port) as well.
+    public var healthRoute: RouteHandler { .immediate { _ in Answer.healthy } }
+
+    /// Readiness: `200 ready` while the store answers and takes writes,
+    /// else `503 store_unavailable`; a change is logged once.
+    public var readinessRoute: RouteHandler { .async { [self] _ in await readiness() } }
 
     private func counted(_ route: String, _ response: HTTPResponse) -> HTTPResponse {
         PipelineMetrics.answered(route: route, status: response.status.code)

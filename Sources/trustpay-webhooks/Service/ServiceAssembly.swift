@@ -147,18 +147,11 @@ struct ServiceAssembly {
 
     /// The admin listener's routes: liveness, readiness, metrics and, with
     /// a token, the operator console.
-    func adminRouter(store: any IdempotencyStore, console: OperatorConsole? = nil) -> Router {
+    func adminRouter(pipeline: WebhookPipeline, console: OperatorConsole? = nil) -> Router {
         var router = Router()
         let routes = configuration.routes
-        router.add(.get, routes.healthz, .immediate { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "ok\n") })
-        router.get(routes.readyz) { _ in
-            do {
-                try await store.checkAvailability()
-                return HTTPResponse(status: .ok, contentType: "text/plain", body: "ready\n")
-            } catch {
-                return .error(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer")
-            }
-        }
+        router.add(.get, routes.healthz, pipeline.healthRoute)
+        router.add(.get, routes.readyz, pipeline.readinessRoute)
         router.add(.get, routes.metrics, .immediate { _ in MetricsEndpoint.response() })
         console?.register(on: &router)
         return router
