@@ -147,10 +147,11 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // Private PostgreSQL clusters (initdb/pg_ctl on loopback) for tests and the crash drill.
-        .target(name: "PostgresTestCluster", dependencies: ["Locking"]),
+        .target(name: "PostgresTestCluster", dependencies: ["Locking"], path: "Tests/Fixtures/PostgresTestCluster"),
         // Writes with group commit and prints each acknowledged id, until
         // killed: the crash test's subject.
-        .executableTarget(name: "sqlite-crash-probe", dependencies: ["SQLiteStore"]),
+        .executableTarget(
+            name: "sqlite-crash-probe", dependencies: ["SQLiteStore"], path: "Tests/Fixtures/sqlite-crash-probe"),
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: ["Durations",
@@ -239,7 +240,8 @@ let package = Package(
             dependencies: ["Durations", "Locking",
                 "TrustPay", "TrustPayWebhooksTesting", "ChildProcesses", "PostgresTestCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            path: "Tests/Drills/crash-drill"),
         .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses", "TestSupport"]),
         .testTarget(
             name: "PostgresInboxTests",
