@@ -98,7 +98,7 @@ let package = Package(
         // Duration's conversions to the units other APIs take, written once.
         .target(name: "Durations"),
         // posix_spawn children with a clean signal mask, awaited off the pool.
-        .target(name: "ChildProcesses", dependencies: ["CLinuxSys"]),
+        .target(name: "ChildProcesses", dependencies: ["CLinuxSys", "Locking"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
         .target(
             name: "BuiltinHandlers",
@@ -210,6 +210,8 @@ let package = Package(
             dependencies: ["TrustPaySimulator", "TrustPayAPI", "TrustPay", "HTTPServer", "Locking",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
+        // The spawn's promises, checked in the child through /proc.
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",

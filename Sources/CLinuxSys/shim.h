@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <spawn.h>
 
 // accept4 is declared only under _GNU_SOURCE; declare it here so the shim
 // does not depend on how the Glibc module was built.
@@ -12,5 +13,9 @@ extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int fl
 // pipe2 likewise: a pipe whose ends are close-on-exec from the start, so a
 // child spawned by another thread meanwhile cannot inherit them.
 extern int pipe2(int pipefd[2], int flags);
+// glibc 2.34+: close every descriptor from `from` up in the child, so it
+// inherits none the parent opened without O_CLOEXEC (a library's file, a
+// socket): only the standard three the spawn sets up.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 #endif

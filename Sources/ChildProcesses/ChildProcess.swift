@@ -1,6 +1,7 @@
 import CLinuxSys
 import Foundation
 import Glibc
+import Locking
 import Synchronization
 
 /// A child process started with posix_spawn.
@@ -88,6 +89,10 @@ public struct ChildProcess: Sendable {
             }
         }
 
+        // Last: the standard three are in place, and nothing else open here
+        // (without O_CLOEXEC, by this process or a library) reaches the child.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -117,7 +122,7 @@ public struct ChildProcess: Sendable {
         }
         if case .bytes(let bytes) = input {
             let fd = pipeWriteEnd
-            Thread {
+            let writer: Void? = try? Self.onOwnThread {
                 var written = 0
                 while written < bytes.count {
                     let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -126,9 +131,26 @@ public struct ChildProcess: Sendable {
                     written += n
                 }
                 close(fd)
-            }.start()
+            }
+            guard writer != nil else {
+                // It would read an empty input and might succeed on it.
+                close(fd)
+                kill(-pid, SIGKILL)
+                _ = Self.waitBlocking(pid)
+                throw SpawnError(message: "cannot start the thread that feeds \(command[0]) its input")
+            }
         }
         return ChildProcess(pid: pid)
+    }
+
+    /// Blocking work (a write to a pipe, `waitpid`) on a thread of its own,
+    /// never on Swift's cooperative pool.
+    private static func onOwnThread(_ body: @escaping @Sendable () -> Void) throws {
+        do {
+            try startThread(detached: true, body)
+        } catch {
+            throw SpawnError(message: error.description)
+        }
     }
 
     /// `program` found in the directories of `path`, as the shell would;
@@ -147,7 +169,11 @@ public struct ChildProcess: Sendable {
     public func wait() async -> Int32 {
         let pid = pid
         return await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: Self.waitBlocking(pid)) }.start()
+            do {
+                try Self.onOwnThread { continuation.resume(returning: Self.waitBlocking(pid)) }
+            } catch {
+                continuation.resume(returning: -1)
+            }
         }
     }
 
@@ -173,7 +199,7 @@ public struct ChildProcess: Sendable {
     public func waitForGroupToEnd(limit: Duration = .seconds(10)) async -> Bool {
         let group = pid
         return await withCheckedContinuation { continuation in
-            Thread {
+            let started: Void? = try? Self.onOwnThread {
                 let deadline = ContinuousClock.now + limit
                 var ended = Self.groupHasEnded(group)
                 while !ended && ContinuousClock.now < deadline {
@@ -182,7 +208,8 @@ public struct ChildProcess: Sendable {
                     ended = Self.groupHasEnded(group)
                 }
                 continuation.resume(returning: ended)
-            }.start()
+            }
+            if started == nil { continuation.resume(returning: false) }
         }
     }
 
@@ -219,12 +246,22 @@ public struct ChildProcess: Sendable {
         }
         let child = try spawn(command, input: input, stdout: scratch + ".out", stderr: scratch + ".err",
                               directory: directory)
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            child.signal(SIGKILL)
+        let status = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await child.wait() }
+            group.addTask {
+                // The watchdog: ends early, without a kill, once the child has.
+                guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
+                child.signal(SIGKILL)
+                return nil
+            }
+            var status: Int32 = -1
+            for await result in group {
+                guard let result else { continue }
+                status = result
+                group.cancelAll()
+            }
+            return status
         }
-        let status = await child.wait()
-        watchdog.cancel()
         let out = (try? String(contentsOfFile: scratch + ".out", encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: scratch + ".err", encoding: .utf8)) ?? ""
         return (status, out, err)
