@@ -37,8 +37,7 @@ public struct ForwardSink: EventSink {
     }
 
     /// The default client. Unlike `HTTPClient.shared`, a refused connection
-    /// fails the attempt at once (as it did on URLSession) instead of being
-    /// retried until the deadline: the pipeline retries the delivery itself,
+    /// fails the attempt at once instead of being retried until the deadline: the pipeline retries the delivery itself,
     /// and a worker should not sit out the whole timeout on a receiver that is down.
     public static let sharedClient: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
@@ -59,8 +58,8 @@ public struct ForwardSink: EventSink {
         request.body = .bytes(body)
         let status: UInt
         do {
-            // The deadline covers connecting, sending and the whole answer,
-            // as URLSession's request and resource timeouts did.
+            // The deadline covers connecting, sending and the whole answer:
+            // the handler timeout bounds the attempt, not each phase of it.
             let response = try await client.execute(request, deadline: .now() + Self.timeAmount(timeout))
             status = response.status.code
             do {
