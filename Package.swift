@@ -3,6 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "trustpay-webhooks",
+    // The server is Linux-only (epoll, accept4, posix_spawn's closefrom). On
+    // macOS only the modules that need nothing of Linux (TrustPay, Durations,
+    // Locking's lock and queue) are meant to build; this is their floor.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trustpay-webhooks", targets: ["trustpay-webhooks"]),

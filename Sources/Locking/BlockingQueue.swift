@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A FIFO that threads outside Swift concurrency block on (a POSIX mutex
 /// and condition variable): the handler executor's jobs and the SQLite

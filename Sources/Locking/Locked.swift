@@ -1,4 +1,8 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A value only reachable while holding its lock: `Synchronization.Mutex`'s
 /// shape, on a pthread mutex.

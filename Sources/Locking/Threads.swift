@@ -1,3 +1,6 @@
+// Linux only: the threads it starts are the epoll server's and the
+// SQLite store's, which build nowhere else.
+#if os(Linux)
 import Glibc
 
 /// `pthread_create` failed (its error number): the process is out of threads or memory.
@@ -28,3 +31,4 @@ public func startThread(detached: Bool, _ body: @escaping @Sendable () -> Void) 
     if detached { pthread_detach(thread) }
     return thread
 }
+#endif
