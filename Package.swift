@@ -69,7 +69,7 @@ let package = Package(
         // the access rules share, without linking the server.
         .target(name: "NetworkAddresses"),
         // Allow-list, trusted proxies and rate limit for the callback routes.
-        .target(name: "AccessControl", dependencies: ["Locking", "NetworkAddresses", "HTTPServer"]),
+        .target(name: "AccessControl", dependencies: ["Durations", "Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
             name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
         // A stand-in for TrustPay: the Order Query API and callback delivery

@@ -27,7 +27,7 @@ public struct AccessPolicy: Sendable {
         if !allow.isEmpty && !allow.contains(where: { $0.contains(client) }) {
             return .error(.forbidden, code: "source_not_allowed", message: "this address may not post callbacks here")
         }
-        if let limiter, !limiter.allow(client, now: Self.now()) {
+        if let limiter, !limiter.allow(client, at: .nanoseconds(MonotonicClock.nanoseconds())) {
             var refusal = HTTPResponse.error(.tooManyRequests, code: "rate_limited", message: "too many requests; retry later")
             refusal.headers.append(("Retry-After", "1"))
             return refusal
@@ -35,5 +35,4 @@ public struct AccessPolicy: Sendable {
         return nil
     }
 
-    private static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
 }

@@ -1,4 +1,5 @@
 import NetworkAddresses
+import Durations
 import Locking
 
 /// A token bucket per source: `ratePerSecond` sustained, `burst` at once.
@@ -28,8 +29,10 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes one token for `source` (an address, as `SourceAddress` gives
-    /// it) at time `now` (seconds); false when its bucket is empty.
-    public func allow(_ source: String, now: Double) -> Bool {
+    /// it) at `time` on a monotonic clock (from any fixed origin); false when
+    /// its bucket is empty.
+    public func allow(_ source: String, at time: Duration) -> Bool {
+        let now = time.seconds
         let key = SourceKey(source, ipv6Prefix: ipv6Prefix)
         return table.withLock { table in
             let slot: Int

@@ -54,9 +54,9 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
 
     @Test func bucketsRefillAtTheRate() {
         let limiter = RateLimiter(ratePerSecond: 2, burst: 1)
-        #expect(limiter.allow("a", now: 100))
-        #expect(!limiter.allow("a", now: 100.1))
-        #expect(limiter.allow("a", now: 100.6))
+        #expect(limiter.allow("a", at: .seconds(100)))
+        #expect(!limiter.allow("a", at: .milliseconds(100_100)))
+        #expect(limiter.allow("a", at: .milliseconds(100_600)))
     }
 
     /// New sources arrive far faster than buckets refill (1,000 in one
@@ -67,14 +67,14 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
         let limiter = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 10)
         var largest = 0
         for i in 0..<1000 {
-            #expect(limiter.allow(Self.address(i), now: Double(i) / 1000), "source \(i)")
+            #expect(limiter.allow(Self.address(i), at: .milliseconds(i)), "source \(i)")
             largest = max(largest, limiter.trackedCount)
         }
         #expect(largest == 10)
         // The newest source is still remembered: its empty bucket refuses.
-        #expect(!limiter.allow(Self.address(999), now: 1))
+        #expect(!limiter.allow(Self.address(999), at: .seconds(1)))
         // The oldest was forgotten: it starts again with a full bucket.
-        #expect(limiter.allow(Self.address(0), now: 1))
+        #expect(limiter.allow(Self.address(0), at: .seconds(1)))
     }
 
     static func address(_ i: Int) -> String { "10.0.\(i / 256).\(i % 256)" }
@@ -103,25 +103,25 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
     /// /64 got its own burst.
     @Test func ipv6SourcesShareABucketPerSlash64() {
         let limiter = RateLimiter(ratePerSecond: 0.001, burst: 2)
-        #expect(limiter.allow("2001:db8:1:2::1", now: 0))
-        #expect(limiter.allow("2001:db8:1:2:ffff:ffff:ffff:ffff", now: 0))
-        #expect(!limiter.allow("2001:db8:1:2:abcd::9", now: 0), "a third address of the same /64 shares its bucket")
-        #expect(limiter.allow("2001:db8:1:3::1", now: 0), "the next /64 is another source")
+        #expect(limiter.allow("2001:db8:1:2::1", at: .zero))
+        #expect(limiter.allow("2001:db8:1:2:ffff:ffff:ffff:ffff", at: .zero))
+        #expect(!limiter.allow("2001:db8:1:2:abcd::9", at: .zero), "a third address of the same /64 shares its bucket")
+        #expect(limiter.allow("2001:db8:1:3::1", at: .zero), "the next /64 is another source")
         // IPv4 stays per address, whether written plain or IPv4-mapped.
-        #expect(limiter.allow("192.0.2.1", now: 0))
-        #expect(limiter.allow("192.0.2.1", now: 0))
-        #expect(!limiter.allow("::ffff:192.0.2.1", now: 0))
-        #expect(limiter.allow("192.0.2.2", now: 0))
+        #expect(limiter.allow("192.0.2.1", at: .zero))
+        #expect(limiter.allow("192.0.2.1", at: .zero))
+        #expect(!limiter.allow("::ffff:192.0.2.1", at: .zero))
+        #expect(limiter.allow("192.0.2.2", at: .zero))
     }
 
     @Test func thePrefixIsConfigurable() {
         let wide = RateLimiter(ratePerSecond: 0.001, burst: 1, ipv6Prefix: 48)
-        #expect(wide.allow("2001:db8:1:2::1", now: 0))
-        #expect(!wide.allow("2001:db8:1:ffff::1", now: 0), "the same /48")
+        #expect(wide.allow("2001:db8:1:2::1", at: .zero))
+        #expect(!wide.allow("2001:db8:1:ffff::1", at: .zero), "the same /48")
         let exact = RateLimiter(ratePerSecond: 0.001, burst: 1, ipv6Prefix: 128)
-        #expect(exact.allow("2001:db8::1", now: 0))
-        #expect(exact.allow("2001:db8::2", now: 0))
-        #expect(!exact.allow("2001:db8::1", now: 0))
+        #expect(exact.allow("2001:db8::1", at: .zero))
+        #expect(exact.allow("2001:db8::2", at: .zero))
+        #expect(!exact.allow("2001:db8::1", at: .zero))
     }
 
     @Test func thePolicyGroupsTheClientAddress() {
@@ -136,21 +136,21 @@ func request(from peer: String, forwardedFor: [String] = []) -> HTTPRequest {
     /// filtered and sorted the whole table.
     @Test func evictionIsConstantTimeAndForgetsTheLeastRecentlySeen() {
         let limiter = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 1000)
-        for i in 0..<1000 { _ = limiter.allow(AccessPolicyTests.address(i), now: 0) }
+        for i in 0..<1000 { _ = limiter.allow(AccessPolicyTests.address(i), at: .zero) }
         #expect(limiter.evictionSteps == 0)
         // Source 0 is seen again, so source 1 is now the least recent.
-        #expect(!limiter.allow(AccessPolicyTests.address(0), now: 0))
-        for i in 1000..<6000 { _ = limiter.allow("2001:db8:\(i)::1", now: 0) }
+        #expect(!limiter.allow(AccessPolicyTests.address(0), at: .zero))
+        for i in 1000..<6000 { _ = limiter.allow("2001:db8:\(i)::1", at: .zero) }
         #expect(limiter.trackedCount == 1000)
         #expect(limiter.evictionSteps == 5000, "one step per eviction")
-        #expect(limiter.allow(AccessPolicyTests.address(0), now: 0), "forgotten after 5,000 newer sources")
+        #expect(limiter.allow(AccessPolicyTests.address(0), at: .zero), "forgotten after 5,000 newer sources")
 
         let small = RateLimiter(ratePerSecond: 0.001, burst: 1, maxTracked: 3)
-        for source in ["a", "b", "c"] { _ = small.allow(source, now: 0) }
-        _ = small.allow("a", now: 0)  // a is recent again
-        _ = small.allow("d", now: 0)  // evicts b, the least recently seen
-        #expect(!small.allow("a", now: 0), "a is still tracked, its bucket empty")
-        #expect(!small.allow("c", now: 0), "so is c")
-        #expect(small.allow("b", now: 0), "b was forgotten: a full bucket again")
+        for source in ["a", "b", "c"] { _ = small.allow(source, at: .zero) }
+        _ = small.allow("a", at: .zero)  // a is recent again
+        _ = small.allow("d", at: .zero)  // evicts b, the least recently seen
+        #expect(!small.allow("a", at: .zero), "a is still tracked, its bucket empty")
+        #expect(!small.allow("c", at: .zero), "so is c")
+        #expect(small.allow("b", at: .zero), "b was forgotten: a full bucket again")
     }
 }
