@@ -135,7 +135,7 @@ let package = Package(
         // Its HTML, CSS and JavaScript are compiled in: no files at run time.
         .target(
             name: "OperatorConsole",
-            dependencies: ["Locking", "HTTPServer", "Webhooks", "TrustPay"],
+            dependencies: ["Durations", "Locking", "HTTPServer", "Webhooks", "TrustPay"],
             resources: [
                 .embedInCode("Assets/console.html"), .embedInCode("Assets/login.html"),
                 .embedInCode("Assets/console.css"), .embedInCode("Assets/console.js"),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `Duration` is the package's one type for time spans; these are its one
 /// set of conversions to the units other APIs take (`Date` arithmetic,
 /// SQLite's busy timeout, NIO's `TimeAmount`, SQL intervals).
@@ -21,5 +23,12 @@ extension Duration {
         if overflow { return whole < 0 ? .min : .max }
         let (sum, sumOverflow) = product.addingReportingOverflow(fraction / attosecondsPerUnit)
         return sumOverflow ? (whole < 0 ? .min : .max) : sum
+    }
+}
+
+extension Date {
+    /// This date moved by `duration` (back, when it is negative).
+    public func adding(_ duration: Duration) -> Date {
+        addingTimeInterval(duration.seconds)
     }
 }

@@ -1,3 +1,4 @@
+import Durations
 import Foundation
 import HTTPServer
 import Locking
@@ -15,7 +16,7 @@ final class ConsoleAccess: Sendable {
     static let cookieName = "trustpay_console"
     static let csrfHeader = "X-CSRF-Token"
     /// A browser session lasts a working day; the start URL opens a new one.
-    static let sessionLifetime: TimeInterval = 12 * 3600
+    static let sessionLifetime: Duration = .seconds(12 * 3600)
     /// Oldest sessions go first past this: logging in in a loop must not
     /// grow the server's memory.
     static let maxSessions = 64
@@ -70,7 +71,7 @@ final class ConsoleAccess: Sendable {
     /// A new session; its id goes into the cookie (``sessionCookie(_:)``).
     func openSession(now: Date = Date()) -> String {
         let id = Self.randomToken()
-        let session = Session(csrf: Self.randomToken(), expires: now.addingTimeInterval(Self.sessionLifetime))
+        let session = Session(csrf: Self.randomToken(), expires: now.adding(Self.sessionLifetime))
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value.expires > now }
             while sessions.count >= Self.maxSessions, let oldest = sessions.min(by: { $0.value.expires < $1.value.expires }) {
