@@ -14,7 +14,9 @@ let package = Package(
         .library(name: "TrustPayAPI", targets: ["TrustPayAPI"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
         .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting", "TrustPaySimulator"]),
-        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        // Not an API (the underscore says so): the Benchmarks package measures
+        // the SQLite writer through it. Merchants use SQLiteInbox.
+        .library(name: "_SQLiteStore", targets: ["SQLiteStore"]),
         .library(name: "SQLiteInbox", targets: ["SQLiteInbox"]),
         .library(name: "PostgresInbox", targets: ["PostgresInbox"]),
     ],

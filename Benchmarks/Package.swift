@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(
             name: "sqlite-bench",
             dependencies: [
-                .product(name: "SQLiteStore", package: "trustpay-webhooks"),
+                .product(name: "_SQLiteStore", package: "trustpay-webhooks"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Signed payment callbacks, one body per line, for wrk (scripts/bench-pipeline, scripts/bench-all).
