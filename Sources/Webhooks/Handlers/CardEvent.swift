@@ -5,7 +5,7 @@ import TrustPay
 ///
 /// Card order statuses are unpublished, so a card event is never flagged
 /// stale; ``previousStatus`` is given for the handler to judge.
-public struct CardEvent: Sendable {
+public struct CardEvent: HandlerEvent {
     public let callback: CardCallback
     /// The merchant of the route the callback arrived on (card callbacks carry none).
     public let merchantID: Int64
@@ -26,9 +26,6 @@ public struct CardEvent: Sendable {
         self.previousStatus = previousStatus
         self.source = source
     }
-
-    public var eventID: String { attempt.eventID }
-    public var receivedAt: Date { attempt.receivedAt }
 }
 
 extension CardEvent: CustomStringConvertible {

@@ -18,3 +18,17 @@ public struct DeliveryAttempt: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "event \(eventID) attempt \(number)" }
 }
+
+/// What every event a handler receives carries: which attempt this is and
+/// where the event came from. ``PaymentEvent`` and ``CardEvent`` differ only
+/// in their callback and what the order's history tells.
+public protocol HandlerEvent: Sendable {
+    var attempt: DeliveryAttempt { get }
+    var source: EventSource { get }
+}
+
+extension HandlerEvent {
+    /// The inbox event id (``DeliveryAttempt/eventID``): the key for idempotent effects.
+    public var eventID: String { attempt.eventID }
+    public var receivedAt: Date { attempt.receivedAt }
+}

@@ -11,7 +11,7 @@ import TrustPay
 ///     }
 /// }
 /// ```
-public struct PaymentEvent: Sendable {
+public struct PaymentEvent: HandlerEvent {
     public let callback: PaymentCallback
     public let attempt: DeliveryAttempt
     /// The order's last status before this callback, if one was seen.
@@ -34,9 +34,6 @@ public struct PaymentEvent: Sendable {
         self.isStale = isStale
         self.source = source
     }
-
-    public var eventID: String { attempt.eventID }
-    public var receivedAt: Date { attempt.receivedAt }
 }
 
 extension PaymentEvent: CustomStringConvertible {
