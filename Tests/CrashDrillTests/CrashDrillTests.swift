@@ -64,38 +64,42 @@ import TestSupport
                 "one run per callback, and one more per completion the outage kept from being recorded")
     }
 
-    /// With the default 60 s lease, a restarted server takes back what its
-    /// killed predecessor had claimed at once: it owns the SQLite file, so
-    /// every lease in it is a dead process's. Measured from the last restart
-    /// (or the end of the load, if later) to the handler having run for
-    /// every acknowledged callback; a bound on recovery, far below the lease
-    /// it replaces, not a micro-timing. Failed before the fix: 56–60 s, and
-    /// no claims released.
-    @Test("SQLite, default lease, killed three times: every acknowledged callback handled within 5 s of the restart")
+    /// A restarted server takes back what its killed predecessor had claimed
+    /// at once: it owns the SQLite file, so every lease in it is a dead
+    /// process's. With a 300 s lease, every acknowledged callback handled
+    /// before that lease could have run out (the drill gives up after 180 s)
+    /// means the claims were released, not waited out; no wall clock decides
+    /// anything shorter. Failed before the fix (60 s lease): 56–60 s, and no
+    /// claims released.
+    @Test("SQLite, 300 s lease, killed three times: every acknowledged callback handled long before the lease runs out")
     func sqliteRestartRecoversClaimsInSecondsNotALease() async throws {
         let report = try await Drill.run(["--store", "sqlite", "--callbacks", "1500", "--duplicates", "300",
-                                          "--forged", "30", "--kills", "3", "--lease", "60s"])
+                                          "--forged", "30", "--kills", "3", "--lease", "300s"])
         #expect(report.status == 0, "\(report.output)")
         #expect(report.int("acknowledged") == 1500)
         #expect(report.int("violations") == 0)
         #expect(report.int("released_claims") > 0, "the kills left claims for the restart to release: \(report.output)")
-        #expect((0..<5).contains(report.double("recovery_seconds")), "\(report.output)")
+        // -1 when the drill gave up waiting (its drain timeout, 180 s), which
+        // a server waiting out the 300 s lease would make it do.
+        #expect(report.double("recovery_seconds") >= 0, "\(report.output)")
     }
 
     /// The same with two PostgreSQL replicas, the first killed: each
     /// replica holds its name, and a restart releases the leases of its
-    /// earlier incarnations. Failed before the fix: about 60 s.
-    @Test("PostgreSQL, two replicas, default lease, one killed five times: every acknowledged callback handled within 5 s of the restart",
+    /// earlier incarnations. Failed before the fix (60 s lease): about 60 s.
+    @Test("PostgreSQL, two replicas, 300 s lease, one killed five times: every acknowledged callback handled long before the lease runs out",
           .requiresPostgreSQL)
     func postgresRestartRecoversClaimsInSecondsNotALease() async throws {
         let report = try await Drill.run(["--store", "postgres", "--replicas", "2", "--callbacks", "1500",
                                           "--duplicates", "300", "--simultaneous", "100", "--forged", "30",
-                                          "--kills", "5", "--lease", "60s"])
+                                          "--kills", "5", "--lease", "300s"])
         #expect(report.status == 0, "\(report.output)")
         #expect(report.int("acknowledged") == 1500)
         #expect(report.int("violations") == 0)
         #expect(report.int("released_claims") > 0, "the kills left claims for the restart to release: \(report.output)")
-        #expect((0..<5).contains(report.double("recovery_seconds")), "\(report.output)")
+        // -1 when the drill gave up waiting (its drain timeout, 180 s), which
+        // a server waiting out the 300 s lease would make it do.
+        #expect(report.double("recovery_seconds") >= 0, "\(report.output)")
     }
 
     /// The control: a store that forgets on SIGKILL must be caught.
