@@ -4,14 +4,14 @@ import HTTPServer
 
 /// The gate in front of the callback routes: an IP allow-list (after
 /// resolving trusted proxies) and a per-source rate limit.
-public struct AccessPolicy: Sendable {
-    public let allow: [IPRange]
-    public let source: SourceAddress
-    public let limiter: RateLimiter?
+package struct AccessPolicy: Sendable {
+    package let allow: [IPRange]
+    package let source: SourceAddress
+    package let limiter: RateLimiter?
 
     /// `ipv6Prefix`: the rate limit counts IPv6 sources by network of this
     /// many bits (IPv4 by address).
-    public init(allow: [IPRange], trustedProxies: [IPRange], ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64) {
+    package init(allow: [IPRange], trustedProxies: [IPRange], ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64) {
         self.allow = allow
         self.source = SourceAddress(trustedProxies: trustedProxies)
         self.limiter = ratePerSecond > 0
@@ -19,10 +19,10 @@ public struct AccessPolicy: Sendable {
     }
 
     /// True when there is nothing to check.
-    public var isOpen: Bool { allow.isEmpty && limiter == nil }
+    package var isOpen: Bool { allow.isEmpty && limiter == nil }
 
     /// `nil` to let the request through, else the refusal to send.
-    public func check(_ request: HTTPRequest) -> HTTPResponse? {
+    package func check(_ request: HTTPRequest) -> HTTPResponse? {
         let client = source.client(of: request) ?? ""
         if !allow.isEmpty && !allow.contains(where: { $0.contains(client) }) {
             return .error(.forbidden, code: "source_not_allowed", message: "this address may not post callbacks here")

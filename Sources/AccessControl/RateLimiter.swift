@@ -13,14 +13,14 @@ import Locking
 /// form a list in order of use, so finding that source and forgetting it
 /// costs the same however many are tracked: a flood of new addresses costs
 /// one eviction per request, never a scan of the table.
-public final class RateLimiter: Sendable {
-    public let ratePerSecond: Double
-    public let burst: Double
-    public let ipv6Prefix: Int
+package final class RateLimiter: Sendable {
+    package let ratePerSecond: Double
+    package let burst: Double
+    package let ipv6Prefix: Int
     private let maxTracked: Int
     private let table: Locked<Table>
 
-    public init(ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64, maxTracked: Int = 100_000) {
+    package init(ratePerSecond: Double, burst: Int, ipv6Prefix: Int = 64, maxTracked: Int = 100_000) {
         self.ratePerSecond = ratePerSecond
         self.burst = Double(max(1, burst))
         self.ipv6Prefix = min(128, max(0, ipv6Prefix))
@@ -31,7 +31,7 @@ public final class RateLimiter: Sendable {
     /// Takes one token for `source` (an address, as `SourceAddress` gives
     /// it) at `time` on a monotonic clock (from any fixed origin); false when
     /// its bucket is empty.
-    public func allow(_ source: String, at time: Duration) -> Bool {
+    package func allow(_ source: String, at time: Duration) -> Bool {
         let now = time.seconds
         let key = SourceKey(source, ipv6Prefix: ipv6Prefix)
         return table.withLock { table in

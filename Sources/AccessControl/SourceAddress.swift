@@ -5,14 +5,14 @@ import HTTPServer
 /// proxy, in which case `X-Forwarded-For` is read from the right, skipping
 /// trusted proxies, and the first address that is not one is the client.
 /// Entries added by untrusted parties (further left) are never believed.
-public struct SourceAddress: Sendable {
-    public let trustedProxies: [IPRange]
+package struct SourceAddress: Sendable {
+    package let trustedProxies: [IPRange]
 
-    public init(trustedProxies: [IPRange]) {
+    package init(trustedProxies: [IPRange]) {
         self.trustedProxies = trustedProxies
     }
 
-    public func client(of request: HTTPRequest) -> String? {
+    package func client(of request: HTTPRequest) -> String? {
         guard let peer = request.remoteAddress?.host else { return nil }
         guard isTrusted(peer) else { return peer }
         let hops = request.headers.values("X-Forwarded-For")

@@ -3,27 +3,27 @@ import TrustPay
 
 /// A verified event as the built-in handlers see and publish it: the same
 /// JSON for the `jsonl` file, the `forward` POST body and `exec`'s stdin.
-public struct EventEnvelope: Sendable, Equatable {
-    public var eventID: String
+package struct EventEnvelope: Sendable, Equatable {
+    package var eventID: String
     /// `payment` or `card`.
-    public var kind: String
-    public var merchantID: Int64?
-    public var orderNo: String
+    package var kind: String
+    package var merchantID: Int64?
+    package var orderNo: String
     /// Payments: `payin`/`payout` (or the raw code); cards: `OPEN_CARD`, `CARD_CHARGE`, …
-    public var type: String
-    public var status: Int
-    public var previousStatus: Int?
-    public var stale: Bool
-    public var attempt: Int
-    public var receivedAt: Date
+    package var type: String
+    package var status: Int
+    package var previousStatus: Int?
+    package var stale: Bool
+    package var attempt: Int
+    package var receivedAt: Date
     /// `callback`, or `order-query` when reconciliation recorded the status
     /// from TrustPay's Order Query API; `body` is then the API's answer.
-    public var source: String
+    package var source: String
     /// The callback exactly as TrustPay sent it (valid JSON: it was parsed),
     /// or the Order Query answer.
-    public var rawBody: [UInt8]
+    package var rawBody: [UInt8]
 
-    public init(eventID: String, kind: String, merchantID: Int64?, orderNo: String, type: String, status: Int,
+    package init(eventID: String, kind: String, merchantID: Int64?, orderNo: String, type: String, status: Int,
                 previousStatus: Int?, stale: Bool, attempt: Int, receivedAt: Date, source: String = "callback",
                 rawBody: [UInt8]) {
         self.eventID = eventID
@@ -44,7 +44,7 @@ public struct EventEnvelope: Sendable, Equatable {
     /// TrustPay sent it, so amounts keep their exact digits, less the
     /// whitespace between its tokens: a body sent over several lines must
     /// not break a `jsonl` file into several.
-    public func json() -> [UInt8] {
+    package func json() -> [UInt8] {
         var out = "{\"event_id\":\(quoted(eventID)),\"kind\":\(quoted(kind)),"
         out += "\"merchant_id\":\(merchantID.map(String.init) ?? "null"),\"order_no\":\(quoted(orderNo)),"
         out += "\"type\":\(quoted(type)),\"status\":\(status),"
@@ -112,14 +112,14 @@ public struct EventEnvelope: Sendable, Equatable {
 func quoted(_ text: String) -> String { JSONValue.string(text).compactJSON }
 
 /// What a built-in handler does with an event; throwing means "retry later".
-public protocol EventSink: Sendable {
+package protocol EventSink: Sendable {
     var name: String { get }
     func deliver(_ event: EventEnvelope) async throws
 }
 
 /// A built-in handler (sink) failed; the message is fit for logs and dead
 /// letters, and the dispatcher records it as the attempt's error.
-public struct SinkFailure: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+package struct SinkFailure: Error, Sendable, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

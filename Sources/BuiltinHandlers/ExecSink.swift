@@ -11,15 +11,15 @@ import Locking
 /// One event never has two runs at once: an attempt whose handler deadline
 /// passed is cancelled, which kills its command's process group, and the
 /// event's next run waits until that group is gone (see `RunsInProgress`).
-public struct ExecSink: EventSink {
-    public let name: String
+package struct ExecSink: EventSink {
+    package let name: String
     private let command: [String]
     private let timeout: Duration
     private let environment: [String: String]
     private let runs = RunsInProgress()
 
     /// `environment` is the child's whole environment (see `ChildEnvironment`).
-    public init(name: String = "exec", command: [String], timeout: Duration,
+    package init(name: String = "exec", command: [String], timeout: Duration,
                 environment: [String: String] = ChildEnvironment.make(passing: [], from: [:])) {
         self.name = name
         self.command = command
@@ -27,7 +27,7 @@ public struct ExecSink: EventSink {
         self.environment = environment
     }
 
-    public func deliver(_ event: EventEnvelope) async throws {
+    package func deliver(_ event: EventEnvelope) async throws {
         await runs.begin(event.eventID)
         defer { runs.end(event.eventID) }
         let status = try await CommandRunner.run(command, input: event.json(), timeout: timeout, environment: environment)
@@ -40,7 +40,7 @@ public struct ExecSink: EventSink {
 /// Runs a command with stdin from memory and waits for its exit without
 /// blocking a Swift concurrency thread (see `ChildProcess` for why not
 /// Foundation's `Process`).
-public enum CommandRunner {
+package enum CommandRunner {
     /// The exit status. Past `timeout` the child's process group gets
     /// SIGTERM, then SIGKILL 2 s later, and the call throws. If the calling
     /// task is cancelled (a handler deadline passed), the group gets SIGKILL
@@ -48,7 +48,7 @@ public enum CommandRunner {
     /// no live process is left in its group, so whatever it held (a lock, a
     /// file) is released. The child writes to this process's standard error
     /// descriptor, and sees only `environment`.
-    public static func run(
+    package static func run(
         _ command: [String], input: [UInt8], timeout: Duration, environment: [String: String]
     ) async throws -> Int32 {
         // A cancelled attempt (its deadline passed between two handlers) starts nothing.
@@ -171,14 +171,14 @@ final class RunsInProgress: Sendable {
 /// command) finds in its environment: not the server's, which holds
 /// `TRUSTPAY_SECRET`, the database URL and other secrets, but a small safe
 /// base and the variables its configuration names.
-public enum ChildEnvironment {
+package enum ChildEnvironment {
     /// Passed on when set: where programs are, the home folder, locale, time zone, temporary folder.
-    public static let base = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
+    package static let base = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"]
     static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
     /// The base plus each of `names` from `environment`; an entry
     /// `NAME=value` sets `NAME` to `value` instead. `PATH` is always set.
-    public static func make(passing names: [String], from environment: [String: String]) -> [String: String] {
+    package static func make(passing names: [String], from environment: [String: String]) -> [String: String] {
         var child: [String: String] = [:]
         for name in base { child[name] = environment[name] }
         if child["PATH"] == nil { child["PATH"] = defaultPath }

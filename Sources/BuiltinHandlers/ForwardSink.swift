@@ -11,8 +11,8 @@ import NIOCore
 /// Goes through AsyncHTTPClient (pooled connections, the system trust store
 /// for https), by default one client shared by every forward sink of the
 /// process, which lives as long as the process and needs no shutdown.
-public struct ForwardSink: EventSink {
-    public let name: String
+package struct ForwardSink: EventSink {
+    package let name: String
     private let url: String
     private let signer: StandardWebhooksSigner
     private let timeout: Duration
@@ -22,7 +22,7 @@ public struct ForwardSink: EventSink {
     /// only its status matters.
     static let maxAnswerBytes = 64 * 1024
 
-    public init(
+    package init(
         name: String = "forward", url: String, secret: String, timeout: Duration,
         client: HTTPClient = ForwardSink.sharedClient
     ) throws(SinkFailure) {
@@ -39,13 +39,13 @@ public struct ForwardSink: EventSink {
     /// The default client. Unlike `HTTPClient.shared`, a refused connection
     /// fails the attempt at once instead of being retried until the deadline: the pipeline retries the delivery itself,
     /// and a worker should not sit out the whole timeout on a receiver that is down.
-    public static let sharedClient: HTTPClient = {
+    package static let sharedClient: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public func deliver(_ event: EventEnvelope) async throws {
+    package func deliver(_ event: EventEnvelope) async throws {
         let body = event.json()
         var request = HTTPClientRequest(url: url)
         request.method = .POST

@@ -10,17 +10,17 @@ import Glibc
 /// own. If even that fails, the file is reopened before the next write and
 /// any partial last line it ends with is cut off then (the same happens to
 /// a line torn by a crash of the whole machine).
-public actor JSONLinesSink: EventSink {
-    public nonisolated let name: String
+package actor JSONLinesSink: EventSink {
+    package nonisolated let name: String
     private let path: String
     private var fd: Int32 = -1
 
-    public init(name: String = "jsonl", path: String) {
+    package init(name: String = "jsonl", path: String) {
         self.name = name
         self.path = path
     }
 
-    public func deliver(_ event: EventEnvelope) async throws {
+    package func deliver(_ event: EventEnvelope) async throws {
         if fd < 0 { try open() }
         var line = event.json()
         line.append(UInt8(ascii: "\n"))

@@ -2,20 +2,20 @@ import Logging
 
 /// One structured log line per event: ids, kind, order, type, status, never
 /// the body (card callbacks can carry card details) nor any secret.
-public struct LogSink: EventSink {
-    public let name: String
+package struct LogSink: EventSink {
+    package let name: String
     private let logger: Logger
     private let json: Bool
 
     /// `json`: the message is one JSON object of the same fields, for log
     /// pipelines that parse messages rather than metadata.
-    public init(name: String = "log", logger: Logger, json: Bool = false) {
+    package init(name: String = "log", logger: Logger, json: Bool = false) {
         self.name = name
         self.logger = logger
         self.json = json
     }
 
-    public func deliver(_ event: EventEnvelope) async throws {
+    package func deliver(_ event: EventEnvelope) async throws {
         var metadata: Logger.Metadata = [
             "event_id": "\(event.eventID)", "kind": "\(event.kind)", "order_no": "\(event.orderNo)",
             "type": "\(event.type)", "status": "\(event.status)", "attempt": "\(event.attempt)",

@@ -5,11 +5,11 @@ import Foundation
 /// Standard Webhooks library can verify them: HMAC-SHA256 over
 /// `"{id}.{timestamp}.{body}"` with the secret's bytes, sent as
 /// `webhook-signature: v1,<base64>`.
-public struct StandardWebhooksSigner: Sendable {
+package struct StandardWebhooksSigner: Sendable {
     private let key: [UInt8]
 
     /// `secret` is `whsec_` followed by base64 (the usual form), or bare base64.
-    public init(secret: String) throws(SinkFailure) {
+    package init(secret: String) throws(SinkFailure) {
         let encoded = secret.hasPrefix("whsec_") ? String(secret.dropFirst(6)) : secret
         guard let data = Data(base64Encoded: encoded), !data.isEmpty else {
             throw SinkFailure("the forward secret must be whsec_ followed by base64")
@@ -17,14 +17,14 @@ public struct StandardWebhooksSigner: Sendable {
         key = Array(data)
     }
 
-    public func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
+    package func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
         var message = Array("\(id).\(timestamp).".utf8)
         message.append(contentsOf: body)
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key))
         return "v1," + Data(code).base64EncodedString()
     }
 
-    public func headers(id: String, timestamp: Int, body: [UInt8]) -> [(String, String)] {
+    package func headers(id: String, timestamp: Int, body: [UInt8]) -> [(String, String)] {
         [("webhook-id", id), ("webhook-timestamp", String(timestamp)),
          ("webhook-signature", signature(id: id, timestamp: timestamp, body: body))]
     }

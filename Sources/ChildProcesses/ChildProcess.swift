@@ -11,11 +11,11 @@ import Synchronization
 /// open descriptors), and its children inherit the blocked signal mask of
 /// Swift runtime threads, so SIGTERM never reaches them. Children start
 /// with an empty mask, default handlers, and their own process group.
-public struct ChildProcess: Sendable {
-    public let pid: pid_t
+package struct ChildProcess: Sendable {
+    package let pid: pid_t
 
     /// Where the child's standard input comes from.
-    public enum Input: Sendable {
+    package enum Input: Sendable {
         case null
         case file(String)
         /// Written through a pipe by a helper thread, then closed.
@@ -23,7 +23,7 @@ public struct ChildProcess: Sendable {
     }
 
     /// Where one of the child's output streams goes.
-    public enum Output: Sendable, Equatable {
+    package enum Output: Sendable, Equatable {
         /// The same descriptor as this process's (stdout to stdout, stderr to stderr).
         case inherit
         /// This process's own standard error descriptor (fd 2), shared, never
@@ -39,7 +39,7 @@ public struct ChildProcess: Sendable {
     /// Starts `command` (`command[0]` is looked up in PATH). Output goes to
     /// the given files (created or truncated), or to this process's own
     /// stdout/stderr when nil. `directory` runs it elsewhere, through `sh`.
-    public static func spawn(
+    package static func spawn(
         _ command: [String], input: Input = .null, stdout: String? = nil, stderr: String? = nil,
         directory: String? = nil
     ) throws -> ChildProcess {
@@ -50,7 +50,7 @@ public struct ChildProcess: Sendable {
     /// Starts `command` with each output stream where `output` and `errors`
     /// say. `environment` replaces this process's environment when given
     /// (nil inherits it); `command[0]` is looked up in its `PATH`.
-    public static func spawn(
+    package static func spawn(
         _ command: [String], input: Input = .null, output: Output, errors: Output = .inherit,
         environment: [String: String]? = nil, directory: String? = nil
     ) throws -> ChildProcess {
@@ -166,7 +166,7 @@ public struct ChildProcess: Sendable {
 
     /// Waits for the exit on a thread of its own; the exit code, or 128 +
     /// the signal that ended it.
-    public func wait() async -> Int32 {
+    package func wait() async -> Int32 {
         let pid = pid
         return await withCheckedContinuation { continuation in
             do {
@@ -178,7 +178,7 @@ public struct ChildProcess: Sendable {
     }
 
     /// Blocks the calling thread until the child exits.
-    public func waitBlocking() -> Int32 { Self.waitBlocking(pid) }
+    package func waitBlocking() -> Int32 { Self.waitBlocking(pid) }
 
     private static func waitBlocking(_ pid: pid_t) -> Int32 {
         var raw: Int32 = 0
@@ -196,7 +196,7 @@ public struct ChildProcess: Sendable {
     /// that left the group (`setsid`) is not waited for. Gives up after
     /// `limit`, returning false.
     @discardableResult
-    public func waitForGroupToEnd(limit: Duration = .seconds(10)) async -> Bool {
+    package func waitForGroupToEnd(limit: Duration = .seconds(10)) async -> Bool {
         let group = pid
         return await withCheckedContinuation { continuation in
             let started: Void? = try? Self.onOwnThread {
@@ -232,11 +232,11 @@ public struct ChildProcess: Sendable {
     }
 
     /// Signals the child's whole process group.
-    public func signal(_ signal: Int32) { kill(-pid, signal) }
+    package func signal(_ signal: Int32) { kill(-pid, signal) }
 
     /// Runs to completion with output captured; past `timeout` the child is
     /// killed (SIGKILL) and its status is 128 + 9.
-    public static func run(
+    package static func run(
         _ command: [String], input: Input = .null, directory: String? = nil, timeout: Duration = .seconds(60)
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let scratch = NSTemporaryDirectory() + "child-\(UUID().uuidString)"
@@ -268,7 +268,7 @@ public struct ChildProcess: Sendable {
     }
 }
 
-public struct SpawnError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+package struct SpawnError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
 }

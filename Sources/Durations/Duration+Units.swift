@@ -5,17 +5,17 @@ import Foundation
 /// SQLite's busy timeout, NIO's `TimeAmount`, SQL intervals).
 extension Duration {
     /// In seconds, for `Date` and `TimeInterval` arithmetic.
-    public var seconds: Double {
+    package var seconds: Double {
         let (whole, fraction) = components
         return Double(whole) + Double(fraction) / 1e18
     }
 
     /// Whole milliseconds, rounded toward zero; saturating instead of
     /// trapping past `Int64`'s range (a configured "300 years").
-    public var wholeMilliseconds: Int64 { scaled(by: 1000, attosecondsPerUnit: 1_000_000_000_000_000) }
+    package var wholeMilliseconds: Int64 { scaled(by: 1000, attosecondsPerUnit: 1_000_000_000_000_000) }
 
     /// Whole nanoseconds, rounded toward zero; saturating like ``wholeMilliseconds``.
-    public var wholeNanoseconds: Int64 { scaled(by: 1_000_000_000, attosecondsPerUnit: 1_000_000_000) }
+    package var wholeNanoseconds: Int64 { scaled(by: 1_000_000_000, attosecondsPerUnit: 1_000_000_000) }
 
     private func scaled(by unitsPerSecond: Int64, attosecondsPerUnit: Int64) -> Int64 {
         let (whole, fraction) = components
@@ -28,7 +28,7 @@ extension Duration {
 
 extension Date {
     /// This date moved by `duration` (back, when it is negative).
-    public func adding(_ duration: Duration) -> Date {
+    package func adding(_ duration: Duration) -> Date {
         addingTimeInterval(duration.seconds)
     }
 }

@@ -7,7 +7,7 @@ import Darwin
 /// A FIFO that threads outside Swift concurrency block on (a POSIX mutex
 /// and condition variable): the handler executor's jobs and the SQLite
 /// connection threads' requests. Pops are amortised O(1).
-public final class BlockingQueue<Job>: @unchecked Sendable {
+package final class BlockingQueue<Job>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let nonEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
@@ -15,7 +15,7 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
     private var head = 0
     private var closed = false
 
-    public init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(nonEmpty, nil)
     }
@@ -29,7 +29,7 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
 
     /// Appends `job`; false, leaving it out, once the queue is closed.
     @discardableResult
-    public func push(_ job: Job) -> Bool {
+    package func push(_ job: Job) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !closed else { return false }
@@ -39,7 +39,7 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
     }
 
     /// Waits for a job and takes the oldest; nil once closed and empty.
-    public func take() -> Job? {
+    package func take() -> Job? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
@@ -51,7 +51,7 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
 
     /// Waits for jobs, then takes up to `limit` of them, oldest first; nil
     /// once the queue is closed and empty.
-    public func take(upTo limit: Int) -> [Job]? {
+    package func take(upTo limit: Int) -> [Job]? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
@@ -62,13 +62,13 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
         return taken
     }
 
-    public var count: Int {
+    package var count: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return jobs.count - head
     }
 
-    public var isClosed: Bool {
+    package var isClosed: Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return closed
@@ -76,7 +76,7 @@ public final class BlockingQueue<Job>: @unchecked Sendable {
 
     /// Refuses further jobs and wakes every waiting thread; queued jobs are
     /// still taken.
-    public func close() {
+    package func close() {
         pthread_mutex_lock(mutex)
         closed = true
         pthread_cond_broadcast(nonEmpty)

@@ -4,16 +4,16 @@
 import Glibc
 
 /// `pthread_create` failed (its error number): the process is out of threads or memory.
-public struct ThreadStartFailure: Error, CustomStringConvertible {
-    public let code: Int32
-    public var description: String { "cannot start a thread (pthread_create: \(code))" }
+package struct ThreadStartFailure: Error, CustomStringConvertible {
+    package let code: Int32
+    package var description: String { "cannot start a thread (pthread_create: \(code))" }
 }
 
 /// Starts a POSIX thread running `body`: the event loops, the handler
 /// executor and the SQLite connections run on threads of their own, never
 /// on Swift's cooperative pool. A detached thread cannot be joined.
 @discardableResult
-public func startThread(detached: Bool, _ body: @escaping @Sendable () -> Void) throws(ThreadStartFailure) -> pthread_t {
+package func startThread(detached: Bool, _ body: @escaping @Sendable () -> Void) throws(ThreadStartFailure) -> pthread_t {
     final class Box {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }

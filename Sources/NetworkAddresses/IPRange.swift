@@ -2,12 +2,12 @@ import Glibc
 
 /// An IPv4 or IPv6 CIDR range (`10.0.0.0/8`, `::1/128`, or a bare address).
 /// IPv4 is held as IPv4-mapped IPv6 so one comparison serves both.
-public struct IPRange: Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+package struct IPRange: Sendable, Equatable, CustomStringConvertible {
+    package let description: String
     private let network: [UInt8]
     private let prefix: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPRange.bytes(String(parts[0])) else { return nil }
         let isV4 = !parts[0].contains(":")
@@ -22,13 +22,13 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
         description = text
     }
 
-    public func contains(_ address: String) -> Bool {
+    package func contains(_ address: String) -> Bool {
         guard let bytes = IPRange.bytes(address) else { return false }
         return IPRange.masked(bytes, prefix) == network
     }
 
     /// True for a numeric IPv4 or IPv6 address.
-    public static func isNumericAddress(_ text: String) -> Bool { bytes(text) != nil }
+    package static func isNumericAddress(_ text: String) -> Bool { bytes(text) != nil }
 
     /// 16 bytes for any numeric address; nil for anything else.
     package static func bytes(_ text: String) -> [UInt8]? {

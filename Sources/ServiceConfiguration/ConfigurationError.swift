@@ -1,20 +1,20 @@
 /// A configuration problem, naming the key (dotted path) and, when known,
 /// the line of the file it is on or the environment variable that set it.
-public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var key: String
-    public var message: String
-    public var line: Int?
+package struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var key: String
+    package var message: String
+    package var line: Int?
     /// `TRUSTPAY_WEBHOOKS__…` when the value came from the environment.
-    public var environmentVariable: String?
+    package var environmentVariable: String?
 
-    public init(key: String, message: String, line: Int? = nil, environmentVariable: String? = nil) {
+    package init(key: String, message: String, line: Int? = nil, environmentVariable: String? = nil) {
         self.key = key
         self.message = message
         self.line = line
         self.environmentVariable = environmentVariable
     }
 
-    public var description: String {
+    package var description: String {
         // A variable can set a key outright, or change a value inside a
         // mapping that is in the file: then both are named.
         let place = switch (line, environmentVariable) {

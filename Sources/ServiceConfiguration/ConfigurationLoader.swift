@@ -8,7 +8,7 @@ extension ServiceConfiguration {
     ///
     /// Relative paths resolve from `baseDirectory` when given (the folder of
     /// the configuration file), else from the working directory.
-    public static func load(yaml: String, source: String = "configuration", baseDirectory: String? = nil,
+    package static func load(yaml: String, source: String = "configuration", baseDirectory: String? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ConfigurationError) -> ServiceConfiguration
     {
@@ -63,7 +63,7 @@ extension ServiceConfiguration {
 
     /// Loads a file; a missing or unreadable file is a configuration error.
     /// Relative paths in it resolve from its folder.
-    public static func load(path: String,
+    package static func load(path: String,
                             environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ConfigurationError) -> ServiceConfiguration
     {
@@ -80,12 +80,12 @@ extension ServiceConfiguration {
     /// Environment variables starting with this override file values:
     /// `TRUSTPAY_WEBHOOKS__SERVER__PORT=9090` sets `server.port`,
     /// `TRUSTPAY_WEBHOOKS__MERCHANTS__0__ID=…` the first merchant's id.
-    public static let environmentPrefix = "TRUSTPAY_WEBHOOKS__"
+    package static let environmentPrefix = "TRUSTPAY_WEBHOOKS__"
 
     /// A problem with the value at `key`, naming its line or the environment
     /// variable it came from: for checks made after reading (a TLS file that
     /// does not load, a URL that does not parse).
-    public func error(_ key: String, _ message: String) -> ConfigurationError {
+    package func error(_ key: String, _ message: String) -> ConfigurationError {
         sources.annotate(ConfigurationError(key: key, message: message))
     }
 
@@ -128,11 +128,11 @@ extension ServiceConfiguration {
 }
 
 /// Where a loaded configuration's values came from.
-public struct ConfigurationSources: Sendable, Equatable {
+package struct ConfigurationSources: Sendable, Equatable {
     /// The configuration file; nil for the embedded defaults.
-    public var file: String?
+    package var file: String?
     /// Key path → the environment variable that set it.
-    public var environment: [String: String] = [:]
+    package var environment: [String: String] = [:]
     /// Key path → its line in the file.
     var lines: [String: Int] = [:]
 

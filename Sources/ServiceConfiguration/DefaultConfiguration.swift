@@ -1,7 +1,7 @@
 extension ServiceConfiguration {
     /// `config/default.yaml`, compiled in so the binary runs anywhere with no
     /// files beside it. A test keeps the two identical.
-    public static let defaultYAML = """
+    package static let defaultYAML = """
         # trustpay-webhooks: the embedded defaults. `trustpay-webhooks serve` with no
         # --config runs exactly this. Every key is explained in config/README.md.
         server:

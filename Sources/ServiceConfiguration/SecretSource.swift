@@ -1,14 +1,14 @@
 import Foundation
 
 /// Where a secret comes from. Its description never shows the secret.
-public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
+package enum SecretSource: Sendable, Equatable, CustomStringConvertible {
     case value(String)
     /// A variable; `developmentFallback` is used when it is unset, and the
     /// server says so loudly at start.
     case environment(String, developmentFallback: String? = nil)
     case file(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .value: "<inline secret>"
         case .environment(let name, _): "$\(name)"
@@ -18,7 +18,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 
     /// The secret itself; a missing variable or unreadable file is an error
     /// naming the key, never the value.
-    public func resolve(key: String, environment: [String: String]) throws(ConfigurationError) -> ResolvedSecret {
+    package func resolve(key: String, environment: [String: String]) throws(ConfigurationError) -> ResolvedSecret {
         let secret: String
         var fallback = false
         switch self {
@@ -66,9 +66,9 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A secret read from its source. Printing it shows nothing of the secret.
-public struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible {
-    public let secret: String
-    public let isDevelopmentFallback: Bool
+package struct ResolvedSecret: Sendable, Equatable, CustomStringConvertible {
+    package let secret: String
+    package let isDevelopmentFallback: Bool
 
-    public var description: String { isDevelopmentFallback ? "<development secret>" : "<secret>" }
+    package var description: String { isDevelopmentFallback ? "<development secret>" : "<secret>" }
 }

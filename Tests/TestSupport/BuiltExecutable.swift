@@ -4,7 +4,7 @@ import Foundation
 /// build folder, e.g. `.build/debug/trustpay-webhooks`). Throws when it is
 /// not there: the test target must depend on the product so that
 /// `swift build --build-tests` builds it.
-public func builtExecutable(_ name: String) throws -> String {
+package func builtExecutable(_ name: String) throws -> String {
     var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
     for _ in 0..<4 {
         let candidate = directory.appendingPathComponent(name).path
@@ -14,9 +14,9 @@ public func builtExecutable(_ name: String) throws -> String {
     throw ExecutableNotBuilt(name: name)
 }
 
-public struct ExecutableNotBuilt: Error, CustomStringConvertible {
-    public let name: String
-    public var description: String {
+package struct ExecutableNotBuilt: Error, CustomStringConvertible {
+    package let name: String
+    package var description: String {
         "\(name) is not built beside the test bundle: add it to the test target's dependencies"
     }
 }

@@ -3,12 +3,12 @@ import Locking
 
 /// A logger that keeps every line as `level message key=value …` (metadata
 /// sorted), so a test can look for what was logged and what never was.
-public final class LogCapture: Sendable {
-    public let lines = Locked<[String]>([])
+package final class LogCapture: Sendable {
+    package let lines = Locked<[String]>([])
 
-    public init() {}
+    package init() {}
 
-    public var logger: Logger {
+    package var logger: Logger {
         var logger = Logger(label: "capture") { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger

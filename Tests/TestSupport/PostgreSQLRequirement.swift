@@ -8,10 +8,10 @@ import Locking
 /// private ones, see `PostgresTestCluster`). Where the binaries are missing
 /// the tests are skipped and the run ends with one line saying how many and
 /// why; under CI (`CI` set, as `.ci/run` does) they run, and fail.
-public struct PostgreSQLRequirement: TestTrait, SuiteTrait {
-    public var isRecursive: Bool { true }
+package struct PostgreSQLRequirement: TestTrait, SuiteTrait {
+    package var isRecursive: Bool { true }
 
-    public func prepare(for test: Test) async throws {
+    package func prepare(for test: Test) async throws {
         guard !PostgresTestCluster.shouldRun else { return }
         if !test.isSuite { PostgreSQLSkips.shared.add(test.name) }
         // A condition trait that never holds is the one way to skip from a trait.
@@ -21,18 +21,18 @@ public struct PostgreSQLRequirement: TestTrait, SuiteTrait {
 
 extension Trait where Self == PostgreSQLRequirement {
     /// Skips the test (or suite) where PostgreSQL is not installed, except under CI.
-    public static var requiresPostgreSQL: Self { PostgreSQLRequirement() }
+    package static var requiresPostgreSQL: Self { PostgreSQLRequirement() }
 }
 
 /// The tests skipped for want of PostgreSQL, told once as the process exits.
-public final class PostgreSQLSkips: Sendable {
-    public static let shared = PostgreSQLSkips()
+package final class PostgreSQLSkips: Sendable {
+    package static let shared = PostgreSQLSkips()
 
     private let skipped = Locked<[String]>([])
     private let announced = Atomic(false)
 
     /// Counts a skipped test, or a skipped test case (`name` says which).
-    public func add(_ name: String) {
+    package func add(_ name: String) {
         skipped.withLock { $0.append(name) }
         guard !announced.exchange(true, ordering: .relaxed) else { return }
         atexit {

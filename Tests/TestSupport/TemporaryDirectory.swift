@@ -1,10 +1,10 @@
 import Foundation
 
 /// A fresh directory for one test's files, removed when released.
-public final class TemporaryDirectory: Sendable {
-    public let path: String
+package final class TemporaryDirectory: Sendable {
+    package let path: String
 
-    public init() throws {
+    package init() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("trustpay-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         path = url.path
@@ -13,5 +13,5 @@ public final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     /// A database file path inside the directory.
-    public func database(_ name: String = "test.sqlite") -> String { path + "/" + name }
+    package func database(_ name: String = "test.sqlite") -> String { path + "/" + name }
 }

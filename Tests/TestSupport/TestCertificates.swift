@@ -4,17 +4,17 @@ import HTTPServer
 
 /// A throwaway CA and a server certificate for localhost/127.0.0.1/::1,
 /// made by the openssl command line at test time.
-public struct TestCertificates: Sendable {
-    public let directory: String
-    public var caPath: String { directory + "/ca.pem" }
-    public var certificatePath: String { directory + "/server.pem" }
-    public var keyPath: String { directory + "/server.key" }
+package struct TestCertificates: Sendable {
+    package let directory: String
+    package var caPath: String { directory + "/ca.pem" }
+    package var certificatePath: String { directory + "/server.pem" }
+    package var keyPath: String { directory + "/server.key" }
 
     private init(directory: String) {
         self.directory = directory
     }
 
-    public static func make() async throws -> TestCertificates {
+    package static func make() async throws -> TestCertificates {
         let directory = NSTemporaryDirectory() + "tls-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
@@ -34,8 +34,8 @@ public struct TestCertificates: Sendable {
         return TestCertificates(directory: directory)
     }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    package func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
     /// The server side: this certificate and key for an HTTPServer listener.
-    public var tls: TLSConfiguration { TLSConfiguration(certificateChainPath: certificatePath, privateKeyPath: keyPath) }
+    package var tls: TLSConfiguration { TLSConfiguration(certificateChainPath: certificatePath, privateKeyPath: keyPath) }
 }

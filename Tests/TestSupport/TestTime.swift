@@ -4,7 +4,7 @@ import Webhooks
 
 /// The time store tests record at, as `newEvent` receives events: this
 /// process's start in whole seconds.
-public let t0 = NewInboxEvent.testEpoch
+package let t0 = NewInboxEvent.testEpoch
 
 /// `seconds` after ``t0``.
-public func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }
+package func at(_ seconds: Double) -> Date { t0.addingTimeInterval(seconds) }

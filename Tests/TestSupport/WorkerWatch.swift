@@ -18,8 +18,8 @@ import Locking
 /// try await store.waitUntilIdle(workers: 2, since: store.mark())
 /// #expect(runs.count == 1)
 /// ```
-public final class WatchedStore: IdempotencyStore {
-    public let inner: any IdempotencyStore
+package final class WatchedStore: IdempotencyStore {
+    package let inner: any IdempotencyStore
     private let claims = Locked(Claims())
 
     private struct Claims {
@@ -28,25 +28,25 @@ public final class WatchedStore: IdempotencyStore {
         var lastEmpty: [String: Int] = [:]
     }
 
-    public init(_ inner: any IdempotencyStore) { self.inner = inner }
+    package init(_ inner: any IdempotencyStore) { self.inner = inner }
 
     /// A moment to wait from: the claims started so far.
-    public func mark() -> Int { claims.withLock { $0.started } }
+    package func mark() -> Int { claims.withLock { $0.started } }
 
     /// The workers whose claim started after `mark` found nothing.
-    public func idleWorkers(since mark: Int) -> Set<String> {
+    package func idleWorkers(since mark: Int) -> Set<String> {
         claims.withLock { claims in Set(claims.lastEmpty.filter { $0.value > mark }.keys) }
     }
 
     /// Waits until `workers` workers (every worker of the servers on this
     /// store) have each found nothing due in a claim started after `mark`.
-    public func waitUntilIdle(workers: Int, since mark: Int, timeout: Duration = .seconds(30)) async throws {
+    package func waitUntilIdle(workers: Int, since mark: Int, timeout: Duration = .seconds(30)) async throws {
         try await eventually("\(workers) worker(s) to find nothing due", timeout: timeout) {
             self.idleWorkers(since: mark).count >= workers
         }
     }
 
-    public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+    package func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         let number = claims.withLock { claims in
             claims.started += 1
             return claims.started
@@ -56,26 +56,26 @@ public final class WatchedStore: IdempotencyStore {
         return claimed
     }
 
-    public func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+    package func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
         try await inner.record(event, lease: lease, now: now)
     }
-    public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+    package func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
     }
-    public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+    package func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await inner.complete(id: id, owner: owner, attempt: attempt)
     }
-    public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
+    package func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
         try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
     }
-    public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+    package func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
     }
-    public func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
-    public func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
-    public func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
-    public func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }
-    public func purge(_ filter: EventFilter) async throws -> Int { try await inner.purge(filter) }
-    public func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
-    public func checkAvailability() async throws { try await inner.checkAvailability() }
+    package func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
+    package func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
+    package func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
+    package func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }
+    package func purge(_ filter: EventFilter) async throws -> Int { try await inner.purge(filter) }
+    package func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
+    package func checkAvailability() async throws { try await inner.checkAvailability() }
 }

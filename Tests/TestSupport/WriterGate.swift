@@ -5,27 +5,27 @@ import TrustPayWebhooksTesting
 
 /// Holds a `GroupCommitWriter`'s thread inside a write until opened, so the
 /// writes queued meanwhile are taken as one batch, whatever the disk's speed.
-public final class WriterGate: Sendable {
+package final class WriterGate: Sendable {
     private let entered = Atomic(false)
     private let release = DispatchSemaphore(value: 0)
 
-    public init() {}
+    package init() {}
 
     /// Blocks until ``open()``: call it inside a write closure, on the
     /// writer's thread (never a thread of the cooperative pool).
-    public func hold() {
+    package func hold() {
         entered.store(true, ordering: .sequentiallyConsistent)
         release.wait()
     }
 
     /// Whether a write is held.
-    public var isHolding: Bool { entered.load(ordering: .sequentiallyConsistent) }
+    package var isHolding: Bool { entered.load(ordering: .sequentiallyConsistent) }
 
-    public func open() { release.signal() }
+    package func open() { release.signal() }
 
     /// Queues a write that holds the writer, and returns once it does; the
     /// task ends after ``open()``, when that write has committed.
-    public func close(_ writer: GroupCommitWriter) async throws -> Task<Void, any Error> {
+    package func close(_ writer: GroupCommitWriter) async throws -> Task<Void, any Error> {
         let blocker = Task { try await writer.write { _ in self.hold() } }
         try await eventually("the writer to take the gate's write") { self.isHolding }
         return blocker
