@@ -1,5 +1,3 @@
-import TrustPay
-
 /// How far along its order a payment status is, so that a callback arriving
 /// out of order can be told from a real change.
 ///
