@@ -4,7 +4,7 @@ import PackageDescription
 let package = Package(
     name: "trustpay-webhooks",
     // The server is Linux-only (epoll, accept4, posix_spawn's closefrom). On
-    // macOS only the modules that need nothing of Linux (TrustPay, Durations,
+    // macOS only the modules that need nothing of Linux (TrustPay, Durations, Inbox,
     // Locking's lock and queue) are meant to build; this is their floor.
     platforms: [.macOS(.v15)],
     products: [
@@ -12,8 +12,9 @@ let package = Package(
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
         .library(name: "TrustPay", targets: ["TrustPay"]),
         .library(name: "TrustPayAPI", targets: ["TrustPayAPI"]),
+        .library(name: "Inbox", targets: ["Inbox"]),
         .library(name: "Webhooks", targets: ["Webhooks"]),
-        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting", "TrustPaySimulator"]),
+        .library(name: "TrustPayWebhooksTesting", targets: ["TrustPayWebhooksTesting", "InboxTesting", "TrustPaySimulator"]),
         // Not an API (the underscore says so): the Benchmarks package measures
         // the SQLite writer through it. Merchants use SQLiteInbox.
         .library(name: "_SQLiteStore", targets: ["SQLiteStore"]),
@@ -60,10 +61,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]),
+        // The store contract: events, states, leases, the hot-path and
+        // administration protocols, and the in-memory inbox. A leaf: it knows
+        // neither the server nor TrustPay's wire format.
+        .target(name: "Inbox", dependencies: ["Durations", "Locking"]),
         .target(
             name: "Webhooks",
             dependencies: ["Durations", "Locking",
-                "HTTPServer", "TrustPay",
+                "HTTPServer", "TrustPay", "Inbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
@@ -73,7 +78,10 @@ let package = Package(
         // Allow-list, trusted proxies and rate limit for the callback routes.
         .target(name: "AccessControl", dependencies: ["Durations", "Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
-            name: "TrustPayWebhooksTesting", dependencies: ["Locking", "Webhooks", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+            name: "TrustPayWebhooksTesting",
+            dependencies: ["Locking", "Webhooks", "Inbox", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+        // The contract every inbox keeps, for stores of the project's and a merchant's own.
+        .target(name: "InboxTesting", dependencies: ["Inbox"]),
         // A stand-in for TrustPay: the Order Query API and callback delivery
         // for scripted orders (retries, repeats, out of order, giving up).
         .target(
@@ -122,13 +130,13 @@ let package = Package(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["Durations", "Locking", "CSQLite"]),
-        // The durable inbox: the Webhooks store protocol on SQLiteStore.
-        .target(name: "SQLiteInbox", dependencies: ["Locking", "Webhooks", "SQLiteStore", "TrustPay"]),
+        // The durable inbox: the Inbox protocols on SQLiteStore.
+        .target(name: "SQLiteInbox", dependencies: ["Locking", "Inbox", "SQLiteStore"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
             dependencies: ["Locking",
-                "Webhooks", "TrustPay",
+                "Inbox",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -137,7 +145,7 @@ let package = Package(
         // Its HTML, CSS and JavaScript are compiled in: no files at run time.
         .target(
             name: "OperatorConsole",
-            dependencies: ["Durations", "Locking", "HTTPServer", "Webhooks", "TrustPay"],
+            dependencies: ["Durations", "Locking", "HTTPServer", "Inbox", "Webhooks", "TrustPay"],
             resources: [
                 .embedInCode("Assets/console.html"), .embedInCode("Assets/login.html"),
                 .embedInCode("Assets/console.css"), .embedInCode("Assets/console.js"),
@@ -147,7 +155,7 @@ let package = Package(
         .target(
             name: "Reconciliation",
             dependencies: [
-                "Webhooks", "TrustPay", "TrustPayAPI",
+                "Inbox", "Webhooks", "TrustPay", "TrustPayAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
@@ -160,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "trustpay-webhooks",
             dependencies: ["Durations",
-                "HTTPServer", "TrustPay", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
+                "HTTPServer", "TrustPay", "Inbox", "Webhooks", "ServiceConfiguration", "BuiltinHandlers", "AccessControl",
                 "SQLiteInbox", "PostgresInbox", "COpenSSL", "OperatorConsole", "NetworkAddresses", "TrustPaySimulator",
                 "Reconciliation", "TrustPayAPI",
                 .product(name: "Yams", package: "Yams"),
@@ -178,7 +186,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["Locking",
-                "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting", "ChildProcesses",
+                "Inbox", "InboxTesting", "Webhooks", "SQLiteStore", "PostgresTestCluster", "TrustPayWebhooksTesting",
+                "ChildProcesses",
                 "HTTPServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -189,13 +198,14 @@ let package = Package(
         .testTarget(
             name: "OperatorConsoleTests",
             dependencies: [
-                "OperatorConsole", "HTTPServer", "Webhooks", "TrustPay", "ChildProcesses", "TrustPayWebhooksTesting",
+                "OperatorConsole", "HTTPServer", "Inbox", "InboxTesting", "Webhooks", "TrustPay", "ChildProcesses",
+                "TrustPayWebhooksTesting",
                 "TestSupport",
             ]),
         .testTarget(
             name: "ReconciliationTests",
             dependencies: [
-                "Reconciliation", "Webhooks", "TrustPay", "TrustPayAPI", "SQLiteInbox", "TrustPayWebhooksTesting",
+                "Reconciliation", "Inbox", "Webhooks", "TrustPay", "TrustPayAPI", "SQLiteInbox", "TrustPayWebhooksTesting",
                 "TestSupport", "Locking", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ServiceConfigurationTests", dependencies: ["ServiceConfiguration", "NetworkAddresses"]),
@@ -224,7 +234,8 @@ let package = Package(
         .testTarget(
             name: "SQLiteInboxTests",
             dependencies: [
-                "SQLiteInbox", "SQLiteStore", "Webhooks", "TrustPay", "TrustPayWebhooksTesting", "TestSupport",
+                "SQLiteInbox", "SQLiteStore", "Inbox", "InboxTesting", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
@@ -234,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "TrustPayWebhooksCLITests",
             dependencies: ["Locking",
-                "trustpay-webhooks", "TrustPay", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
+                "trustpay-webhooks", "TrustPay", "Inbox", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
                 "TrustPayAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "SQLiteInbox", "PostgresTestCluster", "TrustPaySimulator",
             ],
@@ -253,14 +264,15 @@ let package = Package(
         .testTarget(
             name: "PostgresInboxTests",
             dependencies: ["Locking",
-                "PostgresInbox", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster", "TestSupport",
+                "PostgresInbox", "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster",
+                "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: ["Locking",
-                "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
+                "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The pipeline's promises that hold whatever the store: each test
@@ -268,7 +280,8 @@ let package = Package(
         .testTarget(
             name: "IdempotencyStoreTests",
             dependencies: [
-                "Webhooks", "SQLiteInbox", "PostgresInbox", "PostgresTestCluster", "TrustPayWebhooksTesting", "TestSupport",
+                "Inbox", "Webhooks", "SQLiteInbox", "PostgresInbox", "PostgresTestCluster", "TrustPayWebhooksTesting",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],

@@ -43,6 +43,7 @@ let package = Package(
             name: "pipeline-harness",
             dependencies: [
                 .product(name: "HTTPServer", package: "trustpay-webhooks"),
+                .product(name: "Inbox", package: "trustpay-webhooks"),
                 .product(name: "Webhooks", package: "trustpay-webhooks"),
                 .product(name: "TrustPay", package: "trustpay-webhooks"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Inbox
 import TrustPay
 import Webhooks
 
@@ -7,7 +8,7 @@ import Webhooks
 /// Callers are already authenticated (``OperatorConsole``). Parameters come
 /// from the query string, and for `POST` also from a form-encoded body.
 struct ConsoleAPI: Sendable {
-    let store: any IdempotencyStore
+    let store: any InboxAdministration
     /// The configured merchants, for `/api/expected`; empty accepts any.
     var merchants: [Int64] = []
     /// Counts the orders waiting for reconciliation; nil when it is off.

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 import Webhooks
 
@@ -8,7 +9,7 @@ import Webhooks
 /// `attempts_kept`, `conflicting_copies`), then `body` with card numbers and
 /// CVVs masked.
 public enum EventDetail {
-    public static func object(_ event: InboxEvent, in store: any IdempotencyStore) async throws -> JSONObject {
+    public static func object(_ event: InboxEvent, in store: any InboxAdministration) async throws -> JSONObject {
         let held = try await HeldEvents.holders(
             of: [event], in: store,
             narrowedBy: EventFilter(kinds: [event.kind], merchantID: event.merchantID, orderNo: event.orderNo))

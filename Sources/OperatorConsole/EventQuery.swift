@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Webhooks
 
 /// The criteria of `events list` and of the console's Events page: one
@@ -65,7 +66,7 @@ public struct EventQuery: Sendable, Equatable {
 
     /// The matching events, oldest first, and for each held one the id of
     /// the event it waits behind.
-    public func run(on store: any IdempotencyStore) async throws -> (events: [InboxEvent], heldBehind: [String: String]) {
+    public func run(on store: any InboxAdministration) async throws -> (events: [InboxEvent], heldBehind: [String: String]) {
         var filter = filter
         // pending and held are told apart here, so the limit is applied after.
         let apart = state == .pending || state == .held
@@ -84,7 +85,7 @@ extension EventQuery {
     /// One page of the matching events, newest first, with the total. The
     /// store does the paging, except for `pending` and `held`, which are told
     /// apart here from the (unfinished, so few) events of both.
-    public func page(_ number: Int, size: Int, on store: any IdempotencyStore) async throws
+    public func page(_ number: Int, size: Int, on store: any InboxAdministration) async throws
         -> (events: [InboxEvent], heldBehind: [String: String], total: Int)
     {
         let skipped = (max(1, number) - 1) * size

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 import Webhooks
 
@@ -94,7 +95,7 @@ public enum HeldEvents {
     public static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
 
     /// For each held event among `events`, the id of the event it waits behind.
-    public static func holders(of events: [InboxEvent], in store: any IdempotencyStore, narrowedBy filter: EventFilter)
+    public static func holders(of events: [InboxEvent], in store: any InboxAdministration, narrowedBy filter: EventFilter)
         async throws -> [String: String]
     {
         guard events.contains(where: { $0.state.isUnfinished }) else { return [:] }

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 import Webhooks
 
@@ -11,7 +12,7 @@ enum InboxOverview {
     static let minutes = 60
 
     static func object(
-        _ store: any IdempotencyStore, storeAvailable: Bool, reconciliation: ReconciliationWatch? = nil, now: Date
+        _ store: any InboxAdministration, storeAvailable: Bool, reconciliation: ReconciliationWatch? = nil, now: Date
     ) async throws -> JSONObject {
         var counts: [String: Int] = [:]
         for state in EventStateName.allCases {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Inbox
 import Webhooks
 
 /// The operator console: pages under `/console/` and the JSON API under
@@ -31,7 +32,7 @@ public struct OperatorConsole: Sendable {
     ///   - reconciliation: the sweep's choice of orders, so the Overview can
     ///     count those waiting for it; nil when reconciliation is off.
     public init(
-        token: String, store: any IdempotencyStore, merchants: [Int64] = [], reconciliation: ReconciliationWatch? = nil
+        token: String, store: any InboxAdministration, merchants: [Int64] = [], reconciliation: ReconciliationWatch? = nil
     ) {
         self.token = token
         access = ConsoleAccess(token: token)

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 import Webhooks
 
@@ -21,7 +22,7 @@ public struct ReconciliationWatch: Sendable {
     }
 
     /// `null` when reconciliation is off or the store cannot reconcile.
-    func overview(_ store: any IdempotencyStore, now: Date) async throws -> JSONValue {
+    func overview(_ store: any InboxAdministration, now: Date) async throws -> JSONValue {
         guard let store = store as? any ReconciliationStore else { return .null }
         let waiting = try await store.reconciliationCandidates(
             finalStatuses: finalStatuses, quietSince: now.addingTimeInterval(-after.seconds),

@@ -1,5 +1,5 @@
+import Inbox
 import PostgresNIO
-import Webhooks
 
 /// How a failure talking to PostgreSQL reaches the pipeline: always as
 /// ``StoreError/unavailable(_:)``, so that a callback is answered `503` and

@@ -1,5 +1,5 @@
+import Inbox
 import PostgresNIO
-import Webhooks
 
 extension EventFilter {
     /// The filter as a `WHERE` condition over `trustpay_events`, its values

@@ -1,6 +1,6 @@
 import Foundation
+import Inbox
 import PostgresNIO
-import Webhooks
 
 /// The columns every query that returns events selects, in the order
 /// ``InboxEvent/init(row:)`` reads them.

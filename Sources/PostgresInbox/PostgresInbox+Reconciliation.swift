@@ -1,7 +1,6 @@
 import Foundation
+import Inbox
 import PostgresNIO
-import TrustPay
-import Webhooks
 
 extension PostgresInbox: ReconciliationStore {
     @discardableResult
@@ -10,7 +9,7 @@ extension PostgresInbox: ReconciliationStore {
             let rows = try await client.query(
                 """
                 INSERT INTO trustpay_expected_orders (order_ref, merchant_id, order_type, order_no, expected_at)
-                VALUES (\(order.order.rawValue), \(order.merchantID), \(order.type.rawValue), \(order.orderNo),
+                VALUES (\(order.order.rawValue), \(order.merchantID), \(order.orderType), \(order.orderNo),
                     \(order.expectedAt))
                 ON CONFLICT (order_ref) DO NOTHING RETURNING 1
                 """, logger: driverLogger
@@ -39,7 +38,7 @@ extension PostgresInbox: ReconciliationStore {
             for try await (merchant, type, orderNo, status, first) in notFinal.decode((Int64, Int, String, Int, Date).self) {
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: merchant, type: OrderType(rawValue: type), orderNo: orderNo, lastStatus: status,
+                        merchantID: merchant, orderType: type, orderNo: orderNo, lastStatus: status,
                         reason: .notFinal, since: first))
             }
             let expected = try await client.query(
@@ -53,7 +52,7 @@ extension PostgresInbox: ReconciliationStore {
             for try await (merchant, type, orderNo, at) in expected.decode((Int64, Int, String, Date).self) {
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: merchant, type: OrderType(rawValue: type), orderNo: orderNo, lastStatus: nil,
+                        merchantID: merchant, orderType: type, orderNo: orderNo, lastStatus: nil,
                         reason: .expected, since: at))
             }
             return Array(candidates.sorted { ($0.since, $0.orderNo) < ($1.since, $1.orderNo) }.prefix(limit))

@@ -1,7 +1,7 @@
 import Foundation
+import Inbox
 import Logging
 import PostgresNIO
-import Webhooks
 import Locking
 
 /// An ``IdempotencyStore`` in PostgreSQL, shared by every replica of a
@@ -32,7 +32,7 @@ import Locking
 /// - Completed events are deleted `retention` after completion (every
 ///   replica sweeps; deleting twice is harmless); dead letters stay until
 ///   replayed or purged.
-public final class PostgresInbox: IdempotencyStore {
+public final class PostgresInbox: InboxAdministration {
     /// The database URL without its password.
     public let databaseDescription: String
     /// Bounds every store call, waiting for a pooled connection included.

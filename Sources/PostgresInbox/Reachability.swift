@@ -1,4 +1,4 @@
-import Webhooks
+import Inbox
 import Locking
 
 /// Whether PostgreSQL answered lately, so that calls which would only queue

@@ -1,7 +1,7 @@
 import Foundation
+import Inbox
 import Logging
 import PostgresNIO
-import Webhooks
 
 /// One start of a named replica: `web-1#7` is the seventh process to have
 /// run as `web-1`. Its lease owners start with ``ownerPrefix``.

@@ -1,5 +1,5 @@
+import Inbox
 import SQLiteStore
-import Webhooks
 
 /// A WHERE condition with its parameters, in placeholder order.
 struct SQLCondition {

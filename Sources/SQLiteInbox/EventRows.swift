@@ -1,6 +1,6 @@
 import Foundation
+import Inbox
 import SQLiteStore
-import Webhooks
 
 /// Reading `inbox_events` rows back into ``InboxEvent``s.
 enum EventRows {

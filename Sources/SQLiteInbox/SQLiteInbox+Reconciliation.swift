@@ -1,7 +1,6 @@
 import Foundation
+import Inbox
 import SQLiteStore
-import TrustPay
-import Webhooks
 
 extension SQLiteInbox: ReconciliationStore {
     @discardableResult
@@ -12,7 +11,7 @@ extension SQLiteInbox: ReconciliationStore {
                 INSERT INTO expected_orders (order_ref, merchant_id, order_type, order_no, expected_at)
                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_ref) DO NOTHING
                 """,
-                .text(order.order.rawValue), .integer(order.merchantID), .integer(Int64(order.type.rawValue)),
+                .text(order.order.rawValue), .integer(order.merchantID), .integer(Int64(order.orderType)),
                 .text(order.orderNo), .time(order.expectedAt)) == 1
         }
     }
@@ -50,7 +49,7 @@ extension SQLiteInbox: ReconciliationStore {
                 else { continue }
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: merchant, type: OrderType(rawValue: type), orderNo: orderNo,
+                        merchantID: merchant, orderType: type, orderNo: orderNo,
                         lastStatus: row["last_status"]?.int, reason: .notFinal,
                         since: Date(millisecondsSince1970: first)))
             }
@@ -60,7 +59,7 @@ extension SQLiteInbox: ReconciliationStore {
                 else { continue }
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: merchant, type: OrderType(rawValue: type), orderNo: orderNo, lastStatus: nil,
+                        merchantID: merchant, orderType: type, orderNo: orderNo, lastStatus: nil,
                         reason: .expected, since: Date(millisecondsSince1970: at)))
             }
             return Array(candidates.sorted { ($0.since, $0.orderNo) < ($1.since, $1.orderNo) }.prefix(limit))

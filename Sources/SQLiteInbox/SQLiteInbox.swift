@@ -1,7 +1,7 @@
 import Foundation
+import Inbox
 import SQLiteStore
 import Synchronization
-import Webhooks
 import Locking
 
 /// An ``IdempotencyStore`` in one SQLite file: the durable inbox of a
@@ -42,7 +42,7 @@ import Locking
 /// …
 /// await inbox.close()
 /// ```
-public final class SQLiteInbox: IdempotencyStore {
+public final class SQLiteInbox: InboxAdministration {
     /// The database file.
     public let path: String
     let database: SQLiteDatabase

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Webhooks
+import Inbox
 
 /// One server owns a SQLite inbox: it holds an exclusive lock on
 /// `<database>.lock` for as long as it runs, so a second `serve` on the same

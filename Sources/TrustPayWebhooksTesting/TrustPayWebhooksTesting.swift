@@ -2,7 +2,7 @@
 // TrustPay callbacks for any status, a client that delivers them to a running
 // server over HTTP or to a pipeline in-process, a recorder of what the
 // handlers saw, and the contract an idempotency store of your own must keep
-// (`IdempotencyStoreContract`).
+// (`IdempotencyStoreContract`, in `InboxTesting`, which this product also holds).
 //
 // ```swift
 // let merchant = TestMerchant(id: 8820250900009, secret: "test-secret")

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Inbox
 import Webhooks
 
 /// A ``WebhookServer`` started on an ephemeral loopback port for one test,
@@ -18,6 +19,16 @@ public final class WebhookTestServer: Sendable {
 
     public var pipeline: WebhookPipeline { running.pipeline }
     public var store: any IdempotencyStore { running.pipeline.store }
+
+    /// The stored events matching `filter`, for a test's assertions. Reads
+    /// through ``InboxAdministration``, which every store of this package
+    /// implements; a store without it throws ``StoreError/unavailable(_:)``.
+    public func storedEvents(_ filter: EventFilter = EventFilter()) async throws -> [InboxEvent] {
+        guard let inbox = store as? any InboxAdministration else {
+            throw StoreError.unavailable("the test server's store lists no events (it is not an InboxAdministration)")
+        }
+        return try await inbox.list(filter)
+    }
     public var address: SocketAddress { running.addresses[0] }
 
     /// A client that skips the socket and calls the pipeline in-process.

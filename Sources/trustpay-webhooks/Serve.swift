@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HTTPServer
+import Inbox
 import Logging
 import ServiceConfiguration
 import Webhooks
@@ -127,7 +128,7 @@ struct Serve: AsyncParsableCommand {
 
 /// Deletes handled events older than `store.keep_completed`, hourly.
 enum Retention {
-    static func run(store: any IdempotencyStore, keep: Duration, logger: Logger) async {
+    static func run(store: any InboxAdministration, keep: Duration, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 let pruned = try await store.prune(completedBefore: Date().addingTimeInterval(-keep.seconds))

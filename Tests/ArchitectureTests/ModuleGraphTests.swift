@@ -3,16 +3,19 @@ import Foundation
 import Testing
 
 /// The arrows between modules run one way: wire format, configuration and
-/// stores know nothing of sockets. Read from the manifest SwiftPM evaluates
+/// stores know nothing of sockets, and the inbox nothing of the wire format. Read from the manifest SwiftPM evaluates
 /// (`swift package dump-package`), so a new dependency in `Package.swift`
 /// that breaks a rule fails here, not in a review.
 @Suite struct ModuleGraphTests {
     /// Modules that must not reach `HTTPServer`, directly or through others.
-    static let socketFree = ["TrustPay", "NetworkAddresses", "ServiceConfiguration", "SQLiteStore", "Locking"]
+    static let socketFree = [
+        "TrustPay", "NetworkAddresses", "ServiceConfiguration", "SQLiteStore", "Locking", "Inbox", "InboxTesting",
+        "SQLiteInbox", "PostgresInbox",
+    ]
 
-    /// Store adapters still reach the server through `Webhooks`, where the
-    /// store contract lives today; issue #11 moves it to a leaf module.
-    static let socketFreeOnceTheInboxIsALeaf = ["SQLiteInbox", "PostgresInbox"]
+    /// The store contract and its adapters know no wire format: TrustPay's
+    /// rules (keys, order references, status ranks) reach them as values.
+    static let wireFormatFree = ["Inbox", "InboxTesting", "SQLiteInbox", "PostgresInbox"]
 
     @Test func configurationWireFormatAndStorageDoNotLinkTheServer() async throws {
         let graph = try await ModuleGraph.load()
@@ -21,10 +24,15 @@ import Testing
             #expect(!reached.isEmpty || graph.targets[module] != nil, "\(module) is not a target of the package")
             #expect(!reached.contains("HTTPServer"), "\(module) reaches HTTPServer through \(graph.path(from: module, to: "HTTPServer"))")
         }
-        for module in Self.socketFreeOnceTheInboxIsALeaf {
-            withKnownIssue("the store contract still lives in Webhooks (issue #11)") {
-                #expect(!graph.reachable(from: module).contains("HTTPServer"),
-                        "\(module) reaches HTTPServer through \(graph.path(from: module, to: "HTTPServer"))")
+    }
+
+    @Test func theInboxAndItsStoresDoNotKnowTheWireFormat() async throws {
+        let graph = try await ModuleGraph.load()
+        for module in Self.wireFormatFree {
+            #expect(graph.targets[module] != nil, "\(module) is not a target of the package")
+            for forbidden in ["TrustPay", "Webhooks"] {
+                #expect(!graph.reachable(from: module).contains(forbidden),
+                        "\(module) reaches \(forbidden) through \(graph.path(from: module, to: forbidden))")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Logging
 import PostgresInbox
 import PostgresTestCluster
@@ -76,7 +77,7 @@ enum StoreKind: String, Sendable, CustomTestStringConvertible {
     }
 
     /// Opens an empty store of this kind for `body`, and closes it afterwards.
-    func withStore(_ body: (any IdempotencyStore) async throws -> Void) async throws {
+    func withStore(_ body: (any InboxAdministration) async throws -> Void) async throws {
         switch self {
         case .memory:
             try await body(MemoryInbox())

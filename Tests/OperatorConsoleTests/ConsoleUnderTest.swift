@@ -1,6 +1,8 @@
 import ChildProcesses
 import Foundation
 import HTTPServer
+import Inbox
+import InboxTesting
 import OperatorConsole
 import TrustPayWebhooksTesting
 import Webhooks

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Testing
 import TrustPay
 import Webhooks

@@ -1,6 +1,7 @@
 import Testing
 import TrustPayWebhooksTesting
 import Webhooks
+import InboxTesting
 
 extension PostgreSQLTests {
     /// The PostgreSQL inbox behaves as the memory inbox does, requirement by

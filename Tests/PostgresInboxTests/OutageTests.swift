@@ -1,4 +1,6 @@
 import Foundation
+import Inbox
+import InboxTesting
 import PostgresInbox
 import Testing
 import TestSupport

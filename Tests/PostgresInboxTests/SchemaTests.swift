@@ -1,5 +1,7 @@
 import Foundation
 @testable import PostgresInbox
+import Inbox
+import InboxTesting
 import PostgresNIO
 import Testing
 import TestSupport

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import TrustPayWebhooksTesting
 import Webhooks
+import InboxTesting
 @testable import SQLiteInbox
 
 /// One owner per SQLite inbox, and what owning it allows: releasing every

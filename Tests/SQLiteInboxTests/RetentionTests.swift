@@ -1,3 +1,5 @@
+import Inbox
+import InboxTesting
 import Testing
 import TestSupport
 import TrustPayWebhooksTesting

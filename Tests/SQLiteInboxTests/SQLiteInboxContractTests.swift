@@ -1,6 +1,7 @@
 import Testing
 import TrustPayWebhooksTesting
 import SQLiteInbox
+import InboxTesting
 
 /// The SQLite inbox behaves as the memory inbox does, requirement by requirement.
 @Suite struct SQLiteInboxContractTests {

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TestSupport
 import Webhooks
 @testable import SQLiteInbox

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPayWebhooksTesting
 import Webhooks
 import Locking
@@ -18,8 +19,8 @@ import Locking
 /// try await store.waitUntilIdle(workers: 2, since: store.mark())
 /// #expect(runs.count == 1)
 /// ```
-package final class WatchedStore: IdempotencyStore {
-    package let inner: any IdempotencyStore
+package final class WatchedStore: InboxAdministration {
+    package let inner: any InboxAdministration
     private let claims = Locked(Claims())
 
     private struct Claims {
@@ -28,7 +29,7 @@ package final class WatchedStore: IdempotencyStore {
         var lastEmpty: [String: Int] = [:]
     }
 
-    package init(_ inner: any IdempotencyStore) { self.inner = inner }
+    package init(_ inner: any InboxAdministration) { self.inner = inner }
 
     /// A moment to wait from: the claims started so far.
     package func mark() -> Int { claims.withLock { $0.started } }

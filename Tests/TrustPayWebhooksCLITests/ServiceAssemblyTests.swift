@@ -1,3 +1,4 @@
+import Inbox
 import Logging
 import ServiceConfiguration
 import Testing

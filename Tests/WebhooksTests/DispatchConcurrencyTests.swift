@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Synchronization
 import Testing
 import TrustPay
@@ -41,7 +42,7 @@ import Locking
             }
             firstMayFinish.set()
             try await eventually("every event completed", timeout: .seconds(30)) {
-                try await server.store.list(EventFilter()).allSatisfy { $0.state.name == .completed }
+                try await server.storedEvents(EventFilter()).allSatisfy { $0.state.name == .completed }
             }
             #expect(inFlight.peak == 4, "claimBatch bounds the handlers running at once")
             #expect(recorder.payments.count == 9)
@@ -94,7 +95,7 @@ import Locking
             paidMayFinish.set()
             _ = try await recorder.waitForPayments(12)
             try await eventually("every event completed") {
-                try await server.store.list(EventFilter()).allSatisfy { $0.state.name == .completed }
+                try await server.storedEvents(EventFilter()).allSatisfy { $0.state.name == .completed }
             }
             for order in ["A", "B", "C"] {
                 let seen = recorder.payments.filter { $0.callback.orderNo == order }.map(\.callback.status)
@@ -123,7 +124,7 @@ import Locking
             // Usually attempt 2; a later claim slowed by a loaded machine is skipped the same way.
             #expect(runs.allSatisfy { $0.attempt.number >= 2 }, "the late claim (attempt 1) never reached the handler")
             try await eventually("the event completed") {
-                try await server.store.list(EventFilter()).first?.state.name == .completed
+                try await server.storedEvents(EventFilter()).first?.state.name == .completed
             }
             #expect(recorder.payments.count == 1)
         }

@@ -1,4 +1,6 @@
 import Foundation
+import Inbox
+import InboxTesting
 import Testing
 import TrustPayWebhooksTesting
 import Webhooks
@@ -41,7 +43,7 @@ import Locking
 
 /// A memory inbox behind a bug: a repeat with other content is answered as a
 /// plain duplicate, and its conflict goes uncounted.
-private final class ConflictBlindStore: IdempotencyStore {
+private final class ConflictBlindStore: InboxAdministration {
     let inner = MemoryInbox()
 
     func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {

@@ -1,3 +1,4 @@
+import Inbox
 import Testing
 import TestSupport
 import TrustPay
@@ -62,7 +63,7 @@ import Webhooks
             #expect(server.pipeline.conflictsReported == 2)
             let events = try await recorder.waitForPayments(1)
             #expect(events.count == 1 && events[0].callback.paidAmount == Amount.of("106"))
-            let stored = try await server.store.list(EventFilter())
+            let stored = try await server.storedEvents(EventFilter())
             #expect(stored.count == 1 && stored[0].conflicts == 2)
         }
     }

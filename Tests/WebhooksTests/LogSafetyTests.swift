@@ -1,3 +1,4 @@
+import Inbox
 import Logging
 import Synchronization
 import Testing
@@ -28,7 +29,7 @@ import Webhooks
             #expect(try await server.client.send(risk).status == 200)
             _ = try await recorder.waitForPayments(2)
             try await eventually("the retry to complete") {
-                try await server.store.list(EventFilter(states: [.completed])).count == 1
+                try await server.storedEvents(EventFilter(states: [.completed])).count == 1
             }
         }
         let lines = capture.lines.withLock { $0 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Testing
 import TrustPay
 import TrustPayWebhooksTesting
@@ -35,7 +36,7 @@ import Webhooks
             // The genuine callback arrives late: one event, handled once.
             let late = try await server.client.deliver(factory.payment(.payin, orderNo: "REC-1", status: .unliquidated))
             #expect(late.isAcknowledgement, "\(late)")
-            #expect(try await server.store.list(EventFilter(orderNo: "REC-1")).count == 1)
+            #expect(try await server.storedEvents(EventFilter(orderNo: "REC-1")).count == 1)
             let again = try await server.pipeline.recordReconciled(
                 NewInboxEvent.reconciled(answer: Self.answer("REC-1", status: 5), receivedAt: Date()))
             #expect(again == .duplicate(try #require(try await server.store.event(id: stored.id))))

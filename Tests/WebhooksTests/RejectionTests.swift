@@ -1,3 +1,4 @@
+import Inbox
 import Testing
 import TrustPay
 import TrustPayWebhooksTesting
@@ -56,7 +57,7 @@ import Webhooks
             let card = factory.card(orderNo: "C", status: 1).signed(with: "not-the-secret")
             try await expectRejection(client, card.request, status: 401, code: "invalid_signature")
             #expect(recorder.payments.isEmpty && recorder.cards.isEmpty)
-            #expect(try await server.store.list(EventFilter()).isEmpty)
+            #expect(try await server.storedEvents(EventFilter()).isEmpty)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Testing
 import TestSupport
 import TrustPay
@@ -70,7 +71,7 @@ import Webhooks
             let callback = factory.payment(orderNo: "SYNC", status: .unliquidated)
             let first = try await server.client.deliver(callback)
             #expect(first.status == 500 && first.errorCode == "handler_failed")
-            let stored = try #require(try await server.store.list(EventFilter()).first)
+            let stored = try #require(try await server.storedEvents(EventFilter()).first)
             #expect(stored.state.name == .waitingRetry)
             #expect(stored.lastError?.contains("first try fails") == true)
             // TrustPay delivers again: this request runs the handlers now.

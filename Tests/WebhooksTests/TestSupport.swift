@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Logging
 import Synchronization
 import TrustPay
@@ -41,7 +42,7 @@ struct HandlerError: Error, CustomStringConvertible {
 }
 
 /// A store that can be switched off, for the 503 paths.
-final class OutageStore: IdempotencyStore {
+final class OutageStore: InboxAdministration {
     let inner = MemoryInbox()
     private let down = Atomic<Bool>(false)
 

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import Logging
 
 /// Background loops that claim due events and run their handlers.

@@ -1,3 +1,5 @@
+import Inbox
+
 /// Why an attempt at running an event's handlers failed, as recorded in the
 /// inbox's `lastError`.
 public enum HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {

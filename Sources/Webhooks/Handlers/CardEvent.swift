@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 
 /// A verified, de-duplicated open-card or recharge callback.

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 
 /// A callback with the key of an event already stored but different signed
 /// content: acknowledged, not dispatched, reported. Two different signed

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 
 /// Which run of an event's handlers this is, and what the inbox knew when
 /// the event arrived. Handlers run at least once: use ``eventID`` to make

@@ -1,4 +1,5 @@
 import Foundation
+import Inbox
 import TrustPay
 
 /// A verified, de-duplicated payin or payout callback, as a payment handler receives it.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Inbox
 import Logging
 import TrustPay
 

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Inbox
 import Logging
 import Synchronization
 import TrustPay
@@ -137,10 +138,12 @@ public final class WebhookPipeline: Sendable {
         await workers.run()
     }
 
-    /// Makes an event pending again (a dead letter, typically) and wakes the workers.
+    /// Makes an event pending again (a dead letter, typically) and wakes the
+    /// workers. Needs a store that is also an ``InboxAdministration`` (every
+    /// store of this package is); throws ``StoreError/unavailable(_:)`` otherwise.
     @discardableResult
     public func replay(eventID: String) async throws -> InboxEvent? {
-        let event = try await store.replay(id: eventID, now: Date())
+        let event = try await administration().replay(id: eventID, now: Date())
         if event != nil {
             logger.info("event replayed", metadata: ["event_id": "\(eventID)"])
             wakeWorkers()
@@ -148,9 +151,18 @@ public final class WebhookPipeline: Sendable {
         return event
     }
 
-    /// Every dead letter, oldest first.
+    /// Every dead letter, oldest first (an ``InboxAdministration`` store, as for ``replay(eventID:)``).
     public func deadLetters() async throws -> [DeadLetter] {
-        try await store.list(.deadLetters).compactMap(DeadLetter.init)
+        try await administration().list(.deadLetters).compactMap(DeadLetter.init)
+    }
+
+    /// The store's administration: the pipeline itself needs only the hot
+    /// path, so a merchant's store may leave it out.
+    private func administration() throws -> any InboxAdministration {
+        guard let store = store as? any InboxAdministration else {
+            throw StoreError.unavailable("this store lists and replays no events (it is not an InboxAdministration)")
+        }
+        return store
     }
 
     /// Conflicts reported since this pipeline started.

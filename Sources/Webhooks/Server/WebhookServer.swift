@@ -1,4 +1,5 @@
 import HTTPServer
+import Inbox
 import Logging
 import TrustPay
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Inbox
 import Logging
 import PostgresInbox
 import SQLiteInbox

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Inbox
 import Logging
 import Reconciliation
 import ServiceConfiguration
@@ -15,10 +16,10 @@ struct ReconciliationWiring {
     /// Shared by every query; shut down after the sweep stops.
     let http: HTTPClient
 
-    /// `nil` when reconciliation is off (interval 0, no merchant with a key,
-    /// or a store without expected orders), which the log says.
+    /// `nil` when reconciliation is off (interval 0, or no merchant with a
+    /// key), which the log says.
     static func make(
-        _ config: ServiceConfiguration, environment: [String: String], store: any IdempotencyStore,
+        _ config: ServiceConfiguration, environment: [String: String], store: any ServedInbox,
         pipeline: WebhookPipeline, owner: String, logger: Logger
     ) throws -> ReconciliationWiring? {
         guard config.reconcile.isEnabled else {
@@ -28,10 +29,6 @@ struct ReconciliationWiring {
         let apis = try apiConfigurations(config, environment: environment, logger: logger)
         guard !apis.isEmpty else {
             logger.info("reconciliation off: no merchant has an API key (merchants[].api.key)")
-            return nil
-        }
-        guard let reconciliationStore = store as? any ReconciliationStore else {
-            logger.warning("reconciliation off: the store keeps no order leases or expected orders")
             return nil
         }
         let http = HTTPClient(
@@ -58,7 +55,7 @@ struct ReconciliationWiring {
             ])
         return ReconciliationWiring(
             sweep: ReconciliationSweep(
-                store: reconciliationStore, reconciler: reconciler, policy: policy, owner: owner, logger: logger),
+                store: store, reconciler: reconciler, policy: policy, owner: owner, logger: logger),
             http: http)
     }
 

@@ -2,6 +2,7 @@ import AccessControl
 import BuiltinHandlers
 import Foundation
 import HTTPServer
+import Inbox
 import Logging
 import OperatorConsole
 import ServiceConfiguration
@@ -43,7 +44,7 @@ struct ServiceAssembly {
     }
 
     /// The operator console on the admin listener, when `admin.token` is set.
-    func operatorConsole(store: any IdempotencyStore) -> OperatorConsole? {
+    func operatorConsole(store: any InboxAdministration) -> OperatorConsole? {
         let reconcile = configuration.reconcile
         let watch = reconcile.isEnabled
             ? ReconciliationWatch(finalStatuses: Set(reconcile.finalStatuses), after: reconcile.after, maxAge: reconcile.maxAge)

@@ -1,9 +1,15 @@
 import Foundation
+import Inbox
 import Logging
 import PostgresInbox
 import SQLiteInbox
 import ServiceConfiguration
 import Webhooks
+
+/// What every configured store is: the pipeline's inbox, what the console,
+/// the `events` commands and retention administer, and what reconciliation
+/// keeps. Named as one type so that no caller casts at run time.
+typealias ServedInbox = InboxAdministration & ReconciliationStore
 
 /// Opens the configured store. The pipeline and the `events` commands use
 /// it the same way, so they see the same data.
@@ -14,7 +20,7 @@ enum StoreFactory {
     static func open(
         _ settings: StoreSettings, environment: [String: String], logger: Logger, servingAnyway: Bool = false
     ) async throws
-        -> any IdempotencyStore
+        -> any ServedInbox
     {
         switch settings.kind {
         case .memory:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inbox
 import ServiceConfiguration
 import OperatorConsole
 import TrustPay
@@ -78,7 +79,7 @@ struct StoreOptions: ParsableArguments {
     /// The store; a SQLite file that does not exist is an error, never
     /// created: an operator command in the wrong folder, or with the wrong
     /// configuration, must not leave an empty database (and `data/`) behind.
-    func open() async throws -> any IdempotencyStore {
+    func open() async throws -> any ServedInbox {
         let environment = ProcessInfo.processInfo.environment
         let settings = try config.load(environment: environment)
         if settings.store.kind == .sqlite {

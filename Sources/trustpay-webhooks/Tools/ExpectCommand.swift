@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inbox
 import ServiceConfiguration
 import TrustPay
 import Webhooks
@@ -54,9 +55,7 @@ struct Expect: AsyncParsableCommand {
     func run() async throws {
         let settings = try store.config.load(environment: ProcessInfo.processInfo.environment)
         let merchant = try chosenMerchant(merchant, in: settings)
-        guard let reconciliation = try await store.open() as? any ReconciliationStore else {
-            throw ToolError.exit("the configured store keeps no expected orders")
-        }
+        let reconciliation = try await store.open()
         let isNew = try await reconciliation.expect(
             ExpectedOrder(merchantID: merchant.id, type: type.type, orderNo: orderNo, expectedAt: Date()))
         print("\(type.rawValue) order \(orderNo) of merchant \(merchant.id) is \(isNew ? "now" : "already") expected")

@@ -1,5 +1,5 @@
 import Foundation
-import Webhooks
+import Inbox
 
 /// The requirements on ``EventHistory``: what an operator is shown of an
 /// event's attempts and conflicts.

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Which events ``IdempotencyStore/list(_:)``, ``IdempotencyStore/count(_:)``
-/// and ``IdempotencyStore/purge(_:)`` touch. Every criterion left `nil`
+/// Which events ``InboxAdministration/list(_:)``, ``InboxAdministration/count(_:)``
+/// and ``InboxAdministration/purge(_:)`` touch. Every criterion left `nil`
 /// matches everything; listings are in order of receipt, oldest first
 /// unless ``newestFirst``, and ``offset`` then ``limit`` page through them.
 ///

@@ -1,9 +1,10 @@
 import Foundation
-import Webhooks
+import Inbox
 
 /// What the pipeline relies on from every ``IdempotencyStore``: the
 /// behaviour of `MemoryInbox`, one requirement at a time. Run it against a
-/// store of your own before trusting it with callbacks.
+/// store of your own before trusting it with callbacks. The checks read
+/// events back with ``InboxAdministration``, so the store implements both.
 ///
 /// Each requirement expects an empty store of its own, and throws a
 /// ``ContractViolation`` at the first expectation that does not hold, so it
@@ -113,7 +114,7 @@ public struct IdempotencyStoreContract: Sendable {
     public init() {}
 
     /// Checks `requirement` on `store`, which must be empty.
-    public func verify(_ requirement: Requirement, on store: any IdempotencyStore) async throws {
+    public func verify(_ requirement: Requirement, on store: any InboxAdministration) async throws {
         let run = ContractRun(requirement: requirement, store: store)
         switch requirement {
         case .recordsEachKeyOnce: try await run.recordsEachKeyOnce()
@@ -148,7 +149,7 @@ public struct IdempotencyStoreContract: Sendable {
 
     /// Checks every requirement, each on a fresh store from `makeStore`;
     /// `discard` is called with each store afterwards (to close it).
-    public func verifyAll<Store: IdempotencyStore>(
+    public func verifyAll<Store: InboxAdministration>(
         makeStore: () async throws -> Store, discard: (Store) async -> Void = { _ in }
     ) async throws {
         for requirement in Requirement.allCases {
@@ -189,7 +190,7 @@ public struct ContractViolation: Error, CustomStringConvertible {
 /// One requirement checked against one store.
 struct ContractRun {
     let requirement: IdempotencyStoreContract.Requirement
-    let store: any IdempotencyStore
+    let store: any InboxAdministration
     /// When `newEvent` receives events: about now, in whole seconds.
     let t0 = NewInboxEvent.testEpoch
     let lease: Duration = .seconds(30)

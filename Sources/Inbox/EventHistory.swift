@@ -1,7 +1,7 @@
 import Foundation
 
 /// One run of an event's handlers as the inbox keeps it, for an operator
-/// asking what happened: ``IdempotencyStore/history(id:)``.
+/// asking what happened: ``InboxAdministration/history(id:)``.
 public struct HandlerAttempt: Sendable, Equatable, CustomStringConvertible {
     /// How a run ended, as the dispatcher tells them apart.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -17,13 +17,13 @@ public struct HandlerAttempt: Sendable, Equatable, CustomStringConvertible {
         case leaseLost = "lease-lost"
     }
 
-    /// The attempt's number as its handlers saw it (``DeliveryAttempt/number``):
+    /// The attempt's number as its handlers saw it (`DeliveryAttempt.number` in `Webhooks`):
     /// 1 for the first run, counted afresh after a replay.
     public var number: Int
     public var startedAt: Date
     public var endedAt: Date
     public var outcome: Outcome
-    /// The failure as the dispatcher renders it (``HandlerFailure``), the
+    /// The failure as the dispatcher renders it (`HandlerFailure`), the
     /// text also kept as the event's last error: never a secret.
     public var error: String?
 

@@ -1,8 +1,8 @@
+import Durations
 import Foundation
-import TrustPay
 import Locking
 
-/// An ``IdempotencyStore`` in memory: for tests, development, and single
+/// An ``IdempotencyStore`` (and ``InboxAdministration``) in memory: for tests, development, and single
 /// instances that accept losing the inbox on restart (TrustPay redelivers
 /// what was not acknowledged, but not what was).
 ///
@@ -12,7 +12,7 @@ import Locking
 /// ``StoreError/full(capacity:)`` (the pipeline answers `503`). A forgotten
 /// event's key is free again, so keep `retention` longer than TrustPay's
 /// redelivery window.
-public final class MemoryInbox: IdempotencyStore {
+public final class MemoryInbox: InboxAdministration {
     public let capacity: Int
     public let retention: Duration
     private let storage = Locked(Storage())
@@ -315,14 +315,14 @@ extension MemoryInbox: ReconciliationStore {
                 else { continue }
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: event.merchantID, type: OrderType(rawValue: type), orderNo: event.orderNo,
+                        merchantID: event.merchantID, orderType: type, orderNo: event.orderNo,
                         lastStatus: last.status, reason: .notFinal, since: last.firstReceived))
             }
             for (order, expected) in storage.expected
             where storage.orders[order] == nil && expected.expectedAt < quietSince && expected.expectedAt >= notBefore {
                 candidates.append(
                     ReconciliationCandidate(
-                        merchantID: expected.merchantID, type: expected.type, orderNo: expected.orderNo,
+                        merchantID: expected.merchantID, orderType: expected.orderType, orderNo: expected.orderNo,
                         lastStatus: nil, reason: .expected, since: expected.expectedAt))
             }
             return Array(candidates.sorted { ($0.since, $0.orderNo) < ($1.since, $1.orderNo) }.prefix(max(0, limit)))

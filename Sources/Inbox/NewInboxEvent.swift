@@ -3,7 +3,7 @@ import Foundation
 /// A verified callback the pipeline asks the inbox to record.
 ///
 /// ``statusRank`` is how far along its order the status is (see
-/// ``OrderProgress``); the store compares ranks, never status codes, so it
+/// `OrderProgress` in `TrustPay`); the store compares ranks, never status codes, so it
 /// needs no knowledge of TrustPay's statuses to flag stale events.
 public struct NewInboxEvent: Sendable, Equatable {
     public var id: String

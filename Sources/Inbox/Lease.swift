@@ -10,12 +10,3 @@ public struct Lease: Sendable, Equatable {
         self.duration = duration
     }
 }
-
-extension Duration {
-    /// The duration in seconds, for `Date` arithmetic (the package's one
-    /// conversion; `Duration` everywhere else).
-    package var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
-}

@@ -1,11 +1,14 @@
 import Foundation
 
-/// The inbox: where verified callbacks are recorded once per
-/// ``IdempotencyKey`` and from where handlers are run, at least once each,
-/// with their completion recorded exactly once.
+/// The inbox on the path of a callback: where verified callbacks are
+/// recorded once per ``IdempotencyKey`` and from where handlers are run, at
+/// least once each, with their completion recorded exactly once.
 ///
-/// The pipeline never names an implementation. ``MemoryInbox`` is in this
-/// module; durable stores (SQLite, PostgreSQL) implement the same methods:
+/// This is all the pipeline and the dispatcher need; what an operator needs
+/// (listing, replaying, purging) is ``InboxAdministration``, which a store of
+/// your own may implement as well. The pipeline never names an
+/// implementation. ``MemoryInbox`` is in this module; durable stores (SQLite,
+/// PostgreSQL) implement the same methods, and both protocols:
 ///
 /// | method | SQL sketch |
 /// |---|---|
@@ -85,13 +88,24 @@ public protocol IdempotencyStore: Sendable {
     /// the event becomes a dead letter at `attempt.endedAt`.
     func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool
 
+    /// One event by id: a delivery answering after its handlers reads the
+    /// stored event again while another owner's attempt is in progress.
+    func event(id: String) async throws -> InboxEvent?
+
+    /// Throws when the store cannot serve requests (for `/readyz`).
+    func checkAvailability() async throws
+}
+
+/// What an operator does with an inbox, never on the path of a callback:
+/// look at events and their history, count them, replay dead letters, purge,
+/// and prune completed events (retention). The operator console, the
+/// `events` commands and `serve`'s retention sweep need it; the memory,
+/// SQLite and PostgreSQL inboxes implement it.
+public protocol InboxAdministration: IdempotencyStore {
     /// The event's kept attempts and conflicting copies (see
     /// ``EventHistory``); empty for an unknown id. For operators: never on
     /// the path of a callback.
     func history(id: String) async throws -> EventHistory
-
-    /// One event by id.
-    func event(id: String) async throws -> InboxEvent?
 
     /// Events matching `filter`, oldest first (newest first with
     /// ``EventFilter/newestFirst``), from ``EventFilter/offset`` up to
@@ -113,19 +127,18 @@ public protocol IdempotencyStore: Sendable {
 
     /// Retention: deletes events completed before `date`. Dead letters stay.
     func prune(completedBefore date: Date) async throws -> Int
-
-    /// Throws when the store cannot serve requests (for `/readyz`).
-    func checkAvailability() async throws
 }
 
-extension IdempotencyStore {
+extension InboxAdministration {
     public func count(_ filter: EventFilter) async throws -> Int {
         var criteria = filter
         criteria.limit = nil
         criteria.offset = nil
         return try await list(criteria).count
     }
+}
 
+extension IdempotencyStore {
     /// Marks an event completed, as an attempt that started and ended at
     /// `now`, numbered from the stored event's claim count (one more read).
     /// A shorthand for tests and tools; the dispatcher gives the whole attempt.

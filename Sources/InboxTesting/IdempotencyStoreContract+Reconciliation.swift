@@ -1,19 +1,31 @@
 import Foundation
-import TrustPay
-import Webhooks
+import Inbox
 
-/// A payment event keyed and referenced as the pipeline does
-/// (`IdempotencyKey.payment`, `OrderReference.payment`), merchant 1, payin.
+/// A payment order of merchant 1 referenced as TrustPay's rule does for
+/// plain order numbers (`PaymentCallback.orderReference`); type `0` payin.
+/// The store treats it as opaque text: only its bytes matter.
+func paymentOrder(_ orderNo: String, type: Int = 0) -> OrderReference {
+    OrderReference(rawValue: "[\"payment\",1,\(type),\"\(orderNo)\"]")
+}
+
+/// A payment order of merchant 1 expected since `date`.
+func expectedOrder(_ orderNo: String, type: Int = 0, at date: Date) -> ExpectedOrder {
+    ExpectedOrder(merchantID: 1, orderType: type, orderNo: orderNo, order: paymentOrder(orderNo, type: type), expectedAt: date)
+}
+
+/// A payment event keyed and referenced as the pipeline does for plain
+/// order and refund numbers (`PaymentCallback.idempotencyKey`,
+/// `PaymentCallback.orderReference`), merchant 1, payin.
 func reconciliationEvent(
     _ order: String, status: Int, rank: Int?, refunds: [String] = [], source: EventSource = .callback,
     hash: String? = nil, at offset: Double = 0
 ) -> NewInboxEvent {
-    let refundList = JSONValue.array(refunds.map { .string($0) }).compactJSON
+    let refundList = "[" + refunds.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     return NewInboxEvent(
-        key: IdempotencyKey(rawValue: "[\"payment\",1,0,\(JSONValue.string(order).compactJSON),\(status),\(refundList)]"),
+        key: IdempotencyKey(rawValue: "[\"payment\",1,0,\"\(order)\",\(status),\(refundList)]"),
         contentHash: hash ?? "\(source)-\(order)-\(status)-\(refunds.count)", kind: .payment, merchantID: 1,
         orderType: 0, orderNo: order, status: status,
-        order: .payment(merchantID: 1, type: .payin, orderNo: order), statusRank: rank, source: source,
+        order: paymentOrder(order), statusRank: rank, source: source,
         rawBody: Array("{\"order_no\":\"\(order)\",\"status\":\(status),\"source\":\"\(source)\"}".utf8),
         receivedAt: NewInboxEvent.testEpoch.addingTimeInterval(offset))
 }
@@ -78,11 +90,11 @@ extension ContractRun {
         try await recordNew(reconciliationEvent("STALE", status: 7, rank: 5))
         try await recordNew(reconciliationEvent("STALE", status: 1, rank: 0, at: 10))
         try await recordNew(newEvent("CARD", status: 1, kind: .card))
-        let expected = ExpectedOrder(merchantID: 1, type: .payout, orderNo: "EXPECTED", expectedAt: at(0))
+        let expected = expectedOrder("EXPECTED", type: 1, at: at(0))
         try expect(try await reconciliation.expect(expected), "a new expected order is new")
         try expect(!(try await reconciliation.expect(expected)), "registering it again is not")
         for (order, offset) in [("PENDING", 0.0), ("LATER", 150), ("TOO-OLD", -1000)] {
-            try await reconciliation.expect(ExpectedOrder(merchantID: 1, orderNo: order, expectedAt: at(offset)))
+            try await reconciliation.expect(expectedOrder(order, at: at(offset)))
         }
 
         let early = try await reconciliation.reconciliationCandidates(
@@ -92,7 +104,7 @@ extension ContractRun {
                    "quiet for 60 s: the pending order and the expected one; not final, recent, old, stale-final or "
                        + "card orders, nor an expected order with events; got \(earlyNames)")
         let payout = early.first { $0.orderNo == "EXPECTED" }
-        try expect(payout?.type == .payout && payout?.merchantID == 1 && payout?.since == at(0),
+        try expect(payout?.orderType == 1 && payout?.merchantID == 1 && payout?.since == at(0),
                    "an expected order keeps its type, merchant and time; got \(String(describing: payout))")
         let later = try await reconciliation.reconciliationCandidates(
             finalStatuses: finals, quietSince: at(200), notBefore: at(-500), limit: 10)
@@ -111,7 +123,7 @@ extension ContractRun {
             NewInboxEvent(
                 key: IdempotencyKey(rawValue: #"["payment",1,1,"EXPECTED",2,[]]"#), contentHash: "paid", kind: .payment,
                 merchantID: 1, orderType: 1, orderNo: "EXPECTED", status: 2,
-                order: .payment(merchantID: 1, type: .payout, orderNo: "EXPECTED"), statusRank: 1,
+                order: paymentOrder("EXPECTED", type: 1), statusRank: 1,
                 rawBody: Array("{}".utf8), receivedAt: at(5)))
         let settled = try await reconciliation.reconciliationCandidates(
             finalStatuses: finals, quietSince: at(60), notBefore: at(-500), limit: 10)
@@ -120,7 +132,7 @@ extension ContractRun {
 
     func queryLeasesAreExclusiveUntilTheyExpire() async throws {
         let reconciliation = try reconciliation()
-        let order = OrderReference.payment(merchantID: 1, type: .payin, orderNo: "A")
+        let order = paymentOrder("A")
         try expect(try await reconciliation.takeQueryLease(order: order, owner: "r1", until: at(30), now: at(0)),
                    "a free lease is taken")
         try expect(!(try await reconciliation.takeQueryLease(order: order, owner: "r2", until: at(40), now: at(10))),
@@ -129,7 +141,7 @@ extension ContractRun {
                    "its holder renews it")
         try expect(
             try await reconciliation.takeQueryLease(
-                order: .payment(merchantID: 1, type: .payin, orderNo: "B"), owner: "r2", until: at(40), now: at(10)),
+                order: paymentOrder("B"), owner: "r2", until: at(40), now: at(10)),
             "another order's lease is another lease")
         try expect(try await reconciliation.takeQueryLease(order: order, owner: "r2", until: at(60), now: at(30)),
                    "an expired lease is taken")
@@ -137,7 +149,7 @@ extension ContractRun {
             for replica in 0..<8 {
                 group.addTask {
                     try await reconciliation.takeQueryLease(
-                        order: .payment(merchantID: 1, type: .payin, orderNo: "C"), owner: "r\(replica)",
+                        order: paymentOrder("C"), owner: "r\(replica)",
                         until: self.at(30), now: self.at(0))
                 }
             }
@@ -146,17 +158,17 @@ extension ContractRun {
         try expect(winners == 1, "of 8 replicas asking together, one gets the lease; got \(winners)")
 
         // Ended leases and expected orders past their age are forgotten.
-        try await reconciliation.expect(ExpectedOrder(merchantID: 1, orderNo: "OLD", expectedAt: at(-100)))
-        try await reconciliation.expect(ExpectedOrder(merchantID: 1, orderNo: "NEW", expectedAt: at(0)))
+        try await reconciliation.expect(expectedOrder("OLD", at: at(-100)))
+        try await reconciliation.expect(expectedOrder("NEW", at: at(0)))
         let forgotten = try await reconciliation.forgetReconciliation(expectedBefore: at(-50), leasesEndedBefore: at(35))
         try expect(forgotten == 2, "the expected order of -100 s and C's lease (ended at 30 s; A's and B's have not); got \(forgotten)")
         try expect(
             try await reconciliation.takeQueryLease(
-                order: .payment(merchantID: 1, type: .payin, orderNo: "C"), owner: "r9", until: at(90), now: at(1)),
+                order: paymentOrder("C"), owner: "r9", until: at(90), now: at(1)),
             "a forgotten lease is free")
         try expect(
             !(try await reconciliation.takeQueryLease(
-                order: .payment(merchantID: 1, type: .payin, orderNo: "B"), owner: "r9", until: at(90), now: at(1))),
+                order: paymentOrder("B"), owner: "r9", until: at(90), now: at(1))),
             "a lease that has not ended stays")
         let waiting = try await reconciliation.reconciliationCandidates(
             finalStatuses: [], quietSince: at(10), notBefore: at(-1000), limit: 10)

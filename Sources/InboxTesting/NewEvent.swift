@@ -1,5 +1,5 @@
 import Foundation
-import Webhooks
+import Inbox
 
 extension NewInboxEvent {
     /// When ``newEvent(_:status:rank:hash:kind:merchantID:body:at:)`` receives

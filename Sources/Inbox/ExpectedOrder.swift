@@ -1,23 +1,25 @@
 import Foundation
-import TrustPay
 
 /// An order the merchant created and expects a callback for: if none comes
 /// within `reconcile.after`, reconciliation asks TrustPay about it.
 public struct ExpectedOrder: Sendable, Equatable {
     public var merchantID: Int64
-    public var type: OrderType
+    /// TrustPay's order type code (`0` payin, `1` payout).
+    public var orderType: Int
     public var orderNo: String
+    /// The reference its events will carry (TrustPay derives it from the
+    /// three fields above), so that a store finds them.
+    public var order: OrderReference
     /// When it was registered: its age counts from here.
     public var expectedAt: Date
 
-    public init(merchantID: Int64, type: OrderType = .payin, orderNo: String, expectedAt: Date) {
+    public init(merchantID: Int64, orderType: Int, orderNo: String, order: OrderReference, expectedAt: Date) {
         self.merchantID = merchantID
-        self.type = type
+        self.orderType = orderType
         self.orderNo = orderNo
+        self.order = order
         self.expectedAt = expectedAt
     }
-
-    public var order: OrderReference { .payment(merchantID: merchantID, type: type, orderNo: orderNo) }
 }
 
 /// An order reconciliation should ask TrustPay about.
@@ -30,7 +32,8 @@ public struct ReconciliationCandidate: Sendable, Equatable, CustomStringConverti
     }
 
     public var merchantID: Int64
-    public var type: OrderType
+    /// TrustPay's order type code (`0` payin, `1` payout).
+    public var orderType: Int
     public var orderNo: String
     /// The last status recorded; `nil` for an expected order without events.
     public var lastStatus: Int?
@@ -38,19 +41,17 @@ public struct ReconciliationCandidate: Sendable, Equatable, CustomStringConverti
     /// When the order was first seen (its first event, or its registration).
     public var since: Date
 
-    public init(merchantID: Int64, type: OrderType, orderNo: String, lastStatus: Int?, reason: Reason, since: Date) {
+    public init(merchantID: Int64, orderType: Int, orderNo: String, lastStatus: Int?, reason: Reason, since: Date) {
         self.merchantID = merchantID
-        self.type = type
+        self.orderType = orderType
         self.orderNo = orderNo
         self.lastStatus = lastStatus
         self.reason = reason
         self.since = since
     }
 
-    public var order: OrderReference { .payment(merchantID: merchantID, type: type, orderNo: orderNo) }
-
     public var description: String {
-        "\(type) \(orderNo) of merchant \(merchantID) (\(reason)\(lastStatus.map { ", last status \($0)" } ?? ""))"
+        "order type \(orderType) \(orderNo) of merchant \(merchantID) (\(reason)\(lastStatus.map { ", last status \($0)" } ?? ""))"
     }
 }
 
