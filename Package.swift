@@ -131,11 +131,11 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "SQLiteStore", dependencies: ["Durations", "Locking", "CSQLite"]),
         // The durable inbox: the Inbox protocols on SQLiteStore.
-        .target(name: "SQLiteInbox", dependencies: ["Locking", "Inbox", "SQLiteStore"]),
+        .target(name: "SQLiteInbox", dependencies: ["Durations", "Locking", "Inbox", "SQLiteStore"]),
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
-            dependencies: ["Locking",
+            dependencies: ["Durations", "Locking",
                 "Inbox",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,7 +154,7 @@ let package = Package(
         // that may have missed a callback and records what is new.
         .target(
             name: "Reconciliation",
-            dependencies: [
+            dependencies: ["Durations", 
                 "Inbox", "Webhooks", "TrustPay", "TrustPayAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -98,10 +98,3 @@ extension EventState {
         }
     }
 }
-
-extension Date {
-    func adding(_ duration: Duration) -> Date {
-        let parts = duration.components
-        return addingTimeInterval(Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
-    }
-}

@@ -1,8 +1,9 @@
+import Durations
 import Foundation
 import Inbox
+import Locking
 import Logging
 import PostgresNIO
-import Locking
 
 /// An ``IdempotencyStore`` in PostgreSQL, shared by every replica of a
 /// merchant's server: a callback delivered to two replicas at once is
@@ -91,7 +92,7 @@ public final class PostgresInbox: InboxAdministration {
         configuration.options.connectTimeout = operationTimeout
         // An idle connection that stopped answering is found out and replaced.
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(30))
-        let milliseconds = Self.milliseconds(operationTimeout)
+        let milliseconds = operationTimeout.wholeMilliseconds
         // The server gives up a little before the client would: a statement
         // or lock wait is aborted rather than left running after the request
         // waiting for it was answered 503 (and then perhaps taking effect).
@@ -627,7 +628,7 @@ public final class PostgresInbox: InboxAdministration {
     /// the connection (then the database is slow, not unreachable).
     private func connectionFailure() async -> String? {
         guard var endpoint else { return nil }
-        endpoint.options.connectTimeout = .milliseconds(min(Self.milliseconds(operationTimeout), 2000))
+        endpoint.options.connectTimeout = .milliseconds(min(operationTimeout.wholeMilliseconds, 2000))
         do {
             let connection = try await PostgresConnection.connect(configuration: endpoint, id: 0, logger: driverLogger)
             try? await connection.close()
@@ -669,11 +670,6 @@ public final class PostgresInbox: InboxAdministration {
                 logger.warning("retention sweep failed; trying again later", metadata: ["error": "\(error)"])
             }
         }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        let parts = duration.components
-        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
     }
 }
 

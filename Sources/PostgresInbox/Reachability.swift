@@ -1,3 +1,4 @@
+import Durations
 import Inbox
 import Locking
 

@@ -166,14 +166,6 @@ extension Date {
     }
 }
 
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var milliseconds: Int64 {
-        let parts = components
-        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
-    }
-}
-
 extension SQLiteValue {
     static func time(_ date: Date) -> SQLiteValue { .integer(date.millisecondsSince1970) }
 }

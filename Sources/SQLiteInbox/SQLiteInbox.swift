@@ -1,8 +1,9 @@
+import Durations
 import Foundation
 import Inbox
+import Locking
 import SQLiteStore
 import Synchronization
-import Locking
 
 /// An ``IdempotencyStore`` in one SQLite file: the durable inbox of a
 /// single server (or of several processes sharing a local disk).
@@ -147,7 +148,7 @@ public final class SQLiteInbox: InboxAdministration {
                 .integer(isStale ? 1 : 0), .blob(new.rawBody), .time(new.receivedAt),
                 .text(lease == nil ? EventStateName.pending.rawValue : EventStateName.processing.rawValue),
                 lease.map { .text($0.owner) } ?? .null,
-                lease.map { .integer(now.millisecondsSince1970 + $0.duration.milliseconds) } ?? .null,
+                lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
                 .integer(lease == nil ? 0 : 1), .time(now), .text(new.source.rawValue),
             ])
         guard let row = inserted.first else {
@@ -216,7 +217,7 @@ public final class SQLiteInbox: InboxAdministration {
     // MARK: leases
 
     public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
-        let leaseUntil = now.millisecondsSince1970 + leaseDuration.milliseconds
+        let leaseUntil = now.millisecondsSince1970 + leaseDuration.wholeMilliseconds
         return try await write("cannot claim the event") { db in
             let rows = try db.query("""
                 UPDATE inbox_events
@@ -232,7 +233,7 @@ public final class SQLiteInbox: InboxAdministration {
 
     public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
-        let leaseUntil = now.millisecondsSince1970 + leaseDuration.milliseconds
+        let leaseUntil = now.millisecondsSince1970 + leaseDuration.wholeMilliseconds
         return try await write("cannot claim events") { db in
             let rows = try db.query("""
                 UPDATE inbox_events

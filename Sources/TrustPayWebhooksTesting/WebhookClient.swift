@@ -1,9 +1,10 @@
-import Foundation
-import HTTPServer
-import Webhooks
 
 #if canImport(FoundationNetworking)
+import Durations
+import Foundation
 import FoundationNetworking
+import HTTPServer
+import Webhooks
 #endif
 
 /// Delivers requests to a webhook server: over HTTP to a running one, or

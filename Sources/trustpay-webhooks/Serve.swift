@@ -1,4 +1,5 @@
 import ArgumentParser
+import Durations
 import Foundation
 import HTTPServer
 import Inbox

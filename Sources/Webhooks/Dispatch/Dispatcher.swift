@@ -1,3 +1,4 @@
+import Durations
 import Foundation
 import Inbox
 import Logging

@@ -1,3 +1,5 @@
+import Durations
+
 /// When a failed handler runs again: exponential backoff with jitter, up to
 /// a number of attempts, after which the event becomes a dead letter.
 ///

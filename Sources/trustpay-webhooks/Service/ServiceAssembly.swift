@@ -1,5 +1,6 @@
 import AccessControl
 import BuiltinHandlers
+import Durations
 import Foundation
 import HTTPServer
 import Inbox
