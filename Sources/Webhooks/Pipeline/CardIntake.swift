@@ -7,27 +7,11 @@ import TrustPay
 extension WebhookPipeline {
     /// `POST` of an open-card or recharge callback.
     func receiveCard(_ request: HTTPRequest, route: CardRoute) async -> HTTPResponse {
-        let event: NewInboxEvent
-        do throws(Rejection) {
-            let fields = try parseJSONObject(request)
+        await receive(request, dispatch: route.dispatch) { fields throws(CallbackRefusal) in
             let merchant = cardMerchant(route: route, query: request.query)
-            let authentic: AuthenticCallback<CardCallback>
-            do throws(CallbackRefusal) {
-                authentic = try authenticator.card(fields: fields, rawBody: request.body, merchant: merchant?.keys)
-            } catch {
-                throw .refused(error)
-            }
-            let callback = authentic.callback
-            event = NewInboxEvent(
-                key: .card(callback, merchantID: authentic.merchantID), contentHash: authentic.contentHash,
-                kind: .card, merchantID: authentic.merchantID, orderType: nil, orderNo: callback.orderNo,
-                status: callback.status, order: .card(callback, merchantID: authentic.merchantID), statusRank: nil,
-                rawBody: request.body, receivedAt: Date())
-        } catch {
-            logRejection(error, path: request.path)
-            return error.response
+            let authentic = try authenticator.card(fields: fields, rawBody: request.body, merchant: merchant?.keys)
+            return .card(authentic, rawBody: request.body, receivedAt: Date())
         }
-        return await accept(event, mode: route.dispatch)
     }
 
     /// The route's merchant, else the `merchant` query parameter's, else the only one.

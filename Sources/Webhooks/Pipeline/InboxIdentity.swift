@@ -50,3 +50,30 @@ extension ReconciliationCandidate {
     /// The order as its events reference it: whose query lease to take.
     public var order: OrderReference { .payment(merchantID: merchantID, type: type, orderNo: orderNo) }
 }
+
+extension NewInboxEvent {
+    /// A payment's event: keyed, referenced and ranked by TrustPay's rules.
+    /// `contentHash` and `rawBody` are what was verified (a callback) or
+    /// answered (an Order Query, with `source: .orderQuery`).
+    static func payment(
+        _ callback: PaymentCallback, contentHash: String, source: EventSource = .callback, rawBody: [UInt8],
+        receivedAt: Date
+    ) -> NewInboxEvent {
+        NewInboxEvent(
+            key: .payment(callback), contentHash: contentHash, kind: .payment, merchantID: callback.merchantID,
+            orderType: callback.type.rawValue, orderNo: callback.orderNo, status: callback.status.code,
+            order: .payment(callback), statusRank: OrderProgress.rank(of: callback.status), source: source,
+            rawBody: rawBody, receivedAt: receivedAt)
+    }
+
+    /// A card callback's event, for the merchant of the route it came on.
+    /// Card statuses are unpublished: no rank, so never stale.
+    static func card(_ authentic: AuthenticCallback<CardCallback>, rawBody: [UInt8], receivedAt: Date) -> NewInboxEvent {
+        let callback = authentic.callback
+        return NewInboxEvent(
+            key: .card(callback, merchantID: authentic.merchantID), contentHash: authentic.contentHash, kind: .card,
+            merchantID: authentic.merchantID, orderType: nil, orderNo: callback.orderNo, status: callback.status,
+            order: .card(callback, merchantID: authentic.merchantID), statusRank: nil, rawBody: rawBody,
+            receivedAt: receivedAt)
+    }
+}

@@ -7,9 +7,7 @@ import TrustPay
 extension WebhookPipeline {
     /// `POST` of a payin or payout callback.
     func receivePayment(_ request: HTTPRequest, route: PaymentRoute) async -> HTTPResponse {
-        let event: NewInboxEvent
-        do throws(Rejection) {
-            let fields = try parseJSONObject(request)
+        await receive(request, dispatch: route.dispatch) { fields throws(CallbackRefusal) in
             let authentic: AuthenticCallback<PaymentCallback>
             do throws(CallbackRefusal) {
                 authentic = try authenticator.payment(fields: fields, rawBody: request.body) { id in
@@ -19,19 +17,33 @@ extension WebhookPipeline {
                 if error == .unknownMerchant, let id = fields["merchant_id"]?.numberLiteral {
                     logger.warning("payment callback for an unknown merchant", metadata: ["merchant_id": "\(id)"])
                 }
+                throw error
+            }
+            return .payment(
+                authentic.callback, contentHash: authentic.contentHash, rawBody: request.body, receivedAt: Date())
+        }
+    }
+
+    /// What every callback route does around its own verification: size,
+    /// media type and JSON (``parseJSONObject(_:)``), then `authenticate`,
+    /// then the store and the answer; a refusal is logged and answered.
+    func receive(
+        _ request: HTTPRequest, dispatch: DispatchMode,
+        authenticate: (JSONObject) throws(CallbackRefusal) -> NewInboxEvent
+    ) async -> HTTPResponse {
+        let event: NewInboxEvent
+        do throws(Rejection) {
+            let fields = try parseJSONObject(request)
+            do throws(CallbackRefusal) {
+                event = try authenticate(fields)
+            } catch {
                 throw .refused(error)
             }
-            let callback = authentic.callback
-            event = NewInboxEvent(
-                key: .payment(callback), contentHash: authentic.contentHash, kind: .payment,
-                merchantID: callback.merchantID, orderType: callback.type.rawValue, orderNo: callback.orderNo,
-                status: callback.status.code, order: .payment(callback),
-                statusRank: OrderProgress.rank(of: callback.status), rawBody: request.body, receivedAt: Date())
         } catch {
             logRejection(error, path: request.path)
             return error.response
         }
-        return await accept(event, mode: route.dispatch)
+        return await accept(event, mode: dispatch)
     }
 
     func logRejection(_ rejection: Rejection, path: String) {

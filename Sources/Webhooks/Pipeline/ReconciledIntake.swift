@@ -9,13 +9,9 @@ extension NewInboxEvent {
     /// with source `.orderQuery`, the answer as its raw body, and the MD5 of
     /// the answer's bytes as its content hash.
     public static func reconciled(answer: [UInt8], receivedAt: Date) throws(CallbackDecodingError) -> NewInboxEvent {
-        let callback = try PaymentCallback(orderQueryAnswer: answer)
-        return NewInboxEvent(
-            key: .payment(callback), contentHash: PaymentCallback.contentHash(ofOrderQueryAnswer: answer),
-            kind: .payment, merchantID: callback.merchantID, orderType: callback.type.rawValue,
-            orderNo: callback.orderNo, status: callback.status.code, order: .payment(callback),
-            statusRank: OrderProgress.rank(of: callback.status), source: .orderQuery, rawBody: answer,
-            receivedAt: receivedAt)
+        .payment(
+            try PaymentCallback(orderQueryAnswer: answer), contentHash: PaymentCallback.contentHash(ofOrderQueryAnswer: answer),
+            source: .orderQuery, rawBody: answer, receivedAt: receivedAt)
     }
 }
 
