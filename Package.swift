@@ -124,7 +124,7 @@ let package = Package(
         // The standalone server's YAML configuration, validated with key names.
         .target(
             name: "ServiceConfiguration",
-            dependencies: ["Durations", "NetworkAddresses", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["Durations", "Inbox", "NetworkAddresses", .product(name: "Yams", package: "Yams")]),
         // The system SQLite 3 (libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",

@@ -10,3 +10,14 @@ public struct Lease: Sendable, Equatable {
         self.duration = duration
     }
 }
+
+extension Lease {
+    /// The shortest lease for handlers that may run `handlerTimeout`: twice
+    /// it. A lease is not renewed, and a claim can come back late (a slow
+    /// store, a busy process): with less, another worker or replica could
+    /// start an event whose handlers still run. The one rule: the library
+    /// warns below it and the configuration refuses it.
+    public static func minimumDuration(forHandlerTimeout handlerTimeout: Duration) -> Duration {
+        handlerTimeout * 2
+    }
+}

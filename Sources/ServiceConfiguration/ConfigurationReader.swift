@@ -1,5 +1,6 @@
 import Durations
 import Foundation
+import Inbox
 import NetworkAddresses
 
 /// Turns the tree into typed settings, section by section.
@@ -401,13 +402,14 @@ enum ConfigurationReader {
         // would start an event the first is still handling.
         let deadlines = [("routes.payment.handler_deadline", routes.payment.handlerDeadline)]
             + routes.cards.enumerated().map { ("routes.cards[\($0.offset)].handler_deadline", $0.element.handlerDeadline) }
-        if let conflict = deadlines.max(by: { $0.1 < $1.1 }), config.store.leaseDuration < conflict.1 * 2 {
+        if let conflict = deadlines.max(by: { $0.1 < $1.1 }),
+           config.store.leaseDuration < Lease.minimumDuration(forHandlerTimeout: conflict.1) {
             let (route, longest) = conflict
             throw ConfigurationError(
                 key: "store.lease",
                 message: "\(config.store.leaseDuration.wholeMilliseconds) ms is shorter than twice \(route) "
                     + "(\(longest.wholeMilliseconds) ms): a replica could take over an event another is still handling. "
-                    + "Raise store.lease to at least \((longest * 2).wholeMilliseconds) ms or shorten the deadline")
+                    + "Raise store.lease to at least \(Lease.minimumDuration(forHandlerTimeout: longest).wholeMilliseconds) ms or shorten the deadline")
         }
         if config.merchants.isEmpty {
             throw ConfigurationError(

@@ -60,13 +60,13 @@ public final class WebhookPipeline: Sendable {
             dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
             ownerPrefix: instanceID, wakeUps: wakeUps, logger: logger)
-        if configuration.leaseDuration <= configuration.handlerTimeout {
-            // Leases are not renewed: a lease shorter than an attempt lets
-            // another worker start the same event while the first still runs.
+        let minimumLease = Lease.minimumDuration(forHandlerTimeout: configuration.handlerTimeout)
+        if configuration.leaseDuration < minimumLease {
             logger.warning(
-                "leaseDuration should exceed handlerTimeout",
+                "leaseDuration is shorter than twice handlerTimeout: another worker could start an event whose handlers still run",
                 metadata: [
                     "lease": "\(configuration.leaseDuration)", "handler_timeout": "\(configuration.handlerTimeout)",
+                    "minimum_lease": "\(minimumLease)",
                 ])
         }
     }
