@@ -4,9 +4,9 @@ import Webhooks
 
 /// `events retry-dead` and the console's "retry all" / "retry selected":
 /// dead letters made pending again, so the workers run their handlers afresh.
-public enum DeadLetterRetry {
+package enum DeadLetterRetry {
     /// Replays every dead letter `filter` matches (its states are ignored).
-    public static func replay(matching filter: EventFilter, in store: any InboxAdministration, now: Date = Date())
+    package static func replay(matching filter: EventFilter, in store: any InboxAdministration, now: Date = Date())
         async throws -> Int
     {
         var filter = filter
@@ -16,7 +16,7 @@ public enum DeadLetterRetry {
 
     /// Replays those of `ids` that are dead letters; others are left alone,
     /// so a stale selection in a browser cannot replay a completed event.
-    public static func replay(ids: [String], in store: any InboxAdministration, now: Date = Date()) async throws -> Int {
+    package static func replay(ids: [String], in store: any InboxAdministration, now: Date = Date()) async throws -> Int {
         var dead: [InboxEvent] = []
         for id in Set(ids) {
             if let event = try await store.event(id: id), event.state.name == .dead { dead.append(event) }

@@ -8,8 +8,8 @@ import Webhooks
 /// letter), its history (``EventHistoryRendering``: `attempt_history`,
 /// `attempts_kept`, `conflicting_copies`), then `body` with card numbers and
 /// CVVs masked.
-public enum EventDetail {
-    public static func object(_ event: InboxEvent, in store: any InboxAdministration) async throws -> JSONObject {
+package enum EventDetail {
+    package static func object(_ event: InboxEvent, in store: any InboxAdministration) async throws -> JSONObject {
         let held = try await HeldEvents.holders(
             of: [event], in: store,
             narrowedBy: EventFilter(kinds: [event.kind], merchantID: event.merchantID, orderNo: event.orderNo))
@@ -23,7 +23,7 @@ public enum EventDetail {
     }
 
     /// The members ``EventHistoryRendering/text(_:)`` prints as sections of their own.
-    public static let historyKeys: Set<String> = ["attempt_history", "attempts_kept", "conflicting_copies"]
+    package static let historyKeys: Set<String> = ["attempt_history", "attempts_kept", "conflicting_copies"]
 
     private static func finishedAt(_ state: EventState) -> Date? {
         switch state {

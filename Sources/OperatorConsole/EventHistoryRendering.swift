@@ -6,10 +6,10 @@ import Webhooks
 /// An event's kept attempts and conflicting copies as an operator sees them
 /// (`events show`, the console's Event page): the copies' bodies masked like
 /// the event's, and each copy's signed fields compared with the stored event's.
-public enum EventHistoryRendering {
+package enum EventHistoryRendering {
     /// `attempts`: the kept attempts, oldest first; `conflicting_copies`:
     /// the kept copies, each with its masked body and its ``ConflictDiagnosis``.
-    public static func object(_ history: EventHistory, of event: InboxEvent) -> JSONObject {
+    package static func object(_ history: EventHistory, of event: InboxEvent) -> JSONObject {
         [
             "attempt_history": .array(history.attempts.map { .object(attempt($0)) }),
             "attempts_kept": .integer(EventHistory.attemptsKept),
@@ -42,7 +42,7 @@ public enum EventHistoryRendering {
     /// The text `events show` prints after the event's fields: an attempts
     /// table and each conflicting copy with its differences. Every value
     /// from a callback or a handler is escaped for the terminal.
-    public static func text(_ detail: JSONObject) -> String {
+    package static func text(_ detail: JSONObject) -> String {
         var out = ""
         let attempts = detail["attempt_history"]?.arrayValue ?? []
         out += "\nattempts (\(attempts.count) kept, at most \(EventHistory.attemptsKept)):\n"
@@ -98,12 +98,12 @@ public enum EventHistoryRendering {
 /// (every top-level field but `sign`, empty values counting as absent, as
 /// TrustPay's signature rule has it) whose signed text differs, with both
 /// values masked as bodies are.
-public enum ConflictDiagnosis {
-    public struct Difference: Sendable, Equatable {
-        public let field: String
+package enum ConflictDiagnosis {
+    package struct Difference: Sendable, Equatable {
+        package let field: String
         /// Masked; `nil` when the field is absent (or empty) on that side.
-        public let stored: JSONValue?
-        public let copy: JSONValue?
+        package let stored: JSONValue?
+        package let copy: JSONValue?
 
         var object: JSONObject {
             ["field": .string(field), "stored": stored ?? .null, "copy": copy ?? .null]
@@ -112,7 +112,7 @@ public enum ConflictDiagnosis {
 
     /// The differing signed fields, in the stored body's order then the
     /// copy's; `nil` when either body is not a JSON object.
-    public static func differences(stored: [UInt8], copy: [UInt8]) -> [Difference]? {
+    package static func differences(stored: [UInt8], copy: [UInt8]) -> [Difference]? {
         guard case .object(let old)? = try? JSONValue(parsing: stored),
             case .object(let new)? = try? JSONValue(parsing: copy)
         else { return nil }

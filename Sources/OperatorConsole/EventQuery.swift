@@ -5,31 +5,31 @@ import Webhooks
 /// The criteria of `events list` and of the console's Events page: one
 /// meaning for both, so a filter typed in a terminal and one picked in the
 /// browser select the same events.
-public struct EventQuery: Sendable, Equatable {
-    public var status: Int?
-    public var kind: EventKind?
-    public var merchant: Int64?
-    public var orderNo: String?
-    public var state: StateChoice?
+package struct EventQuery: Sendable, Equatable {
+    package var status: Int?
+    package var kind: EventKind?
+    package var merchant: Int64?
+    package var orderNo: String?
+    package var state: StateChoice?
     /// Dead letters only (same as `state: .dead`).
-    public var dead = false
+    package var dead = false
     /// Received at or after: ISO 8601 or an age (``TimeExpression``).
-    public var since: String?
+    package var since: String?
     /// Received before: same forms as `since`.
-    public var until: String?
-    public var limit: Int?
+    package var until: String?
+    package var limit: Int?
 
-    public init() {}
+    package init() {}
 
     /// A stored state, or `held`: unfinished behind an earlier event of its
     /// order (see ``HeldEvents``), which listings show apart from `pending`.
-    public enum StateChoice: String, Sendable, CaseIterable {
+    package enum StateChoice: String, Sendable, CaseIterable {
         case pending, held, processing, completed
         case waitingRetry = "waiting-retry"
         case dead
 
         /// The stored states to ask the store for.
-        public var stored: Set<EventStateName> {
+        package var stored: Set<EventStateName> {
             switch self {
             case .held: HeldEvents.unfinished
             case .pending: [.pending]
@@ -43,7 +43,7 @@ public struct EventQuery: Sendable, Equatable {
 
     /// Contradictions and unreadable times, with the option names of the
     /// command line (`--since`); the console shows the same words.
-    public func problem() -> String? {
+    package func problem() -> String? {
         if dead, let state, state != .dead { return "--dead and --state \(state.rawValue) contradict" }
         if let limit, limit < 1 { return "--limit must be at least 1" }
         if let since, TimeExpression.date(since) == nil { return "--since: cannot read '\(since)' as a time" }
@@ -52,12 +52,12 @@ public struct EventQuery: Sendable, Equatable {
     }
 
     /// Whether any criterion narrows the selection.
-    public var narrows: Bool {
+    package var narrows: Bool {
         status != nil || kind != nil || merchant != nil || orderNo != nil || state != nil || dead || since != nil
             || until != nil || limit != nil
     }
 
-    public var filter: EventFilter {
+    package var filter: EventFilter {
         EventFilter(
             states: dead ? [.dead] : state.map(\.stored), kinds: kind.map { [$0] }, merchantID: merchant,
             orderNo: orderNo, status: status, receivedFrom: since.flatMap { TimeExpression.date($0) },
@@ -66,7 +66,7 @@ public struct EventQuery: Sendable, Equatable {
 
     /// The matching events, oldest first, and for each held one the id of
     /// the event it waits behind.
-    public func run(on store: any InboxAdministration) async throws -> (events: [InboxEvent], heldBehind: [String: String]) {
+    package func run(on store: any InboxAdministration) async throws -> (events: [InboxEvent], heldBehind: [String: String]) {
         var filter = filter
         // pending and held are told apart here, so the limit is applied after.
         let apart = state == .pending || state == .held
@@ -85,7 +85,7 @@ extension EventQuery {
     /// One page of the matching events, newest first, with the total. The
     /// store does the paging, except for `pending` and `held`, which are told
     /// apart here from the (unfinished, so few) events of both.
-    public func page(_ number: Int, size: Int, on store: any InboxAdministration) async throws
+    package func page(_ number: Int, size: Int, on store: any InboxAdministration) async throws
         -> (events: [InboxEvent], heldBehind: [String: String], total: Int)
     {
         let skipped = (max(1, number) - 1) * size
@@ -105,8 +105,8 @@ extension EventQuery {
 
 /// `--since`/`--until` values: ISO 8601 (`2025-08-05T16:43:55Z`,
 /// `2025-08-05`) or an age before now (`30m`, `24h`, `7d`).
-public enum TimeExpression {
-    public static func date(_ text: String, now: Date = Date()) -> Date? {
+package enum TimeExpression {
+    package static func date(_ text: String, now: Date = Date()) -> Date? {
         if let last = text.last, let unit = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)],
            let amount = Double(text.dropLast()), amount >= 0
         {

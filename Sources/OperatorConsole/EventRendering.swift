@@ -5,12 +5,12 @@ import Webhooks
 
 /// How events are shown to an operator: by the `events` commands and by the
 /// console, which serves the same fields as JSON.
-public enum EventRendering {
+package enum EventRendering {
     /// The fields of `events list --json`, in a fixed order. `heldBehind`
     /// is the id of the earlier unfinished event of the order that holds
     /// this one back (see ``HeldEvents``): its state is then `held`, and
     /// `held_behind` is added last.
-    public static func summary(_ event: InboxEvent, heldBehind: String? = nil) -> JSONObject {
+    package static func summary(_ event: InboxEvent, heldBehind: String? = nil) -> JSONObject {
         var object: JSONObject = [
             "id": .string(event.id),
             "kind": .string(event.kind.rawValue),
@@ -36,7 +36,7 @@ public enum EventRendering {
 
     /// `payin` or `payout` for a payment (another code as its number); a card
     /// callback's `type` (`OPEN_CARD`, `CARD_CHARGE`) from its body.
-    public static func orderType(_ event: InboxEvent) -> String? {
+    package static func orderType(_ event: InboxEvent) -> String? {
         switch event.kind {
         case .payment:
             return event.orderType.map { $0 == 0 ? "payin" : $0 == 1 ? "payout" : String($0) }
@@ -46,7 +46,7 @@ public enum EventRendering {
         }
     }
 
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
@@ -57,7 +57,7 @@ public enum EventRendering {
     }
 
     /// A fixed-width table with a header line; a note when there is nothing.
-    public static func table(_ events: [InboxEvent], heldBehind: [String: String] = [:]) -> String {
+    package static func table(_ events: [InboxEvent], heldBehind: [String: String] = [:]) -> String {
         guard !events.isEmpty else { return "no events\n" }
         let header = ["ID", "KIND", "MERCHANT", "ORDER NO", "TYPE", "STATUS", "STATE", "ATTEMPTS", "RECEIVED", "NOTES"]
         let rows = events.map { event -> [String] in
@@ -91,11 +91,11 @@ public enum EventRendering {
 /// PostgreSQL, migration 3) that ``InboxEvent`` does not carry, so it is
 /// worked out here by the same rule from the store's own listing, which is
 /// in order of receipt.
-public enum HeldEvents {
-    public static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
+package enum HeldEvents {
+    package static let unfinished: Set<EventStateName> = [.pending, .processing, .waitingRetry]
 
     /// For each held event among `events`, the id of the event it waits behind.
-    public static func holders(of events: [InboxEvent], in store: any InboxAdministration, narrowedBy filter: EventFilter)
+    package static func holders(of events: [InboxEvent], in store: any InboxAdministration, narrowedBy filter: EventFilter)
         async throws -> [String: String]
     {
         guard events.contains(where: { $0.state.isUnfinished }) else { return [:] }
@@ -107,7 +107,7 @@ public enum HeldEvents {
     }
 
     /// `events` in order of receipt: every unfinished one after the first of its order.
-    public static func holders(inOrderOfReceipt events: [InboxEvent]) -> [String: String] {
+    package static func holders(inOrderOfReceipt events: [InboxEvent]) -> [String: String] {
         var first: [OrderReference: String] = [:]
         var held: [String: String] = [:]
         for event in events where event.state.isUnfinished {
@@ -125,12 +125,12 @@ public enum HeldEvents {
 /// (card numbers) keep only their last four digits, and `cvv`/`card_cvv`
 /// values are replaced whole. `merchant_id` is shown as is: it is not card
 /// data, and it is printed beside the body anyway.
-public enum CardDataMask {
+package enum CardDataMask {
     static let cvvKeys: Set<String> = ["cvv", "card_cvv", "cardcvv", "cvv2", "cvc"]
     static let exemptKeys: Set<String> = ["merchant_id", "merchantId"]
 
     /// The masked body: its JSON value, or a string when it is not JSON.
-    public static func body(_ raw: [UInt8]) -> JSONValue {
+    package static func body(_ raw: [UInt8]) -> JSONValue {
         guard let value = try? JSONValue(parsing: raw) else {
             return .string(digits(String(decoding: raw, as: UTF8.self)))
         }
@@ -160,7 +160,7 @@ public enum CardDataMask {
     }
 
     /// `4111111111111111` → `************1111`; shorter runs stay.
-    public static func digits(_ text: String) -> String {
+    package static func digits(_ text: String) -> String {
         var out = ""
         var run = ""
         func flush() {

@@ -19,8 +19,8 @@ import Webhooks
 /// console.register(on: &router)
 /// logger.info("console on \(console.startURL(address: "127.0.0.1:9090"))")
 /// ```
-public struct OperatorConsole: Sendable {
-    public static let pagesPath = "/console/"
+package struct OperatorConsole: Sendable {
+    package static let pagesPath = "/console/"
 
     let access: ConsoleAccess
     let api: ConsoleAPI
@@ -31,7 +31,7 @@ public struct OperatorConsole: Sendable {
     ///     accepts (any when empty).
     ///   - reconciliation: the sweep's choice of orders, so the Overview can
     ///     count those waiting for it; nil when reconciliation is off.
-    public init(
+    package init(
         token: String, store: any InboxAdministration, merchants: [Int64] = [], reconciliation: ReconciliationWatch? = nil
     ) {
         self.token = token
@@ -41,11 +41,11 @@ public struct OperatorConsole: Sendable {
 
     /// The URL a browser opens to sign in: it holds the token, so it is for
     /// the operator's eyes (the one log line at start), nowhere else.
-    public func startURL(address: String) -> String {
+    package func startURL(address: String) -> String {
         "http://\(address)\(Self.pagesPath)?token=\(FormFields.encode(token))"
     }
 
-    public func register(on router: inout Router) {
+    package func register(on router: inout Router) {
         for page in ConsolePage.allCases {
             router.get(page.path) { request in self.page(page, request) }
         }

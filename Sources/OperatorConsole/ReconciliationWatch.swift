@@ -8,15 +8,15 @@ import Webhooks
 /// the same choice the sweep makes (`reconcile.final_statuses`, `after`,
 /// `max_age`), asked of the store when the page polls, so every replica
 /// shows the shared inbox's number rather than its own last sweep's.
-public struct ReconciliationWatch: Sendable {
-    public var finalStatuses: Set<Int>
-    public var after: Duration
-    public var maxAge: Duration
+package struct ReconciliationWatch: Sendable {
+    package var finalStatuses: Set<Int>
+    package var after: Duration
+    package var maxAge: Duration
 
     /// Counted up to this many; the page says "at least" beyond it.
     static let countLimit = 1000
 
-    public init(finalStatuses: Set<Int>, after: Duration, maxAge: Duration) {
+    package init(finalStatuses: Set<Int>, after: Duration, maxAge: Duration) {
         self.finalStatuses = finalStatuses
         self.after = after
         self.maxAge = maxAge

@@ -14,9 +14,9 @@ import Webhooks
 /// already holds is a duplicate and nothing changes. An answer that is not
 /// a success (an unknown order, a refused API key, …) records nothing and
 /// is logged and counted.
-public struct Reconciler: Sendable {
+package struct Reconciler: Sendable {
     /// What one order query found.
-    public enum Finding: Sendable {
+    package enum Finding: Sendable {
         /// The answer told a status the inbox did not hold: recorded.
         case recorded(OrderQueryAnswer, InboxEvent)
         /// The answer's status is already held (by a callback or an earlier query).
@@ -34,12 +34,12 @@ public struct Reconciler: Sendable {
     /// The Order Query client (``TrustPayAPIClient`` or a fake).
     let client: any OrderQuerying
     /// Merchants whose orders can be queried: those with an API key.
-    public let merchants: Set<Int64>
+    package let merchants: Set<Int64>
     /// Records an event (the pipeline's `recordReconciled`, which wakes the workers, or the store's `record`).
     let record: @Sendable (NewInboxEvent) async throws -> RecordOutcome
     let logger: Logger
 
-    public init(
+    package init(
         client: any OrderQuerying, merchants: Set<Int64>,
         record: @escaping @Sendable (NewInboxEvent) async throws -> RecordOutcome, logger: Logger
     ) {
@@ -49,7 +49,7 @@ public struct Reconciler: Sendable {
         self.logger = logger
     }
 
-    public func reconcile(orderNo: String, merchantID: Int64, now: Date = Date()) async -> Finding {
+    package func reconcile(orderNo: String, merchantID: Int64, now: Date = Date()) async -> Finding {
         var logger = logger
         logger[metadataKey: "merchant_id"] = "\(merchantID)"
         logger[metadataKey: "order_no"] = "\(LogText.escaped(orderNo))"

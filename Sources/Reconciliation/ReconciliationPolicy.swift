@@ -1,22 +1,22 @@
 import Foundation
 
 /// When and how much the sweep queries (the `reconcile` settings).
-public struct ReconciliationPolicy: Sendable, Equatable {
+package struct ReconciliationPolicy: Sendable, Equatable {
     /// Between sweeps; also how long a replica holds an order's query lease,
     /// so an order is queried at most once per interval across replicas.
-    public var interval: Duration
+    package var interval: Duration
     /// Quiet time before an order (not final, or expected without events) is queried.
-    public var after: Duration
+    package var after: Duration
     /// Orders first seen longer ago are left alone.
-    public var maxAge: Duration
+    package var maxAge: Duration
     /// Statuses after which an order is not queried.
-    public var finalStatuses: Set<Int>
+    package var finalStatuses: Set<Int>
     /// Order queries in flight at once, for the whole sweep.
-    public var concurrency: Int
+    package var concurrency: Int
     /// The most orders one sweep takes (the oldest); the rest wait for the next.
-    public var batchLimit: Int
+    package var batchLimit: Int
 
-    public init(
+    package init(
         interval: Duration = .seconds(300), after: Duration = .seconds(900), maxAge: Duration = .seconds(7 * 86400),
         finalStatuses: Set<Int> = [2, 3, 4, 5, 6, 7, 8], concurrency: Int = 4, batchLimit: Int = 1000
     ) {

@@ -15,21 +15,21 @@ import Webhooks
 /// order, taken by a conditional update, held for one interval) lets one
 /// replica query a given order at a time, and each order at most once per
 /// interval between them.
-public struct ReconciliationSweep: Sendable {
+package struct ReconciliationSweep: Sendable {
     /// What one sweep did.
-    public struct Report: Sendable, Equatable {
+    package struct Report: Sendable, Equatable {
         /// Orders chosen (the `orders waiting` gauge).
-        public var waiting = 0
+        package var waiting = 0
         /// Orders queried by this replica.
-        public var queried: [String] = []
+        package var queried: [String] = []
         /// Events recorded from answers.
-        public var recorded = 0
+        package var recorded = 0
         /// Orders of merchants without an API client.
-        public var notConfigured = 0
+        package var notConfigured = 0
         /// Orders whose lease another replica holds.
-        public var leasedElsewhere = 0
+        package var leasedElsewhere = 0
         /// Queries that failed or answered an error.
-        public var failed = 0
+        package var failed = 0
     }
 
     let store: any ReconciliationStore
@@ -39,7 +39,7 @@ public struct ReconciliationSweep: Sendable {
     let owner: String
     let logger: Logger
 
-    public init(
+    package init(
         store: any ReconciliationStore, reconciler: Reconciler, policy: ReconciliationPolicy, owner: String,
         logger: Logger
     ) {
@@ -52,7 +52,7 @@ public struct ReconciliationSweep: Sendable {
 
     /// Sweeps every interval until the calling task is cancelled; the first
     /// sweep runs at once (a restarted server catches up without waiting).
-    public func run() async {
+    package func run() async {
         while !Task.isCancelled {
             let report = await sweep(now: Date())
             if report.recorded > 0 || report.failed > 0 {
@@ -68,7 +68,7 @@ public struct ReconciliationSweep: Sendable {
     }
 
     /// One sweep at `now`.
-    public func sweep(now: Date) async -> Report {
+    package func sweep(now: Date) async -> Report {
         var report = Report()
         let candidates: [ReconciliationCandidate]
         do {
