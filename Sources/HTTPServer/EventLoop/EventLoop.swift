@@ -172,8 +172,8 @@ private struct Mailbox {
 /// CLOCK_MONOTONIC in nanoseconds: deadlines and rates must not jump with
 /// wall time. One clock for the loops' timers and the access policy's rate
 /// limit; `ContinuousClock` costs a conversion per read on the hot path.
-public enum MonotonicClock {
-    public static func nanoseconds() -> UInt64 {
+package enum MonotonicClock {
+    package static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

@@ -60,7 +60,7 @@ extension UInt8 {
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs: HTTP's optional
     /// whitespace (OWS, RFC 9110 §5.6.3) around a header value or list item.
-    public func trimmingOptionalWhitespace() -> SubSequence {
+    package func trimmingOptionalWhitespace() -> SubSequence {
         let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first = firstIndex(where: { !isOWS($0) }), let last = lastIndex(where: { !isOWS($0) }) else {
             return self[endIndex..<endIndex]

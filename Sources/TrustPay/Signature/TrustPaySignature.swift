@@ -44,7 +44,7 @@ public struct TrustPaySignature: Sendable {
 
     /// The string whose MD5 is the signature, secret included. For tests and
     /// tooling; never log it (see ``diagnose(_:secrets:forms:)`` instead).
-    public func canonicalString(of fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> String {
+    package func canonicalString(of fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> String {
         String(decoding: canonicalBytes(signedText(of: fields, form: form), secret: secret), as: UTF8.self)
     }
 
