@@ -1,7 +1,7 @@
 import NetworkAddresses
 import Foundation
 
-extension ServiceConfiguration {
+extension ServiceSettings {
     /// Reads `yaml`, applies `TRUSTPAY_WEBHOOKS__SECTION__KEY=value`
     /// overrides from `environment`, and validates everything; the first
     /// problem is thrown naming its key, and its line or variable.
@@ -10,7 +10,7 @@ extension ServiceConfiguration {
     /// the configuration file), else from the working directory.
     package static func load(yaml: String, source: String = "configuration", baseDirectory: String? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> ServiceConfiguration
+        throws(ConfigurationError) -> ServiceSettings
     {
         var tree = try ConfigTree.parse(yaml: yaml, source: source)
         var sources = ConfigurationSources()
@@ -39,7 +39,7 @@ extension ServiceConfiguration {
                 throw ConfigurationError(key: error.key, message: error.message, line: error.line, environmentVariable: name)
             }
         }
-        var config: ServiceConfiguration
+        var config: ServiceSettings
         do {
             config = try ConfigurationReader.read(tree)
         } catch {
@@ -65,7 +65,7 @@ extension ServiceConfiguration {
     /// Relative paths in it resolve from its folder.
     package static func load(path: String,
                             environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws(ConfigurationError) -> ServiceConfiguration
+        throws(ConfigurationError) -> ServiceSettings
     {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigurationError(key: "", message: "cannot read configuration file \(path)")

@@ -5,9 +5,9 @@ import NetworkAddresses
 
 /// Turns the tree into typed settings, section by section.
 enum ConfigurationReader {
-    static func read(_ tree: ConfigTree) throws(ConfigurationError) -> ServiceConfiguration {
+    static func read(_ tree: ConfigTree) throws(ConfigurationError) -> ServiceSettings {
         let root = try ConfigSection(path: "", tree: tree)
-        var config = ServiceConfiguration()
+        var config = ServiceSettings()
         if let server = try root.section("server") { config.server = try readServer(server) }
         if let admin = try root.section("admin") {
             let host = try admin.string("host", default: "127.0.0.1")
@@ -378,7 +378,7 @@ enum ConfigurationReader {
         return out
     }
 
-    private static func validate(_ config: ServiceConfiguration) throws(ConfigurationError) {
+    private static func validate(_ config: ServiceSettings) throws(ConfigurationError) {
         var seen: Set<Int64> = []
         for (index, merchant) in config.merchants.enumerated() where !seen.insert(merchant.id).inserted {
             throw ConfigurationError(key: "merchants[\(index)].id", message: "merchant \(merchant.id) is listed twice")

@@ -1,4 +1,4 @@
-extension ServiceConfiguration {
+extension ServiceSettings {
     /// `config/default.yaml`, compiled in so the binary runs anywhere with no
     /// files beside it. A test keeps the two identical.
     package static let defaultYAML = """

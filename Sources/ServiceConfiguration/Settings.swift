@@ -3,7 +3,7 @@ import Foundation
 
 /// The standalone server's whole configuration, read from YAML with
 /// environment overrides. Every key is documented in `config/README.md`.
-package struct ServiceConfiguration: Sendable {
+package struct ServiceSettings: Sendable {
     package var server = ServerSettings()
     /// A second listener for `/metrics` and `/readyz`; nil serves them on the main one.
     package var admin: ListenerSettings?

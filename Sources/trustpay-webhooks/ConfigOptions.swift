@@ -11,12 +11,12 @@ struct ConfigOptions: ParsableArguments {
     var config: String?
 
     /// The configuration, or exit status 2 with the key named.
-    func load(environment: [String: String]) throws -> ServiceConfiguration {
+    func load(environment: [String: String]) throws -> ServiceSettings {
         try Self.orExit2 {
             if let config {
-                return try ServiceConfiguration.load(path: config, environment: environment)
+                return try ServiceSettings.load(path: config, environment: environment)
             }
-            return try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, source: "embedded defaults",
+            return try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, source: "embedded defaults",
                                                  environment: environment)
         }
     }

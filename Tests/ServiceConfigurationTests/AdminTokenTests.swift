@@ -8,11 +8,11 @@ import Testing
     static let merchant = ConfigurationTests.merchant
 
     @Test func theTokenIsASecretSourceAndOptional() throws {
-        let none = try ServiceConfiguration.load(yaml: Self.merchant + "admin:\n  port: 0\n", environment: [:])
+        let none = try ServiceSettings.load(yaml: Self.merchant + "admin:\n  port: 0\n", environment: [:])
         #expect(none.admin?.token == nil)
-        let inline = try ServiceConfiguration.load(yaml: Self.merchant + "admin:\n  token: abc\n", environment: [:])
+        let inline = try ServiceSettings.load(yaml: Self.merchant + "admin:\n  token: abc\n", environment: [:])
         #expect(inline.admin?.token == .value("abc"))
-        let env = try ServiceConfiguration.load(yaml: Self.merchant + "admin:\n  token: {env: CONSOLE_TOKEN}\n",
+        let env = try ServiceSettings.load(yaml: Self.merchant + "admin:\n  token: {env: CONSOLE_TOKEN}\n",
                                                 environment: [:])
         #expect(env.admin?.token == .environment("CONSOLE_TOKEN"))
         #expect("\(inline.admin?.token.map { "\($0)" } ?? "")" == "<inline secret>", "never printed")
@@ -24,7 +24,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("serve.yaml")
         try Data((Self.merchant + "admin:\n  token: {file: console.token}\n").utf8).write(to: file)
-        let config = try ServiceConfiguration.load(path: file.path, environment: [:])
+        let config = try ServiceSettings.load(path: file.path, environment: [:])
         #expect(config.admin?.token == .file(folder.appendingPathComponent("console.token").path))
     }
 

@@ -11,7 +11,7 @@ import NetworkAddresses
 
     static func loadError(_ yaml: String, environment: [String: String] = [:]) -> ConfigurationError? {
         do {
-            _ = try ServiceConfiguration.load(yaml: yaml, environment: environment)
+            _ = try ServiceSettings.load(yaml: yaml, environment: environment)
             return nil
         } catch {
             return error
@@ -22,7 +22,7 @@ import NetworkAddresses
 
     @Test func aBadValueFromTheEnvironmentNamesTheVariable() throws {
         let error = try #require(Self.loadError(
-            ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__SERVER__PORT": "eighty"]))
+            ServiceSettings.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__SERVER__PORT": "eighty"]))
         #expect(error.key == "server.port")
         #expect(error.environmentVariable == "TRUSTPAY_WEBHOOKS__SERVER__PORT")
         #expect("\(error)" == "configuration key 'server.port' (set by TRUSTPAY_WEBHOOKS__SERVER__PORT): "
@@ -39,10 +39,10 @@ import NetworkAddresses
 
     @Test func checksAfterReadingNameTheLineOrTheVariableToo() throws {
         let yaml = Self.merchant + "server:\n  tls:\n    certificate: cert.pem\n    key: key.pem\n"
-        let fromFile = try ServiceConfiguration.load(yaml: yaml, environment: [:])
+        let fromFile = try ServiceSettings.load(yaml: yaml, environment: [:])
         let fileError = fromFile.error("server.tls.certificate", "no file")
         #expect(fileError.line == 6 && fileError.environmentVariable == nil)
-        let fromEnvironment = try ServiceConfiguration.load(
+        let fromEnvironment = try ServiceSettings.load(
             yaml: yaml, environment: ["TRUSTPAY_WEBHOOKS__SERVER__TLS__KEY": "/elsewhere/key.pem"])
         let envError = fromEnvironment.error("server.tls.key", "no file")
         #expect(envError.environmentVariable == "TRUSTPAY_WEBHOOKS__SERVER__TLS__KEY")
@@ -103,7 +103,7 @@ import NetworkAddresses
         let byDefault = try #require(Self.loadError(Self.merchant + "admin:\n  port: 8080\n"))
         #expect(byDefault.message.contains("server.port (8080 by default)"), "\(byDefault)")
         // Two free ports picked at start never collide.
-        _ = try ServiceConfiguration.load(yaml: Self.merchant + "server:\n  port: 0\nadmin:\n  port: 0\n", environment: [:])
+        _ = try ServiceSettings.load(yaml: Self.merchant + "server:\n  port: 0\nadmin:\n  port: 0\n", environment: [:])
     }
 
     // MARK: what a file may leave out
@@ -116,22 +116,22 @@ import NetworkAddresses
     }
 
     @Test func aFileWithOnlyMerchantsKeepsTheLogHandlerAndTheCardRoute() throws {
-        let config = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])
+        let config = try ServiceSettings.load(yaml: Self.merchant, environment: [:])
         #expect(config.handlers == [HandlerSettings(name: "log", kind: .log(json: false))])
         #expect(config.routes.cards == [CardRouteSettings(merchant: 7)])
         #expect(config.routes.cards.first?.path == "/trustpay/card")
-        let defaults = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        let defaults = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: [:])
         #expect(config.handlers == defaults.handlers)
         #expect(config.routes.payment == defaults.routes.payment)
         #expect(config.routes.riskControl == defaults.routes.riskControl)
     }
 
     @Test func settingOneListKeepsTheDefaultsOfTheOthers() throws {
-        let withRoutes = try ServiceConfiguration.load(
+        let withRoutes = try ServiceSettings.load(
             yaml: Self.merchant + "routes:\n  payment:\n    dispatch: after-handler\n", environment: [:])
         #expect(withRoutes.handlers.map(\.name) == ["log"])
         #expect(withRoutes.routes.cards.count == 1)
-        let withHandlers = try ServiceConfiguration.load(
+        let withHandlers = try ServiceSettings.load(
             yaml: Self.merchant + "handlers:\n  - type: jsonl\n    path: /tmp/x.jsonl\n", environment: [:])
         #expect(withHandlers.routes.cards == [CardRouteSettings(merchant: 7)])
         #expect(withHandlers.handlers.map(\.name) == ["jsonl"])
@@ -141,7 +141,7 @@ import NetworkAddresses
     /// 6 s lease) stays valid: the card route it left out takes the payment
     /// route's deadline, not the 10 s of a listed one.
     @Test func theDefaultCardRouteTakesThePaymentRoutesDispatchAndDeadline() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "store:\n  lease: 6s\nroutes:\n  payment:\n    dispatch: after-handler\n"
                 + "    handler_deadline: 3s\n",
             environment: [:])
@@ -151,14 +151,14 @@ import NetworkAddresses
     }
 
     @Test func noHandlersAndNoCardRoutesOnlyWhenTheFileSaysSo() throws {
-        let config = try ServiceConfiguration.load(yaml: Self.merchant + "handlers: []\nroutes:\n  cards: []\n",
+        let config = try ServiceSettings.load(yaml: Self.merchant + "handlers: []\nroutes:\n  cards: []\n",
                                                    environment: [:])
         #expect(config.handlers.isEmpty)
         #expect(config.routes.cards.isEmpty)
     }
 
     @Test func severalMerchantsGetNoCardRouteUnlessListed() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: "merchants:\n  - id: 7\n    secrets: [a]\n  - id: 8\n    secrets: [b]\n", environment: [:])
         #expect(config.routes.cards.isEmpty)
         #expect(config.handlers.map(\.name) == ["log"])
@@ -191,7 +191,7 @@ import NetworkAddresses
 
             """.write(to: file, atomically: true, encoding: .utf8)
         let root = folder.standardizedFileURL.path
-        let config = try ServiceConfiguration.load(path: file.path, environment: [:])
+        let config = try ServiceSettings.load(path: file.path, environment: [:])
         #expect(config.server.tlsCertificate == root + "/tls/cert.pem")
         #expect(config.server.tlsKey == "/etc/tls/key.pem")
         #expect(config.store.sqlitePath == root + "/data/inbox.sqlite")
@@ -206,13 +206,13 @@ import NetworkAddresses
         #expect(config.sources.file == file.path)
 
         // A path an environment variable gives is the operator's, from the working directory.
-        let overridden = try ServiceConfiguration.load(
+        let overridden = try ServiceSettings.load(
             path: file.path, environment: ["TRUSTPAY_WEBHOOKS__STORE__SQLITE__PATH": "var/inbox.sqlite"])
         #expect(overridden.store.sqlitePath == "var/inbox.sqlite")
     }
 
     @Test func theEmbeddedDefaultsResolveFromTheWorkingDirectory() throws {
-        let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        let config = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: [:])
         #expect(config.store.sqlitePath == "data/trustpay-webhooks.sqlite")
         #expect(config.sources.file == nil)
     }
@@ -220,8 +220,8 @@ import NetworkAddresses
     // MARK: environment overrides and lists
 
     @Test func environmentOverridesAddressListItemsByNumber() throws {
-        let config = try ServiceConfiguration.load(
-            yaml: ServiceConfiguration.defaultYAML,
+        let config = try ServiceSettings.load(
+            yaml: ServiceSettings.defaultYAML,
             environment: [
                 "TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0": "from-the-environment",
                 "TRUSTPAY_WEBHOOKS__HANDLERS__0__FORMAT": "json",
@@ -235,20 +235,20 @@ import NetworkAddresses
 
     /// What config/README.md says a variable can and cannot do to a secret.
     @Test func aVariableSetsOneValueOfAnItemAndRemovesNone() throws {
-        let renamed = try ServiceConfiguration.load(
-            yaml: ServiceConfiguration.defaultYAML,
+        let renamed = try ServiceSettings.load(
+            yaml: ServiceSettings.defaultYAML,
             environment: ["TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__ENV": "MY_SECRET"])
         #expect(renamed.merchants[0].secrets
             == [.environment("MY_SECRET", developmentFallback: "trustpay-webhooks-development-secret")])
         let error = try #require(Self.loadError(
-            ServiceConfiguration.defaultYAML,
+            ServiceSettings.defaultYAML,
             environment: ["TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__FILE": "/run/secrets/trustpay"]))
         #expect(error.key == "merchants[0].secrets[0]")
         #expect(error.environmentVariable == "TRUSTPAY_WEBHOOKS__MERCHANTS__0__SECRETS__0__FILE")
     }
 
     @Test func oneItemPastTheEndAddsAnItem() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "security:\n  allow: [10.0.0.0/8]\n",
             environment: ["TRUSTPAY_WEBHOOKS__SECURITY__ALLOW__1": "192.0.2.0/24",
                           "TRUSTPAY_WEBHOOKS__MERCHANTS__1__ID": "8",
@@ -257,7 +257,7 @@ import NetworkAddresses
         #expect(config.merchants.map(\.id) == [7, 8])
         #expect(config.merchants[1].secrets == [.value("eight")])
         // Handlers from nothing: the list is created.
-        let created = try ServiceConfiguration.load(
+        let created = try ServiceSettings.load(
             yaml: Self.merchant, environment: ["TRUSTPAY_WEBHOOKS__HANDLERS__0__TYPE": "jsonl",
                                                "TRUSTPAY_WEBHOOKS__HANDLERS__0__PATH": "/tmp/e.jsonl"])
         #expect(created.handlers.map(\.name) == ["jsonl"])
@@ -266,7 +266,7 @@ import NetworkAddresses
     @Test func itemsAreAddedInNumberOrderNotNameOrder() throws {
         var environment: [String: String] = [:]
         for index in 1...11 { environment["TRUSTPAY_WEBHOOKS__SECURITY__ALLOW__\(index)"] = "10.0.0.\(index)" }
-        let config = try ServiceConfiguration.load(yaml: Self.merchant + "security:\n  allow: [10.0.0.0]\n",
+        let config = try ServiceSettings.load(yaml: Self.merchant + "security:\n  allow: [10.0.0.0]\n",
                                                    environment: environment)
         #expect(config.security.allow == (0...11).compactMap { IPRange("10.0.0.\($0)") })
     }
@@ -289,7 +289,7 @@ import NetworkAddresses
     // MARK: one spelling
 
     @Test func numberFormsAreSpeltAsTheFlagsSpellThemAndTheOldSpellingIsRead() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: "merchants:\n  - id: 7\n    secrets: [s]\n    number_forms: [as-transmitted, two-decimals]\n"
                 + "  - id: 8\n    secrets: [s]\n    number_forms: [as_transmitted, two_decimals, shortest]\n",
             environment: [:])

@@ -12,11 +12,11 @@ import NetworkAddresses
 
     @Test func embeddedDefaultsAreExactlyConfigDefaultYAML() throws {
         let file = try String(contentsOf: Self.repositoryRoot.appendingPathComponent("config/default.yaml"), encoding: .utf8)
-        #expect(file == ServiceConfiguration.defaultYAML)
+        #expect(file == ServiceSettings.defaultYAML)
     }
 
     @Test func defaultsDescribeTheDemoMerchantOnLoopback() throws {
-        let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        let config = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: [:])
         #expect(config.server.host == "127.0.0.1")
         #expect(config.server.port == 8080)
         #expect(config.store.kind == .sqlite)
@@ -31,8 +31,8 @@ import NetworkAddresses
     }
 
     @Test func environmentOverridesFileValues() throws {
-        let config = try ServiceConfiguration.load(
-            yaml: ServiceConfiguration.defaultYAML,
+        let config = try ServiceSettings.load(
+            yaml: ServiceSettings.defaultYAML,
             environment: ["TRUSTPAY_WEBHOOKS__SERVER__PORT": "9191", "TRUSTPAY_WEBHOOKS__STORE__KIND": "memory",
                           "TRUSTPAY_WEBHOOKS__RETRY__ATTEMPTS": "3"])
         #expect(config.server.port == 9191)
@@ -105,14 +105,14 @@ import NetworkAddresses
     ]
 
     @Test func reconciliationKeysAreRead() throws {
-        let defaults = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])
+        let defaults = try ServiceSettings.load(yaml: Self.merchant, environment: [:])
         #expect(defaults.merchants[0].api == MerchantAPISettings())
         #expect(defaults.merchants[0].api.baseURL == "https://api.trustpay.money" && defaults.merchants[0].api.key == nil)
         #expect(defaults.reconcile.interval == .seconds(300) && defaults.reconcile.isEnabled)
         #expect(defaults.reconcile.after == .seconds(900) && defaults.reconcile.maxAge == .seconds(7 * 86400))
         #expect(defaults.reconcile.finalStatuses == [2, 3, 4, 5, 6, 7, 8])
         #expect(defaults.reconcile.rate == 5 && defaults.reconcile.concurrency == 4)
-        let config = try ServiceConfiguration.load(yaml: """
+        let config = try ServiceSettings.load(yaml: """
             merchants:
               - id: 7
                 secrets: [s]
@@ -132,16 +132,16 @@ import NetworkAddresses
         #expect(config.reconcile.interval == .seconds(30) && config.reconcile.after == .seconds(120))
         #expect(config.reconcile.maxAge == .seconds(3 * 86400) && config.reconcile.finalStatuses == [2, 3, 5, 7])
         #expect(config.reconcile.rate == 0.5 && config.reconcile.concurrency == 2)
-        let off = try ServiceConfiguration.load(
+        let off = try ServiceSettings.load(
             yaml: Self.merchant, environment: ["TRUSTPAY_WEBHOOKS__RECONCILE__INTERVAL": "0"])
         #expect(off.reconcile.interval == .zero && !off.reconcile.isEnabled)
     }
 
     @Test func hardeningKeysAreRead() throws {
-        let defaults = try ServiceConfiguration.load(yaml: Self.merchant, environment: [:])
+        let defaults = try ServiceSettings.load(yaml: Self.merchant, environment: [:])
         #expect(defaults.replica.name == nil)
         #expect(defaults.security.rateIPv6Prefix == 64)
-        let config = try ServiceConfiguration.load(yaml: Self.merchant + """
+        let config = try ServiceSettings.load(yaml: Self.merchant + """
             replica:
               name: web-1
             security:
@@ -167,42 +167,42 @@ import NetworkAddresses
     @Test(arguments: errors)
     func invalidConfigurationNamesTheKey(yaml: String, key: String) {
         #expect {
-            _ = try ServiceConfiguration.load(yaml: yaml, environment: [:])
+            _ = try ServiceSettings.load(yaml: yaml, environment: [:])
         } throws: { error in
             (error as? ConfigurationError)?.key == key
         }
     }
 
     @Test func thePostgreSQLTimeoutDefaultsTo5sAndCanBeSet() throws {
-        #expect(try ServiceConfiguration.load(yaml: Self.merchant, environment: [:]).store.postgresTimeout == .seconds(5))
-        let config = try ServiceConfiguration.load(
+        #expect(try ServiceSettings.load(yaml: Self.merchant, environment: [:]).store.postgresTimeout == .seconds(5))
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "store:\n  kind: postgres\n  postgres:\n    url: postgres://x@127.0.0.1/db\n    timeout: 1500ms\n",
             environment: [:])
         #expect(config.store.postgresTimeout == .milliseconds(1500))
     }
 
     @Test func aLeaseTwiceTheLongestHandlerDeadlineIsAccepted() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "store:\n  lease: 3s\nroutes:\n  payment:\n    handler_deadline: 1500ms\n  cards: []\n",
             environment: [:])
         #expect(config.store.leaseDuration == .seconds(3))
     }
 
     @Test func sqliteGroupCommitIsOnByDefaultAndCanBeTurnedOff() throws {
-        let defaults = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        let defaults = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: [:])
         #expect(defaults.store.sqliteGroupCommit)
-        let off = try ServiceConfiguration.load(yaml: Self.merchant + "store:\n  sqlite:\n    group_commit: false\n",
+        let off = try ServiceSettings.load(yaml: Self.merchant + "store:\n  sqlite:\n    group_commit: false\n",
                                                 environment: [:])
         #expect(!off.store.sqliteGroupCommit)
         #expect(off.store.sqliteSynchronousFull, "turning grouping off leaves synchronous alone")
-        let overridden = try ServiceConfiguration.load(
-            yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__STORE__SQLITE__GROUP_COMMIT": "off"])
+        let overridden = try ServiceSettings.load(
+            yaml: ServiceSettings.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__STORE__SQLITE__GROUP_COMMIT": "off"])
         #expect(!overridden.store.sqliteGroupCommit)
     }
 
     @Test func aBadGroupCommitValueNamesKeyAndLine() {
         #expect {
-            _ = try ServiceConfiguration.load(yaml: "store:\n  kind: sqlite\n  sqlite:\n    group_commit: 2\n", environment: [:])
+            _ = try ServiceSettings.load(yaml: "store:\n  kind: sqlite\n  sqlite:\n    group_commit: 2\n", environment: [:])
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
             return error.key == "store.sqlite.group_commit" && error.line == 4 && "\(error)".contains("'2'")
@@ -210,21 +210,21 @@ import NetworkAddresses
     }
 
     @Test func dispatchDefaultsToFourWorkersClaimingEightEveryFiveSeconds() throws {
-        let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: [:])
+        let config = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: [:])
         #expect(config.dispatch.workers == 4)
         #expect(config.dispatch.claimBatch == 8)
         #expect(config.dispatch.pollInterval == .seconds(5))
-        let empty = try ServiceConfiguration.load(yaml: Self.merchant + "dispatch:\n", environment: [:])
+        let empty = try ServiceSettings.load(yaml: Self.merchant + "dispatch:\n", environment: [:])
         #expect(empty.dispatch == DispatchWorkerSettings())
     }
 
     @Test func dispatchSettingsAreRead() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "dispatch:\n  workers: 2\n  claim_batch: 32\n  poll_interval: 250ms\n", environment: [:])
         #expect(config.dispatch.workers == 2)
         #expect(config.dispatch.claimBatch == 32)
         #expect(config.dispatch.pollInterval == .milliseconds(250))
-        let limits = try ServiceConfiguration.load(
+        let limits = try ServiceSettings.load(
             yaml: Self.merchant + "dispatch:\n  workers: 256\n  claim_batch: 1000\n  poll_interval: 10ms\n", environment: [:])
         #expect(limits.dispatch.workers == 256)
         #expect(limits.dispatch.claimBatch == 1000)
@@ -232,7 +232,7 @@ import NetworkAddresses
     }
 
     @Test func environmentOverridesDispatchSettings() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: Self.merchant + "dispatch:\n  workers: 2\n", environment: [
                 "TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "16", "TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "3",
                 "TRUSTPAY_WEBHOOKS__DISPATCH__POLL_INTERVAL": "2m",
@@ -241,13 +241,13 @@ import NetworkAddresses
         #expect(config.dispatch.claimBatch == 3)
         #expect(config.dispatch.pollInterval == .seconds(120))
         // With no dispatch section in the file the override creates it.
-        let created = try ServiceConfiguration.load(
-            yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "1"])
+        let created = try ServiceSettings.load(
+            yaml: ServiceSettings.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "1"])
         #expect(created.dispatch.workers == 1)
         #expect(created.dispatch.claimBatch == 8)
         #expect {
-            _ = try ServiceConfiguration.load(
-                yaml: ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "0"])
+            _ = try ServiceSettings.load(
+                yaml: ServiceSettings.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__WORKERS": "0"])
         } throws: { error in
             (error as? ConfigurationError)?.key == "dispatch.workers"
         }
@@ -255,7 +255,7 @@ import NetworkAddresses
 
     @Test func aBadDispatchValueNamesKeyLineAndValue() {
         #expect {
-            _ = try ServiceConfiguration.load(
+            _ = try ServiceSettings.load(
                 yaml: "store:\n  kind: memory\ndispatch:\n  workers: 4\n  claim_batch: 5000\n", environment: [:])
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
@@ -263,7 +263,7 @@ import NetworkAddresses
                 && "\(error)" == "configuration key 'dispatch.claim_batch' (line 5): expected a whole number from 1 to 1000, got '5000'"
         }
         #expect {
-            _ = try ServiceConfiguration.load(yaml: "dispatch:\n  poll_interval: 1ms\n", environment: [:])
+            _ = try ServiceSettings.load(yaml: "dispatch:\n  poll_interval: 1ms\n", environment: [:])
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
             return error.key == "dispatch.poll_interval" && error.line == 2 && "\(error)".contains("'1ms'")
@@ -271,7 +271,7 @@ import NetworkAddresses
     }
 
     @Test func secretsAreNeverPrinted() throws {
-        let config = try ServiceConfiguration.load(
+        let config = try ServiceSettings.load(
             yaml: "merchants:\n  - id: 7\n    secrets: [{value: hunter2}]\n", environment: [:])
         let printed = "\(config) \(config.merchants) \(try config.merchants[0].secrets[0].resolve(key: "", environment: [:]))"
         #expect(!printed.contains("hunter2"))

@@ -42,14 +42,14 @@ import Testing
         let volume = try #require(lines.first { $0.hasPrefix("VOLUME ") })
         let environment = ["TRUSTPAY_WEBHOOKS__SERVER__HOST": "0.0.0.0"]
         let arguments = cmd.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
-        let config: ServiceConfiguration
+        let config: ServiceSettings
         if let index = arguments.firstIndex(of: "--config"), index + 1 < arguments.count {
             let file = arguments[index + 1]
             let yaml = try String(contentsOf: Self.root.appendingPathComponent(file), encoding: .utf8)
             let folder = URL(fileURLWithPath: workdir).appendingPathComponent(file).deletingLastPathComponent().path
-            config = try ServiceConfiguration.load(yaml: yaml, baseDirectory: folder, environment: environment)
+            config = try ServiceSettings.load(yaml: yaml, baseDirectory: folder, environment: environment)
         } else {
-            config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: environment)
+            config = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: environment)
         }
         let database = URL(fileURLWithPath: config.store.sqlitePath,
                            relativeTo: URL(fileURLWithPath: workdir, isDirectory: true)).standardizedFileURL.path

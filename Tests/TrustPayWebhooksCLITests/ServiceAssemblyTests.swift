@@ -12,13 +12,13 @@ import Webhooks
     static func webhookConfiguration(_ yaml: String, environment: [String: String] = [:]) throws
         -> WebhookConfiguration
     {
-        let config = try ServiceConfiguration.load(yaml: yaml, environment: environment)
+        let config = try ServiceSettings.load(yaml: yaml, environment: environment)
         let assembly = try ServiceAssembly(config, environment: environment, logger: Logger(label: "test"))
         return assembly.webhookServer(store: MemoryInbox()).configuration
     }
 
     @Test func dispatchSettingsReachTheWorkers() throws {
-        let webhooks = try Self.webhookConfiguration(ServiceConfiguration.defaultYAML + """
+        let webhooks = try Self.webhookConfiguration(ServiceSettings.defaultYAML + """
             dispatch:
               workers: 3
               claim_batch: 17
@@ -31,7 +31,7 @@ import Webhooks
     }
 
     @Test func withoutADispatchSectionTheLibraryDefaultsApply() throws {
-        let webhooks = try Self.webhookConfiguration(ServiceConfiguration.defaultYAML)
+        let webhooks = try Self.webhookConfiguration(ServiceSettings.defaultYAML)
         let library = WebhookConfiguration()
         #expect(webhooks.workers == library.workers)
         #expect(webhooks.claimBatch == library.claimBatch)
@@ -40,14 +40,14 @@ import Webhooks
 
     @Test func anEnvironmentOverrideReachesTheWorkers() throws {
         let webhooks = try Self.webhookConfiguration(
-            ServiceConfiguration.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "2"])
+            ServiceSettings.defaultYAML, environment: ["TRUSTPAY_WEBHOOKS__DISPATCH__CLAIM_BATCH": "2"])
         #expect(webhooks.claimBatch == 2)
     }
 
     /// Off unless configured; 0 also means off.
     @Test func theConnectionCapPerSourceReachesTheHTTPServer() throws {
         func cap(_ environment: [String: String]) throws -> Int? {
-            let config = try ServiceConfiguration.load(yaml: ServiceConfiguration.defaultYAML, environment: environment)
+            let config = try ServiceSettings.load(yaml: ServiceSettings.defaultYAML, environment: environment)
             let assembly = try ServiceAssembly(config, environment: environment, logger: Logger(label: "test"))
             return assembly.httpConfiguration(host: nil, port: nil).maxConnectionsPerSource
         }

@@ -27,7 +27,7 @@ enum ClaimRecovery {
     /// Releases what earlier runs left claimed; returns the lease owner
     /// prefix this process must use (nil: any).
     static func recover(
-        store: any IdempotencyStore, settings: ServiceConfiguration, logger: Logger
+        store: any IdempotencyStore, settings: ServiceSettings, logger: Logger
     ) async throws -> String? {
         if let inbox = store as? SQLiteInbox {
             do {

@@ -11,7 +11,7 @@ import ServiceConfiguration
 /// build one, so `check-config` passes exactly what `serve` accepts (short
 /// of a port that is taken or a database that does not answer).
 enum Preflight {
-    static func check(_ config: ServiceConfiguration, environment: [String: String]) throws(ConfigurationError) {
+    static func check(_ config: ServiceSettings, environment: [String: String]) throws(ConfigurationError) {
         let server = config.server
         if let certificate = server.tlsCertificate, let key = server.tlsKey {
             try checkTLS(certificate: certificate, key: key, config: config)
@@ -52,7 +52,7 @@ enum Preflight {
     }
 
     /// Loads the pair as the listener will (HTTPServer's own loader), without binding.
-    private static func checkTLS(certificate: String, key: String, config: ServiceConfiguration)
+    private static func checkTLS(certificate: String, key: String, config: ServiceSettings)
         throws(ConfigurationError)
     {
         for (path, name) in [(certificate, "server.tls.certificate"), (key, "server.tls.key")]
@@ -76,7 +76,7 @@ enum Preflight {
 
     /// The file is writable, or can be created: its nearest existing folder
     /// is a folder we may write in. Nothing is created here.
-    private static func checkWritable(file path: String, key: String, config: ServiceConfiguration)
+    private static func checkWritable(file path: String, key: String, config: ServiceSettings)
         throws(ConfigurationError)
     {
         let manager = FileManager.default

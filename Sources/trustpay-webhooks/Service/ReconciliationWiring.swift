@@ -19,7 +19,7 @@ struct ReconciliationWiring {
     /// `nil` when reconciliation is off (interval 0, or no merchant with a
     /// key), which the log says.
     static func make(
-        _ config: ServiceConfiguration, environment: [String: String], store: any ServedInbox,
+        _ config: ServiceSettings, environment: [String: String], store: any ServedInbox,
         pipeline: WebhookPipeline, owner: String, logger: Logger
     ) throws -> ReconciliationWiring? {
         guard config.reconcile.isEnabled else {
@@ -62,7 +62,7 @@ struct ReconciliationWiring {
     /// Each merchant with `api.key`, its key resolved and requests signed
     /// with its first secret; the others are logged.
     static func apiConfigurations(
-        _ config: ServiceConfiguration, environment: [String: String], logger: Logger
+        _ config: ServiceSettings, environment: [String: String], logger: Logger
     ) throws -> [Int64: TrustPayAPIConfiguration] {
         var apis: [Int64: TrustPayAPIConfiguration] = [:]
         for (index, merchant) in config.merchants.enumerated() {
@@ -77,7 +77,7 @@ struct ReconciliationWiring {
     }
 
     static func apiConfiguration(
-        _ merchant: MerchantSettings, index: Int, key source: SecretSource, _ config: ServiceConfiguration,
+        _ merchant: MerchantSettings, index: Int, key source: SecretSource, _ config: ServiceSettings,
         environment: [String: String]
     ) throws -> TrustPayAPIConfiguration {
         let key = try source.resolve(key: "merchants[\(index)].api.key", environment: environment).secret

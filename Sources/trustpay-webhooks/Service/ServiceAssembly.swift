@@ -12,7 +12,7 @@ import Webhooks
 
 /// Everything `serve` builds from the configuration, before any port is bound.
 struct ServiceAssembly {
-    let configuration: ServiceConfiguration
+    let configuration: ServiceSettings
     let merchants: [Merchant]
     let handlers: BuiltinHandlerWiring
     /// `admin.token`, resolved; `nil` leaves the operator console off.
@@ -24,7 +24,7 @@ struct ServiceAssembly {
     /// Checks what starting would trip over (`Preflight`), resolves secrets
     /// and builds handlers; every problem is a `ConfigurationError` naming
     /// its key.
-    init(_ configuration: ServiceConfiguration, environment: [String: String], logger: Logger) throws {
+    init(_ configuration: ServiceSettings, environment: [String: String], logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         try Preflight.check(configuration, environment: environment)

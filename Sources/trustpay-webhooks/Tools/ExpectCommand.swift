@@ -13,7 +13,7 @@ enum OrderTypeArgument: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// The merchant of `--merchant`, or the only configured one.
-func chosenMerchant(_ id: Int64?, in settings: ServiceConfiguration) throws -> MerchantSettings {
+func chosenMerchant(_ id: Int64?, in settings: ServiceSettings) throws -> MerchantSettings {
     if let id {
         guard let merchant = settings.merchants.first(where: { $0.id == id }) else {
             throw ToolError.exit(

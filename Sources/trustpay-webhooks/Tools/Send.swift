@@ -377,7 +377,7 @@ struct Send: AsyncParsableCommand {
         return (try url ?? defaultURL(settings, merchantID: merchantID), secret, merchantID)
     }
 
-    private func defaultURL(_ settings: ServiceConfiguration, merchantID: Int64) throws -> String {
+    private func defaultURL(_ settings: ServiceSettings, merchantID: Int64) throws -> String {
         let path: String
         switch resolvedKind {
         case .payment:
