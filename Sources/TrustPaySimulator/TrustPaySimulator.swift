@@ -97,7 +97,7 @@ public final class TrustPaySimulator: Sendable {
 
     /// Begins stopping the query server without waiting (safe from a signal handler's callback).
     public func shutdown() {
-        server.withLock { $0 }?.shutdown(drainTimeout: 2)
+        server.withLock { $0 }?.shutdown(drainTimeout: .seconds(2))
     }
 
     /// Returns once the query server has stopped (at once if it never started).

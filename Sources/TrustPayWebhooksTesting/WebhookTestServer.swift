@@ -36,7 +36,7 @@ public final class WebhookTestServer: Sendable {
 
     public func stop() async {
         client.close()
-        running.shutdown(drainTimeout: 2)
+        running.shutdown(drainTimeout: .seconds(2))
         await running.waitUntilStopped()
     }
 }

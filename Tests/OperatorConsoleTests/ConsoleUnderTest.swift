@@ -35,7 +35,7 @@ struct ConsoleUnderTest {
     }
 
     func stop() async {
-        server.shutdown(drainTimeout: 2)
+        server.shutdown(drainTimeout: .seconds(2))
         await server.waitUntilStopped()
     }
 

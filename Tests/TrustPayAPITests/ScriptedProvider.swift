@@ -69,7 +69,7 @@ final class ScriptedProvider: Sendable {
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
 
     func stop() async {
-        server.shutdown(drainTimeout: 2)
+        server.shutdown(drainTimeout: .seconds(2))
         await server.waitUntilStopped()
     }
 

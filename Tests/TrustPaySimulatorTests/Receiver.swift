@@ -34,7 +34,7 @@ final class Receiver: Sendable {
     var bodies: [[UInt8]] { state.withLock { $0.bodies } }
 
     func stop() async {
-        server.shutdown(drainTimeout: 1)
+        server.shutdown(drainTimeout: .seconds(1))
         await server.waitUntilStopped()
     }
 }

@@ -182,7 +182,7 @@ final class ForwardReceiver: Sendable {
         return seen.requests.withLock { $0 }
     }
 
-    func stop() { server.shutdown(drainTimeout: 1) }
+    func stop() { server.shutdown(drainTimeout: .seconds(1)) }
 }
 
 @Suite struct ForwardHandlerTests {

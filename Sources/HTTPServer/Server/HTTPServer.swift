@@ -121,9 +121,9 @@ public final class HTTPServer: Sendable {
     var connectionsPerLoop: [Int] { state.withLock { $0.workers.map { $0.load.load(ordering: .relaxed) } } }
 
     /// Graceful shutdown: stop accepting, let in-flight requests finish
-    /// within `drainTimeout`, close idle connections. Returns at once; use
-    /// `waitUntilStopped()` to wait.
-    public func shutdown(drainTimeout: Double? = nil) {
+    /// within `drainTimeout` (the configuration's when nil), close idle
+    /// connections. Returns at once; use `waitUntilStopped()` to wait.
+    public func shutdown(drainTimeout: Duration? = nil) {
         let workers: [LoopWorker]? = state.withLock {
             guard $0.started, !$0.shuttingDown else { return nil }
             $0.shuttingDown = true
@@ -132,9 +132,10 @@ public final class HTTPServer: Sendable {
         guard let workers else { return }
         logger.info("shutting down", metadata: ["open_connections": "\(openConnections)"])
         for worker in workers { worker.loop.execute { worker.beginDrain() } }
-        let timeout = drainTimeout ?? configuration.drainTimeout
+        let timeout = max(.zero, drainTimeout ?? configuration.drainTimeout).components
+        let microseconds = Int64(clamping: timeout.seconds) &* 1_000_000 &+ timeout.attoseconds / 1_000_000_000_000
         _ = try? Self.spawn(detached: true) {
-            usleep(useconds_t(max(0, timeout) * 1_000_000))
+            usleep(useconds_t(clamping: microseconds))
             for worker in workers { worker.loop.execute { worker.closeAll() } }
         }
     }

@@ -9,7 +9,7 @@ public struct ListenerConfiguration: Sendable, Equatable {
     }
 }
 
-/// Everything the HTTP server can be tuned with. Durations are seconds.
+/// Everything the HTTP server can be tuned with.
 public struct HTTPServerConfiguration: Sendable, Equatable {
     public var listeners: [ListenerConfiguration]
     /// Event loop threads; defaults to one per core.
@@ -17,20 +17,20 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var limits = HTTPLimits()
     /// A request's head must arrive within this time of its first byte
     /// (or of the connection's start): the slowloris bound.
-    public var headerReadTimeout: Double = 10
+    public var headerReadTimeout: Duration = .seconds(10)
     /// The whole body must arrive within this time of the head.
-    public var bodyReadTimeout: Double = 30
+    public var bodyReadTimeout: Duration = .seconds(30)
     /// An idle keep-alive connection is closed after this.
-    public var idleTimeout: Double = 60
+    public var idleTimeout: Duration = .seconds(60)
     /// A response that makes no write progress for this long is abandoned.
-    public var writeTimeout: Double = 30
+    public var writeTimeout: Duration = .seconds(30)
     /// Connections beyond this (over all listeners) get a 503 and are closed.
     public var maxConnections: Int = 10_000
     /// Open connections one source address may hold; beyond it a new one
     /// gets a 429 at accept, before any request is read. nil: no cap.
     public var maxConnectionsPerSource: Int?
     /// In-flight requests get this long to finish on shutdown.
-    public var drainTimeout: Double = 10
+    public var drainTimeout: Duration = .seconds(10)
     public var backlog: Int32 = 1024
 
     public init(listeners: [ListenerConfiguration]) {

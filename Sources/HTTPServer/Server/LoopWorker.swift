@@ -33,7 +33,11 @@ final class LoopWorker: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.shared = shared
-        func ns(_ seconds: Double) -> UInt64 { UInt64(max(0.001, seconds) * 1e9) }
+        func ns(_ duration: Duration) -> UInt64 {
+            let parts = duration.components
+            let nanoseconds = Int64(clamping: parts.seconds) &* 1_000_000_000 &+ parts.attoseconds / 1_000_000_000
+            return UInt64(max(1_000_000, nanoseconds))  // at least 1 ms, as before
+        }
         timeouts = ConnectionState.Timeouts(
             header: ns(configuration.headerReadTimeout), body: ns(configuration.bodyReadTimeout),
             idle: ns(configuration.idleTimeout), write: ns(configuration.writeTimeout))

@@ -19,9 +19,9 @@ public final class RunningWebhookServer: Sendable {
     }
 
     /// Stops accepting requests and lets those in flight finish within
-    /// `drainTimeout` seconds; the workers stop once the server has.
+    /// `drainTimeout`; the workers stop once the server has.
     /// Returns at once.
-    public func shutdown(drainTimeout: Double? = nil) {
+    public func shutdown(drainTimeout: Duration? = nil) {
         http.shutdown(drainTimeout: drainTimeout)
     }
 

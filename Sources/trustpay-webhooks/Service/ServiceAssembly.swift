@@ -90,11 +90,11 @@ struct ServiceAssembly {
         http.limits.maxBodyBytes = server.maxBodyBytes
         http.maxConnections = server.maxConnections
         http.maxConnectionsPerSource = server.maxConnectionsPerSource > 0 ? server.maxConnectionsPerSource : nil
-        http.headerReadTimeout = server.headerReadTimeout.seconds
-        http.bodyReadTimeout = server.bodyReadTimeout.seconds
-        http.idleTimeout = server.idleTimeout.seconds
-        http.writeTimeout = server.writeTimeout.seconds
-        http.drainTimeout = server.drainTimeout.seconds
+        http.headerReadTimeout = server.headerReadTimeout
+        http.bodyReadTimeout = server.bodyReadTimeout
+        http.idleTimeout = server.idleTimeout
+        http.writeTimeout = server.writeTimeout
+        http.drainTimeout = server.drainTimeout
         return http
     }
 

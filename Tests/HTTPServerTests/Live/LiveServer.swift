@@ -19,7 +19,7 @@ final class LiveServer: Sendable {
     var url: String { "http://\(address)" }
 
     func stop() {
-        server.shutdown(drainTimeout: 2)
+        server.shutdown(drainTimeout: .seconds(2))
         server.waitUntilStopped()
     }
 
@@ -31,8 +31,8 @@ final class LiveServer: Sendable {
         // Tests open clients ahead of use; on a machine loaded by parallel
         // builds a 10 s header timeout closed them before their turn (seen:
         // 16 of 20 answers missing). Timeout tests set their own.
-        configuration.headerReadTimeout = 120
-        configuration.idleTimeout = 120
+        configuration.headerReadTimeout = .seconds(120)
+        configuration.idleTimeout = .seconds(120)
         adjust(&configuration)
         return configuration
     }

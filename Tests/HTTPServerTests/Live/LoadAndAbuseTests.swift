@@ -20,7 +20,7 @@ import TrustPayWebhooksTesting
     }
 
     @Test func slowlorisClientsAreCutOffWhileOthersAreServed() async throws {
-        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.headerReadTimeout = 1 })
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.headerReadTimeout = .seconds(1) })
         defer { live.stop() }
         let dribblers = try (0..<5).map { _ in try WireClient(port: live.port, timeoutSeconds: 10) }
         let request = Array("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: \(String(repeating: "p", count: 60))\r\n\r\n".utf8)
@@ -43,7 +43,7 @@ import TrustPayWebhooksTesting
     }
 
     @Test func idleKeepAliveConnectionsAreClosed() async throws {
-        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.idleTimeout = 0.5 })
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1) { $0.idleTimeout = .milliseconds(500) })
         defer { live.stop() }
         let client = try WireClient(port: live.port)
         let sent = ContinuousClock.now

@@ -22,7 +22,7 @@ import TrustPayWebhooksTesting
         busy.send("GET /gate?id=\(gate) HTTP/1.1\r\nHost: t\r\n\r\n")
         try await Gate.arrival(gate)
         // Long enough never to cut the busy request on a loaded machine.
-        live.server.shutdown(drainTimeout: 60)
+        live.server.shutdown(drainTimeout: .seconds(60))
         #expect(await idle.isClosedByPeer())
         // Every loop has closed its listener while the handler still waits.
         try await eventually("the port refusing connections") { await connectionRefused(port: live.port) }
@@ -45,15 +45,15 @@ import TrustPayWebhooksTesting
         let stuck = try WireClient(port: live.port)
         stuck.send("GET /gate?id=\(gate) HTTP/1.1\r\nHost: t\r\n\r\n")
         try await Gate.arrival(gate)
-        let drainTimeout = 0.5
+        let drainTimeout = Duration.milliseconds(500)
         let started = ContinuousClock.now
         live.server.shutdown(drainTimeout: drainTimeout)
         // 60 times the drain timeout: only an ignored timeout gets there.
         let stopped = await completes(within: .seconds(30)) { await live.server.waitUntilStopped() }
         let elapsed = ContinuousClock.now - started
         await Gate.shared.open(gate)
-        #expect(stopped, "still running 30 s after a shutdown with a \(drainTimeout) s drain timeout")
-        #expect(elapsed >= .seconds(drainTimeout), "stopped after \(elapsed), before the drain timeout")
+        #expect(stopped, "still running 30 s after a shutdown with a \(drainTimeout) drain timeout")
+        #expect(elapsed >= drainTimeout, "stopped after \(elapsed), before the drain timeout")
         // Cut off without an answer.
         #expect(await stuck.readUntilClosed() == "")
     }
