@@ -35,6 +35,8 @@ let package = Package(
         // MD5 (TrustPay's signatures) and HMAC-SHA256 (forward), portable:
         // already in the graph through PostgresNIO.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // Service, ServiceGroup, graceful shutdown: already in the graph through PostgresNIO.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Linux calls Glibc does not export (epoll, eventfd, accept4).
@@ -45,9 +47,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         .target(
             name: "HTTPServer",
-            dependencies: ["Locking",
+            dependencies: ["Locking", "Deadlines",
                 "CLinuxSys", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The wire format: no Linux-specific import, so it builds wherever Swift does.
         .target(name: "TrustPay", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -67,10 +70,12 @@ let package = Package(
         .target(name: "Inbox", dependencies: ["Durations", "Locking"]),
         .target(
             name: "Webhooks",
-            dependencies: ["Durations", "Locking",
+            dependencies: ["Durations", "Locking", "Deadlines",
                 "HTTPServer", "TrustPay", "Inbox",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
         // IPv4/IPv6 addresses and CIDR ranges: what the configuration and
         // the access rules share, without linking the server.
@@ -110,6 +115,9 @@ let package = Package(
         .target(name: "Locking"),
         // Duration's conversions to the units other APIs take, written once.
         .target(name: "Durations"),
+        // The one `withDeadline` (answers owed to TrustPay cannot wait for code
+        // that ignores cancellation) and the executor a thread belongs to.
+        .target(name: "Deadlines", dependencies: ["Locking"]),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys", "Locking"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
@@ -135,10 +143,11 @@ let package = Package(
         // The idempotency store on PostgreSQL, shared by several replicas.
         .target(
             name: "PostgresInbox",
-            dependencies: ["Durations", "Locking",
+            dependencies: ["Durations", "Locking", "Deadlines",
                 "Inbox",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The operator console: pages and a JSON API on the admin listener,
         // and how events are shown to an operator (shared with `events`).
@@ -179,6 +188,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
         // What several test targets share: temporary directories, the writer
         // gate, built executables, the PostgreSQL requirement, a store that

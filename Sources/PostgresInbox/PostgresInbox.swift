@@ -1,9 +1,11 @@
+import Deadlines
 import Durations
 import Foundation
 import Inbox
 import Locking
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// An ``IdempotencyStore`` in PostgreSQL, shared by every replica of a
 /// merchant's server: a callback delivered to two replicas at once is
@@ -16,6 +18,9 @@ import PostgresNIO
 /// …
 /// await inbox.shutdown()
 /// ```
+///
+/// It is also a `Service`: in a `ServiceGroup`, list it before the services
+/// that use it, so that it shuts down after them.
 ///
 /// - Recording is `INSERT … ON CONFLICT DO NOTHING` on the idempotency key,
 ///   in one transaction with the upsert of the order's last status; the
@@ -52,11 +57,17 @@ public final class PostgresInbox: InboxAdministration {
     private let endpoint: PostgresConnection.Configuration?
 
     private struct Lifecycle {
-        var tasks: [Task<Void, Never>] = []
+        /// The task ``start()`` runs the background work in; nil when a
+        /// `ServiceGroup` runs it (``run()``) or nothing does yet.
+        var runner: Task<Void, Never>?
         var started = false
         var stopped = false
         var migrated = false
     }
+    /// Background work that starts later (probes, the replica name's
+    /// connection), handed to the task group of ``run()``.
+    private let jobs: AsyncStream<@Sendable () async -> Void>
+    private let jobsContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
     /// The pool's configuration for `url`; nothing is connected until ``start()``.
     ///
@@ -118,6 +129,7 @@ public final class PostgresInbox: InboxAdministration {
         } else {
             endpoint = nil
         }
+        (jobs, jobsContinuation) = AsyncStream.makeStream()
         self.databaseDescription = description
         self.operationTimeout = operationTimeout
         self.retention = retention
@@ -147,37 +159,70 @@ public final class PostgresInbox: InboxAdministration {
         return inbox
     }
 
-    /// Starts the connection pool (and the retention sweep). Store calls made
-    /// before the schema is migrated migrate it first.
+    /// Starts the connection pool (and the retention sweep) in a task of its
+    /// own, for callers that run no `ServiceGroup`; ``shutdown()`` ends it.
+    /// Store calls made before the schema is migrated migrate it first.
     public func start() {
         lifecycle.withLock { state in
-            guard !state.started else { return }
+            guard !state.started, !state.stopped else { return }
             state.started = true
-            state.tasks.append(Task { [client] in await client.run() })
-            if let retention {
-                state.tasks.append(Task { [weak self] in await self?.sweep(retention: retention) })
-            }
+            state.runner = Task { [self] in await runBackground() }
+        }
+    }
+
+    /// The `Service`: runs the connection pool, the retention sweep and the
+    /// probes until graceful shutdown or cancellation, then closes the
+    /// pool's connections. If ``start()`` already runs them, waits for the
+    /// same and then shuts the inbox down.
+    public func run() async {
+        let runsHere = lifecycle.withLock { state in
+            guard !state.started, !state.stopped else { return false }
+            state.started = true
+            return true
+        }
+        if runsHere {
+            await cancelWhenGracefulShutdown { [self] in await runBackground() }
+            lifecycle.withLock { $0.stopped = true }
+            jobsContinuation.finish()
+        } else {
+            try? await gracefulShutdown()
+            await shutdown()
         }
     }
 
     /// Closes the pool's connections; store calls fail from then on.
     public func shutdown() async {
-        let tasks = lifecycle.withLock { state in
+        let runner = lifecycle.withLock { state in
             state.stopped = true
-            defer { state.tasks = [] }
-            return state.tasks
+            defer { state.runner = nil }
+            return state.runner
         }
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        jobsContinuation.finish()
+        runner?.cancel()
+        await runner?.value
     }
 
-    /// Runs `work` until ``shutdown()`` (which cancels it); false when already shut down.
-    func keepRunning(_ work: @escaping @Sendable () async -> Void) -> Bool {
-        lifecycle.withLock { state in
-            guard !state.stopped else { return false }
-            state.tasks.append(Task { await work() })
-            return true
+    /// Every background task is a child of this one: it ends when the job
+    /// stream does (``shutdown()``) or when it is cancelled.
+    private func runBackground() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { [client] in await client.run() }
+            if let retention {
+                group.addTask { [self] in await sweep(retention: retention) }
+            }
+            for await job in jobs {
+                group.addTask { await job() }
+            }
+            group.cancelAll()
         }
+    }
+
+    /// Runs `work` in the background until ``shutdown()`` (which cancels it);
+    /// false when already shut down.
+    func keepRunning(_ work: @escaping @Sendable () async -> Void) -> Bool {
+        let open = lifecycle.withLock { !$0.stopped }
+        guard open, case .enqueued = jobsContinuation.yield(work) else { return false }
+        return true
     }
 
     /// Applies the schema migrations the database lacks (see `Schema`).
@@ -573,6 +618,10 @@ public final class PostgresInbox: InboxAdministration {
         if failingFast, let refusal = reachability.refusal() { throw refusal }
         let needsMigration = migrating && !state.migrated
         do {
+            // Abandoned at the deadline: PostgresNIO does not stop waiting for
+            // the answer to a query already sent when cancelled, and on a
+            // connection that silently stopped answering that could take as
+            // long as TCP gives up (see `withDeadline`).
             let value = try await withDeadline(timeout) { [self] in
                 if needsMigration {
                     try await Schema.migrate(client, logger: driverLogger)
@@ -586,7 +635,7 @@ public final class PostgresInbox: InboxAdministration {
                         attempt += 1
                     }
                 }
-            }
+            }.get()
             answered()
             return value
         } catch {
@@ -617,10 +666,7 @@ public final class PostgresInbox: InboxAdministration {
         logger.error(
             "PostgreSQL unreachable; callbacks are answered 503 at once until it answers again",
             metadata: ["error": "\(failure)"])
-        lifecycle.withLock { state in
-            guard !state.stopped else { return }
-            state.tasks.append(Task { [weak self] in await self?.probeUntilAnswered() })
-        }
+        _ = keepRunning { [weak self] in await self?.probeUntilAnswered() }
     }
 
     /// Why a connection of its own to the database fails (connection
@@ -679,3 +725,5 @@ struct UnexpectedlyEmpty: Error, CustomStringConvertible {
     let what: String
     var description: String { "no row for \(what): changed concurrently" }
 }
+
+extension PostgresInbox: Service {}

@@ -1,3 +1,4 @@
+import Deadlines
 import Foundation
 import Inbox
 import Logging
@@ -58,7 +59,12 @@ extension PostgresInbox {
                         do {
                             while true {
                                 try await Task.sleep(for: .seconds(5))
-                                _ = try await connection.query("SELECT 1", logger: driverLogger).collect()
+                                // Bounded: a query sent as PostgreSQL went down was seen never
+                                // to answer nor to notice cancellation, which kept the name
+                                // from being taken again and shutdown from ending.
+                                try await withDeadline(operationTimeout) { [driverLogger] in
+                                    _ = try await connection.query("SELECT 1", logger: driverLogger).collect()
+                                }.get()
                             }
                         } catch {
                             // Given up (shut down): close the connection rather than hand it back to the

@@ -5,6 +5,8 @@ import HTTPServer
 import Inbox
 import Logging
 import ServiceConfiguration
+import ServiceLifecycle
+import UnixSignals
 import Webhooks
 
 struct Serve: AsyncParsableCommand {
@@ -84,21 +86,20 @@ struct Serve: AsyncParsableCommand {
                 config, environment: environment, store: store, pipeline: pipeline,
                 owner: ownerPrefix ?? ClaimRecovery.hostName(), logger: logger)
         }
-        ShutdownSignals.install { signal in
-            logger.info("signal \(signal): shutting down")
-            main.shutdown()
-            admin?.shutdown()
-        }
-        // The workers, the retention sweep and reconciliation run until the
-        // listeners have stopped, then are cancelled and awaited.
-        await withDiscardingTaskGroup { group in
-            group.addTask { await pipeline.runWorkers() }
-            group.addTask { await Retention.run(store: store, keep: config.store.keepCompleted, logger: logger) }
-            if let sweep = reconciliation?.sweep { group.addTask { await sweep.run() } }
-            await main.waitUntilStopped()
-            await admin?.waitUntilStopped()
-            group.cancelAll()
-        }
+        // One group, stopped in reverse order on SIGTERM/SIGINT: the callbacks
+        // listener drains first, then the admin listener, then the workers
+        // (after the handlers they run), the sweeps, and last the store.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let store = store as? any Service { services.append(.init(service: store)) }
+        services.append(.init(service: pipeline.dispatchService))
+        services.append(.init(service: Retention(store: store, keep: config.store.keepCompleted, logger: logger)))
+        if let sweep = reconciliation?.sweep { services.append(.init(service: BackgroundLoop(sweep.run))) }
+        // A listener that stops on its own shuts everything down in order.
+        if let admin { services.append(.init(service: admin, successTerminationBehavior: .gracefullyShutdownGroup)) }
+        services.append(.init(service: main, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         try? await reconciliation?.http.shutdown()
         withExtendedLifetime(ownership) {}
         logger.info("stopped")
@@ -127,17 +128,36 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Deletes handled events older than `store.keep_completed`, hourly.
-enum Retention {
-    static func run(store: any InboxAdministration, keep: Duration, logger: Logger) async {
-        while !Task.isCancelled {
-            do {
-                let pruned = try await store.prune(completedBefore: Date().addingTimeInterval(-keep.seconds))
-                if pruned > 0 { logger.info("pruned completed events", metadata: ["count": "\(pruned)"]) }
-            } catch {
-                logger.warning("pruning failed; will try again", metadata: ["error": "\(error)"])
+/// Deletes handled events older than `store.keep_completed`, hourly, until
+/// graceful shutdown.
+struct Retention: Service {
+    let store: any InboxAdministration
+    let keep: Duration
+    let logger: Logger
+
+    func run() async {
+        await cancelWhenGracefulShutdown { [self] in
+            while !Task.isCancelled {
+                do {
+                    let pruned = try await store.prune(completedBefore: Date().addingTimeInterval(-keep.seconds))
+                    if pruned > 0 { logger.info("pruned completed events", metadata: ["count": "\(pruned)"]) }
+                } catch {
+                    logger.warning("pruning failed; will try again", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(3600))
             }
-            try? await Task.sleep(for: .seconds(3600))
         }
+    }
+}
+
+/// A loop that runs until cancelled (the reconciliation sweep), as a
+/// service cancelled on graceful shutdown.
+struct BackgroundLoop: Service {
+    let body: @Sendable () async -> Void
+
+    init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+
+    func run() async {
+        await cancelWhenGracefulShutdown(body)
     }
 }

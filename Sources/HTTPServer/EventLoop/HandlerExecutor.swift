@@ -1,3 +1,4 @@
+import Deadlines
 import Locking
 
 /// The threads async route handlers run on, one per core, shared by every
@@ -5,7 +6,8 @@ import Locking
 /// handler must not stall sockets) nor on Swift's cooperative pool (code
 /// elsewhere in the process that blocks it must not stall the server):
 /// handler tasks prefer this executor, and so do their child tasks and
-/// non-actor async calls.
+/// non-actor async calls. The dispatch workers prefer it as well
+/// (``HTTPServer/handlerExecutor``).
 final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = HandlerExecutor(threads: HTTPServerConfiguration.coreCount)
 
@@ -22,6 +24,8 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     private func work() {
+        // So that work a handler's deadline abandons stays here too.
+        ExecutorThreads.register(self)
         while let job = queue.take() {
             job.runSynchronously(on: asUnownedTaskExecutor())
         }

@@ -14,6 +14,9 @@ import Locking
 /// let addresses = try server.start()
 /// server.waitUntilStopped()
 /// ```
+///
+/// It is also a `Service` (see `HTTPServer+Service.swift`): in a
+/// `ServiceGroup` it starts, serves, and drains on graceful shutdown.
 public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     private let router: Router
@@ -93,6 +96,13 @@ public final class HTTPServer: Sendable {
     }
 
     public var boundAddresses: [SocketAddress] { state.withLock { $0.addresses } }
+
+    /// The executor async route handlers run on: code that runs handlers
+    /// elsewhere (the webhook dispatch workers) prefers it too, so that a
+    /// handler that blocks its thread never blocks Swift's cooperative pool.
+    public static var handlerExecutor: any TaskExecutor { HandlerExecutor.shared }
+
+    var isStarted: Bool { state.withLock { $0.started } }
 
     public var openConnections: Int { shared.connectionCount }
 

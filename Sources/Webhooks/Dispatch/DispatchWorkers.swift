@@ -1,6 +1,7 @@
 import Foundation
 import Inbox
 import Logging
+import ServiceLifecycle
 
 /// Background loops that claim due events and run their handlers.
 ///
@@ -22,17 +23,24 @@ struct DispatchWorkers: Sendable {
 
     static let wakeKey = 0
 
-    /// Runs until the calling task is cancelled.
+    /// Runs until the calling task is cancelled or, in a `ServiceGroup`,
+    /// until its graceful shutdown: then no worker claims again, and the
+    /// handlers already running finish (within the handler timeout) and have
+    /// their outcome recorded, as a drained request does.
     func run() async {
-        await withDiscardingTaskGroup { group in
-            for index in 0..<max(1, count) {
-                group.addTask { await loop(owner: "\(ownerPrefix)/worker-\(index)") }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for index in 0..<max(1, count) {
+                    group.addTask { await loop(owner: "\(ownerPrefix)/worker-\(index)") }
+                }
             }
+        } onGracefulShutdown: { [wakeUps] in
+            wakeUps.notify(Self.wakeKey)  // idle workers look again and see the shutdown
         }
     }
 
     private func loop(owner: String) async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let claimed: [InboxEvent]
             do {
                 claimed = try await store.claimDue(

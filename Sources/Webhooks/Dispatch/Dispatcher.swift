@@ -1,3 +1,4 @@
+import Deadlines
 import Durations
 import Foundation
 import Inbox
@@ -16,7 +17,7 @@ struct Dispatcher: Sendable {
     /// Notified with an event id whenever its attempt ends.
     let finished: Waiters<String>
     /// Wakes the workers when a retry falls due.
-    let wakeWorkers: @Sendable () -> Void
+    let retryAlarm: RetryAlarm
 
     /// How one attempt ended.
     enum Result: Sendable, Equatable {
@@ -65,11 +66,7 @@ struct Dispatcher: Sendable {
                 else { return lost(logger) }
                 logger.warning("handler attempt failed; will retry", metadata: ["retry_in": "\(delay)"])
                 PipelineMetrics.attempt("retry")
-                let wake = wakeWorkers
-                Task {
-                    try? await Task.sleep(for: delay)
-                    wake()
-                }
+                retryAlarm.schedule(after: delay)
                 return .willRetry
             }
             guard try await store.deadLetter(id: event.id, owner: owner, attempt: record)
@@ -118,6 +115,9 @@ struct Dispatcher: Sendable {
             let handlers = handlers.card
             work = { for handler in handlers { try await handler(cardEvent) } }
         }
+        // Handlers run in a task of their own on this (the handler) executor;
+        // one that overruns is cancelled and abandoned, so that the outcome is
+        // recorded within the lease.
         switch await withDeadline(handlerTimeout, work) {
         case .finished: return nil
         case .failed(let error): return .threw(String(describing: error))

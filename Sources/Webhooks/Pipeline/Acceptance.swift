@@ -87,13 +87,11 @@ extension WebhookPipeline {
         }
     }
 
-    /// Hands a conflict to the conflict handlers without delaying the answer.
+    /// Hands a conflict to the conflict handlers without delaying the
+    /// answer: the dispatch service runs them (see ``ConflictReports``).
     private func report(_ conflict: ConflictReport) {
         countConflict()
-        let handlers = handlers.conflict
-        guard !handlers.isEmpty else { return }
-        Task {
-            for handler in handlers { await handler(conflict) }
-        }
+        guard !handlers.conflict.isEmpty else { return }
+        conflictReports.enqueue(conflict)
     }
 }

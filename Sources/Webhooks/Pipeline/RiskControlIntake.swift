@@ -1,3 +1,4 @@
+import Deadlines
 import HTTPServer
 import Logging
 import TrustPay

@@ -9,7 +9,8 @@ import TrustPay
 /// ``WebhookServer/makePipeline()``.
 ///
 /// Mount its routes on your own `Router` (or use ``router``), and run
-/// ``runWorkers()`` for as long as the server serves: after-store events are
+/// ``dispatchService`` (in your `ServiceGroup`, before the server, so that it
+/// stops after it) for as long as the server serves: after-store events are
 /// handled only by the workers.
 ///
 /// ```swift
@@ -17,7 +18,10 @@ import TrustPay
 /// var router = Router()
 /// pipeline.mount(on: &router)
 /// router.get("/version") { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "1.0") }
-/// let workers = Task { await pipeline.runWorkers() }
+/// let server = HTTPServer(configuration: http, router: router)
+/// let group = ServiceGroup(
+///     services: [pipeline.dispatchService, server], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
 /// ```
 public final class WebhookPipeline: Sendable {
     public let configuration: WebhookConfiguration
@@ -29,6 +33,8 @@ public final class WebhookPipeline: Sendable {
     let authenticator = CallbackAuthenticator()
     let workers: DispatchWorkers
     let wakeUps: Waiters<Int>
+    let retryAlarm = RetryAlarm()
+    let conflictReports = ConflictReports()
     let finished: Waiters<String>
     /// Distinguishes this process's lease owners from other replicas'.
     let instanceID: String
@@ -54,7 +60,7 @@ public final class WebhookPipeline: Sendable {
         let dispatcher = Dispatcher(
             handlers: handlers, store: store, retrySchedule: configuration.retrySchedule,
             handlerTimeout: configuration.handlerTimeout, logger: logger, finished: finished,
-            wakeWorkers: { wakeUps.notify(DispatchWorkers.wakeKey) })
+            retryAlarm: retryAlarm)
         self.dispatcher = dispatcher
         workers = DispatchWorkers(
             dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
@@ -133,9 +139,14 @@ public final class WebhookPipeline: Sendable {
 
     // MARK: dispatch side
 
-    /// Runs the background workers until the calling task is cancelled.
+    /// The dispatch workers, the retry alarm and the conflict handlers as
+    /// one `Service`.
+    public var dispatchService: DispatchService { DispatchService(pipeline: self) }
+
+    /// Runs ``dispatchService`` until the calling task is cancelled (or its
+    /// group shuts down gracefully).
     public func runWorkers() async {
-        await workers.run()
+        await dispatchService.run()
     }
 
     /// Makes an event pending again (a dead letter, typically) and wakes the

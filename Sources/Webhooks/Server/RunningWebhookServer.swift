@@ -1,13 +1,18 @@
 import HTTPServer
 import Logging
+import ServiceLifecycle
 
-/// A started ``WebhookServer``: its HTTP listeners and its dispatch workers.
+/// A started ``WebhookServer``: its HTTP listeners and its dispatch workers,
+/// run as one `ServiceGroup` (the same services ``WebhookServer/run(http:gracefulShutdownSignals:)``
+/// runs), without signal handling.
 public final class RunningWebhookServer: Sendable {
     public let pipeline: WebhookPipeline
     public let http: HTTPServer
     /// The bound addresses, with real ports where port 0 was asked.
     public let addresses: [SocketAddress]
-    private let workers: Task<Void, Never>
+    /// The one task that runs the group: `start` returns at once, so the
+    /// group cannot be a child of its caller. ``waitUntilStopped()`` awaits it.
+    private let group: Task<Void, Never>
     private let logger: Logger
 
     init(pipeline: WebhookPipeline, http configuration: HTTPServerConfiguration, logger: Logger) throws {
@@ -15,22 +20,23 @@ public final class RunningWebhookServer: Sendable {
         self.logger = logger
         http = HTTPServer(configuration: configuration, router: pipeline.router, logger: logger)
         addresses = try http.start()
-        workers = Task { await pipeline.runWorkers() }
+        let services = ServiceGroup(
+            configuration: .init(services: WebhookServer.services(pipeline: pipeline, http: http), logger: logger))
+        group = Task { try? await services.run() }
     }
 
     /// Stops accepting requests and lets those in flight finish within
-    /// `drainTimeout`; the workers stop once the server has.
-    /// Returns at once.
+    /// `drainTimeout` (the configuration's when nil); the workers stop once
+    /// the server has, after the handlers they are running. Returns at once.
     public func shutdown(drainTimeout: Duration? = nil) {
+        // The server's service ends when its loops stop, which shuts the
+        // group down gracefully (see `WebhookServer.services`).
         http.shutdown(drainTimeout: drainTimeout)
     }
 
-    /// Suspends until the HTTP server has stopped, then stops the workers
-    /// (an event in progress keeps its lease and runs again later).
+    /// Suspends until the HTTP server and then the workers have stopped.
     public func waitUntilStopped() async {
-        await http.waitUntilStopped()
-        workers.cancel()
-        await workers.value
+        await group.value
         logger.info("webhook server stopped")
     }
 }

@@ -1,3 +1,4 @@
+import Deadlines
 /// A route that receives payment callbacks (the `notify_url` of payin and payout orders).
 public struct PaymentRoute: Sendable, Equatable {
     public var path: String

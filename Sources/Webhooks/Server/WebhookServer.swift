@@ -1,7 +1,9 @@
 import HTTPServer
 import Inbox
 import Logging
+import ServiceLifecycle
 import TrustPay
+import UnixSignals
 
 /// The merchant-facing entry point: configure merchants and routes, register
 /// handlers, run.
@@ -14,8 +16,12 @@ import TrustPay
 /// webhooks.onRiskControl { request in
 ///     request.hasWellFormedCardDigits ? .allow : .deny
 /// }
-/// try await webhooks.run(http: HTTPServerConfiguration(host: "0.0.0.0", port: 8080))
+/// try await webhooks.run(
+///     http: HTTPServerConfiguration(host: "0.0.0.0", port: 8080), gracefulShutdownSignals: [.sigterm, .sigint])
 /// ```
+///
+/// To run it beside services of your own, put ``services(http:)`` in your
+/// `ServiceGroup`.
 ///
 /// Handlers run at least once per event (retried on failure, and again after
 /// a crash): make their effects idempotent by ``DeliveryAttempt/eventID``.
@@ -79,13 +85,28 @@ public struct WebhookServer: Sendable {
         try RunningWebhookServer(pipeline: makePipeline(), http: http, logger: logger)
     }
 
-    /// Starts, then returns when the server has stopped: on SIGTERM or SIGINT
-    /// when `handlingSignals`, after draining requests in flight.
-    public func run(http: HTTPServerConfiguration, handlingSignals: Bool = true) async throws {
-        let running = try start(http: http)
-        if handlingSignals {
-            ShutdownSignals.install { _ in running.shutdown() }
-        }
-        await running.waitUntilStopped()
+    /// Serves until the task is cancelled or one of `gracefulShutdownSignals`
+    /// arrives (none by default: no process-wide signal handler is installed
+    /// unless asked for), then drains requests in flight and stops the
+    /// workers after the server.
+    public func run(http: HTTPServerConfiguration, gracefulShutdownSignals: [UnixSignal] = []) async throws {
+        let group = ServiceGroup(configuration: .init(
+            services: services(http: http), gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+        try await group.run()
+    }
+
+    /// The dispatch service and an HTTP server on `http`, in the order a
+    /// `ServiceGroup` needs: the server stops first (and, should it stop on
+    /// its own, shuts the group down), then the workers.
+    public func services(http: HTTPServerConfiguration) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let pipeline = makePipeline()
+        return Self.services(pipeline: pipeline, http: HTTPServer(configuration: http, router: pipeline.router, logger: logger))
+    }
+
+    static func services(pipeline: WebhookPipeline, http: HTTPServer) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        [
+            .init(service: pipeline.dispatchService),
+            .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
     }
 }

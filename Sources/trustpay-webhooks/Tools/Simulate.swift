@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import HTTPServer
+import ServiceLifecycle
 import TrustPay
 import TrustPaySimulator
+import UnixSignals
 import Yams
 
 /// Plays TrustPay against a running server: the Order Query API and the
@@ -87,9 +89,23 @@ struct Simulate: AsyncParsableCommand {
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         Self.say("listening on http://\(shownHost):\(boundPort)")
-        ShutdownSignals.install { _ in simulator.shutdown() }
-
         let exitAfterDelivery = exitAfterDelivery
+        // SIGTERM/SIGINT stop the query server, as graceful shutdown of a
+        // one-service group; deliveries in progress are then abandoned.
+        let run = BackgroundLoop {
+            await withGracefulShutdownHandler {
+                await Self.serve(simulator, exitAfterDelivery: exitAfterDelivery)
+            } onGracefulShutdown: {
+                simulator.shutdown()
+            }
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: run, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: ToolLogging.logger))
+        try await group.run()
+    }
+
+    private static func serve(_ simulator: TrustPaySimulator, exitAfterDelivery: Bool) async {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 let records = await simulator.deliverCallbacks { Self.say(Self.line($0)) }
