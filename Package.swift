@@ -47,7 +47,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         .target(
             name: "HTTPServer",
-            dependencies: ["Locking", "Deadlines",
+            dependencies: ["Locking", "Deadlines", "Durations",
                 "CLinuxSys", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,25 +1,25 @@
 import Locking
 
 /// Waits for a duration, throwing when cancelled, as `Task.sleep(for:)` does.
-public typealias DeadlineSleep = @Sendable (Duration) async throws -> Void
+package typealias DeadlineSleep = @Sendable (Duration) async throws -> Void
 
 /// Thrown by ``DeadlineOutcome/get()`` when the operation did not finish
 /// within its time limit.
-public struct DeadlineExceeded: Error, CustomStringConvertible {
-    public let limit: Duration
-    public init(limit: Duration) { self.limit = limit }
-    public var description: String { "no answer within \(limit)" }
+package struct DeadlineExceeded: Error, CustomStringConvertible {
+    package let limit: Duration
+    package init(limit: Duration) { self.limit = limit }
+    package var description: String { "no answer within \(limit)" }
 }
 
 /// How an operation run against a deadline ended.
-public enum DeadlineOutcome<Value: Sendable>: Sendable {
+package enum DeadlineOutcome<Value: Sendable>: Sendable {
     case finished(Value)
     /// It threw; also when the caller was cancelled first (`CancellationError`).
     case failed(any Error)
     case timedOut(Duration)
 
     /// The value, or the error: ``DeadlineExceeded`` for a time-out.
-    public func get() throws -> Value {
+    package func get() throws -> Value {
         switch self {
         case .finished(let value): return value
         case .failed(let error): throw error
@@ -47,7 +47,7 @@ public enum DeadlineOutcome<Value: Sendable>: Sendable {
 ///
 /// `sleep` waits out the limit; tests pass one they control, to see the
 /// limit asked for and to end it without waiting.
-public func withDeadline<Value: Sendable>(
+package func withDeadline<Value: Sendable>(
     _ limit: Duration, sleep: @escaping DeadlineSleep = { try await Task.sleep(for: $0) },
     _ operation: @escaping @Sendable () async throws -> Value
 ) async -> DeadlineOutcome<Value> {

@@ -12,7 +12,7 @@ import Darwin
 /// caller (``withDeadline(_:sleep:_:)``'s abandoned operation) asks the
 /// thread it was called on instead. A thread of such an executor only runs
 /// jobs of tasks that prefer it, so the answer is the caller's preference.
-public enum ExecutorThreads {
+package enum ExecutorThreads {
     private final class Entry {
         let executor: any TaskExecutor
         init(_ executor: any TaskExecutor) { self.executor = executor }
@@ -26,13 +26,13 @@ public enum ExecutorThreads {
 
     /// Marks the calling thread as one of `executor`'s, for its whole life
     /// (the executor's threads never end).
-    public static func register(_ executor: any TaskExecutor) {
+    package static func register(_ executor: any TaskExecutor) {
         pthread_setspecific(key, Unmanaged.passRetained(Entry(executor)).toOpaque())
     }
 
     /// The executor the calling thread belongs to; nil on any other thread
     /// (Swift's cooperative pool among them).
-    public static var current: (any TaskExecutor)? {
+    package static var current: (any TaskExecutor)? {
         guard let raw = pthread_getspecific(key) else { return nil }
         return Unmanaged<Entry>.fromOpaque(raw).takeUnretainedValue().executor
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import Durations
 import Glibc
 import Logging
 import Synchronization
@@ -142,8 +143,7 @@ public final class HTTPServer: Sendable {
         guard let workers else { return }
         logger.info("shutting down", metadata: ["open_connections": "\(openConnections)"])
         for worker in workers { worker.loop.execute { worker.beginDrain() } }
-        let timeout = max(.zero, drainTimeout ?? configuration.drainTimeout).components
-        let microseconds = Int64(clamping: timeout.seconds) &* 1_000_000 &+ timeout.attoseconds / 1_000_000_000_000
+        let microseconds = max(.zero, drainTimeout ?? configuration.drainTimeout).wholeNanoseconds / 1000
         _ = try? Self.spawn(detached: true) {
             usleep(useconds_t(clamping: microseconds))
             for worker in workers { worker.loop.execute { worker.closeAll() } }

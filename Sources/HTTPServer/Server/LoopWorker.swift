@@ -1,3 +1,4 @@
+import Durations
 import CLinuxSys
 import Glibc
 import Logging
@@ -33,11 +34,7 @@ final class LoopWorker: @unchecked Sendable {
         self.configuration = configuration
         self.router = router
         self.shared = shared
-        func ns(_ duration: Duration) -> UInt64 {
-            let parts = duration.components
-            let nanoseconds = Int64(clamping: parts.seconds) &* 1_000_000_000 &+ parts.attoseconds / 1_000_000_000
-            return UInt64(max(1_000_000, nanoseconds))  // at least 1 ms, as before
-        }
+        func ns(_ duration: Duration) -> UInt64 { UInt64(max(1_000_000, duration.wholeNanoseconds)) }  // at least 1 ms
         timeouts = ConnectionState.Timeouts(
             header: ns(configuration.headerReadTimeout), body: ns(configuration.bodyReadTimeout),
             idle: ns(configuration.idleTimeout), write: ns(configuration.writeTimeout))
