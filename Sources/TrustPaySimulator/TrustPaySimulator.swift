@@ -32,7 +32,7 @@ public final class TrustPaySimulator: Sendable {
     private let faults = Locked<[Int]>([])
     private let queryLog = Locked<[SimulatedQuery]>([])
     private let deliveryLog = Locked<[DeliveryRecord]>([])
-    private let server: Locked<HTTPServer?> = Locked(nil)
+    private let server: Locked<Server?> = Locked(nil)
     private let payTime: String
 
     /// Posts callbacks unless another client is given: like TrustPay, a
@@ -76,7 +76,7 @@ public final class TrustPaySimulator: Sendable {
         router.add(.post, "/v4/query/order", .immediate { endpoint.respond(to: $0) })
         var configuration = HTTPServerConfiguration(host: host, port: port)
         configuration.eventLoops = 1
-        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
+        let server = Server(configuration: configuration, router: router, logger: logger)
         let addresses = try server.start()
         self.server.withLock { $0 = server }
         return addresses[0].port

@@ -58,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         let store = try await StoreFactory.open(config.store, environment: environment, logger: logger, servingAnyway: true)
         let ownerPrefix = try await ClaimRecovery.recover(store: store, settings: config, logger: logger)
         let pipeline = assembly.webhookServer(store: store, leaseOwnerPrefix: ownerPrefix).makePipeline()
-        let main = HTTPServer(
+        let main = Server(
             configuration: assembly.httpConfiguration(host: host, port: port),
             router: assembly.mainRouter(pipeline), logger: logger)
         let scheme = config.server.tlsCertificate == nil ? "http" : "https"
@@ -70,7 +70,7 @@ struct Serve: AsyncParsableCommand {
             http.eventLoops = 1
             let console = assembly.operatorConsole(store: store)
             let router = assembly.adminRouter(pipeline: pipeline, console: console)
-            let server = HTTPServer(configuration: http, router: router, logger: logger)
+            let server = Server(configuration: http, router: router, logger: logger)
             for address in try Self.start(server, key: "admin.port") {
                 logger.info("admin on http://\(address) (\(config.routes.metrics), \(config.routes.readyz))")
                 // The one line that carries the token: it is the address to open.
@@ -119,7 +119,7 @@ struct Serve: AsyncParsableCommand {
 
     /// Starts a listener; a port that another process holds ends `serve`
     /// with the key the port came from, not a half-shared port.
-    private static func start(_ server: HTTPServer, key: String) throws -> [SocketAddress] {
+    private static func start(_ server: Server, key: String) throws -> [SocketAddress] {
         do {
             return try server.start()
         } catch SocketError.addressInUse(let address) {

@@ -11,7 +11,7 @@ import Webhooks
 /// dead letter (order `DEAD-1`) and a pending event (order `OK-1`).
 struct ConsoleUnderTest {
     static let token = "console-test-token-7f3a"
-    let server: HTTPServer
+    let server: Server
     let base: String
     let store: MemoryInbox
     let deadID: String
@@ -30,7 +30,7 @@ struct ConsoleUnderTest {
         pendingID = try await store.list(EventFilter(orderNo: "OK-1"))[0].id
         var router = Router()
         OperatorConsole(token: Self.token, store: store, reconciliation: reconciliation).register(on: &router)
-        server = HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), router: router)
+        server = Server(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), router: router)
         base = "http://\(try server.start()[0])"
     }
 

@@ -36,6 +36,6 @@ package struct TestCertificates: Sendable {
 
     package func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
-    /// The server side: this certificate and key for an HTTPServer listener.
+    /// The server side: this certificate and key for a Server listener.
     package var tls: TLSConfiguration { TLSConfiguration(certificateChainPath: certificatePath, privateKeyPath: keyPath) }
 }

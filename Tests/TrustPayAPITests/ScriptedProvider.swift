@@ -31,7 +31,7 @@ final class ScriptedProvider: Sendable {
     }
 
     private let state: Locked<State>
-    private let server: HTTPServer
+    private let server: Server
     let baseURL: String
 
     init(_ replies: [Reply], tls: TLSConfiguration? = nil) throws {
@@ -59,7 +59,7 @@ final class ScriptedProvider: Sendable {
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.eventLoops = 1
         configuration.listeners[0].tls = tls
-        server = HTTPServer(configuration: configuration, router: router)
+        server = Server(configuration: configuration, router: router)
         let address = try server.start()[0]
         baseURL = (tls == nil ? "http" : "https") + "://127.0.0.1:\(address.port)"
         self.state = state

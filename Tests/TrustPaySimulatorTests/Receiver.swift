@@ -10,7 +10,7 @@ final class Receiver: Sendable {
     }
 
     private let state: Locked<State>
-    private let server: HTTPServer
+    private let server: Server
     let url: String
 
     init(answering statuses: [Int]) throws {
@@ -26,7 +26,7 @@ final class Receiver: Sendable {
         })
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.eventLoops = 1
-        server = HTTPServer(configuration: configuration, router: router)
+        server = Server(configuration: configuration, router: router)
         url = "http://127.0.0.1:\(try server.start()[0].port)/trustpay/payment"
         self.state = state
     }

@@ -149,7 +149,7 @@ func server_events(_ directory: ScratchDirectory) -> String { directory.url.path
 /// A Standard Webhooks receiver in this process: checks every request's
 /// signature and remembers what it saw.
 final class ForwardReceiver: Sendable {
-    let server: HTTPServer
+    let server: Server
     let port: Int
     private let seen = Seen()
 
@@ -170,7 +170,7 @@ final class ForwardReceiver: Sendable {
         }
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         configuration.eventLoops = 1
-        server = HTTPServer(configuration: configuration, router: router)
+        server = Server(configuration: configuration, router: router)
         port = try server.start()[0].port
     }
 

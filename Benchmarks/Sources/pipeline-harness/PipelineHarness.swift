@@ -26,7 +26,7 @@ import Webhooks
 ///
 /// What it leaves out of the server's path: the socket reads and writes,
 /// the event loop, the hop to the handler executor and back, and response
-/// encoding (internal to HTTPServer). Headers are handed over as name/value
+/// encoding (internal to Server). Headers are handed over as name/value
 /// pairs, the public way to build an `HTTPRequest`. The payment handler
 /// does nothing (the server's `log` handler at level warning writes nothing
 /// either, but builds its metadata).

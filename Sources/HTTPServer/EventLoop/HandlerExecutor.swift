@@ -7,7 +7,7 @@ import Locking
 /// elsewhere in the process that blocks it must not stall the server):
 /// handler tasks prefer this executor, and so do their child tasks and
 /// non-actor async calls. The dispatch workers prefer it as well
-/// (``HTTPServer/handlerExecutor``).
+/// (``Server/handlerExecutor``).
 final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = HandlerExecutor(threads: HTTPServerConfiguration.coreCount)
 
@@ -15,7 +15,7 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
 
     private init(threads: Int) {
         for _ in 0..<max(1, threads) {
-            _ = try? HTTPServer.spawn(detached: true) { [self] in work() }
+            _ = try? Server.spawn(detached: true) { [self] in work() }
         }
     }
 

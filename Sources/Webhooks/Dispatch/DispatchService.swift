@@ -5,7 +5,7 @@ import ServiceLifecycle
 /// that claim and run due events, the alarm that wakes them when a retry
 /// falls due, and the conflict handlers.
 ///
-/// Everything runs on ``HTTPServer/handlerExecutor``, as route handlers
+/// Everything runs on ``Server/handlerExecutor``, as route handlers
 /// do: a merchant handler that blocks its thread blocks one of the server's
 /// handler threads, never Swift's cooperative pool. On graceful shutdown the
 /// workers claim nothing more and let the handlers in progress finish; put
@@ -16,7 +16,7 @@ public struct DispatchService: Service {
 
     public func run() async {
         let pipeline = pipeline
-        await withTaskExecutorPreference(HTTPServer.handlerExecutor) {
+        await withTaskExecutorPreference(Server.handlerExecutor) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await pipeline.retryAlarm.run { pipeline.wakeWorkers() } }
                 let conflictHandlers = pipeline.handlers.conflict

@@ -18,7 +18,7 @@ import TrustPay
 /// var router = Router()
 /// pipeline.mount(on: &router)
 /// router.get("/version") { _ in HTTPResponse(status: .ok, contentType: "text/plain", body: "1.0") }
-/// let server = HTTPServer(configuration: http, router: router)
+/// let server = Server(configuration: http, router: router)
 /// let group = ServiceGroup(
 ///     services: [pipeline.dispatchService, server], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// try await group.run()

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// runs), without signal handling.
 public final class RunningWebhookServer: Sendable {
     public let pipeline: WebhookPipeline
-    public let http: HTTPServer
+    public let http: Server
     /// The bound addresses, with real ports where port 0 was asked.
     public let addresses: [SocketAddress]
     /// The one task that runs the group: `start` returns at once, so the
@@ -18,7 +18,7 @@ public final class RunningWebhookServer: Sendable {
     init(pipeline: WebhookPipeline, http configuration: HTTPServerConfiguration, logger: Logger) throws {
         self.pipeline = pipeline
         self.logger = logger
-        http = HTTPServer(configuration: configuration, router: pipeline.router, logger: logger)
+        http = Server(configuration: configuration, router: pipeline.router, logger: logger)
         addresses = try http.start()
         let services = ServiceGroup(
             configuration: .init(services: WebhookServer.services(pipeline: pipeline, http: http), logger: logger))

@@ -100,10 +100,10 @@ public struct WebhookServer: Sendable {
     /// its own, shuts the group down), then the workers.
     public func services(http: HTTPServerConfiguration) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let pipeline = makePipeline()
-        return Self.services(pipeline: pipeline, http: HTTPServer(configuration: http, router: pipeline.router, logger: logger))
+        return Self.services(pipeline: pipeline, http: Server(configuration: http, router: pipeline.router, logger: logger))
     }
 
-    static func services(pipeline: WebhookPipeline, http: HTTPServer) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    static func services(pipeline: WebhookPipeline, http: Server) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         [
             .init(service: pipeline.dispatchService),
             .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup),

@@ -51,7 +51,7 @@ enum Preflight {
         }
     }
 
-    /// Loads the pair as the listener will (HTTPServer's own loader), without binding.
+    /// Loads the pair as the listener will (the server's own loader), without binding.
     private static func checkTLS(certificate: String, key: String, config: ServiceSettings)
         throws(ConfigurationError)
     {

@@ -16,7 +16,7 @@ import Locking
         defer { first.stop() }
         var configuration = LiveServer.configuration(host: host)
         configuration.listeners[0].address.port = first.port
-        let second = HTTPServer(configuration: configuration, router: LiveServer.standardRouter())
+        let second = Server(configuration: configuration, router: LiveServer.standardRouter())
         #expect {
             try second.start()
         } throws: { error in

@@ -6,12 +6,12 @@ import Locking
 
 /// A real server on an ephemeral loopback port, for one test.
 final class LiveServer: Sendable {
-    let server: HTTPServer
+    let server: Server
     let address: SocketAddress
 
     init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(host: "127.0.0.1", port: 0),
          router: Router = LiveServer.standardRouter()) throws {
-        server = HTTPServer(configuration: configuration, router: router)
+        server = Server(configuration: configuration, router: router)
         address = try server.start()[0]
     }
 

@@ -11,14 +11,14 @@ import Locking
 /// ```swift
 /// var router = Router()
 /// router.add(.get, "/healthz", .immediate { _ in HTTPResponse(status: .ok) })
-/// let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), router: router)
+/// let server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: router)
 /// let addresses = try server.start()
 /// server.waitUntilStopped()
 /// ```
 ///
-/// It is also a `Service` (see `HTTPServer+Service.swift`): in a
+/// It is also a `Service` (see `Server+Service.swift`): in a
 /// `ServiceGroup` it starts, serves, and drains on graceful shutdown.
-public final class HTTPServer: Sendable {
+public final class Server: Sendable {
     public let configuration: HTTPServerConfiguration
     private let router: Router
     private let logger: Logger

@@ -4,7 +4,7 @@ import ServiceLifecycle
 /// Hummingbird server is one: a `ServiceGroup` composes it with the rest of
 /// a process and decides when it stops. The server never installs signal
 /// handlers itself; a group configured with `gracefulShutdownSignals` does.
-extension HTTPServer: Service {
+extension Server: Service {
     /// Starts the server unless ``start()`` already did (a caller that wants
     /// the bound addresses before the group runs calls it first), then
     /// serves until the group's graceful shutdown, which drains requests in
