@@ -9,10 +9,14 @@ public final class WebhookTestServer: Sendable {
     public let running: RunningWebhookServer
     public let client: WebhookClient
 
-    /// Starts on `127.0.0.1`, port 0, with one event loop (tests share few cores).
-    public init(_ server: WebhookServer, eventLoops: Int = 1) throws {
+    /// Starts on `127.0.0.1`, port 0, with one event loop (tests share few
+    /// cores); `http` adjusts the rest (limits, timeouts) before the start.
+    public init(
+        _ server: WebhookServer, eventLoops: Int = 1, http adjust: (inout HTTPServerConfiguration) -> Void = { _ in }
+    ) throws {
         var http = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         http.eventLoops = eventLoops
+        adjust(&http)
         running = try server.start(http: http)
         client = WebhookClient(address: running.addresses[0])
     }
@@ -44,9 +48,10 @@ public final class WebhookTestServer: Sendable {
 /// Runs `body` against a started test server and stops it afterwards, even
 /// when `body` throws.
 public func withWebhookTestServer<Result: Sendable>(
-    _ server: WebhookServer, _ body: (WebhookTestServer) async throws -> Result
+    _ server: WebhookServer, http adjust: (inout HTTPServerConfiguration) -> Void = { _ in },
+    _ body: (WebhookTestServer) async throws -> Result
 ) async throws -> Result {
-    let testServer = try WebhookTestServer(server)
+    let testServer = try WebhookTestServer(server, http: adjust)
     do {
         let result = try await body(testServer)
         await testServer.stop()

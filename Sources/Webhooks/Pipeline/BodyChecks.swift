@@ -2,11 +2,11 @@ import HTTPServer
 import TrustPay
 
 extension WebhookPipeline {
-    /// Size and media type, then the JSON object: the steps every callback route shares.
+    /// Media type, then the JSON object: the steps every callback route
+    /// shares. The body's size is the HTTP server's to bound
+    /// (`HTTPServerConfiguration.limits.maxBodyBytes`): a larger one never
+    /// reaches a route.
     func parseJSONObject(_ request: HTTPRequest) throws(Rejection) -> JSONObject {
-        guard request.body.count <= configuration.maxBodyBytes else {
-            throw .payloadTooLarge(limit: configuration.maxBodyBytes)
-        }
         guard MediaType.isJSON(request.headers) else { throw .unsupportedMediaType }
         let value: JSONValue
         do {

@@ -5,7 +5,6 @@ import TrustPay
 /// machine-readable code, distinct per rule. Messages name fields and rules,
 /// never values from the body or a secret.
 enum Rejection: Error, Equatable {
-    case payloadTooLarge(limit: Int)
     case unsupportedMediaType
     case invalidJSON(String)
     /// A body that is not, or not provably, what TrustPay signed.
@@ -23,7 +22,6 @@ enum Rejection: Error, Equatable {
     /// The `error` of the answer.
     var code: String {
         switch self {
-        case .payloadTooLarge: "payload_too_large"
         case .unsupportedMediaType: "unsupported_media_type"
         case .invalidJSON: "invalid_json"
         case .refused(let refusal): refusal.code
@@ -36,7 +34,6 @@ enum Rejection: Error, Equatable {
 
     private var statusAndMessage: (HTTPStatus, String) {
         switch self {
-        case .payloadTooLarge(let limit): (.payloadTooLarge, "the body exceeds \(limit) bytes")
         case .unsupportedMediaType: (.unsupportedMediaType, "send Content-Type: application/json")
         case .invalidJSON(let reason): (.badRequest, reason)
         case .refused(let refusal): (Self.status(of: refusal), Self.message(of: refusal))

@@ -47,8 +47,6 @@ public struct WebhookConfiguration: Sendable {
     public var healthPath: String? = "/healthz"
     /// `GET`, `200` when the store answers, else `503`.
     public var readinessPath: String? = "/readyz"
-    /// Larger bodies are `413` (the HTTP server's own limit applies first).
-    public var maxBodyBytes = 64 * 1024
     public var retrySchedule = RetrySchedule.standard
     /// One attempt at an event's handlers may take this long; for
     /// after-handler routes it is also how long TrustPay waits for the answer.

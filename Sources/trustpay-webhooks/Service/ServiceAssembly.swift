@@ -110,7 +110,6 @@ struct ServiceAssembly {
         webhooks.healthPath = routes.healthz
         // With an admin listener, readiness lives there with the metrics.
         webhooks.readinessPath = configuration.admin == nil ? routes.readyz : nil
-        webhooks.maxBodyBytes = configuration.server.maxBodyBytes
         webhooks.handlerTimeout = max(routes.payment.handlerDeadline, routes.cards.map(\.handlerDeadline).max() ?? .zero)
         webhooks.leaseDuration = configuration.store.leaseDuration
         webhooks.leaseOwnerPrefix = leaseOwnerPrefix
