@@ -35,16 +35,14 @@ import ServiceLifecycle
 ///   finds the database unreachable, calls that start new work (recording,
 ///   claiming, readiness) fail at once, not after `operationTimeout`, until
 ///   a probe every 250 ms gets an answer (see `Reachability`).
-/// - Completed events are deleted `retention` after completion (every
-///   replica sweeps; deleting twice is harmless); dead letters stay until
-///   replayed or purged.
+/// - Completed events stay until ``prune(completedBefore:)`` deletes them:
+///   the webhook server's retention sweep does, in every replica (deleting
+///   twice is harmless); dead letters stay until replayed or purged.
 public final class PostgresInbox: InboxAdministration {
     /// The database URL without its password.
     public let databaseDescription: String
     /// Bounds every store call, waiting for a pooled connection included.
     public let operationTimeout: Duration
-    /// How long completed events are kept; `nil` to keep them until pruned.
-    public let retention: Duration?
 
     let client: PostgresClient
     let logger: Logger
@@ -75,16 +73,14 @@ public final class PostgresInbox: InboxAdministration {
     ///   - poolSize: Connections to the database at most (per replica).
     ///   - operationTimeout: How long a store call may take, waiting for a
     ///     connection included; also the server-side `statement_timeout`.
-    ///   - retention: How long completed events are kept; at least as long as
-    ///     TrustPay may redeliver a callback (a forgotten key is new again).
     public convenience init(
         url: String, poolSize: Int = 10, operationTimeout: Duration = .seconds(5),
-        retention: Duration? = .seconds(7 * 24 * 3600), logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+        logger: Logger = Logger(label: "trustpay-webhooks.postgres")
     ) throws(DatabaseURLError) {
         let url = try DatabaseURL(url)
         self.init(
             configuration: url.configuration, description: url.description, poolSize: poolSize,
-            operationTimeout: operationTimeout, retention: retention, logger: logger)
+            operationTimeout: operationTimeout, logger: logger)
     }
 
     /// An inbox on a client configuration of your own (TLS settings,
@@ -92,8 +88,7 @@ public final class PostgresInbox: InboxAdministration {
     /// set from the other parameters.
     public init(
         configuration: PostgresClient.Configuration, description: String, poolSize: Int = 10,
-        operationTimeout: Duration = .seconds(5), retention: Duration? = .seconds(7 * 24 * 3600),
-        logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+        operationTimeout: Duration = .seconds(5), logger: Logger = Logger(label: "trustpay-webhooks.postgres")
     ) {
         precondition(poolSize > 0, "a PostgresInbox needs at least one connection")
         precondition(operationTimeout > .zero, "a PostgresInbox needs a positive operation timeout")
@@ -132,7 +127,6 @@ public final class PostgresInbox: InboxAdministration {
         (jobs, jobsContinuation) = AsyncStream.makeStream()
         self.databaseDescription = description
         self.operationTimeout = operationTimeout
-        self.retention = retention
         self.logger = logger
         self.driverLogger = driverLogger
     }
@@ -144,10 +138,10 @@ public final class PostgresInbox: InboxAdministration {
     /// within `operationTimeout` (nothing is left running then).
     public static func connect(
         url: String, poolSize: Int = 10, operationTimeout: Duration = .seconds(5),
-        retention: Duration? = .seconds(7 * 24 * 3600), logger: Logger = Logger(label: "trustpay-webhooks.postgres")
+        logger: Logger = Logger(label: "trustpay-webhooks.postgres")
     ) async throws -> PostgresInbox {
         let inbox = try PostgresInbox(
-            url: url, poolSize: poolSize, operationTimeout: operationTimeout, retention: retention, logger: logger)
+            url: url, poolSize: poolSize, operationTimeout: operationTimeout, logger: logger)
         inbox.start()
         do {
             try await inbox.migrate()
@@ -159,7 +153,7 @@ public final class PostgresInbox: InboxAdministration {
         return inbox
     }
 
-    /// Starts the connection pool (and the retention sweep) in a task of its
+    /// Starts the connection pool (and the probes) in a task of its
     /// own, for callers that run no `ServiceGroup`; ``shutdown()`` ends it.
     /// Store calls made before the schema is migrated migrate it first.
     public func start() {
@@ -170,7 +164,7 @@ public final class PostgresInbox: InboxAdministration {
         }
     }
 
-    /// The `Service`: runs the connection pool, the retention sweep and the
+    /// The `Service`: runs the connection pool and the
     /// probes until graceful shutdown or cancellation, then closes the
     /// pool's connections. If ``start()`` already runs them, waits for the
     /// same and then shuts the inbox down.
@@ -207,9 +201,6 @@ public final class PostgresInbox: InboxAdministration {
     private func runBackground() async {
         await withDiscardingTaskGroup { group in
             group.addTask { [client] in await client.run() }
-            if let retention {
-                group.addTask { [self] in await sweep(retention: retention) }
-            }
             for await job in jobs {
                 group.addTask { await job() }
             }
@@ -699,21 +690,6 @@ public final class PostgresInbox: InboxAdministration {
                 return
             } catch {
                 continue  // still unreachable, or refused: probe again
-            }
-        }
-    }
-
-    private func sweep(retention: Duration) async {
-        let interval = min(retention, .seconds(600))
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-                let pruned = try await prune(completedBefore: Date().adding(.zero - retention))
-                if pruned > 0 { logger.info("completed events past their retention deleted", metadata: ["count": "\(pruned)"]) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("retention sweep failed; trying again later", metadata: ["error": "\(error)"])
             }
         }
     }

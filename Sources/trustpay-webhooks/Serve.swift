@@ -92,7 +92,7 @@ struct Serve: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let store = store as? any Service { services.append(.init(service: store)) }
         services.append(.init(service: pipeline.dispatchService))
-        services.append(.init(service: Retention(store: store, keep: config.store.keepCompleted, logger: logger)))
+        services.append(.init(service: RetentionSweep(store: store, keep: config.store.keepCompleted, logger: logger)))
         if let sweep = reconciliation?.sweep { services.append(.init(service: BackgroundLoop(sweep.run))) }
         // A listener that stops on its own shuts everything down in order.
         if let admin { services.append(.init(service: admin, successTerminationBehavior: .gracefullyShutdownGroup)) }
@@ -124,28 +124,6 @@ struct Serve: AsyncParsableCommand {
             return try server.start()
         } catch SocketError.addressInUse(let address) {
             throw ToolError.exit("\(key): \(address) is already in use; another process (another serve?) listens on port \(address.port)")
-        }
-    }
-}
-
-/// Deletes handled events older than `store.keep_completed`, hourly, until
-/// graceful shutdown.
-struct Retention: Service {
-    let store: any InboxAdministration
-    let keep: Duration
-    let logger: Logger
-
-    func run() async {
-        await cancelWhenGracefulShutdown { [self] in
-            while !Task.isCancelled {
-                do {
-                    let pruned = try await store.prune(completedBefore: Date().addingTimeInterval(-keep.seconds))
-                    if pruned > 0 { logger.info("pruned completed events", metadata: ["count": "\(pruned)"]) }
-                } catch {
-                    logger.warning("pruning failed; will try again", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(3600))
-            }
         }
     }
 }

@@ -95,7 +95,7 @@ enum StoreKind: String, Sendable, CustomTestStringConvertible {
             let cluster = try await PostgresTestCluster.start()
             do {
                 let inbox = try await PostgresInbox.connect(
-                    url: try await cluster.createDatabase(), poolSize: 4, operationTimeout: .seconds(30), retention: nil,
+                    url: try await cluster.createDatabase(), poolSize: 4, operationTimeout: .seconds(30),
                     logger: quietLogger)
                 do {
                     try await body(inbox)

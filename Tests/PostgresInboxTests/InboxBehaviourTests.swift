@@ -32,17 +32,21 @@ extension PostgreSQLTests {
             }
         }
 
-        @Test func theRetentionSweepDeletesCompletedEventsByItself() async throws {
-            try await withInbox(retention: .seconds(1)) { inbox in
+        /// The webhook server's one retention sweep, on PostgreSQL.
+        @Test func theRetentionSweepDeletesCompletedEventsAndKeepsDeadLetters() async throws {
+            try await withInbox { inbox in
                 let lease = Lease(owner: "w", duration: .seconds(30))
                 let done = try await inbox.record(newEvent("DONE"), lease: lease, now: t0).event
                 let dead = try await inbox.record(newEvent("DEAD"), lease: lease, now: t0).event
                 #expect(try await inbox.complete(id: done.id, owner: "w", now: t0))
                 #expect(try await inbox.deadLetter(id: dead.id, owner: "w", error: "x", now: t0))
-                // The sweep runs every second (the retention); a minute covers two sweeps
-                // that each wait out the 30 s operation timeout.
-                try await eventually("the sweep", timeout: .seconds(60)) {
-                    try await inbox.event(id: done.id) == nil
+                let sweep = RetentionSweep(store: inbox, keep: .seconds(1), logger: testLogger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await sweep.run() }
+                    try await eventually("the sweep", timeout: .seconds(60)) {
+                        try await inbox.event(id: done.id) == nil
+                    }
+                    group.cancelAll()
                 }
                 #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["DEAD"])
             }

@@ -43,7 +43,7 @@ struct OutageTests {
             // while it is up, a loaded machine may still run past it: retry then.
             let inbox = try await untilAvailable {
                 try await PostgresInbox.connect(
-                    url: url, poolSize: 2, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
+                    url: url, poolSize: 2, operationTimeout: Self.timeout, logger: testLogger)
             }
             try await using(inbox) {
                 _ = try await recordEventually(inbox, newEvent("BEFORE"))
@@ -92,7 +92,7 @@ struct OutageTests {
             let started = ContinuousClock.now
             await #expect(throws: StoreError.self) {
                 _ = try await PostgresInbox.connect(
-                    url: url, poolSize: 1, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
+                    url: url, poolSize: 1, operationTimeout: Self.timeout, logger: testLogger)
             }
             #expect(ContinuousClock.now - started < Self.promptly())
         }
@@ -102,7 +102,7 @@ struct OutageTests {
         try await Self.withOwnServer { server, url in
             try await server.stopServer()
             let inbox = try PostgresInbox(
-                url: url, poolSize: 2, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
+                url: url, poolSize: 2, operationTimeout: Self.timeout, logger: testLogger)
             inbox.start()
             try await using(inbox) {
                 await #expect(throws: StoreError.self) { try await inbox.record(newEvent(), lease: nil, now: t0) }
@@ -117,7 +117,7 @@ struct OutageTests {
         try await Self.withOwnServer { _, url in
             let inbox = try await untilAvailable {
                 try await PostgresInbox.connect(
-                    url: url, poolSize: 2, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
+                    url: url, poolSize: 2, operationTimeout: Self.timeout, logger: testLogger)
             }
             try await using(inbox) {
                 let event = try await recordEventually(inbox, newEvent())

@@ -18,7 +18,7 @@ func withReplicas<Result: Sendable>(
     // eight concurrent records once took longer than the 5 s default.
     func replica() async throws -> PostgresInbox {
         try await PostgresInbox.connect(
-            url: url, poolSize: 4, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+            url: url, poolSize: 4, operationTimeout: .seconds(30), logger: testLogger)
     }
     let a = try await replica()
     let b = try await replica()
@@ -131,7 +131,7 @@ extension PostgreSQLTests {
             let url = try await sharedServer().createDatabase()
             func replica() async throws -> PostgresInbox {
                 try await PostgresInbox.connect(
-                    url: url, poolSize: 4, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+                    url: url, poolSize: 4, operationTimeout: .seconds(30), logger: testLogger)
             }
             let first = try await replica()
             let other = try await replica()

@@ -46,7 +46,7 @@ extension PostgreSQLTests {
             let url = try await sharedServer().createDatabase()
             let inboxes = try await withThrowingTaskGroup(of: PostgresInbox.self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await PostgresInbox.connect(url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger) }
+                    group.addTask { try await PostgresInbox.connect(url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
@@ -81,7 +81,7 @@ extension PostgreSQLTests {
                 }
             }
             let inbox = try await PostgresInbox.connect(
-                url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+                url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
             try await using(inbox) {
                 let held = try await withRawClient(url) { client in
                     var ids: [String] = []
@@ -115,7 +115,7 @@ extension PostgreSQLTests {
                     """, logger: testLogger)
             }
             let inbox = try await PostgresInbox.connect(
-                url: url, poolSize: 2, operationTimeout: .seconds(30), retention: nil, logger: testLogger)
+                url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
             try await using(inbox) {
                 #expect(try await inbox.history(id: "e1") == EventHistory(), "nothing was kept before")
                 let claimed = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: Date())
@@ -141,13 +141,13 @@ extension PostgreSQLTests {
 
         @Test func refusesADatabaseMigratedByANewerRelease() async throws {
             let url = try await sharedServer().createDatabase()
-            let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, retention: nil, logger: testLogger)
+            let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, logger: testLogger)
             await inbox.shutdown()
             try await withRawClient(url) { client in
                 _ = try await client.query("INSERT INTO trustpay_schema_version (version, summary) VALUES (999, 'from the future')")
             }
             do {
-                _ = try await PostgresInbox.connect(url: url, poolSize: 1, retention: nil, logger: testLogger)
+                _ = try await PostgresInbox.connect(url: url, poolSize: 1, logger: testLogger)
                 Issue.record("connected to a newer schema")
             } catch let error as StoreError {
                 #expect("\(error)".contains("version 999, newer than this release knows"), "\(error)")

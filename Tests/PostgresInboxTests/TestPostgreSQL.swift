@@ -54,12 +54,12 @@ let testLogger: Logger = {
 /// The timeout is generous: a hundred concurrent records on 4 connections
 /// took over 10 s while the crash drills loaded both cores.
 func withInbox<Result: Sendable>(
-    poolSize: Int = 4, operationTimeout: Duration = .seconds(30), retention: Duration? = nil,
+    poolSize: Int = 4, operationTimeout: Duration = .seconds(30),
     _ body: (PostgresInbox) async throws -> Result
 ) async throws -> Result {
     let url = try await sharedServer().createDatabase()
     let inbox = try await PostgresInbox.connect(
-        url: url, poolSize: poolSize, operationTimeout: operationTimeout, retention: retention, logger: testLogger)
+        url: url, poolSize: poolSize, operationTimeout: operationTimeout, logger: testLogger)
     do {
         let result = try await body(inbox)
         await inbox.shutdown()

@@ -155,7 +155,7 @@ extension OutageTests {
             // calls meant to succeed retry, as a loaded machine may run past it (see OutageTests).
             let inbox = try await untilAvailable {
                 try await PostgresInbox.connect(
-                    url: url, poolSize: 2, operationTimeout: Self.timeout, retention: nil, logger: testLogger)
+                    url: url, poolSize: 2, operationTimeout: Self.timeout, logger: testLogger)
             }
             let runs = RunCounts()
             try await using(inbox) {

@@ -48,6 +48,11 @@ public struct WebhookConfiguration: Sendable {
     /// `GET`, `200` when the store answers, else `503`.
     public var readinessPath: String? = "/readyz"
     public var retrySchedule = RetrySchedule.standard
+    /// Completed events are deleted this long after completion (the
+    /// ``RetentionSweep`` that ``WebhookServer/run(http:gracefulShutdownSignals:)``
+    /// runs, for a store that is an `InboxAdministration`); `nil` keeps them.
+    /// At least as long as TrustPay may redeliver: a forgotten key is new again.
+    public var keepCompleted: Duration? = .seconds(7 * 24 * 3600)
     /// One attempt at an event's handlers may take this long; for
     /// after-handler routes it is also how long TrustPay waits for the answer.
     public var handlerTimeout: Duration = .seconds(10)

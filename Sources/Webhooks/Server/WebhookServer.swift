@@ -95,18 +95,21 @@ public struct WebhookServer: Sendable {
         try await group.run()
     }
 
-    /// The dispatch service and an HTTP server on `http`, in the order a
-    /// `ServiceGroup` needs: the server stops first (and, should it stop on
-    /// its own, shuts the group down), then the workers.
+    /// The dispatch service, the retention sweep (``WebhookConfiguration/keepCompleted``)
+    /// and an HTTP server on `http`, in the order a `ServiceGroup` needs: the
+    /// server stops first (and, should it stop on its own, shuts the group
+    /// down), then the sweep and the workers.
     public func services(http: HTTPServerConfiguration) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let pipeline = makePipeline()
         return Self.services(pipeline: pipeline, http: Server(configuration: http, router: pipeline.router, logger: logger))
     }
 
     static func services(pipeline: WebhookPipeline, http: Server) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        [
-            .init(service: pipeline.dispatchService),
-            .init(service: http, successTerminationBehavior: .gracefullyShutdownGroup),
-        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: pipeline.dispatchService)]
+        if let keep = pipeline.configuration.keepCompleted, let store = pipeline.store as? any InboxAdministration {
+            services.append(.init(service: RetentionSweep(store: store, keep: keep, logger: pipeline.logger)))
+        }
+        services.append(.init(service: http, successTerminationBehavior: .gracefullyShutdownGroup))
+        return services
     }
 }

@@ -40,16 +40,15 @@ enum StoreFactory {
                 throw ConfigurationError(key: "store.postgres.url", message: "required when store.kind is postgres")
             }
             let url = try source.resolve(key: "store.postgres.url", environment: environment).secret
-            // Retention is the binary's own hourly task (store.keep_completed).
             guard servingAnyway else {
                 return try await PostgresInbox.connect(
                     url: url, poolSize: settings.postgresPoolSize, operationTimeout: settings.postgresTimeout,
-                    retention: nil, logger: logger)
+                    logger: logger)
             }
             // One connection more than pool_size: `serve` keeps one holding the replica's name (ClaimRecovery).
             let inbox = try PostgresInbox(
                 url: url, poolSize: settings.postgresPoolSize + 1, operationTimeout: settings.postgresTimeout,
-                retention: nil, logger: logger)
+                logger: logger)
             inbox.start()
             do {
                 try await inbox.migrate()
