@@ -4,15 +4,11 @@ import Locking
 ///
 /// With `remembersUnheard`, a notification nobody was waiting for is kept
 /// (one per key) and ends the next wait at once: the workers' wake-up must
-/// not be lost while they are busy. Waiting never blocks a thread, and a
-/// wait that ends early cancels its timer.
+/// not be lost while they are busy. Waiting never blocks a thread; the
+/// time-out is a child task of the wait, cancelled when the wait ends.
 final class Waiters<Key: Hashable & Sendable>: Sendable {
-    private struct Waiter {
-        var continuation: CheckedContinuation<Void, Never>
-        var timer: Task<Void, Never>?
-    }
     private struct State {
-        var waiting: [Key: [Int: Waiter]] = [:]
+        var waiting: [Key: [Int: CheckedContinuation<Void, Never>]] = [:]
         var unheard: Set<Key> = []
         var cancelled: Set<Int> = []
         var nextTicket = 0
@@ -26,6 +22,17 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
 
     /// Returns on a notification for `key`, after `timeout`, or on cancellation.
     func wait(for key: Key, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.notification(for: key) }
+            // Whichever ends first ends the other.
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Returns on a notification for `key` or on cancellation.
+    private func notification(for key: Key) async {
         let ticket = state.withLock { state in
             defer { state.nextTicket += 1 }
             return state.nextTicket
@@ -35,23 +42,10 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
                 let resumeNow = state.withLock { state in
                     if state.cancelled.remove(ticket) != nil { return true }
                     if remembersUnheard, state.unheard.remove(key) != nil { return true }
-                    state.waiting[key, default: [:]][ticket] = Waiter(continuation: continuation)
+                    state.waiting[key, default: [:]][ticket] = continuation
                     return false
                 }
-                if resumeNow {
-                    continuation.resume()
-                    return
-                }
-                let timer = Task {
-                    do { try await Task.sleep(for: timeout) } catch { return }
-                    self.resume(key, ticket)
-                }
-                let ended = state.withLock { state in
-                    guard state.waiting[key]?[ticket] != nil else { return true }
-                    state.waiting[key]?[ticket]?.timer = timer
-                    return false
-                }
-                if ended { timer.cancel() }
+                if resumeNow { continuation.resume() }
             }
         } onCancel: {
             if !resume(key, ticket) { _ = state.withLock { $0.cancelled.insert(ticket) } }
@@ -67,21 +61,17 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
             if waiters.isEmpty && remembersUnheard { state.unheard.insert(key) }
             return waiters.values
         }
-        for waiter in resumed {
-            waiter.timer?.cancel()
-            waiter.continuation.resume()
-        }
+        for continuation in resumed { continuation.resume() }
     }
 
     @discardableResult
     private func resume(_ key: Key, _ ticket: Int) -> Bool {
-        let waiter = state.withLock { state in
-            let waiter = state.waiting[key]?.removeValue(forKey: ticket)
+        let continuation = state.withLock { state in
+            let continuation = state.waiting[key]?.removeValue(forKey: ticket)
             if state.waiting[key]?.isEmpty == true { state.waiting[key] = nil }
-            return waiter
+            return continuation
         }
-        waiter?.timer?.cancel()
-        waiter?.continuation.resume()
-        return waiter != nil
+        continuation?.resume()
+        return continuation != nil
     }
 }
