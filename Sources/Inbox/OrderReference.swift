@@ -11,6 +11,6 @@ public struct OrderReference: Sendable, Hashable, CustomStringConvertible {
     public var description: String { rawValue }
 
     // Byte for byte, as the databases compare it (see `IdempotencyKey`).
-    public static func == (a: OrderReference, b: OrderReference) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public static func == (a: OrderReference, b: OrderReference) -> Bool { utf8Equal(a.rawValue, b.rawValue) }
     public func hash(into hasher: inout Hasher) { hashUTF8(rawValue, into: &hasher) }
 }

@@ -123,7 +123,16 @@ private struct ExactKey: Hashable {
     init(_ text: String) { self.text = text }
 
     static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
-        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+        // Over contiguous bytes: generic UTF8View iteration was a large
+        // share of a callback's verification (every field lookup compares).
+        guard lhs.text.utf8.count == rhs.text.utf8.count else { return false }
+        var a = lhs.text, b = rhs.text
+        a.makeContiguousUTF8()
+        b.makeContiguousUTF8()
+        let equal = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+        }
+        return (equal ?? nil) ?? a.utf8.elementsEqual(b.utf8)
     }
 
     func hash(into hasher: inout Hasher) {

@@ -19,6 +19,8 @@ struct DispatchWorkers: Sendable {
     /// Prefix of lease owners: unique per process.
     let ownerPrefix: String
     let wakeUps: Waiters<Int>
+    /// Callbacks the intake already decoded, for the first attempt of events recorded here.
+    let decodedCallbacks: DecodedCallbacks
     let logger: Logger
 
     static let wakeKey = 0
@@ -58,7 +60,9 @@ struct DispatchWorkers: Sendable {
             // timeout, so the last of the batch still ends within its lease.
             await withDiscardingTaskGroup { group in
                 for event in claimed {
-                    group.addTask { _ = await dispatcher.run(event, owner: owner) }
+                    group.addTask {
+                        _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ struct Dispatcher: Sendable {
     let retrySchedule: RetrySchedule
     let handlerTimeout: Duration
     let logger: Logger
+    let metrics: PipelineMetrics
     /// Notified with an event id whenever its attempt ends.
     let finished: Waiters<String>
     /// Wakes the workers when a retry falls due.
@@ -29,13 +30,11 @@ struct Dispatcher: Sendable {
         case unrecorded
     }
 
-    func run(_ event: InboxEvent, owner: String) async -> Result {
-        var logger = logger
-        logger[metadataKey: "event_id"] = "\(event.id)"
-        logger[metadataKey: "merchant_id"] = "\(event.merchantID)"
-        logger[metadataKey: "order_no"] = "\(LogText.escaped(event.orderNo))"
-        logger[metadataKey: "status"] = "\(event.status)"
-        logger[metadataKey: "attempt"] = "\(event.attempts)"
+    /// `decoded`: the callback as the intake decoded it from this event's
+    /// body, if this process has it; otherwise the body is decoded again.
+    func run(_ event: InboxEvent, owner: String, decoded: DecodedCallback? = nil) async -> Result {
+        // Built only for lines the log level lets through: most attempts log nothing.
+        let logger = EventLogger(logger: logger, event: event)
         defer { finished.notify(event.id) }
 
         // The lease was set from the clock before the claim; a claim that came
@@ -44,11 +43,11 @@ struct Dispatcher: Sendable {
         // the handler runs. Leave it to expire instead.
         if case .processing(_, let leaseUntil) = event.state, leaseUntil.timeIntervalSinceNow < handlerTimeout.seconds {
             logger.warning("the claim came back too late to run within its lease; the event will run again when it expires")
-            PipelineMetrics.attempt("late_claim")
+            metrics.attempt(.lateClaim)
             return .unrecorded
         }
         let startedAt = Date()
-        let failure = await attempt(event)
+        let failure = await attempt(event, decoded: decoded)
         let now = Date()
         let record = HandlerAttempt(
             number: event.attempts, startedAt: startedAt, endedAt: now, outcome: failure?.outcome ?? .handled,
@@ -57,7 +56,7 @@ struct Dispatcher: Sendable {
             guard failure != nil else {
                 guard try await store.complete(id: event.id, owner: owner, attempt: record) else { return lost(logger) }
                 logger.debug("handlers completed")
-                PipelineMetrics.attempt("completed")
+                metrics.attempt(.completed)
                 return .completed
             }
             if let delay = retrySchedule.delay(afterAttempt: event.attempts) {
@@ -65,14 +64,14 @@ struct Dispatcher: Sendable {
                 guard try await store.fail(id: event.id, owner: owner, attempt: record, retryAt: retryAt)
                 else { return lost(logger) }
                 logger.warning("handler attempt failed; will retry", metadata: ["retry_in": "\(delay)"])
-                PipelineMetrics.attempt("retry")
+                metrics.attempt(.retry)
                 retryAlarm.schedule(after: delay)
                 return .willRetry
             }
             guard try await store.deadLetter(id: event.id, owner: owner, attempt: record)
             else { return lost(logger) }
             logger.error("handler attempts exhausted; event is a dead letter")
-            PipelineMetrics.attempt("dead_letter")
+            metrics.attempt(.deadLetter)
             return .dead
         } catch {
             logger.error("could not record the handler outcome; the event will run again when its lease expires")
@@ -80,26 +79,30 @@ struct Dispatcher: Sendable {
         }
     }
 
-    private func lost(_ logger: Logger) -> Result {
+    private func lost(_ logger: EventLogger) -> Result {
         logger.warning("lease lost before the handler outcome was recorded")
         return .unrecorded
     }
 
     /// Runs every handler of the event's kind in order; `nil` on success.
-    private func attempt(_ event: InboxEvent) async -> HandlerFailure? {
+    private func attempt(_ event: InboxEvent, decoded: DecodedCallback?) async -> HandlerFailure? {
         let delivery = DeliveryAttempt(eventID: event.id, number: event.attempts, receivedAt: event.receivedAt)
         let work: @Sendable () async throws -> Void
         switch event.kind {
         case .payment:
             let callback: PaymentCallback
-            do {
-                callback =
-                    switch event.source {
-                    case .callback: try PaymentCallback(body: event.rawBody)
-                    case .orderQuery: try PaymentCallback(orderQueryAnswer: event.rawBody)
-                    }
-            } catch {
-                return .undecodable(error.description)
+            if case .payment(let known) = decoded {
+                callback = known
+            } else {
+                do {
+                    callback =
+                        switch event.source {
+                        case .callback: try PaymentCallback(body: event.rawBody)
+                        case .orderQuery: try PaymentCallback(orderQueryAnswer: event.rawBody)
+                        }
+                } catch {
+                    return .undecodable(error.description)
+                }
             }
             let paymentEvent = PaymentEvent(
                 callback: callback, attempt: delivery, previousStatus: event.previousStatus.map(OrderStatus.init(code:)),
@@ -108,7 +111,11 @@ struct Dispatcher: Sendable {
             work = { for handler in handlers { try await handler(paymentEvent) } }
         case .card:
             let callback: CardCallback
-            do { callback = try CardCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+            if case .card(let known) = decoded {
+                callback = known
+            } else {
+                do { callback = try CardCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+            }
             let cardEvent = CardEvent(
                 callback: callback, merchantID: event.merchantID, attempt: delivery,
                 previousStatus: event.previousStatus, source: event.source)
@@ -123,5 +130,32 @@ struct Dispatcher: Sendable {
         case .failed(let error): return .threw(String(describing: error))
         case .timedOut: return .timedOut(handlerTimeout)
         }
+    }
+}
+
+/// The dispatcher's logger with the event's metadata, made only for a line
+/// that is written.
+private struct EventLogger {
+    let logger: Logger
+    let event: InboxEvent
+
+    private var metadata: Logger.Metadata {
+        [
+            "event_id": "\(event.id)", "merchant_id": "\(event.merchantID)",
+            "order_no": "\(LogText.escaped(event.orderNo))", "status": "\(event.status)",
+            "attempt": "\(event.attempts)",
+        ]
+    }
+
+    func debug(_ message: @autoclosure () -> Logger.Message) {
+        logger.debug(message(), metadata: metadata)
+    }
+
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata extra: @autoclosure () -> Logger.Metadata = [:]) {
+        logger.warning(message(), metadata: metadata.merging(extra()) { $1 })
+    }
+
+    func error(_ message: @autoclosure () -> Logger.Message) {
+        logger.error(message(), metadata: metadata)
     }
 }

@@ -5,11 +5,9 @@ import Logging
 
 extension WebhookPipeline {
     /// Records a verified event and answers according to the route's dispatch mode.
-    func accept(_ new: NewInboxEvent, mode: DispatchMode) async -> HTTPResponse {
-        var logger = logger
-        logger[metadataKey: "merchant_id"] = "\(new.merchantID)"
-        logger[metadataKey: "order_no"] = "\(LogText.escaped(new.orderNo))"
-        logger[metadataKey: "status"] = "\(new.status)"
+    /// `decoded` is the callback the intake decoded from the event's body,
+    /// handed on so that the dispatch does not decode it again.
+    func accept(_ new: NewInboxEvent, decoded: DecodedCallback, mode: DispatchMode) async -> HTTPResponse {
         let lease = mode == .afterHandler ? Lease(owner: requestLeaseOwner(), duration: configuration.leaseDuration) : nil
         let outcome: RecordOutcome
         do {
@@ -17,27 +15,34 @@ extension WebhookPipeline {
         } catch {
             logger.error(
                 "callback not stored: the store is unavailable; answering 503 so TrustPay delivers again",
-                metadata: ["error": "\(error)"])
-            PipelineMetrics.stored("unavailable", kind: "\(new.kind)")
+                metadata: Self.metadata(of: new, ["error": "\(error)"]))
+            metrics.stored(.unavailable, kind: new.kind)
             return Rejection.storeUnavailable.response
         }
-        logger[metadataKey: "event_id"] = "\(outcome.event.id)"
+        // Log metadata is built only for lines the log level lets through
+        // (the arguments are autoclosures): at the default level a recorded
+        // callback writes nothing and should cost nothing.
         switch outcome {
         case .recorded(let event):
-            PipelineMetrics.stored("recorded", kind: "\(event.kind)")
-            logger.info("\(event.kind) event recorded", metadata: event.isStale ? ["stale": "true"] : [:])
+            metrics.stored(.recorded, kind: event.kind)
+            logger.info(
+                "\(event.kind) event recorded",
+                metadata: Self.metadata(of: new, eventID: event.id, event.isStale ? ["stale": "true"] : [:]))
             guard let lease else {
+                decodedCallbacks.keep(decoded, for: event.id)
                 wakeWorkers()
                 return Answer.acknowledged
             }
-            return await answerAfterHandlers(event, owner: lease.owner)
+            return await answerAfterHandlers(event, owner: lease.owner, decoded: decoded)
         case .duplicate(let event):
-            PipelineMetrics.stored("duplicate", kind: "\(event.kind)")
-            logger.debug("duplicate callback")
+            metrics.stored(.duplicate, kind: event.kind)
+            logger.debug("duplicate callback", metadata: Self.metadata(of: new, eventID: event.id))
             return mode == .afterStore ? Answer.acknowledged : await answerDuplicateAfterHandlers(event)
         case .conflict(let event):
-            PipelineMetrics.stored("conflict", kind: "\(event.kind)")
-            logger.warning("conflicting callback: same event, different signed content", metadata: ["conflicts": "\(event.conflicts)"])
+            metrics.stored(.conflict, kind: event.kind)
+            logger.warning(
+                "conflicting callback: same event, different signed content",
+                metadata: Self.metadata(of: new, eventID: event.id, ["conflicts": "\(event.conflicts)"]))
             report(ConflictReport(
                 existing: event, conflictingBody: new.rawBody, conflictingContentHash: new.contentHash,
                 count: event.conflicts, receivedAt: new.receivedAt))
@@ -45,9 +50,21 @@ extension WebhookPipeline {
         }
     }
 
+    /// What every log line about a callback carries.
+    private static func metadata(
+        of new: NewInboxEvent, eventID: String? = nil, _ extra: Logger.Metadata = [:]
+    ) -> Logger.Metadata {
+        var metadata = extra
+        metadata["merchant_id"] = "\(new.merchantID)"
+        metadata["order_no"] = "\(LogText.escaped(new.orderNo))"
+        metadata["status"] = "\(new.status)"
+        if let eventID { metadata["event_id"] = "\(eventID)" }
+        return metadata
+    }
+
     /// Runs the handlers of an event this request holds: `200` only if they all succeeded.
-    private func answerAfterHandlers(_ event: InboxEvent, owner: String) async -> HTTPResponse {
-        switch await dispatcher.run(event, owner: owner) {
+    private func answerAfterHandlers(_ event: InboxEvent, owner: String, decoded: DecodedCallback? = nil) async -> HTTPResponse {
+        switch await dispatcher.run(event, owner: owner, decoded: decoded) {
         case .completed: Answer.acknowledged
         case .willRetry, .dead, .unrecorded: Rejection.handlerFailed.response
         }

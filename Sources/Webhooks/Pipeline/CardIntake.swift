@@ -10,7 +10,7 @@ extension WebhookPipeline {
         await receive(request, dispatch: route.dispatch) { fields throws(CallbackRefusal) in
             let merchant = cardMerchant(route: route, query: request.query)
             let authentic = try authenticator.card(fields: fields, rawBody: request.body, merchant: merchant?.keys)
-            return .card(authentic, rawBody: request.body, receivedAt: Date())
+            return (.card(authentic, rawBody: request.body, receivedAt: Date()), .card(authentic.callback))
         }
     }
 

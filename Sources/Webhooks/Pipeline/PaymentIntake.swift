@@ -19,23 +19,26 @@ extension WebhookPipeline {
                 }
                 throw error
             }
-            return .payment(
+            let event = NewInboxEvent.payment(
                 authentic.callback, contentHash: authentic.contentHash, rawBody: request.body, receivedAt: Date())
+            return (event, .payment(authentic.callback))
         }
     }
 
     /// What every callback route does around its own verification: size,
     /// media type and JSON (``parseJSONObject(_:)``), then `authenticate`,
-    /// then the store and the answer; a refusal is logged and answered.
+    /// then the store and the answer (handing the decoded callback on to the
+    /// dispatch); a refusal is logged and answered.
     func receive(
         _ request: HTTPRequest, dispatch: DispatchMode,
-        authenticate: (JSONObject) throws(CallbackRefusal) -> NewInboxEvent
+        authenticate: (JSONObject) throws(CallbackRefusal) -> (NewInboxEvent, DecodedCallback)
     ) async -> HTTPResponse {
         let event: NewInboxEvent
+        let decoded: DecodedCallback
         do throws(Rejection) {
             let fields = try parseJSONObject(request)
             do throws(CallbackRefusal) {
-                event = try authenticate(fields)
+                (event, decoded) = try authenticate(fields)
             } catch {
                 throw .refused(error)
             }
@@ -43,7 +46,7 @@ extension WebhookPipeline {
             logRejection(error, path: request.path)
             return error.response
         }
-        return await accept(event, mode: dispatch)
+        return await accept(event, decoded: decoded, mode: dispatch)
     }
 
     func logRejection(_ rejection: Rejection, path: String) {

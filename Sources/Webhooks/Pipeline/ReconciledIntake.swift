@@ -23,12 +23,12 @@ extension WebhookPipeline {
         let outcome = try await store.record(new, lease: nil, now: Date())
         switch outcome {
         case .recorded(let event):
-            PipelineMetrics.stored("recorded", kind: "\(event.kind)")
+            metrics.stored(.recorded, kind: event.kind)
             wakeWorkers()
         case .duplicate(let event):
-            PipelineMetrics.stored("duplicate", kind: "\(event.kind)")
+            metrics.stored(.duplicate, kind: event.kind)
         case .conflict(let event):
-            PipelineMetrics.stored("conflict", kind: "\(event.kind)")
+            metrics.stored(.conflict, kind: event.kind)
         }
         return outcome
     }

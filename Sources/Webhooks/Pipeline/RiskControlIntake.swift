@@ -36,7 +36,7 @@ extension WebhookPipeline {
         case .timedOut: (answer, outcome) = (Answer.decisionTimedOut, "deadline exceeded")
         }
         logger.info("risk-control decision", metadata: ["decision": "\(outcome)"])
-        PipelineMetrics.riskDecision(outcome)
+        metrics.riskDecision(outcome)
         return answer
     }
 }

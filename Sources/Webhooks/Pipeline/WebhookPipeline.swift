@@ -36,6 +36,9 @@ public final class WebhookPipeline: Sendable {
     let retryAlarm = RetryAlarm()
     let conflictReports = ConflictReports()
     let finished: Waiters<String>
+    let metrics = PipelineMetrics()
+    /// Recorded callbacks as decoded, until a worker takes them (after-store routes).
+    let decodedCallbacks = DecodedCallbacks()
     /// Distinguishes this process's lease owners from other replicas'.
     let instanceID: String
     private let conflicts = Atomic<Int>(0)
@@ -59,13 +62,13 @@ public final class WebhookPipeline: Sendable {
         self.finished = finished
         let dispatcher = Dispatcher(
             handlers: handlers, store: store, retrySchedule: configuration.retrySchedule,
-            handlerTimeout: configuration.handlerTimeout, logger: logger, finished: finished,
+            handlerTimeout: configuration.handlerTimeout, logger: logger, metrics: metrics, finished: finished,
             retryAlarm: retryAlarm)
         self.dispatcher = dispatcher
         workers = DispatchWorkers(
             dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
-            ownerPrefix: instanceID, wakeUps: wakeUps, logger: logger)
+            ownerPrefix: instanceID, wakeUps: wakeUps, decodedCallbacks: decodedCallbacks, logger: logger)
         let minimumLease = Lease.minimumDuration(forHandlerTimeout: configuration.handlerTimeout)
         if configuration.leaseDuration < minimumLease {
             logger.warning(
@@ -133,7 +136,7 @@ public final class WebhookPipeline: Sendable {
     public var readinessRoute: RouteHandler { .async { [self] _ in await readiness() } }
 
     private func counted(_ route: String, _ response: HTTPResponse) -> HTTPResponse {
-        PipelineMetrics.answered(route: route, status: response.status.code)
+        metrics.answered(route: route, status: response.status.code)
         return response
     }
 
