@@ -115,7 +115,7 @@ final class PythonReceiver: @unchecked Sendable {
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             def log_message(self, *a): pass
-        s = http.server.Server(("127.0.0.1", 0), H)
+        s = http.server.HTTPServer(("127.0.0.1", 0), H)
         print(s.server_address[1], flush=True)
         s.serve_forever()
         """#
