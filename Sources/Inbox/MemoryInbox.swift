@@ -12,6 +12,16 @@ import Locking
 /// ``StoreError/full(capacity:)`` (the pipeline answers `503`). A forgotten
 /// event's key is free again, so keep `retention` longer than TrustPay's
 /// redelivery window.
+///
+/// The handlers' path (record, claim, complete, fail, dead-letter, replay)
+/// costs a few hash lookups and O(log n) heap steps whatever the number of
+/// events stored: each order keeps its unfinished events in receipt order
+/// and only the first may be claimed; those heads wait in a queue ordered by
+/// receipt; leases and retry times wait in a queue by time and join the heads
+/// when due; completed events wait in a queue by completion time for the
+/// retention sweep and the capacity eviction. Nothing is sorted on a claim.
+/// The queues are checked when taken (an entry may be out of date) and are
+/// rid of out-of-date entries in bulk before those outnumber the events.
 public final class MemoryInbox: InboxAdministration {
     public let capacity: Int
     public let retention: Duration
@@ -21,15 +31,43 @@ public final class MemoryInbox: InboxAdministration {
         var event: InboxEvent
         let sequence: Int
         var history = EventHistory()
+        /// The time this event waits for in `Storage.timed`, if it does
+        /// (at most one live timed entry per event).
+        var timedUntil: Date?
+        /// Whether it is in `Storage.heads` (at most once there).
+        var queued = false
+
+        var ticket: Ticket { Ticket(sequence: sequence, id: event.id) }
     }
 
-    private struct LastStatus {
+    /// An event's place in receipt order (sequences are unique).
+    private struct Ticket: Comparable {
+        let sequence: Int
+        let id: String
+        static func < (a: Ticket, b: Ticket) -> Bool { a.sequence < b.sequence }
+        static func == (a: Ticket, b: Ticket) -> Bool { a.sequence == b.sequence }
+    }
+
+    /// An event and a time: its lease end or retry time, or its completion.
+    private struct Timed: Comparable {
+        let at: Date
+        let ticket: Ticket
+        static func < (a: Timed, b: Timed) -> Bool { (a.at, a.ticket.sequence) < (b.at, b.ticket.sequence) }
+        static func == (a: Timed, b: Timed) -> Bool { a.at == b.at && a.ticket == b.ticket }
+    }
+
+    private struct OrderState {
+        /// The last status seen, unless the event carrying it was stale.
         var status: Int
         var rank: Int?
+        /// Events of the order stored; the order is forgotten with its last.
         var events: Int
         /// The order's first and latest events' receipt times, for reconciliation.
         var firstReceived: Date
         var lastReceived: Date
+        /// Pending, processing or waiting-to-retry events, oldest first:
+        /// only the first may be claimed.
+        var unfinished: [Ticket] = []
     }
 
     /// An order and one of its statuses: how a reconciled event and a
@@ -39,17 +77,105 @@ public final class MemoryInbox: InboxAdministration {
         var status: Int
     }
 
+    /// The events holding an (order, status), oldest first, and the
+    /// order-query events among them.
+    private struct SlotHolders {
+        var tickets: [Ticket] = []
+        var fromQueries: Set<String> = []
+    }
+
     private struct Storage {
         var entries: [String: Entry] = [:]
         var idsByKey: [IdempotencyKey: String] = [:]
-        var orders: [OrderReference: LastStatus] = [:]
-        /// Every (order, status) stored, with how many events hold it and
-        /// the order-query events among them.
-        var slots: [OrderStatusSlot: (events: Int, fromQueries: Set<String>)] = [:]
+        var orders: [OrderReference: OrderState] = [:]
+        var slots: [OrderStatusSlot: SlotHolders] = [:]
         var expected: [OrderReference: ExpectedOrder] = [:]
         var queryLeases: [OrderReference: (owner: String, until: Date)] = [:]
+        /// Every event in receipt order (removed ones until the next tidy):
+        /// listings and purges walk it instead of sorting.
+        var log: [Ticket] = []
+        /// Orders' first unfinished events that may be claimable, oldest first.
+        var heads = MinHeap<Ticket>()
+        /// Processing and waiting-to-retry events by lease end or retry
+        /// time: they join `heads` when due.
+        var timed = MinHeap<Timed>()
+        /// Completed events, oldest completion first.
+        var completions = MinHeap<Timed>()
         var nextSequence = 0
         var nextSweep = Date.distantPast
+
+        func entry(_ ticket: Ticket) -> Entry? {
+            guard let entry = entries[ticket.id], entry.sequence == ticket.sequence else { return nil }
+            return entry
+        }
+
+        /// Offers `ticket` to the claims (once).
+        mutating func offer(_ ticket: Ticket) {
+            guard entry(ticket)?.queued == false else { return }
+            entries[ticket.id]?.queued = true
+            heads.push(ticket)
+        }
+
+        /// Makes the event wait until `until` before it is offered again.
+        mutating func wait(_ ticket: Ticket, until: Date) {
+            guard let entry = entry(ticket), entry.timedUntil != until else { return }
+            entries[ticket.id]?.timedUntil = until
+            timed.push(Timed(at: until, ticket: ticket))
+        }
+
+        /// Leases and retries that have come due join the heads.
+        mutating func collectDue(at now: Date) {
+            while let next = timed.min, next.at <= now {
+                timed.popMin()
+                guard entry(next.ticket)?.timedUntil == next.at else { continue }
+                entries[next.ticket.id]?.timedUntil = nil
+                offer(next.ticket)
+            }
+        }
+
+        /// Takes `ticket` out of its order's unfinished events; offers the
+        /// next one if it was the first.
+        mutating func settle(_ ticket: Ticket, order: OrderReference) {
+            entries[ticket.id]?.timedUntil = nil
+            guard let index = orders[order]?.unfinished.firstIndex(of: ticket) else { return }
+            orders[order]?.unfinished.remove(at: index)
+            if index == 0, let next = orders[order]?.unfinished.first { offer(next) }
+        }
+
+        /// Puts `ticket` back among its order's unfinished events, in
+        /// receipt order, and offers it if it is the first.
+        mutating func reopen(_ ticket: Ticket, order: OrderReference) {
+            entries[ticket.id]?.timedUntil = nil
+            guard var state = orders[order] else { return }
+            if !state.unfinished.contains(ticket) {
+                let index = state.unfinished.firstIndex { $0.sequence > ticket.sequence } ?? state.unfinished.endIndex
+                state.unfinished.insert(ticket, at: index)
+                orders[order] = state
+            }
+            if state.unfinished.first == ticket { offer(ticket) }
+        }
+
+        /// The completed event `completion` names, if it still is that one
+        /// (not replayed, purged or completed again since).
+        func completed(_ completion: Timed) -> Entry? {
+            guard let entry = entry(completion.ticket), case .completed(let at) = entry.event.state,
+                at == completion.at
+            else { return nil }
+            return entry
+        }
+
+        /// Drops out-of-date queue entries once they could outnumber the
+        /// events: O(n) at most every n changes, so O(1) per change.
+        mutating func tidy() {
+            let bound = 2 * entries.count + 1024
+            guard log.count > bound || heads.count > bound || timed.count > bound || completions.count > bound
+            else { return }
+            let live = self  // read from while a queue changes: that queue is copied once, O(n) like the tidy
+            if log.count > bound { log.removeAll { live.entry($0) == nil } }
+            if heads.count > bound { heads.retain { live.entry($0)?.queued == true } }
+            if timed.count > bound { timed.retain { live.entry($0.ticket)?.timedUntil == $0.at } }
+            if completions.count > bound { completions.retain { live.completed($0) != nil } }
+        }
     }
 
     public init(capacity: Int = 100_000, retention: Duration = .seconds(7 * 24 * 3600)) {
@@ -64,8 +190,10 @@ public final class MemoryInbox: InboxAdministration {
     public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
         try storage.withLock { storage in
             let slot = OrderStatusSlot(order: new.order, status: new.status)
-            if new.source == .orderQuery, storage.slots[slot] != nil, let first = firstEvent(in: slot, storage) {
-                return .duplicate(first)
+            if new.source == .orderQuery, let first = storage.slots[slot]?.tickets.first,
+                let event = storage.entry(first)?.event
+            {
+                return .duplicate(event)
             }
             if let id = storage.idsByKey[new.key], var existing = storage.entries[id] {
                 if existing.event.contentHash == new.contentHash || existing.event.source != new.source {
@@ -91,30 +219,40 @@ public final class MemoryInbox: InboxAdministration {
                 orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
                 previousStatus: previous?.status, isStale: isStale, source: new.source, rawBody: new.rawBody,
                 receivedAt: new.receivedAt)
-            if let lease {
-                event.state = .processing(owner: lease.owner, leaseUntil: now.addingTimeInterval(lease.duration.seconds))
+            let leaseUntil = lease.map { now.addingTimeInterval($0.duration.seconds) }
+            if let lease, let leaseUntil {
+                event.state = .processing(owner: lease.owner, leaseUntil: leaseUntil)
                 event.attempts = 1
             }
-            var last =
+            let ticket = Ticket(sequence: storage.nextSequence, id: event.id)
+            storage.nextSequence += 1
+            var order =
                 previous
-                ?? LastStatus(
+                ?? OrderState(
                     status: new.status, rank: new.statusRank, events: 0, firstReceived: new.receivedAt,
                     lastReceived: new.receivedAt)
             if !isStale {
-                last.status = new.status
-                last.rank = new.statusRank ?? previous?.rank
+                order.status = new.status
+                order.rank = new.statusRank ?? previous?.rank
             }
-            last.events += 1
-            last.firstReceived = min(last.firstReceived, new.receivedAt)
-            last.lastReceived = max(last.lastReceived, new.receivedAt)
-            var held = storage.slots[slot] ?? (0, [])
-            held.events += 1
-            if new.source == .orderQuery { held.fromQueries.insert(event.id) }
-            storage.slots[slot] = held
-            storage.orders[new.order] = last
-            storage.entries[event.id] = Entry(event: event, sequence: storage.nextSequence)
-            storage.nextSequence += 1
+            order.events += 1
+            order.firstReceived = min(order.firstReceived, new.receivedAt)
+            order.lastReceived = max(order.lastReceived, new.receivedAt)
+            order.unfinished.append(ticket)
+            storage.orders[new.order] = order
+            var holders = storage.slots[slot] ?? SlotHolders()
+            holders.tickets.append(ticket)
+            if new.source == .orderQuery { holders.fromQueries.insert(event.id) }
+            storage.slots[slot] = holders
+            storage.entries[event.id] = Entry(event: event, sequence: ticket.sequence)
             storage.idsByKey[event.key] = event.id
+            storage.log.append(ticket)
+            if let leaseUntil {
+                storage.wait(ticket, until: leaseUntil)
+            } else if order.unfinished.count == 1 {
+                storage.offer(ticket)
+            }
+            storage.tidy()
             return .recorded(event)
         }
     }
@@ -127,9 +265,12 @@ public final class MemoryInbox: InboxAdministration {
             case .processing(_, let until) where until <= now: break
             default: return nil
             }
-            entry.event.state = .processing(owner: owner, leaseUntil: now.addingTimeInterval(leaseDuration.seconds))
+            let until = now.addingTimeInterval(leaseDuration.seconds)
+            entry.event.state = .processing(owner: owner, leaseUntil: until)
             entry.event.attempts += 1
             storage.entries[id] = entry
+            storage.wait(entry.ticket, until: until)
+            storage.tidy()
             return entry.event
         }
     }
@@ -137,22 +278,34 @@ public final class MemoryInbox: InboxAdministration {
     public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         storage.withLock { storage in
             // Oldest first, and only the oldest unfinished event of each order.
-            var heldOrders = Set<OrderReference>()
-            var due: [Entry] = []
-            let unfinished = storage.entries.values.filter { $0.event.state.isUnfinished }
-            for entry in unfinished.sorted(by: { $0.sequence < $1.sequence }) where due.count < limit {
-                if heldOrders.insert(entry.event.order).inserted, entry.event.state.isClaimable(at: now) {
-                    due.append(entry)
-                }
-            }
+            storage.collectDue(at: now)
             let until = now.addingTimeInterval(leaseDuration.seconds)
-            return due.map { entry in
-                var entry = entry
+            var claimed: [InboxEvent] = []
+            while claimed.count < limit, let ticket = storage.heads.popMin() {
+                guard var entry = storage.entry(ticket) else { continue }
+                entry.queued = false
+                storage.entries[ticket.id] = entry
+                // No longer its order's first: offered again when it is.
+                guard storage.orders[entry.event.order]?.unfinished.first == ticket else { continue }
+                switch entry.event.state {
+                case .pending: break
+                case .processing(_, let due), .waitingRetry(let due):
+                    // Not due at this clock (a claim may ask with an earlier
+                    // clock than one that saw it due): back among the timed.
+                    guard due <= now else {
+                        storage.wait(ticket, until: due)
+                        continue
+                    }
+                case .completed, .dead: continue
+                }
                 entry.event.state = .processing(owner: owner, leaseUntil: until)
                 entry.event.attempts += 1
-                storage.entries[entry.event.id] = entry
-                return entry.event
+                storage.entries[ticket.id] = entry
+                storage.wait(ticket, until: until)
+                claimed.append(entry.event)
             }
+            storage.tidy()
+            return claimed
         }
     }
 
@@ -186,6 +339,16 @@ public final class MemoryInbox: InboxAdministration {
             change(&entry.event)
             entry.history.keep(attempt)
             storage.entries[id] = entry
+            switch entry.event.state {
+            case .waitingRetry(let due):
+                storage.wait(entry.ticket, until: due)
+            case .completed(let at):
+                storage.completions.push(Timed(at: at, ticket: entry.ticket))
+                storage.settle(entry.ticket, order: entry.event.order)
+            default:
+                storage.settle(entry.ticket, order: entry.event.order)
+            }
+            storage.tidy()
             return true
         }
     }
@@ -200,9 +363,19 @@ public final class MemoryInbox: InboxAdministration {
 
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
         storage.withLock { storage in
-            let matching = storage.entries.values.filter { filter.matches($0.event) }
-                .sorted { filter.newestFirst ? $0.sequence > $1.sequence : $0.sequence < $1.sequence }
-            return matching.dropFirst(max(0, filter.offset ?? 0)).prefix(max(0, filter.limit ?? Int.max)).map(\.event)
+            var skip = max(0, filter.offset ?? 0)
+            let limit = max(0, filter.limit ?? Int.max)
+            var matching: [InboxEvent] = []
+            // In receipt order from the log, either way: stops at the page's end.
+            let step = filter.newestFirst ? -1 : 1
+            var index = filter.newestFirst ? storage.log.count - 1 : 0
+            while matching.count < limit, storage.log.indices.contains(index) {
+                if let event = storage.entry(storage.log[index])?.event, filter.matches(event) {
+                    if skip > 0 { skip -= 1 } else { matching.append(event) }
+                }
+                index += step
+            }
+            return matching
         }
     }
 
@@ -213,6 +386,8 @@ public final class MemoryInbox: InboxAdministration {
             entry.event.state = .pending
             entry.event.attempts = 0
             storage.entries[id] = entry
+            storage.reopen(entry.ticket, order: entry.event.order)
+            storage.tidy()
             return entry.event
         }
     }
@@ -220,19 +395,26 @@ public final class MemoryInbox: InboxAdministration {
     public func purge(_ filter: EventFilter) async throws -> Int {
         storage.withLock { storage in
             let now = Date()
-            let doomed = storage.entries.values.filter { entry in
-                if case .processing(_, let until) = entry.event.state, until > now { return false }
-                return filter.matches(entry.event)
+            let limit = filter.limit ?? Int.max
+            var doomed: [Entry] = []
+            // Oldest first from the log: stops at the limit.
+            for ticket in storage.log where doomed.count < limit {
+                guard let entry = storage.entry(ticket) else { continue }
+                if case .processing(_, let until) = entry.event.state, until > now { continue }
+                if filter.matches(entry.event) { doomed.append(entry) }
             }
-            .sorted { $0.sequence < $1.sequence }
-            .prefix(filter.limit ?? Int.max)
-            for entry in doomed { remove(entry.event, from: &storage) }
+            for entry in doomed { remove(entry, from: &storage) }
+            storage.tidy()
             return doomed.count
         }
     }
 
     public func prune(completedBefore date: Date) async throws -> Int {
-        storage.withLock { storage in prune(&storage, completedBefore: date) }
+        storage.withLock { storage in
+            let removed = prune(&storage, completedBefore: date)
+            storage.tidy()
+            return removed
+        }
     }
 
     public func checkAvailability() async throws {}
@@ -244,45 +426,42 @@ public final class MemoryInbox: InboxAdministration {
             prune(&storage, completedBefore: now.addingTimeInterval(-retention.seconds))
             storage.nextSweep = now.addingTimeInterval(min(60, retention.seconds))
         }
-        guard storage.entries.count >= capacity else { return }
-        let completed = storage.entries.values.compactMap { entry -> (Date, InboxEvent)? in
-            if case .completed(let at) = entry.event.state { (at, entry.event) } else { nil }
+        // The oldest completions first.
+        while storage.entries.count >= capacity, let oldest = storage.completions.popMin() {
+            if let entry = storage.completed(oldest) { remove(entry, from: &storage) }
         }
-        .sorted { $0.0 < $1.0 }
-        for (_, event) in completed.prefix(storage.entries.count - capacity + 1) { remove(event, from: &storage) }
         if storage.entries.count >= capacity { throw StoreError.full(capacity: capacity) }
     }
 
     @discardableResult
     private func prune(_ storage: inout Storage, completedBefore date: Date) -> Int {
-        let expired = storage.entries.values.filter { entry in
-            if case .completed(let at) = entry.event.state { at < date } else { false }
+        var removed = 0
+        while let oldest = storage.completions.min, oldest.at < date {
+            storage.completions.popMin()
+            if let entry = storage.completed(oldest) {
+                remove(entry, from: &storage)
+                removed += 1
+            }
         }
-        for entry in expired { remove(entry.event, from: &storage) }
-        return expired.count
+        return removed
     }
 
-    private func remove(_ event: InboxEvent, from storage: inout Storage) {
+    private func remove(_ entry: Entry, from storage: inout Storage) {
+        let event = entry.event
+        storage.settle(entry.ticket, order: event.order)
         storage.entries[event.id] = nil
         storage.idsByKey[event.key] = nil
-        if var last = storage.orders[event.order] {
+        if var order = storage.orders[event.order] {
             // The order's last status is forgotten with its last event.
-            last.events -= 1
-            storage.orders[event.order] = last.events > 0 ? last : nil
+            order.events -= 1
+            storage.orders[event.order] = order.events > 0 ? order : nil
         }
         let slot = OrderStatusSlot(order: event.order, status: event.status)
-        if var held = storage.slots[slot] {
-            held.events -= 1
-            held.fromQueries.remove(event.id)
-            storage.slots[slot] = held.events > 0 ? held : nil
+        if var holders = storage.slots[slot] {
+            holders.tickets.removeAll { $0 == entry.ticket }
+            holders.fromQueries.remove(event.id)
+            storage.slots[slot] = holders.tickets.isEmpty ? nil : holders
         }
-    }
-
-    /// The first stored event of an order with a status (a linear search,
-    /// done only when an order query repeats a stored status).
-    private func firstEvent(in slot: OrderStatusSlot, _ storage: Storage) -> InboxEvent? {
-        storage.entries.values.filter { $0.event.order == slot.order && $0.event.status == slot.status }
-            .min { $0.sequence < $1.sequence }?.event
     }
 }
 
