@@ -6,12 +6,12 @@ import Locking
 /// instances that accept losing the inbox on restart (TrustPay redelivers
 /// what was not acknowledged, but not what was).
 ///
-/// Bounded: completed events are forgotten `retention` after completion, and
-/// the oldest completed ones first when `capacity` is reached; if every
-/// stored event is still pending, in progress or dead, recording throws
-/// ``StoreError/full(capacity:)`` (the pipeline answers `503`). A forgotten
-/// event's key is free again, so keep `retention` longer than TrustPay's
-/// redelivery window.
+/// Bounded: the oldest completed events are forgotten first when `capacity`
+/// is reached; if every stored event is still pending, in progress or dead,
+/// recording throws ``StoreError/full(capacity:)`` (the pipeline answers
+/// `503`). Completed events also go when the webhook server's retention
+/// sweep prunes them (`keepCompleted`), as in every store. A forgotten
+/// event's key is free again: size both beyond TrustPay's redelivery window.
 ///
 /// The handlers' path (record, claim, complete, fail, dead-letter, replay)
 /// costs a few hash lookups and O(log n) heap steps whatever the number of
@@ -24,7 +24,6 @@ import Locking
 /// rid of out-of-date entries in bulk before those outnumber the events.
 public final class MemoryInbox: InboxAdministration {
     public let capacity: Int
-    public let retention: Duration
     private let storage = Locked(Storage())
 
     private struct Entry {
@@ -102,7 +101,6 @@ public final class MemoryInbox: InboxAdministration {
         /// Completed events, oldest completion first.
         var completions = MinHeap<Timed>()
         var nextSequence = 0
-        var nextSweep = Date.distantPast
 
         func entry(_ ticket: Ticket) -> Entry? {
             guard let entry = entries[ticket.id], entry.sequence == ticket.sequence else { return nil }
@@ -178,10 +176,9 @@ public final class MemoryInbox: InboxAdministration {
         }
     }
 
-    public init(capacity: Int = 100_000, retention: Duration = .seconds(7 * 24 * 3600)) {
+    public init(capacity: Int = 100_000) {
         precondition(capacity > 0, "a MemoryInbox needs room for at least one event")
         self.capacity = capacity
-        self.retention = retention
     }
 
     /// How many events are stored.
@@ -422,10 +419,6 @@ public final class MemoryInbox: InboxAdministration {
     // MARK: bounds
 
     private func makeRoom(_ storage: inout Storage, now: Date) throws {
-        if now >= storage.nextSweep || storage.entries.count >= capacity {
-            prune(&storage, completedBefore: now.addingTimeInterval(-retention.seconds))
-            storage.nextSweep = now.addingTimeInterval(min(60, retention.seconds))
-        }
         // The oldest completions first.
         while storage.entries.count >= capacity, let oldest = storage.completions.popMin() {
             if let entry = storage.completed(oldest) { remove(entry, from: &storage) }

@@ -17,7 +17,7 @@ import Webhooks
     // What follows is particular to the memory inbox: its bounds.
 
     @Test func staysWithinCapacityByForgettingCompletedEventsFirst() async throws {
-        let inbox = MemoryInbox(capacity: 3, retention: .seconds(3600))
+        let inbox = MemoryInbox(capacity: 3)
         var ids: [String] = []
         for index in 0..<3 {
             let event = try await inbox.record(newEvent("O-\(index)"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0).event
@@ -59,7 +59,7 @@ import Webhooks
     /// would evict the wrong ones).
     @Test func amongTenThousandCompletedEventsClaimsTakeEachOrdersHeadAndEvictionsTheOldestCompletion() async throws {
         let done = 10_000
-        let inbox = MemoryInbox(capacity: done + 4, retention: .seconds(24 * 3600))
+        let inbox = MemoryInbox(capacity: done + 4)
         var completed: [String] = []
         for index in 0..<done {
             let lease = Lease(owner: "w", duration: .seconds(30))
@@ -91,17 +91,5 @@ import Webhooks
         #expect(try await inbox.event(id: completed[done - 3]) != nil)
         #expect(try await inbox.event(id: completed[0]) != nil)
         #expect(try await inbox.event(id: a1.id) != nil)
-    }
-
-    @Test func forgetsCompletedEventsAfterTheirRetention() async throws {
-        let inbox = MemoryInbox(capacity: 100, retention: .seconds(60))
-        let done = try await inbox.record(newEvent("DONE"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0).event
-        let dead = try await inbox.record(newEvent("DEAD"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0).event
-        #expect(try await inbox.complete(id: done.id, owner: "w", now: t0))
-        #expect(try await inbox.deadLetter(id: dead.id, owner: "w", error: "x", now: t0))
-        #expect(try await inbox.prune(completedBefore: t0.addingTimeInterval(-1)) == 0)
-        // Recording long after sweeps expired completed events; dead letters stay.
-        _ = try await inbox.record(newEvent("NEW"), lease: nil, now: t0.addingTimeInterval(3600))
-        #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["DEAD", "NEW"])
     }
 }
