@@ -10,6 +10,10 @@ let eventColumns = """
     source
     """
 
+/// `eventColumns` with no body (a NULL in its place): what a write that has
+/// the body in hand RETURNs, so that it is not sent back (a copy of every callback).
+let eventColumnsButBody = eventColumns.replacingOccurrences(of: "raw_body, ", with: "NULL::bytea AS raw_body, ")
+
 /// `eventColumns` qualified by a table alias, for joins.
 func eventColumns(of alias: String) -> String {
     eventColumns.split(separator: ", ").map { "\(alias).\($0)" }.joined(separator: ", ")
@@ -33,7 +37,8 @@ struct UnreadableEvent: Error, CustomStringConvertible {
 }
 
 extension InboxEvent {
-    init(row: PostgresRow) throws {
+    /// `rawBody`: the body, for a row of ``eventColumnsButBody``.
+    init(row: PostgresRow, rawBody: [UInt8]? = nil) throws {
         var reader = CellReader(cells: row.makeIterator())
         let id: String = try reader.next()
         let key: String = try reader.next()
@@ -46,7 +51,7 @@ extension InboxEvent {
         let order: String = try reader.next()
         let previousStatus: Int? = try reader.next()
         let isStale: Bool = try reader.next()
-        let body: ByteBuffer = try reader.next()
+        let body: ByteBuffer? = try reader.next()
         let receivedAt: Date = try reader.next()
         let stateName: String = try reader.next()
         let leaseOwner: String? = try reader.next()
@@ -72,16 +77,16 @@ extension InboxEvent {
         self.init(
             id: id, key: IdempotencyKey(rawValue: key), contentHash: contentHash, kind: kind, merchantID: merchantID,
             orderType: orderType, orderNo: orderNo, status: status, order: OrderReference(rawValue: order),
-            previousStatus: previousStatus, isStale: isStale, source: source, rawBody: Array(body.readableBytesView),
+            previousStatus: previousStatus, isStale: isStale, source: source, rawBody: rawBody ?? Array((body ?? ByteBuffer()).readableBytesView),
             receivedAt: receivedAt, state: state, attempts: attempts, lastError: lastError, conflicts: conflicts)
     }
 }
 
 extension PostgresRowSequence {
-    /// Every row as an event.
-    func events() async throws -> [InboxEvent] {
+    /// Every row as an event (with `rawBody` when the rows carry none).
+    func events(rawBody: [UInt8]? = nil) async throws -> [InboxEvent] {
         var events: [InboxEvent] = []
-        for try await row in self { events.append(try InboxEvent(row: row)) }
+        for try await row in self { events.append(try InboxEvent(row: row, rawBody: rawBody)) }
         return events
     }
 }

@@ -287,9 +287,9 @@ public final class PostgresInbox: InboxAdministration {
                 \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(columns.name), \(columns.owner),
                 \(columns.at), \(lease == nil ? 0 : 1), \(new.source.rawValue))
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING \(unescaped: eventColumns)
+            RETURNING \(unescaped: eventColumnsButBody)
             """, logger: logger
-        ).events()
+        ).events(rawBody: new.rawBody)
         if let event = inserted.first {
             let status = isStale ? lastStatus : new.status
             let rank = isStale ? lastRank : new.statusRank ?? lastRank

@@ -11,9 +11,14 @@ enum EventRows {
         completed_at, dead_at, attempts, last_error, conflicts, source
         """
 
+    /// ``columns`` but the body: what a write that has the body in hand
+    /// RETURNs, so that it is not read back out (a copy of every callback).
+    static let columnsButBody = columns.replacingOccurrences(of: "raw_body, ", with: "")
+
     /// The event of a row of ``columns``, with its `seq` (its place in the
     /// order of receipt, for sorting rows that RETURNING gives in no order).
-    static func event(_ row: SQLiteRow) throws(UnreadableRow) -> (seq: Int64, event: InboxEvent) {
+    /// `rawBody`: the body, for a row of ``columnsButBody``.
+    static func event(_ row: SQLiteRow, rawBody: [UInt8]? = nil) throws(UnreadableRow) -> (seq: Int64, event: InboxEvent) {
         let reader = RowReader(row: row)
         let id = row["id"]?.string
         do throws(UnreadableRow.Reason) {
@@ -24,13 +29,15 @@ enum EventRows {
             guard let source = EventSource(rawValue: sourceName) else {
                 throw .unknownValue(column: "source", sourceName)
             }
+            let body: [UInt8]
+            if let rawBody { body = rawBody } else { body = try reader.blob("raw_body") }
             let event = InboxEvent(
                 id: id, key: IdempotencyKey(rawValue: try reader.text("idempotency_key")),
                 contentHash: try reader.text("content_hash"), kind: kind, merchantID: try reader.integer("merchant_id"),
                 orderType: try reader.optionalInteger("order_type").map { Int($0) }, orderNo: try reader.text("order_no"),
                 status: Int(try reader.integer("status")), order: OrderReference(rawValue: try reader.text("order_ref")),
                 previousStatus: try reader.optionalInteger("previous_status").map { Int($0) },
-                isStale: try reader.integer("is_stale") != 0, source: source, rawBody: try reader.blob("raw_body"),
+                isStale: try reader.integer("is_stale") != 0, source: source, rawBody: body,
                 receivedAt: try reader.date("received_at"), state: try state(reader),
                 attempts: Int(try reader.integer("attempts")), lastError: try reader.optionalText("last_error"),
                 conflicts: Int(try reader.integer("conflicts")))

@@ -139,7 +139,7 @@ public final class SQLiteInbox: InboxAdministration {
                 source)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING \(EventRows.columns)
+            RETURNING \(EventRows.columnsButBody)
             """,
             parameters: [
                 .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
@@ -169,7 +169,7 @@ public final class SQLiteInbox: InboxAdministration {
                 status = excluded.status, status_rank = excluded.status_rank, events = events + 1
             """,
             .text(new.order.rawValue), .integer(Int64(status)), rank.map { .integer(Int64($0)) } ?? .null)
-        return .recorded(try EventRows.event(row).event)
+        return .recorded(try EventRows.event(row, rawBody: new.rawBody).event)
     }
 
     /// A repeat of a stored key: a duplicate, or a conflict that is counted.
