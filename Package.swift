@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "AccessControl", dependencies: ["Durations", "Locking", "NetworkAddresses", "HTTPServer"]),
         .target(
             name: "TrustPayWebhooksTesting",
-            dependencies: ["Locking", "Webhooks", "Inbox", "TrustPay", "HTTPServer", "CallbackReshaping"]),
+            dependencies: ["Durations", "Locking", "Webhooks", "Inbox", "TrustPay", "HTTPServer", "CallbackReshaping"]),
         // The contract every inbox keeps, for stores of the project's and a merchant's own.
         .target(name: "InboxTesting", dependencies: ["Inbox"]),
         // A stand-in for TrustPay: the Order Query API and callback delivery
@@ -255,7 +255,7 @@ let package = Package(
         // Runs the built binary: sign/verify, send → serve → jsonl, exit codes.
         .testTarget(
             name: "TrustPayWebhooksCLITests",
-            dependencies: ["Locking",
+            dependencies: ["ServiceConfiguration", "TrustPayWebhooksTesting", "Locking",
                 "trustpay-webhooks", "TrustPay", "Inbox", "Webhooks", "ChildProcesses", "HTTPServer", "BuiltinHandlers", "TestSupport",
                 "TrustPayAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "SQLiteInbox", "PostgresTestCluster", "TrustPaySimulator",
@@ -274,7 +274,7 @@ let package = Package(
         .testTarget(name: "CrashDrillTests", dependencies: ["crash-drill", "trustpay-webhooks", "ChildProcesses", "TestSupport"]),
         .testTarget(
             name: "PostgresInboxTests",
-            dependencies: ["Locking",
+            dependencies: ["TrustPay", "Locking",
                 "PostgresInbox", "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "PostgresTestCluster",
                 "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -282,7 +282,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "WebhooksTests",
-            dependencies: ["Locking",
+            dependencies: ["TrustPay", "HTTPServer", "Locking",
                 "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -290,7 +290,7 @@ let package = Package(
         // runs on the memory, SQLite and PostgreSQL inboxes.
         .testTarget(
             name: "IdempotencyStoreTests",
-            dependencies: [
+            dependencies: ["TrustPay", 
                 "Inbox", "Webhooks", "SQLiteInbox", "PostgresInbox", "PostgresTestCluster", "TrustPayWebhooksTesting",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
