@@ -207,7 +207,7 @@ public final class MemoryInbox: InboxAdministration {
             {
                 return .duplicate(reconciled.event)
             }
-            try makeRoom(&storage, now: now)
+            try makeRoom(&storage)
             let previous = storage.orders[new.order]
             let isStale =
                 if let rank = new.statusRank, let lastRank = previous?.rank { rank < lastRank } else { false }
@@ -418,7 +418,7 @@ public final class MemoryInbox: InboxAdministration {
 
     // MARK: bounds
 
-    private func makeRoom(_ storage: inout Storage, now: Date) throws {
+    private func makeRoom(_ storage: inout Storage) throws {
         // The oldest completions first.
         while storage.entries.count >= capacity, let oldest = storage.completions.popMin() {
             if let entry = storage.completed(oldest) { remove(entry, from: &storage) }
