@@ -117,7 +117,7 @@ let package = Package(
         .target(name: "Durations"),
         // The one `withDeadline` (answers owed to TrustPay cannot wait for code
         // that ignores cancellation) and the executor a thread belongs to.
-        .target(name: "Deadlines", dependencies: ["Locking"]),
+        .target(name: "Deadlines", dependencies: ["Durations", "Locking"]),
         // posix_spawn children with a clean signal mask, awaited off the pool.
         .target(name: "ChildProcesses", dependencies: ["CLinuxSys", "Locking"]),
         // The standalone binary's handlers: log, jsonl, forward, exec.
@@ -238,6 +238,7 @@ let package = Package(
             ]),
         // The spawn's promises, checked in the child through /proc.
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"]),
+        .testTarget(name: "DeadlinesTests", dependencies: ["Deadlines", "Locking"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",
@@ -282,7 +283,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "WebhooksTests",
-            dependencies: ["TrustPay", "HTTPServer", "Locking",
+            dependencies: ["TrustPay", "HTTPServer", "Locking", "Deadlines",
                 "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -1,8 +1,5 @@
 import Locking
 
-/// Waits for a duration, throwing when cancelled, as `Task.sleep(for:)` does.
-package typealias DeadlineSleep = @Sendable (Duration) async throws -> Void
-
 /// Thrown by ``DeadlineOutcome/get()`` when the operation did not finish
 /// within its time limit.
 package struct DeadlineExceeded: Error, CustomStringConvertible {
@@ -42,33 +39,27 @@ package enum DeadlineOutcome<Value: Sendable>: Sendable {
 /// task could not outlive the call). It keeps the caller's executor: when
 /// the caller runs on an executor that registered its threads with
 /// ``ExecutorThreads`` (the HTTP server's handler executor), so does the
-/// operation, abandoned or not, never Swift's cooperative pool. The timer is
-/// a child task of the caller.
-///
-/// `sleep` waits out the limit; tests pass one they control, to see the
-/// limit asked for and to end it without waiting.
+/// operation, abandoned or not, never Swift's cooperative pool. The limit
+/// is kept by `timer` (the process's ``DeadlineThread`` unless a test
+/// brings one it controls), not by a task: a deadline on every handler
+/// attempt must cost little.
 package func withDeadline<Value: Sendable>(
-    _ limit: Duration, sleep: @escaping DeadlineSleep = { try await Task.sleep(for: $0) },
+    _ limit: Duration, timer: any DeadlineTimer = DeadlineThread.shared,
     _ operation: @escaping @Sendable () async throws -> Value
 ) async -> DeadlineOutcome<Value> {
     let race = DeadlineRace<Value>()
     let work = Task(executorPreference: ExecutorThreads.current) {
         do { race.finish(.finished(try await operation())) } catch { race.finish(.failed(error)) }
     }
-    return await withTaskGroup(of: Void.self) { group in
-        group.addTask {
-            do { try await sleep(limit) } catch { return }
-            race.finish(.timedOut(limit))
-        }
-        let outcome = await withTaskCancellationHandler {
-            await race.outcome()
-        } onCancel: {
-            race.finish(.failed(CancellationError()))
-        }
-        group.cancelAll()
-        work.cancel()  // a finished task ignores it; anything else is abandoned now
-        return outcome
+    let alarm = timer.schedule(after: limit) { race.finish(.timedOut(limit)) }
+    let outcome = await withTaskCancellationHandler {
+        await race.outcome()
+    } onCancel: {
+        race.finish(.failed(CancellationError()))
     }
+    alarm.cancel()
+    work.cancel()  // a finished task ignores it; anything else is abandoned now
+    return outcome
 }
 
 /// The first of the operation, the timer and the caller's cancellation to

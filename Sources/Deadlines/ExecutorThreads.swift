@@ -9,7 +9,7 @@ import Darwin
 ///
 /// Swift does not let code read its task's executor preference, and an
 /// unstructured `Task` does not inherit it; a task that must outlive its
-/// caller (``withDeadline(_:sleep:_:)``'s abandoned operation) asks the
+/// caller (``withDeadline(_:timer:_:)``'s abandoned operation) asks the
 /// thread it was called on instead. A thread of such an executor only runs
 /// jobs of tasks that prefer it, so the answer is the caller's preference.
 package enum ExecutorThreads {

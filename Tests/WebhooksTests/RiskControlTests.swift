@@ -1,3 +1,4 @@
+import Deadlines
 import Foundation
 import Testing
 import TestSupport
@@ -46,10 +47,10 @@ import Locking
 
     /// The deadline waited out is exactly the configured 150 ms, and when it
     /// passes the answer is `503` and the undecided handler is cancelled. The
-    /// deadline's sleep is the test's, so no wall clock is involved and a
+    /// deadline's timer is the test's, so no wall clock is involved and a
     /// loaded machine cannot fail it. Made to fail by having the pipeline use
-    /// a fixed 2 s deadline (the sleep asked for was 2 s) and by answering
-    /// without waiting for the deadline (the answer came before the sleep
+    /// a fixed 2 s deadline (the limit asked for was 2 s) and by answering
+    /// without waiting for the deadline (the answer came before the timer
     /// was released).
     @Test func aDecisionPastTheDeadlineIsServiceUnavailable() async throws {
         let handlerStarted = HandlerRecorder()
@@ -64,10 +65,10 @@ import Locking
             }
             return .allow
         }
-        let deadline = ControlledSleep()
+        let deadline = ControlledTimer()
         let server = makeServer(recorder: HandlerRecorder()) { server in
             server.configuration.riskControlDeadline = .milliseconds(150)
-            server.configuration.riskControlSleep = deadline.sleep
+            server.configuration.riskControlTimer = deadline
             server.onRiskControl(decide)
         }
         try await withWebhookTestServer(server) { server in
@@ -97,48 +98,38 @@ import Locking
     }
 }
 
-/// A deadline's sleep the test ends by hand: it records the durations asked
-/// for and returns when released (or throws when the sleeper is cancelled).
-private final class ControlledSleep: Sendable {
+/// A deadline timer the test ends by hand: it records the limits asked for
+/// and fires them when released (at once, for any scheduled afterwards).
+private final class ControlledTimer: DeadlineTimer {
     private struct State {
         var requested: [Duration] = []
         var released = false
-        var waiting: [UUID: CheckedContinuation<Void, any Error>] = [:]
+        var waiting: [ObjectIdentifier: @Sendable () -> Void] = [:]
     }
     private let state = Locked(State())
 
     var requested: [Duration] { state.withLock { $0.requested } }
 
-    var sleep: @Sendable (Duration) async throws -> Void {
-        { [self] duration in
-            let id = UUID()
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    let (released, cancelled) = state.withLock { state in
-                        state.requested.append(duration)
-                        let outcome = (state.released, Task.isCancelled)
-                        if !outcome.0, !outcome.1 { state.waiting[id] = continuation }
-                        return outcome
-                    }
-                    if released {
-                        continuation.resume()
-                    } else if cancelled {
-                        continuation.resume(throwing: CancellationError())
-                    }
-                }
-            } onCancel: {
-                state.withLock { $0.waiting.removeValue(forKey: id) }?.resume(throwing: CancellationError())
-            }
+    func schedule(after limit: Duration, _ expire: @escaping @Sendable () -> Void) -> DeadlineAlarm {
+        let alarm = DeadlineAlarm { [state] alarm in
+            _ = state.withLock { $0.waiting.removeValue(forKey: ObjectIdentifier(alarm)) }
         }
+        let released = state.withLock { state in
+            state.requested.append(limit)
+            if !state.released { state.waiting[ObjectIdentifier(alarm)] = expire }
+            return state.released
+        }
+        if released { expire() }
+        return alarm
     }
 
-    /// Every sleep asked for so far returns, as if its duration had passed.
+    /// Every limit asked for so far passes.
     func releaseAll() {
         let waiting = state.withLock { state in
             state.released = true
             defer { state.waiting = [:] }
             return Array(state.waiting.values)
         }
-        for continuation in waiting { continuation.resume() }
+        for expire in waiting { expire() }
     }
 }

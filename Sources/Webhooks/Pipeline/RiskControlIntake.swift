@@ -28,7 +28,7 @@ extension WebhookPipeline {
         let answer: HTTPResponse
         let outcome: String
         switch await withDeadline(
-            configuration.riskControlDeadline, sleep: configuration.riskControlSleep, { try await handler(riskRequest) }) {
+            configuration.riskControlDeadline, timer: configuration.riskControlTimer, { try await handler(riskRequest) }) {
         case .finished(.allow): (answer, outcome) = (Answer.allow, "allow")
         case .finished(.deny): (answer, outcome) = (Answer.deny, "deny")
         case .finished(.unavailable): (answer, outcome) = (Answer.undecided, "unavailable")

@@ -58,9 +58,9 @@ public struct WebhookConfiguration: Sendable {
     public var handlerTimeout: Duration = .seconds(10)
     /// Risk control answers `503` when the handler takes longer.
     public var riskControlDeadline: Duration = .seconds(3)
-    /// How the risk-control deadline is waited out: tests replace it to see
-    /// the deadline asked for and end it without a wall clock.
-    var riskControlSleep: DeadlineSleep = { try await Task.sleep(for: $0) }
+    /// What keeps the risk-control deadline: tests replace it to see the
+    /// deadline asked for and end it without a wall clock.
+    var riskControlTimer: any DeadlineTimer = DeadlineThread.shared
     /// How long a claim on an event lasts; longer than `handlerTimeout`, so
     /// that a live worker is never taken over.
     public var leaseDuration: Duration = .seconds(60)
