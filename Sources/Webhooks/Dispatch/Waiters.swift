@@ -1,3 +1,4 @@
+import Deadlines
 import Locking
 
 /// Tasks suspended until something happens to a key, or until a time-out.
@@ -5,12 +6,14 @@ import Locking
 /// With `remembersUnheard`, a notification nobody was waiting for is kept
 /// (one per key) and ends the next wait at once: the workers' wake-up must
 /// not be lost while they are busy. Waiting never blocks a thread; the
-/// time-out is a child task of the wait, cancelled when the wait ends.
+/// time-out is kept by a ``DeadlineTimer`` (the process's deadline thread),
+/// not by a sleeping task: the workers wait after every batch.
 final class Waiters<Key: Hashable & Sendable>: Sendable {
     private struct State {
         var waiting: [Key: [Int: CheckedContinuation<Void, Never>]] = [:]
         var unheard: Set<Key> = []
-        var cancelled: Set<Int> = []
+        /// Tickets whose wait ended before it suspended.
+        var ended: Set<Int> = []
         var nextTicket = 0
     }
     private let state = Locked(State())
@@ -21,26 +24,16 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
     }
 
     /// Returns on a notification for `key`, after `timeout`, or on cancellation.
-    func wait(for key: Key, timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
-            group.addTask { await self.notification(for: key) }
-            // Whichever ends first ends the other.
-            await group.next()
-            group.cancelAll()
-        }
-    }
-
-    /// Returns on a notification for `key` or on cancellation.
-    private func notification(for key: Key) async {
+    func wait(for key: Key, timeout: Duration, timer: any DeadlineTimer = DeadlineThread.shared) async {
         let ticket = state.withLock { state in
             defer { state.nextTicket += 1 }
             return state.nextTicket
         }
+        let alarm = timer.schedule(after: timeout) { [self] in end(key, ticket) }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
-                    if state.cancelled.remove(ticket) != nil { return true }
+                    if state.ended.remove(ticket) != nil { return true }
                     if remembersUnheard, state.unheard.remove(key) != nil { return true }
                     state.waiting[key, default: [:]][ticket] = continuation
                     return false
@@ -48,11 +41,29 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            if !resume(key, ticket) { _ = state.withLock { $0.cancelled.insert(ticket) } }
+            end(key, ticket)
         }
-        // A ticket cancelled after its continuation was resumed leaves no trace.
-        state.withLock { _ = $0.cancelled.remove(ticket) }
+        alarm.cancel()
+        // A ticket ended after its continuation was resumed leaves no trace.
+        state.withLock { _ = $0.ended.remove(ticket) }
     }
+
+    /// Ends one wait (its time-out, or its task's cancellation): resumes
+    /// it, or, if it is not suspended yet, makes it return at once.
+    private func end(_ key: Key, _ ticket: Int) {
+        let continuation = state.withLock { state in
+            guard let continuation = state.waiting[key]?.removeValue(forKey: ticket) else {
+                state.ended.insert(ticket)
+                return CheckedContinuation<Void, Never>?.none
+            }
+            if state.waiting[key]?.isEmpty == true { state.waiting[key] = nil }
+            return continuation
+        }
+        continuation?.resume()
+    }
+
+    /// Whether a wait for `key` is suspended (for tests).
+    func isWaiting(for key: Key) -> Bool { state.withLock { $0.waiting[key]?.isEmpty == false } }
 
     /// Resumes everyone waiting for `key`.
     func notify(_ key: Key) {
@@ -62,16 +73,5 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
             return waiters.values
         }
         for continuation in resumed { continuation.resume() }
-    }
-
-    @discardableResult
-    private func resume(_ key: Key, _ ticket: Int) -> Bool {
-        let continuation = state.withLock { state in
-            let continuation = state.waiting[key]?.removeValue(forKey: ticket)
-            if state.waiting[key]?.isEmpty == true { state.waiting[key] = nil }
-            return continuation
-        }
-        continuation?.resume()
-        return continuation != nil
     }
 }
