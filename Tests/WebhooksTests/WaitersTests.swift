@@ -55,4 +55,32 @@ import Testing
         waiters.notify(1)
         await waiters.wait(for: 1, timeout: .seconds(3600), timer: DeadlineThread())
     }
+
+    /// One recorded event wakes one worker. Made to fail by having
+    /// `notifyOne` resume everyone (both waits ended).
+    @Test func notifyOneEndsOneWait() async {
+        let waiters = Waiters<Int>(remembersUnheard: false)
+        let ended = Locked(0)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    await waiters.wait(for: 1, timeout: .seconds(3600))
+                    ended.withLock { $0 += 1 }
+                }
+            }
+            while waiters.waitingCount(for: 1) < 2 { await Task.yield() }
+            waiters.notifyOne(1)
+            while ended.withLock({ $0 }) < 1 { await Task.yield() }
+            #expect(waiters.waitingCount(for: 1) == 1)
+            #expect(ended.withLock { $0 } == 1)
+            waiters.notify(1)
+        }
+        #expect(ended.withLock { $0 } == 2)
+    }
+
+    @Test func notifyOneWithNobodyWaitingIsRememberedWhenAsked() async {
+        let waiters = Waiters<Int>(remembersUnheard: true)
+        waiters.notifyOne(1)
+        await waiters.wait(for: 1, timeout: .seconds(3600), timer: DeadlineThread())
+    }
 }

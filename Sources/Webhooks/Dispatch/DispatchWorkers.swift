@@ -5,8 +5,8 @@ import ServiceLifecycle
 
 /// Background loops that claim due events and run their handlers.
 ///
-/// A worker sleeps until woken (an event was recorded, or a retry fell due)
-/// or until `pollInterval` passes, the fallback for events recorded by other
+/// A worker sleeps until woken (an event was recorded, or a retry fell due:
+/// one worker per wake-up) or until `pollInterval` passes, the fallback for events recorded by other
 /// replicas and leases that expired. No busy polling.
 struct DispatchWorkers: Sendable {
     let dispatcher: Dispatcher
@@ -56,6 +56,10 @@ struct DispatchWorkers: Sendable {
                 await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
                 continue
             }
+            // A wake-up reaches one worker; a full batch says more may be
+            // due (a backlog, retries falling due together), so it passes
+            // the wake-up on and the workers share them.
+            if claimed.count >= max(1, batch) { wakeUps.notifyOne(Self.wakeKey) }
             // At once, not one after another: each is bounded by the handler
             // timeout, so the last of the batch still ends within its lease.
             await withDiscardingTaskGroup { group in

@@ -63,7 +63,10 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
     }
 
     /// Whether a wait for `key` is suspended (for tests).
-    func isWaiting(for key: Key) -> Bool { state.withLock { $0.waiting[key]?.isEmpty == false } }
+    func isWaiting(for key: Key) -> Bool { waitingCount(for: key) > 0 }
+
+    /// How many waits for `key` are suspended (for tests).
+    func waitingCount(for key: Key) -> Int { state.withLock { $0.waiting[key]?.count ?? 0 } }
 
     /// Resumes everyone waiting for `key`.
     func notify(_ key: Key) {
@@ -73,5 +76,21 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
             return waiters.values
         }
         for continuation in resumed { continuation.resume() }
+    }
+
+    /// Resumes one of those waiting for `key` (the longest waiting): one
+    /// recorded event needs one worker, and waking them all would send the
+    /// rest to claim nothing.
+    func notifyOne(_ key: Key) {
+        let resumed = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let ticket = state.waiting[key]?.keys.min() else {
+                if remembersUnheard { state.unheard.insert(key) }
+                return nil
+            }
+            let continuation = state.waiting[key]?.removeValue(forKey: ticket)
+            if state.waiting[key]?.isEmpty == true { state.waiting[key] = nil }
+            return continuation
+        }
+        resumed?.resume()
     }
 }

@@ -182,8 +182,10 @@ public final class WebhookPipeline: Sendable {
     /// Conflicts reported since this pipeline started.
     public var conflictsReported: Int { conflicts.load(ordering: .relaxed) }
 
+    /// Wakes one idle worker; one that claims a full batch wakes the next
+    /// (see ``DispatchWorkers``).
     func wakeWorkers() {
-        wakeUps.notify(DispatchWorkers.wakeKey)
+        wakeUps.notifyOne(DispatchWorkers.wakeKey)
     }
 
     func countConflict() {
