@@ -13,14 +13,16 @@ struct NumberLiteral {
 
     /// Parses a whole literal; `nil` unless `text` is exactly one JSON number.
     init?(_ text: String) {
-        let bytes = Array(text.utf8)
-        guard case .success(let layout) = Self.scan(bytes, from: 0), layout.end == bytes.count else {
-            return nil
+        let parts = Self.withLayout(of: text) { bytes, layout in
+            (
+                layout.isNegative,
+                String(decoding: bytes[layout.integer], as: UTF8.self),
+                layout.fraction.map { String(decoding: bytes[$0], as: UTF8.self) },
+                layout.exponent.map { String(decoding: bytes[$0], as: UTF8.self) }
+            )
         }
-        isNegative = layout.isNegative
-        integerDigits = String(decoding: bytes[layout.integer], as: UTF8.self)
-        fractionDigits = layout.fraction.map { String(decoding: bytes[$0], as: UTF8.self) }
-        exponent = layout.exponent.map { String(decoding: bytes[$0], as: UTF8.self) }
+        guard let parts else { return nil }
+        (isNegative, integerDigits, fractionDigits, exponent) = parts
     }
 
     /// True for every spelling of zero: `0`, `-0`, `0.00`, `0e5`.
@@ -32,6 +34,57 @@ struct NumberLiteral {
     var isInteger: Bool { fractionDigits == nil && exponent == nil }
 
     var sign: String { isNegative ? "-" : "" }
+
+    // MARK: in place
+    // The checks a callback makes of every number (is it zero, is it an
+    // integer) read the literal where it lies, without building the parts.
+
+    /// Whether `text` is a JSON number of value zero (`NumberLiteral(text)?.isZero`).
+    static func isZero(_ text: String) -> Bool {
+        // A literal whose first digit is not `0` is never zero (valid or not):
+        // most numbers are answered without scanning them.
+        var digits = text.utf8.drop { $0 == UInt8(ascii: "-") }.prefix(1).makeIterator()
+        if let first = digits.next(), (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(first) { return false }
+        return withLayout(of: text) { bytes, layout in
+            layout.integer.allSatisfy { bytes[$0] == 0x30 } && (layout.fraction ?? 0..<0).allSatisfy { bytes[$0] == 0x30 }
+        } ?? false
+    }
+
+    /// Whether `text` is a JSON number without fraction and exponent (`NumberLiteral(text)?.isInteger`).
+    static func isInteger(_ text: String) -> Bool {
+        withLayout(of: text) { _, layout in layout.fraction == nil && layout.exponent == nil } ?? false
+    }
+
+    /// The value of an integer literal (no fraction, no exponent) if it fits
+    /// `T`: `NumberLiteral(text)?.isInteger == true ? T(text) : nil`, read in place.
+    static func integer<T: FixedWidthInteger>(_ text: String, as _: T.Type) -> T? {
+        let value: T?? = withLayout(of: text) { bytes, layout in
+            guard layout.fraction == nil, layout.exponent == nil else { return nil }
+            // Negative values accumulate downwards, so `T.min` fits.
+            var value: T = 0
+            for index in layout.integer {
+                let digit = T(bytes[index] &- 0x30)
+                let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+                let (next, overflowB) =
+                    layout.isNegative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+                guard !overflowA, !overflowB else { return nil }
+                value = next
+            }
+            return value
+        }
+        return value ?? nil
+    }
+
+    /// Runs `body` over the bytes of `text` and their layout; `nil` unless
+    /// `text` is exactly one JSON number.
+    static func withLayout<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>, Layout) -> R) -> R? {
+        func run(_ bytes: UnsafeBufferPointer<UInt8>) -> R? {
+            guard case .success(let layout) = scan(bytes, from: 0), layout.end == bytes.count else { return nil }
+            return body(bytes, layout)
+        }
+        if let result = text.utf8.withContiguousStorageIfAvailable(run) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(run)
+    }
 
     struct Layout {
         var isNegative = false
@@ -49,6 +102,10 @@ struct NumberLiteral {
     /// Scans the longest number starting at `start`; the caller decides what
     /// may follow it.
     static func scan(_ bytes: [UInt8], from start: Int) -> Result<Layout, Failure> {
+        bytes.withUnsafeBufferPointer { scan($0, from: start) }
+    }
+
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Result<Layout, Failure> {
         var layout = Layout()
         var i = start
         func isDigit(_ at: Int) -> Bool { at < bytes.count && (0x30...0x39).contains(bytes[at]) }

@@ -172,7 +172,7 @@ struct AnswerFields {
     /// are identifiers, and some gateways write them unquoted.
     static let identifier: Reader<String> = { value in
         if let text = value.stringValue { return text }
-        if let literal = value.numberLiteral, NumberLiteral(literal)?.isInteger == true { return literal }
+        if let literal = value.numberLiteral, NumberLiteral.isInteger(literal) { return literal }
         return nil
     }
 
@@ -180,7 +180,7 @@ struct AnswerFields {
     static func integer<T: FixedWidthInteger & SendableMetatype>(_: T.Type) -> Reader<T> {
         { value in
             guard let literal = value.numberLiteral ?? value.stringValue,
-                NumberLiteral(literal)?.isInteger == true
+                NumberLiteral.isInteger(literal)
             else { return nil }
             return T(literal)
         }
