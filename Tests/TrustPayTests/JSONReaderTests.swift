@@ -190,6 +190,41 @@ struct JSONObjectTests {
         #expect(ab != ba)
     }
 
+    @Test("small objects scan, large ones index: both find, replace, refuse and remove alike",
+          arguments: [3, JSONObject.linearLimit, JSONObject.linearLimit + 1, 3 * JSONObject.linearLimit])
+    func lookupsAcrossTheIndexThreshold(count: Int) throws {
+        // Same lengths on purpose, and a key that differs only in normalisation.
+        var keys = (0..<count).map { "k\(1000 + $0)" }
+        keys[count / 2] = "caf\u{E9}"
+        var object = JSONObject()
+        for (position, key) in keys.enumerated() {
+            let appended = object.appendIfAbsent(key, .integer(position))
+            #expect(appended)
+        }
+        for (position, key) in keys.enumerated() {
+            let appendedAgain = object.appendIfAbsent(key, .null)
+            #expect(!appendedAgain)
+            #expect(object[key] == .integer(position))
+            #expect(object.index(forKey: key) == position)
+        }
+        #expect(object["cafe\u{301}"] == nil)
+        #expect(object["k999"] == nil)
+        object[keys[0]] = "first"
+        #expect(object.keys == keys)
+        let removed = object.removeValue(forKey: keys[1])
+        #expect(removed == .integer(1))
+        #expect(object.keys == [keys[0]] + keys[2...])
+        for (position, key) in keys.enumerated() where position > 1 {
+            #expect(object[key] == .integer(position))
+            #expect(object.index(forKey: key) == position - 1)
+        }
+        #expect(object[keys[0]] == "first")
+        #expect(object[keys[1]] == nil)
+        #expect(throws: JSONObject.DuplicateKeyError(key: keys[count - 1])) {
+            try JSONObject(keys.map { ($0, JSONValue.null) } + [(keys[count - 1], .null)])
+        }
+    }
+
     @Test("number literals compare as text, not as quantities")
     func literalEquality() {
         #expect(JSONValue.number("1.0") != .number("1"))

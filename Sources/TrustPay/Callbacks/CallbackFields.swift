@@ -11,11 +11,17 @@
 /// caught rather than trusted.
 struct CallbackFields {
     let object: JSONObject
-    private var known: Set<String> = [TrustPaySignature.signKey]
+    /// Which members of ``object`` a decoder asked for (or `sign`), by position.
+    private var known: [Bool]
     /// The fields read so far, rendered back from their typed values.
     private(set) var canonical = JSONObject()
 
-    init(_ object: JSONObject) { self.object = object }
+    init(_ object: JSONObject) {
+        self.object = object
+        known = Array(repeating: false, count: object.count)
+        if let sign = object.index(forKey: TrustPaySignature.signKey) { known[sign] = true }
+        canonical.reserveCapacity(object.count)
+    }
 
     static func parse(_ body: [UInt8]) throws(CallbackDecodingError) -> JSONObject {
         let value: JSONValue
@@ -35,8 +41,10 @@ struct CallbackFields {
     ) throws(CallbackDecodingError) -> T? {
         var found: (name: String, value: T)?
         for name in names {
-            known.insert(name)
-            guard let raw = object[name], !TrustPaySignature.isEmptyForSigning(raw) else { continue }
+            guard let position = object.index(forKey: name) else { continue }
+            known[position] = true
+            let raw = object[position].value
+            guard !TrustPaySignature.isEmptyForSigning(raw) else { continue }
             let value = try codec.decode(name, raw)
             canonical[name] = codec.encode(value, raw)
             if let found {
@@ -58,7 +66,7 @@ struct CallbackFields {
     /// The members under names no decoder asked for, in order.
     var extra: JSONObject {
         var extra = JSONObject()
-        for member in object where !known.contains(member.key) {
+        for (position, member) in object.enumerated() where !known[position] {
             extra.appendIfAbsent(member.key, member.value)
         }
         return extra
@@ -68,7 +76,10 @@ struct CallbackFields {
     /// callback says was signed.
     var renderedBack: JSONObject {
         var rendered = canonical
-        for member in extra { rendered.appendIfAbsent(member.key, member.value) }
+        rendered.reserveCapacity(object.count)
+        for (position, member) in object.enumerated() where !known[position] {
+            rendered.appendIfAbsent(member.key, member.value)
+        }
         return rendered
     }
 }
@@ -126,7 +137,7 @@ extension FieldCodec where T: FixedWidthInteger {
     static func integer(_ expected: String) -> FieldCodec {
         FieldCodec(
             decode: { name, value throws(CallbackDecodingError) in
-                guard case .number(let text) = value, NumberLiteral(text)?.isInteger == true, let number = T(text) else {
+                guard case .number(let text) = value, let number = NumberLiteral.integer(text, as: T.self) else {
                     throw .wrongType(field: name, expected: expected)
                 }
                 return number
@@ -178,19 +189,21 @@ extension FieldCodec where T == [String] {
 /// `YYYY-MM-DD HH:MM:SS` with plausible ranges; the time zone is the provider's.
 enum PayTime {
     static func isWellFormed(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 19 else { return false }
-        let separators: [Int: UInt8] = [4: 0x2D, 7: 0x2D, 10: 0x20, 13: 0x3A, 16: 0x3A]
-        for (index, byte) in bytes.enumerated() {
-            if let separator = separators[index] {
-                guard byte == separator else { return false }
-            } else if !(0x30...0x39).contains(byte) {
-                return false
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count == 19 else { return false }
+            for (index, byte) in bytes.enumerated() {
+                switch index {
+                case 4, 7: guard byte == UInt8(ascii: "-") else { return false }
+                case 10: guard byte == UInt8(ascii: " ") else { return false }
+                case 13, 16: guard byte == UInt8(ascii: ":") else { return false }
+                default: guard (0x30...0x39).contains(byte) else { return false }
+                }
             }
+            func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
+            return (1...12).contains(number(5..<7)) && (1...31).contains(number(8..<10))
+                && number(11..<13) < 24 && number(14..<16) < 60 && number(17..<19) < 60
         }
-        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 0x30) } }
-        return (1...12).contains(number(5..<7)) && (1...31).contains(number(8..<10))
-            && number(11..<13) < 24 && number(14..<16) < 60 && number(17..<19) < 60
     }
 }
 

@@ -24,7 +24,7 @@ extension JSONValue {
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let literal):
             assert(NumberLiteral(literal) != nil, "not a JSON number literal: \(literal)")
-            out.append(contentsOf: literal.utf8)
+            out.appendUTF8(literal)
         case .string(let text): writeString(text, into: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
@@ -62,8 +62,13 @@ extension JSONObject {
 }
 
 private func writeString(_ text: String, into out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escape: copied in one piece.
+    if !text.utf8.contains(where: needsEscape) {
+        out.appendUTF8(text)
+        out.append(UInt8(ascii: "\""))
+        return
+    }
     for byte in text.utf8 {
         switch byte {
         case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
@@ -75,10 +80,27 @@ private func writeString(_ text: String, into out: inout [UInt8]) {
         case 0x09: out.append(contentsOf: #"\t"#.utf8)
         case 0x00..<0x20:
             out.append(contentsOf: #"\u00"#.utf8)
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
+            out.append(hexDigit(byte >> 4))
+            out.append(hexDigit(byte & 0x0F))
         default: out.append(byte)
         }
     }
     out.append(UInt8(ascii: "\""))
+}
+
+private func needsEscape(_ byte: UInt8) -> Bool {
+    byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+}
+
+private func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+}
+
+extension [UInt8] {
+    /// Appends the UTF-8 bytes of `text` in one copy where the string is
+    /// contiguous (native strings are), not byte by byte.
+    mutating func appendUTF8(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(contentsOf: $0) }
+        if copied == nil { append(contentsOf: text.utf8) }
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation  // memcmp
+
 /// A JSON object that keeps its members in the order they were received and
 /// never holds two members with the same key.
 ///
@@ -34,7 +36,13 @@ public struct JSONObject: Sendable, Equatable {
 
     /// The members, in order.
     public private(set) var members: [Member] = []
-    private var positions: [ExactKey: Int] = [:]
+    /// Member positions by key, built only once the object outgrows
+    /// ``linearLimit``: a callback's dozen fields are found faster by
+    /// comparing lengths and bytes than by hashing every key.
+    private var positions: [ExactKey: Int]?
+
+    /// Up to this many members, keys are looked up by scanning.
+    static let linearLimit = 16
 
     /// An empty object.
     public init() {}
@@ -52,12 +60,37 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
+    /// The position of the member with `key`, if any.
+    func index(forKey key: String) -> Int? {
+        if let positions { return positions[ExactKey(key)] }
+        let count = key.utf8.count
+        for index in members.indices where members[index].key.utf8.count == count {
+            if sameBytes(members[index].key, key) { return index }
+        }
+        return nil
+    }
+
+    /// Reserves room for `count` members.
+    mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
+    }
+
     /// Appends a member unless the key is already present; returns whether it did.
     @discardableResult
     mutating func appendIfAbsent(_ key: String, _ value: JSONValue) -> Bool {
-        let exact = ExactKey(key)
-        guard positions[exact] == nil else { return false }
-        positions[exact] = members.count
+        if positions != nil {
+            let exact = ExactKey(key)
+            guard positions![exact] == nil else { return false }
+            positions![exact] = members.count
+        } else {
+            guard index(forKey: key) == nil else { return false }
+            if members.count == Self.linearLimit {
+                var index = [ExactKey: Int](minimumCapacity: Self.linearLimit * 2)
+                for (position, member) in members.enumerated() { index[ExactKey(member.key)] = position }
+                index[ExactKey(key)] = members.count
+                positions = index
+            }
+        }
         members.append(Member(key: key, value: value))
         return true
     }
@@ -65,10 +98,10 @@ public struct JSONObject: Sendable, Equatable {
     /// The value for `key`. Setting a new key appends it; setting an existing
     /// key replaces its value in place; setting `nil` removes the member.
     public subscript(key: String) -> JSONValue? {
-        get { positions[ExactKey(key)].map { members[$0].value } }
+        get { index(forKey: key).map { members[$0].value } }
         set {
             if let newValue {
-                if let position = positions[ExactKey(key)] {
+                if let position = index(forKey: key) {
                     members[position].value = newValue
                 } else {
                     appendIfAbsent(key, newValue)
@@ -82,10 +115,13 @@ public struct JSONObject: Sendable, Equatable {
     /// Removes the member with `key`, keeping the others in order.
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSONValue? {
-        guard let position = positions.removeValue(forKey: ExactKey(key)) else { return nil }
+        guard let position = index(forKey: key) else { return nil }
         let removed = members.remove(at: position)
-        for index in position..<members.count {
-            positions[ExactKey(members[index].key)] = index
+        if positions != nil {
+            positions!.removeValue(forKey: ExactKey(key))
+            for index in position..<members.count {
+                positions![ExactKey(members[index].key)] = index
+            }
         }
         return removed.value
     }
@@ -123,16 +159,7 @@ private struct ExactKey: Hashable {
     init(_ text: String) { self.text = text }
 
     static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
-        // Over contiguous bytes: generic UTF8View iteration was a large
-        // share of a callback's verification (every field lookup compares).
-        guard lhs.text.utf8.count == rhs.text.utf8.count else { return false }
-        var a = lhs.text, b = rhs.text
-        a.makeContiguousUTF8()
-        b.makeContiguousUTF8()
-        let equal = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
-        }
-        return (equal ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+        sameBytes(lhs.text, rhs.text)
     }
 
     func hash(into hasher: inout Hasher) {
@@ -143,4 +170,17 @@ private struct ExactKey: Hashable {
         }
         hasher.combine(0xFF as UInt8)  // never a UTF-8 byte: ends the key
     }
+}
+
+/// Whether two strings have the same UTF-8 bytes (not merely canonically
+/// equivalent characters), compared over contiguous storage: generic UTF8View
+/// iteration was a large share of a callback's verification.
+func sameBytes(_ a: String, _ b: String) -> Bool {
+    let count = a.utf8.count
+    guard count == b.utf8.count else { return false }
+    guard count > 0 else { return true }
+    let equal = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in memcmp(x.baseAddress!, y.baseAddress!, count) == 0 }
+    }
+    return (equal ?? nil) ?? a.utf8.elementsEqual(b.utf8)
 }

@@ -15,7 +15,13 @@ extension JSONValue {
     /// value.objectValue?["fee"]  // .number("2.50")
     /// ```
     public init(parsing bytes: some Collection<UInt8>, maxDepth: Int = JSONValue.defaultMaxDepth) throws(JSONParseError) {
-        var reader = JSONReader(bytes: Array(bytes), maxDepth: maxDepth)
+        try self.init(parsing: Array(bytes), maxDepth: maxDepth)
+    }
+
+    /// Parses one JSON value from an array: the callers' usual case, without
+    /// the generic conversion (other modules cannot specialize it).
+    public init(parsing bytes: [UInt8], maxDepth: Int = JSONValue.defaultMaxDepth) throws(JSONParseError) {
+        var reader = JSONReader(bytes: bytes, maxDepth: maxDepth)
         self = try reader.document()
     }
 }
