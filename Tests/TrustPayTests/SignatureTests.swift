@@ -14,6 +14,13 @@ struct SignatureTests {
         #expect(MD5.hex(MD5.digest(Array("message digest".utf8))) == "f96b697d7cb7938d525a2f31aaf161d0")
     }
 
+    @Test("the canonical digest, hashed in pieces, is the digest of the joined canonical string",
+          arguments: ["", "a=1", "order_no=A&fee=2.50"], ["", "s3cr\u{E9}t", "x"])
+    func canonicalDigestInPieces(text: String, secret: String) {
+        let joined = scheme.canonicalBytes(Array(text.utf8), secret: secret)
+        #expect(MD5.canonicalDigest(signedText: Array(text.utf8), secret: secret) == MD5.digest(joined))
+    }
+
     @Test("digests are compared over all sixteen bytes")
     func constantTimeComparison() {
         let a = [UInt8](repeating: 7, count: 16)

@@ -35,10 +35,20 @@ enum SignedContent {
         }
         var text: [UInt8] = []
         for member in object where member.key != TrustPaySignature.signKey {
-            guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
-            text.removeAll(keepingCapacity: true)
-            signature.renderValue(member.value, of: member.key, in: .asTransmitted, into: &text)
-            if containsSplice(text) { throw .splicedValue(field: member.key) }
+            let spliced: Bool
+            switch member.value {
+            // Rendered as their own text: checked in place, without a copy.
+            case .string(let value), .number(let value):
+                var value = value
+                spliced = value.withUTF8 { containsSplice($0) }
+            case .null, .bool: spliced = false
+            case .array, .object:
+                guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
+                text.removeAll(keepingCapacity: true)
+                signature.renderValue(member.value, of: member.key, in: .asTransmitted, into: &text)
+                spliced = text.withUnsafeBufferPointer { containsSplice($0) }
+            }
+            if spliced { throw .splicedValue(field: member.key) }
         }
     }
 
@@ -50,7 +60,7 @@ enum SignedContent {
     /// Whether `text` holds `&`, one or more name bytes, then `=`: the shape
     /// of a pair boundary in the canonical string. Number forms only rewrite
     /// digits and points, so checking the transmitted rendering covers them all.
-    static func containsSplice(_ text: [UInt8]) -> Bool {
+    static func containsSplice(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         while index < text.count {
             defer { index += 1 }
@@ -83,6 +93,6 @@ enum SignedContent {
     /// verified as transmitted this is the hash earlier releases stored, so a
     /// repeat arriving after an upgrade is still a duplicate.
     static func contentHash(ofSignedText text: [UInt8], signature: TrustPaySignature) -> String {
-        MD5.hex(MD5.digest(signature.canonicalBytes(text, secret: "")))
+        MD5.hex(MD5.canonicalDigest(signedText: text, secret: ""))
     }
 }

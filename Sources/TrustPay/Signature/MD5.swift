@@ -8,6 +8,23 @@ enum MD5 {
         Array(Insecure.MD5.hash(data: bytes))
     }
 
+    /// The digest of `signedText`, then `&` unless it is empty, then
+    /// `secret=<secret>`: TrustPay's canonical string, hashed without
+    /// joining it into one more buffer first.
+    static func canonicalDigest(signedText: [UInt8], secret: String) -> [UInt8] {
+        var md5 = Insecure.MD5()
+        signedText.withUnsafeBytes { md5.update(bufferPointer: $0) }
+        let separator: StaticString = "&secret="
+        separator.withUTF8Buffer { text in
+            // Past the `&` when there is no field before the secret.
+            let from = signedText.isEmpty ? 1 : 0
+            md5.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: text[from...])))
+        }
+        var secret = secret
+        secret.withUTF8 { md5.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return md5.finalize().withUnsafeBytes { Array($0) }
+    }
+
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

@@ -1,3 +1,5 @@
+import Foundation  // memcmp
+
 /// TrustPay's MD5 signature: checking callbacks and signing outgoing bodies.
 ///
 /// The canonical string is built from every top-level field except `sign`:
@@ -50,25 +52,94 @@ public struct TrustPaySignature: Sendable {
 
     /// `key=value&…` for the signed fields, without the secret.
     func signedText(of fields: JSONObject, form: NumberForm) -> [UInt8] {
-        let kept = fields
-            .filter { $0.key != Self.signKey && !Self.isEmptyForSigning($0.value) }
-            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        // Positions, not members, are sorted: no copies of keys and values.
+        var kept: [Int] = []
+        kept.reserveCapacity(fields.count)
+        var length = 0
+        for (position, member) in fields.enumerated()
+        where member.key != Self.signKey && !Self.isEmptyForSigning(member.value) {
+            kept.append(position)
+            length += member.key.utf8.count + 2 + Self.estimatedLength(of: member.value)
+        }
+        Self.sortByKey(&kept, in: fields)
         var out: [UInt8] = []
-        for (index, member) in kept.enumerated() {
+        out.reserveCapacity(length)
+        for (index, position) in kept.enumerated() {
+            let member = fields[position]
             if index > 0 { out.append(UInt8(ascii: "&")) }
-            out.append(contentsOf: member.key.utf8)
+            out.appendUTF8(member.key)
             out.append(UInt8(ascii: "="))
             renderValue(member.value, of: member.key, in: form, into: &out)
         }
         return out
     }
 
+    /// Sorts member positions by their keys' UTF-8 bytes (keys are unique).
+    /// A callback's dozen fields take an insertion sort on each key's first
+    /// eight bytes, read once, comparing whole keys only on a tie; a large
+    /// object the library's sort.
+    private static func sortByKey(_ positions: inout [Int], in fields: JSONObject) {
+        guard positions.count <= 32 else {
+            positions.sort { keyPrecedes(fields[$0].key, fields[$1].key) }
+            return
+        }
+        var entries = positions.map { (prefix: keyPrefix(fields[$0].key), position: $0) }
+        func precedes(_ a: (prefix: UInt64, position: Int), _ b: (prefix: UInt64, position: Int)) -> Bool {
+            a.prefix != b.prefix ? a.prefix < b.prefix : keyPrecedes(fields[a.position].key, fields[b.position].key)
+        }
+        for unsorted in entries.indices.dropFirst() {
+            let entry = entries[unsorted]
+            var slot = unsorted
+            while slot > 0, precedes(entry, entries[slot - 1]) {
+                entries[slot] = entries[slot - 1]
+                slot -= 1
+            }
+            entries[slot] = entry
+        }
+        for index in positions.indices { positions[index] = entries[index].position }
+    }
+
+    /// The first eight bytes of `key`, big-endian, zero-padded: ordered as
+    /// the keys' bytes are, except that a tie says nothing (`a` and `a\0`).
+    private static func keyPrefix(_ key: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in key.utf8.prefix(8) {
+            prefix |= UInt64(byte) << shift
+            shift &-= 8
+        }
+        return prefix
+    }
+
+    /// Whether `a` sorts before `b` by UTF-8 bytes.
+    private static func keyPrecedes(_ a: String, _ b: String) -> Bool {
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)  // as unsigned bytes
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
+        return (fast ?? nil) ?? a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    /// Room for a value's text (`twoDecimals` may add three bytes); only sizes a buffer.
+    private static func estimatedLength(of value: JSONValue) -> Int {
+        switch value {
+        case .string(let text): text.utf8.count
+        case .number(let literal): literal.utf8.count + 3
+        default: 16
+        }
+    }
+
     /// The text a (non-empty) value contributes after `key=`.
     func renderValue(_ value: JSONValue, of key: String, in form: NumberForm, into out: inout [UInt8]) {
         switch value {
-        case .string(let text): out.append(contentsOf: text.utf8)
+        case .string(let text): out.appendUTF8(text)
         case .number(let literal):
-            out.append(contentsOf: (amountFields.contains(key) ? form.render(literal) : literal).utf8)
+            // As transmitted needs no look-up in `amountFields` (a hash of the key).
+            let rewrite = form != .asTransmitted && amountFields.contains(key)
+            out.appendUTF8(rewrite ? form.render(literal) : literal)
         case let other: other.writeCompact(into: &out)  // true, arrays, objects
         }
     }
@@ -89,7 +160,7 @@ public struct TrustPaySignature: Sendable {
         case .null: true
         case .bool(let flag): !flag
         case .string(let text): text.isEmpty
-        case .number(let literal): NumberLiteral(literal)?.isZero ?? false
+        case .number(let literal): NumberLiteral.isZero(literal)
         case .array(let elements): elements.isEmpty
         case .object(let object): object.isEmpty
         }
@@ -99,7 +170,7 @@ public struct TrustPaySignature: Sendable {
 
     /// The lower-case hex signature of `fields` (any `sign` field is ignored).
     public func sign(_ fields: JSONObject, secret: String, form: NumberForm = .asTransmitted) -> String {
-        MD5.hex(MD5.digest(canonicalBytes(signedText(of: fields, form: form), secret: secret)))
+        MD5.hex(MD5.canonicalDigest(signedText: signedText(of: fields, form: form), secret: secret))
     }
 
     /// `fields` with `sign` appended as the last member (replacing any previous one).
@@ -162,7 +233,7 @@ public struct TrustPaySignature: Sendable {
             for (index, form) in forms.enumerated() {
                 let text = texts[index] ?? signedText(of: fields, form: form)
                 texts[index] = text
-                if MD5.constantTimeEqual(MD5.digest(canonicalBytes(text, secret: secret)), received) {
+                if MD5.constantTimeEqual(MD5.canonicalDigest(signedText: text, secret: secret), received) {
                     return .success((secretIndex, form, text))
                 }
             }
