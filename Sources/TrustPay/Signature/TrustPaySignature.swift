@@ -83,7 +83,9 @@ public struct TrustPaySignature: Sendable {
             positions.sort { keyPrecedes(fields[$0].key, fields[$1].key) }
             return
         }
-        var entries = positions.map { (prefix: keyPrefix(fields[$0].key), position: $0) }
+        var entries: [(prefix: UInt64, position: Int)] = []
+        entries.reserveCapacity(positions.count)
+        for position in positions { entries.append((keyPrefix(fields[position].key), position)) }
         func precedes(_ a: (prefix: UInt64, position: Int), _ b: (prefix: UInt64, position: Int)) -> Bool {
             a.prefix != b.prefix ? a.prefix < b.prefix : keyPrecedes(fields[a.position].key, fields[b.position].key)
         }
@@ -102,13 +104,12 @@ public struct TrustPaySignature: Sendable {
     /// The first eight bytes of `key`, big-endian, zero-padded: ordered as
     /// the keys' bytes are, except that a tie says nothing (`a` and `a\0`).
     private static func keyPrefix(_ key: String) -> UInt64 {
-        var prefix: UInt64 = 0
-        var shift: UInt64 = 56
-        for byte in key.utf8.prefix(8) {
-            prefix |= UInt64(byte) << shift
-            shift &-= 8
+        func read(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var prefix: UInt64 = 0
+            for index in 0..<min(8, bytes.count) { prefix |= UInt64(bytes[index]) << (56 - 8 * UInt64(index)) }
+            return prefix
         }
-        return prefix
+        return key.utf8.withContiguousStorageIfAvailable(read) ?? Array(key.utf8.prefix(8)).withUnsafeBufferPointer(read)
     }
 
     /// Whether `a` sorts before `b` by UTF-8 bytes.
