@@ -52,7 +52,7 @@ extension UInt8 {
     }
 
     /// ASCII lower-casing; other bytes unchanged.
-    @inline(__always) var asciiLowercased: UInt8 {
+    @inline(__always) package var asciiLowercased: UInt8 {
         self &- UInt8(ascii: "A") < 26 ? self | 0x20 : self
     }
 }
