@@ -42,4 +42,20 @@ struct EventIdentityTests {
     @Test func anUnknownStatusHasNoRank() {
         #expect(OrderProgress.rank(of: OrderStatus(code: 99)) == nil)
     }
+
+    /// The texts are written part by part; they must stay what building the
+    /// parts as `JSONValue`s and rendering them compactly gives, for any
+    /// merchant number, order type and order number (escapes, non-ASCII).
+    @Test(arguments: [
+        (Int64(0), 0, "A"), (Int64.max, 1, "P\"1é"), (Int64.min, -3, "tab\tnew\nline\u{01}"), (Int64(-1), 7, ""),
+        (Int64(8_820_250_900_009), 12_345, "😀/\\"),
+    ])
+    func orderReferencesAreTheCompactJSONOfTheirParts(merchantID: Int64, type: Int, orderNo: String) {
+        let expected = JSONValue.array([
+            "payment", .integer(merchantID), .integer(type), .string(orderNo),
+        ]).compactJSON
+        #expect(PaymentCallback.orderReference(merchantID: merchantID, type: OrderType(rawValue: type), orderNo: orderNo)
+            == expected)
+    }
 }
+

@@ -21,12 +21,10 @@ extension PaymentCallback {
     /// has no refund numbers, so its key is the callback's for every status
     /// that carries none.
     public var idempotencyKey: String {
-        let refunds = merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let parts: [JSONValue] = [
-            "payment", .integer(merchantID), .integer(type.rawValue), .string(orderNo), .integer(status.code),
-            .array(refunds.map { .string($0) }),
-        ]
-        return JSONValue.array(parts).compactJSON
+        var key = Self.orderParts(merchantID: merchantID, type: type, orderNo: orderNo)
+        key.append(status.code)
+        key.append(strings: merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        return key.text
     }
 
     /// The order across its status changes: (merchant, order type, `order_no`).
@@ -35,8 +33,18 @@ extension PaymentCallback {
     /// A payin or payout order's reference, as reconciliation names the
     /// orders it expects and queries: the same text as ``orderReference``.
     public static func orderReference(merchantID: Int64, type: OrderType, orderNo: String) -> String {
-        let parts: [JSONValue] = ["payment", .integer(merchantID), .integer(type.rawValue), .string(orderNo)]
-        return JSONValue.array(parts).compactJSON
+        orderParts(merchantID: merchantID, type: type, orderNo: orderNo).text
+    }
+
+    /// Written part by part (every callback makes both texts), not built as
+    /// `JSONValue`s first: the same bytes.
+    private static func orderParts(merchantID: Int64, type: OrderType, orderNo: String) -> CompactJSONArray {
+        var parts = CompactJSONArray()
+        parts.append("payment")
+        parts.append(merchantID)
+        parts.append(type.rawValue)
+        parts.append(orderNo)
+        return parts
     }
 }
 
@@ -45,16 +53,21 @@ extension CardCallback {
     /// arrived on, the card callback `type`, `order_no` and status, as a
     /// compact JSON array (see ``PaymentCallback/idempotencyKey``).
     public func idempotencyKey(merchantID: Int64) -> String {
-        let parts: [JSONValue] = [
-            "card", .integer(merchantID), .string(kind.rawValue), .string(orderNo), .integer(status),
-        ]
-        return JSONValue.array(parts).compactJSON
+        var key = orderParts(merchantID: merchantID)
+        key.append(status)
+        return key.text
     }
 
     /// The card order across its status changes: (route merchant, card
     /// callback `type`, `order_no`).
-    public func orderReference(merchantID: Int64) -> String {
-        let parts: [JSONValue] = ["card", .integer(merchantID), .string(kind.rawValue), .string(orderNo)]
-        return JSONValue.array(parts).compactJSON
+    public func orderReference(merchantID: Int64) -> String { orderParts(merchantID: merchantID).text }
+
+    private func orderParts(merchantID: Int64) -> CompactJSONArray {
+        var parts = CompactJSONArray()
+        parts.append("card")
+        parts.append(merchantID)
+        parts.append(kind.rawValue)
+        parts.append(orderNo)
+        return parts
     }
 }

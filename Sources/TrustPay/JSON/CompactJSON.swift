@@ -61,6 +61,54 @@ extension JSONObject {
     }
 }
 
+/// A compact JSON array written part by part: the same text as
+/// `JSONValue.array(parts).compactJSON`, without building the values first
+/// (the idempotency key and order reference of every callback are made so).
+struct CompactJSONArray {
+    private var out: [UInt8] = [UInt8(ascii: "[")]
+
+    init() { out.reserveCapacity(96) }
+
+    mutating func append(_ text: String) {
+        separate()
+        writeString(text, into: &out)
+    }
+
+    /// Decimal digits, as `String(value)` writes them.
+    mutating func append(_ value: Int64) {
+        separate()
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        let start = out.count
+        var magnitude = value.magnitude
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
+    }
+
+    mutating func append(_ value: Int) { append(Int64(value)) }
+
+    /// A nested array of strings.
+    mutating func append(strings: [String]) {
+        separate()
+        var nested = CompactJSONArray()
+        for text in strings { nested.append(text) }
+        nested.out.append(UInt8(ascii: "]"))
+        out.append(contentsOf: nested.out)
+    }
+
+    var text: String {
+        var out = out
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func separate() {
+        if out.count > 1 { out.append(UInt8(ascii: ",")) }
+    }
+}
+
 private func writeString(_ text: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     // Most strings need no escape: copied in one piece.
