@@ -246,7 +246,7 @@ let package = Package(
         .testTarget(
             name: "SQLiteInboxTests",
             dependencies: [
-                "SQLiteInbox", "SQLiteStore", "Inbox", "InboxTesting", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
+                "SQLiteInbox", "SQLiteStore", "Inbox", "Locking", "InboxTesting", "Webhooks", "TrustPay", "TrustPayWebhooksTesting",
                 "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),

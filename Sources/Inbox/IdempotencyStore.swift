@@ -12,7 +12,7 @@ import Foundation
 ///
 /// | method | SQL sketch |
 /// |---|---|
-/// | ``record(_:lease:now:)`` | `INSERT … ON CONFLICT (key) DO NOTHING`, then read the row; upsert the order's last status in the same transaction |
+/// | ``record(_:lease:now:)`` | `INSERT … SELECT … ON CONFLICT (key) DO NOTHING RETURNING` (the order's last status and, for a lease, its unfinished events read in the same statement), and only when nothing came back read the stored row; upsert the order's last status in the same transaction |
 /// | ``claimDue(owner:limit:leaseDuration:now:)`` | `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING *` |
 /// | ``complete(id:owner:attempt:)`` … | `UPDATE … WHERE id = ? AND lease_owner = ?`, and `INSERT` the attempt, in one transaction |
 ///
@@ -29,9 +29,19 @@ public protocol IdempotencyStore: Sendable {
     /// Records `event` unless its key is already known.
     ///
     /// - New key: the event is stored as `pending`, or as `processing` held by
-    ///   `lease` (attempt 1) when one is given, so that a request answering
-    ///   after its handlers runs them without a worker racing it. In the same
-    ///   step the order's last status is read (``InboxEvent/previousStatus``),
+    ///   the requested lease (attempt 1, ``LeaseRequest``):
+    ///   - ``LeaseRequest/always(_:)`` leases it unconditionally, so that a
+    ///     request answering after its handlers runs them without a worker
+    ///     racing it;
+    ///   - ``LeaseRequest/ifFirstOfOrder(_:)`` leases it only if no earlier
+    ///     event of its ``NewInboxEvent/order`` is unfinished (pending,
+    ///     processing or waiting to retry), decided atomically in the same
+    ///     write; otherwise it is stored `pending`, held behind those events,
+    ///     and ``claimDue(owner:limit:leaseDuration:now:)`` takes it in order
+    ///     later. Whether it was leased is the returned event's state
+    ///     (`processing` by the lease's owner, or `pending`).
+    ///
+    ///   In the same step the order's last status is read (``InboxEvent/previousStatus``),
     ///   the event is flagged stale when its ``NewInboxEvent/statusRank`` is
     ///   lower than the last one's, and the last status advances unless stale.
     /// - Known key, same ``NewInboxEvent/contentHash``: `.duplicate`, no change.
@@ -52,7 +62,7 @@ public protocol IdempotencyStore: Sendable {
     ///   answer already said "status 8");
     /// - a known key whose stored event has the other source is `.duplicate`,
     ///   never `.conflict`: their content hashes differ by nature.
-    func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome
+    func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome
 
     /// Claims one event if it is pending, waiting to retry (due or not: a
     /// redelivery is a reason to try now) or processing under an expired

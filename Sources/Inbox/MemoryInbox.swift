@@ -184,7 +184,7 @@ public final class MemoryInbox: InboxAdministration {
     /// How many events are stored.
     public var count: Int { storage.withLock { $0.entries.count } }
 
-    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+    public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         try storage.withLock { storage in
             let slot = OrderStatusSlot(order: new.order, status: new.status)
             if new.source == .orderQuery, let first = storage.slots[slot]?.tickets.first,
@@ -216,9 +216,16 @@ public final class MemoryInbox: InboxAdministration {
                 orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
                 previousStatus: previous?.status, isStale: isStale, source: new.source, rawBody: new.rawBody,
                 receivedAt: new.receivedAt)
-            let leaseUntil = lease.map { now.addingTimeInterval($0.duration.seconds) }
-            if let lease, let leaseUntil {
-                event.state = .processing(owner: lease.owner, leaseUntil: leaseUntil)
+            // Leased unless it must wait behind an unfinished event of its order.
+            let granted: Lease? =
+                switch lease {
+                case .none: nil
+                case .always(let lease): lease
+                case .ifFirstOfOrder(let lease): previous?.unfinished.isEmpty ?? true ? lease : nil
+                }
+            let leaseUntil = granted.map { now.addingTimeInterval($0.duration.seconds) }
+            if let granted, let leaseUntil {
+                event.state = .processing(owner: granted.owner, leaseUntil: leaseUntil)
                 event.attempts = 1
             }
             let ticket = Ticket(sequence: storage.nextSequence, id: event.id)

@@ -1,6 +1,7 @@
 /// What ``IdempotencyStore/record(_:lease:now:)`` did.
 public enum RecordOutcome: Sendable, Equatable {
-    /// The key was new: the event is stored (claimed, if a lease was asked for).
+    /// The key was new: the event is stored, `processing` if it was leased
+    /// (see ``LeaseRequest``), `pending` otherwise.
     case recorded(InboxEvent)
     /// The key was known with the same content hash: nothing changed.
     case duplicate(InboxEvent)

@@ -11,7 +11,7 @@ extension ContractRun {
     }
 
     func keepsEachAttemptWithItsOutcome() async throws {
-        let event = try await recordNew(newEvent(), lease: Lease(owner: "a", duration: lease))
+        let event = try await recordNew(newEvent(), lease: .always(Lease(owner: "a", duration: lease)))
         try expect(try await store.history(id: event.id) == EventHistory(), "a new event has no history")
         let first = attempt(1, from: 0.25, to: 1, .failed, "handler threw: no stock for order O-1")
         try expect(try await store.fail(id: event.id, owner: "a", attempt: first, retryAt: at(5)), "a fails attempt 1")
@@ -74,16 +74,16 @@ extension ContractRun {
     func keepsTheFirstConflictingCopies() async throws {
         let event = try await recordNew(newEvent(body: Array(#"{"order_no":"O-1","amount":"10.00"}"#.utf8)))
         let changed = Array(#"{"order_no":"O-1","amount":"12.00","card_no":"4111111111111111"}"#.utf8)
-        _ = try await store.record(newEvent(hash: "h2", body: changed, at: 3), lease: nil, now: at(3))
-        _ = try await store.record(newEvent(hash: "h2", body: changed, at: 4), lease: nil, now: at(4))
-        _ = try await store.record(newEvent(body: Array("duplicate".utf8), at: 5), lease: nil, now: at(5))
+        _ = try await store.record(newEvent(hash: "h2", body: changed, at: 3), lease: .none, now: at(3))
+        _ = try await store.record(newEvent(hash: "h2", body: changed, at: 4), lease: .none, now: at(4))
+        _ = try await store.record(newEvent(body: Array("duplicate".utf8), at: 5), lease: .none, now: at(5))
         var history = try await store.history(id: event.id)
         try expect(history.conflictingCopies == [ConflictingCopy(contentHash: "h2", rawBody: changed, receivedAt: at(3))],
                    "the conflicting copy is kept once, as it first arrived; a duplicate is not a copy; got "
                        + "\(history.conflictingCopies)")
         let kept = EventHistory.copiesKept
         for index in 3...kept + 3 {
-            _ = try await store.record(newEvent(hash: "h\(index)", at: Double(index + 3)), lease: nil, now: at(10))
+            _ = try await store.record(newEvent(hash: "h\(index)", at: Double(index + 3)), lease: .none, now: at(10))
         }
         history = try await store.history(id: event.id)
         try expect(history.conflictingCopies.map(\.contentHash) == (2...kept + 1).map { "h\($0)" },
@@ -95,10 +95,10 @@ extension ContractRun {
 
     func historyGoesWithItsEvent() async throws {
         let holder = Lease(owner: "w", duration: lease)
-        let purged = try await recordNew(newEvent("PURGED"), lease: holder)
-        let pruned = try await recordNew(newEvent("PRUNED", at: 1), lease: holder)
+        let purged = try await recordNew(newEvent("PURGED"), lease: .always(holder))
+        let pruned = try await recordNew(newEvent("PRUNED", at: 1), lease: .always(holder))
         for event in [purged, pruned] {
-            _ = try await store.record(newEvent(event.orderNo, hash: "other", at: 2), lease: nil, now: at(2))
+            _ = try await store.record(newEvent(event.orderNo, hash: "other", at: 2), lease: .none, now: at(2))
             try expect(try await store.complete(id: event.id, owner: "w", attempt: attempt(1, from: 2, to: 3, .handled)),
                        "w completes \(event.orderNo)")
             let history = try await store.history(id: event.id)

@@ -35,11 +35,11 @@ extension ContractRun {
         // Callback first: the answer repeats it, refund numbers or not.
         let partial = try await recordNew(reconciliationEvent("A", status: 8, rank: 4, refunds: ["RF-1"]))
         let answer = try await store.record(
-            reconciliationEvent("A", status: 8, rank: 4, source: .orderQuery), lease: nil, now: at(1))
+            reconciliationEvent("A", status: 8, rank: 4, source: .orderQuery), lease: .none, now: at(1))
         try expect(answer == .duplicate(partial), "an answer telling a stored status is .duplicate of it; got \(answer)")
         let sameKey = try await recordNew(reconciliationEvent("B", status: 5, rank: 1))
         let sameKeyAnswer = try await store.record(
-            reconciliationEvent("B", status: 5, rank: 1, source: .orderQuery), lease: nil, now: at(1))
+            reconciliationEvent("B", status: 5, rank: 1, source: .orderQuery), lease: .none, now: at(1))
         try expect(sameKeyAnswer == .duplicate(sameKey) && sameKeyAnswer.event.conflicts == 0,
                    "an answer with the callback's key is a duplicate, not a conflict; got \(sameKeyAnswer)")
 
@@ -50,13 +50,13 @@ extension ContractRun {
         try expect(stored?.source == .orderQuery && stored?.rawBody == reconciled.rawBody,
                    "source and raw answer are stored; got \(String(describing: stored))")
         let late = try await store.record(
-            reconciliationEvent("C", status: 7, rank: 5, refunds: ["RF-9"]), lease: nil, now: at(2))
+            reconciliationEvent("C", status: 7, rank: 5, refunds: ["RF-9"]), lease: .none, now: at(2))
         try expect(late == .duplicate(reconciled), "a late callback of that order and status is .duplicate; got \(late)")
-        let lateSameKey = try await store.record(reconciliationEvent("C", status: 7, rank: 5), lease: nil, now: at(2))
+        let lateSameKey = try await store.record(reconciliationEvent("C", status: 7, rank: 5), lease: .none, now: at(2))
         try expect(lateSameKey == .duplicate(reconciled) && lateSameKey.event.conflicts == 0,
                    "a late callback with the answer's key is a duplicate, not a conflict; got \(lateSameKey)")
         let again = try await store.record(
-            reconciliationEvent("C", status: 7, rank: 5, source: .orderQuery, hash: "other answer"), lease: nil, now: at(3))
+            reconciliationEvent("C", status: 7, rank: 5, source: .orderQuery, hash: "other answer"), lease: .none, now: at(3))
         try expect(again == .duplicate(reconciled), "a second answer with that status is .duplicate; got \(again)")
 
         // Other statuses of the order are other events, tracked as callbacks are.

@@ -26,6 +26,8 @@ public struct IdempotencyStoreContract: Sendable {
         case recordsEachKeyOnce
         case comparesKeysByteForByte
         case aLeaseOnRecordClaimsTheNewEvent
+        case aConditionalLeaseClaimsOnlyTheFirstOfAnOrder
+        case aConditionallyLeasedEventHoldsItsOrder
         case tracksTheLastStatusPerOrder
         case keepsEveryFieldAsRecorded
         case claimsAreExclusiveAndLeasesExpire
@@ -65,6 +67,10 @@ public struct IdempotencyStoreContract: Sendable {
                 "keys and orders that differ in their bytes are different, even when Unicode calls them equivalent"
             case .aLeaseOnRecordClaimsTheNewEvent:
                 "a lease given to record holds the new event as attempt 1; a repeat changes nothing"
+            case .aConditionalLeaseClaimsOnlyTheFirstOfAnOrder:
+                "a lease if first of its order holds a new event only when no earlier one of its order is unfinished; repeats never lease"
+            case .aConditionallyLeasedEventHoldsItsOrder:
+                "an event leased on record is not due until its lease ends, and holds its order's later events until it completes"
             case .tracksTheLastStatusPerOrder:
                 "tracks the last status per order and flags events that move it backwards as stale"
             case .keepsEveryFieldAsRecorded:
@@ -120,6 +126,8 @@ public struct IdempotencyStoreContract: Sendable {
         case .recordsEachKeyOnce: try await run.recordsEachKeyOnce()
         case .comparesKeysByteForByte: try await run.comparesKeysByteForByte()
         case .aLeaseOnRecordClaimsTheNewEvent: try await run.aLeaseOnRecordClaimsTheNewEvent()
+        case .aConditionalLeaseClaimsOnlyTheFirstOfAnOrder: try await run.aConditionalLeaseClaimsOnlyTheFirstOfAnOrder()
+        case .aConditionallyLeasedEventHoldsItsOrder: try await run.aConditionallyLeasedEventHoldsItsOrder()
         case .tracksTheLastStatusPerOrder: try await run.tracksTheLastStatusPerOrder()
         case .keepsEveryFieldAsRecorded: try await run.keepsEveryFieldAsRecorded()
         case .claimsAreExclusiveAndLeasesExpire: try await run.claimsAreExclusiveAndLeasesExpire()
@@ -211,7 +219,7 @@ struct ContractRun {
 
     /// Records `event`, which must be new.
     @discardableResult
-    func recordNew(_ event: NewInboxEvent, lease: Lease? = nil, now: Date? = nil, line: Int = #line) async throws -> InboxEvent {
+    func recordNew(_ event: NewInboxEvent, lease: LeaseRequest = .none, now: Date? = nil, line: Int = #line) async throws -> InboxEvent {
         let outcome = try await store.record(event, lease: lease, now: now ?? t0)
         guard case .recorded(let recorded) = outcome else {
             throw violation("\(event.orderNo) status \(event.status) is a new key, so .recorded; got \(outcome)", line: line)
@@ -231,16 +239,16 @@ struct ContractRun {
         try expect(recorded.id == new.id, "the recorded event keeps the id it was given")
         try expect(recorded.state == .pending && recorded.attempts == 0 && recorded.conflicts == 0,
                    "a new event without a lease is pending, 0 attempts, 0 conflicts; got \(recorded)")
-        let again = try await store.record(newEvent(), lease: nil, now: at(1))
+        let again = try await store.record(newEvent(), lease: .none, now: at(1))
         try expect(again == .duplicate(recorded), "the same key and hash is .duplicate of the stored event; got \(again)")
-        let other = try await store.record(newEvent(hash: "h2"), lease: nil, now: at(2))
+        let other = try await store.record(newEvent(hash: "h2"), lease: .none, now: at(2))
         guard case .conflict(let conflicted) = other else { throw violation("another hash is .conflict; got \(other)") }
         try expect(conflicted.id == recorded.id && conflicted.contentHash == "h1",
                    "a conflict returns the stored event, its hash unchanged; got \(conflicted)")
         try expect(conflicted.conflicts == 1, "the first conflict counts 1; got \(conflicted.conflicts)")
-        let third = try await store.record(newEvent(hash: "h3"), lease: nil, now: at(3))
+        let third = try await store.record(newEvent(hash: "h3"), lease: .none, now: at(3))
         try expect(third.event.conflicts == 2, "a second conflict counts 2; got \(third)")
-        let duplicate = try await store.record(newEvent(), lease: nil, now: at(4))
+        let duplicate = try await store.record(newEvent(), lease: .none, now: at(4))
         guard case .duplicate(let current) = duplicate else { throw violation("the first hash is still a duplicate; got \(duplicate)") }
         try expect(current.conflicts == 2 && current.state == .pending, "a duplicate changes nothing; got \(current)")
         let stored = try await store.event(id: recorded.id)
@@ -252,7 +260,7 @@ struct ContractRun {
     /// Swift's `String ==`, two order numbers to TrustPay and to a database.
     func comparesKeysByteForByte() async throws {
         let composed = try await recordNew(newEvent("CAF\u{E9}"))
-        let decomposed = try await store.record(newEvent("CAFe\u{301}"), lease: nil, now: at(1))
+        let decomposed = try await store.record(newEvent("CAFe\u{301}"), lease: .none, now: at(1))
         guard case .recorded(let second) = decomposed else {
             throw violation("a decomposed order number is another key, so .recorded; got \(decomposed)")
         }
@@ -262,12 +270,12 @@ struct ContractRun {
     }
 
     func aLeaseOnRecordClaimsTheNewEvent() async throws {
-        let recorded = try await recordNew(newEvent(), lease: Lease(owner: "request-1", duration: lease))
+        let recorded = try await recordNew(newEvent(), lease: .always(Lease(owner: "request-1", duration: lease)))
         try expect(recorded.state == .processing(owner: "request-1", leaseUntil: at(30)) && recorded.attempts == 1,
                    "recorded with a lease: processing by its owner until now + duration, attempt 1; got \(recorded)")
         let due = try await store.claimDue(owner: "worker", limit: 10, leaseDuration: lease, now: at(1))
         try expect(due.isEmpty, "an event under a live lease is not due; got \(due)")
-        let repeated = try await store.record(newEvent(), lease: Lease(owner: "request-2", duration: lease), now: at(2))
+        let repeated = try await store.record(newEvent(), lease: .always(Lease(owner: "request-2", duration: lease)), now: at(2))
         try expect(repeated == .duplicate(recorded), "a repeat with a lease of its own is a duplicate, unchanged; got \(repeated)")
     }
 
@@ -276,7 +284,7 @@ struct ContractRun {
         try expect(refunded.previousStatus == nil && !refunded.isStale, "the first event of an order has no previous status")
         let late = try await recordNew(newEvent(status: 5, rank: 1))
         try expect(late.previousStatus == 7 && late.isStale, "a lower rank is stale; got \(late)")
-        _ = try await store.record(newEvent(status: 5, rank: 1, hash: "h2"), lease: nil, now: t0)
+        _ = try await store.record(newEvent(status: 5, rank: 1, hash: "h2"), lease: .none, now: t0)
         let unranked = try await recordNew(newEvent(status: 42, rank: nil))
         try expect(unranked.previousStatus == 7 && !unranked.isStale,
                    "a stale event (or its conflict) does not advance the last status; an unranked one is never stale; got \(unranked)")
@@ -289,7 +297,7 @@ struct ContractRun {
         try expect(otherOrder.previousStatus == nil && !otherOrder.isStale, "orders are tracked separately")
         let forward = try await recordNew(newEvent("O-2", status: 6, rank: 2))
         try expect(forward.previousStatus == 5 && !forward.isStale, "a higher rank is not stale; got \(forward)")
-        let repeated = try await store.record(newEvent("O-2", status: 5, rank: 1), lease: nil, now: at(1))
+        let repeated = try await store.record(newEvent("O-2", status: 5, rank: 1), lease: .none, now: at(1))
         try expect(repeated.event.id == otherOrder.id, "a repeat of O-2's first event is that event; got \(repeated)")
         let equal = try await recordNew(newEvent("O-2", status: 2, rank: 2))
         try expect(equal.previousStatus == 6 && !equal.isStale,
@@ -370,7 +378,7 @@ struct ContractRun {
         try expect(try await store.complete(id: event.id, owner: "c", now: at(41)), "c completes it")
         let completed = try await store.claim(id: event.id, owner: "d", leaseDuration: lease, now: at(42))
         try expect(completed == nil, "a completed event is not claimable")
-        let doomed = try await recordNew(newEvent("DEAD"), lease: Lease(owner: "a", duration: lease))
+        let doomed = try await recordNew(newEvent("DEAD"), lease: .always(Lease(owner: "a", duration: lease)))
         try expect(try await store.deadLetter(id: doomed.id, owner: "a", error: "x", now: at(1)), "a dead-letters it")
         let dead = try await store.claim(id: doomed.id, owner: "d", leaseDuration: lease, now: at(2))
         try expect(dead == nil, "a dead letter is not claimable")
@@ -420,7 +428,7 @@ struct ContractRun {
     }
 
     func onlyTheLeaseHolderFinishesAnAttempt() async throws {
-        let event = try await recordNew(newEvent(), lease: Lease(owner: "a", duration: lease))
+        let event = try await recordNew(newEvent(), lease: .always(Lease(owner: "a", duration: lease)))
         try expect(try await !store.complete(id: event.id, owner: "b", now: at(1)), "complete by another owner is refused")
         try expect(try await !store.fail(id: event.id, owner: "b", error: "e", retryAt: at(5), now: at(1)),
                    "fail by another owner is refused")
@@ -441,7 +449,7 @@ struct ContractRun {
     }
 
     func failedEventsWaitForTheirRetry() async throws {
-        let event = try await recordNew(newEvent(), lease: Lease(owner: "req", duration: lease))
+        let event = try await recordNew(newEvent(), lease: .always(Lease(owner: "req", duration: lease)))
         try expect(try await store.fail(id: event.id, owner: "req", error: "boom", retryAt: at(10), now: t0), "the holder fails it")
         let failed = try await store.event(id: event.id)
         try expect(failed?.state == .waitingRetry(nextAttemptAt: at(10)) && failed?.lastError == "boom",
@@ -455,7 +463,7 @@ struct ContractRun {
     }
 
     func deadLettersWaitForAReplay() async throws {
-        let event = try await recordNew(newEvent(), lease: Lease(owner: "w", duration: lease))
+        let event = try await recordNew(newEvent(), lease: .always(Lease(owner: "w", duration: lease)))
         try expect(try await store.deadLetter(id: event.id, owner: "w", error: "boom again", now: at(11)), "the holder dead-letters it")
         let due = try await store.claimDue(owner: "w", limit: 5, leaseDuration: lease, now: at(999_999))
         try expect(due.isEmpty, "a dead letter is never due; got \(due)")
@@ -487,8 +495,8 @@ struct ContractRun {
     func listsByEveryFilterOldestFirst() async throws {
         try await recordNew(newEvent("A", status: 5, merchantID: 1, at: 0))
         try await recordNew(newEvent("B", status: 2, kind: .card, merchantID: 2, at: 1))
-        try await recordNew(newEvent("C", status: 5, merchantID: 2, at: 2), lease: Lease(owner: "w", duration: lease))
-        let dead = try await recordNew(newEvent("D", status: 7, merchantID: 1, at: 3), lease: Lease(owner: "w", duration: lease))
+        try await recordNew(newEvent("C", status: 5, merchantID: 2, at: 2), lease: .always(Lease(owner: "w", duration: lease)))
+        let dead = try await recordNew(newEvent("D", status: 7, merchantID: 1, at: 3), lease: .always(Lease(owner: "w", duration: lease)))
         try expect(try await store.deadLetter(id: dead.id, owner: "w", error: "x", now: t0), "w dead-letters D")
         try await recordNew(newEvent("A", status: 6, merchantID: 1, at: 4))
 
@@ -534,10 +542,10 @@ struct ContractRun {
     func purgesByFilterButNotEventsInProgress() async throws {
         for index in 0..<4 { try await recordNew(newEvent("O-\(index)", at: Double(index))) }
         // A day: `purge` compares leases with the real clock, and the test run started at t0.
-        let leased = try await recordNew(newEvent("LEASED", at: 4), lease: Lease(owner: "w", duration: .seconds(86_400)))
+        let leased = try await recordNew(newEvent("LEASED", at: 4), lease: .always(Lease(owner: "w", duration: .seconds(86_400))))
         try expect(try await store.purge(EventFilter(orderNo: "O-0")) == 1, "purges the matching event")
         try expect(try await orderNos(EventFilter()) == ["O-1", "O-2", "O-3", "LEASED"], "and only it")
-        let again = try await store.record(newEvent("O-0", at: 5), lease: nil, now: at(5))
+        let again = try await store.record(newEvent("O-0", at: 5), lease: .none, now: at(5))
         guard case .recorded = again else { throw violation("a purged key is new again; got \(again)") }
         try expect(try await store.purge(EventFilter(limit: 2)) == 2, "purges up to the limit")
         try expect(try await orderNos(EventFilter()) == ["O-3", "LEASED", "O-0"], "the oldest first")
@@ -564,12 +572,12 @@ struct ContractRun {
 
     func prunesCompletedEventsAndKeepsDeadLetters() async throws {
         let holder = Lease(owner: "w", duration: lease)
-        let done = try await recordNew(newEvent("DONE", at: 0), lease: holder)
-        let late = try await recordNew(newEvent("LATE", at: 1), lease: holder)
-        let dead = try await recordNew(newEvent("DEAD", at: 2), lease: holder)
-        let waiting = try await recordNew(newEvent("WAITING", at: 3), lease: holder)
+        let done = try await recordNew(newEvent("DONE", at: 0), lease: .always(holder))
+        let late = try await recordNew(newEvent("LATE", at: 1), lease: .always(holder))
+        let dead = try await recordNew(newEvent("DEAD", at: 2), lease: .always(holder))
+        let waiting = try await recordNew(newEvent("WAITING", at: 3), lease: .always(holder))
         try await recordNew(newEvent("PENDING", at: 4))
-        try await recordNew(newEvent("LEASED", at: 5), lease: holder)
+        try await recordNew(newEvent("LEASED", at: 5), lease: .always(holder))
         try expect(try await store.complete(id: done.id, owner: "w", now: at(1)), "w completes DONE")
         try expect(try await store.complete(id: late.id, owner: "w", now: at(2)), "w completes LATE")
         try expect(try await store.deadLetter(id: dead.id, owner: "w", error: "x", now: t0), "w dead-letters DEAD")
@@ -581,7 +589,7 @@ struct ContractRun {
         try expect(try await store.prune(completedBefore: at(999_999)) == 1, "prunes the other completed event")
         try expect(try await orderNos(EventFilter()) == ["DEAD", "WAITING", "PENDING", "LEASED"],
                    "dead letters, waiting, pending and leased events stay")
-        let again = try await store.record(newEvent("DONE", at: 6), lease: nil, now: at(6))
+        let again = try await store.record(newEvent("DONE", at: 6), lease: .none, now: at(6))
         guard case .recorded = again else { throw violation("a pruned key is new again; got \(again)") }
     }
 
@@ -591,7 +599,7 @@ struct ContractRun {
         let outcomes = try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
             for _ in 0..<100 {
                 group.addTask {
-                    try await self.store.record(newEvent(), lease: Lease(owner: "request", duration: self.lease), now: self.t0)
+                    try await self.store.record(newEvent(), lease: .always(Lease(owner: "request", duration: self.lease)), now: self.t0)
                 }
             }
             return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }

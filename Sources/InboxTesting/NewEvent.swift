@@ -16,8 +16,8 @@ extension NewInboxEvent {
 /// `{"order_no":"…"}` unless given.
 ///
 /// ```swift
-/// let paid = try await store.record(newEvent("A-1", status: 5, rank: 1), lease: nil, now: NewInboxEvent.testEpoch)
-/// let refunded = try await store.record(newEvent("A-1", status: 7, rank: 4, at: 10), lease: nil, now: NewInboxEvent.testEpoch)
+/// let paid = try await store.record(newEvent("A-1", status: 5, rank: 1), lease: .none, now: NewInboxEvent.testEpoch)
+/// let refunded = try await store.record(newEvent("A-1", status: 7, rank: 4, at: 10), lease: .none, now: NewInboxEvent.testEpoch)
 /// ```
 public func newEvent(
     _ order: String = "O-1", status: Int = 5, rank: Int? = 1, hash: String = "h1", kind: EventKind = .payment,

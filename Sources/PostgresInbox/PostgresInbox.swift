@@ -22,10 +22,12 @@ import ServiceLifecycle
 /// It is also a `Service`: in a `ServiceGroup`, list it before the services
 /// that use it, so that it shuts down after them.
 ///
-/// - Recording is `INSERT … ON CONFLICT DO NOTHING` on the idempotency key,
-///   in one transaction with the upsert of the order's last status; the
-///   order's row is locked first, so replicas recording events of one order
-///   at once see each other's statuses in order.
+/// - Recording a new event is one statement (`trustpay_record_event`): it
+///   locks the order's status row first, so replicas recording events of one
+///   order at once see each other's statuses in order, then inserts with
+///   `ON CONFLICT DO NOTHING` on the idempotency key and moves the order's
+///   last status, in one implicit transaction. A repeat reads the stored
+///   event afterwards.
 /// - Workers claim with `FOR UPDATE SKIP LOCKED` and a lease; an expired
 ///   lease (its replica died) is claimable by any other replica.
 /// - Every failure to reach the database, a lost connection or an answer
@@ -234,71 +236,57 @@ public final class PostgresInbox: InboxAdministration {
 
     // MARK: recording
 
-    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+    /// A new event is one statement, one round trip (`trustpay_record_event`,
+    /// migration 7): the unique key answers a repeat, and only when nothing
+    /// was inserted does a transaction read why.
+    public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         try await perform(failingFast: true) { [self] client in
-            try await client.withTransaction(logger: driverLogger) { connection in
-                try await Self.record(new, lease: lease, now: now, on: connection, logger: driverLogger)
+            if let recorded = try await Self.insert(new, lease: lease, now: now, on: client, logger: driverLogger) {
+                return .recorded(recorded)
+            }
+            return try await client.withTransaction(logger: driverLogger) { connection in
+                try await Self.notInserted(new, now: now, on: connection, logger: driverLogger)
             }
         }
     }
 
-    private static func record(
-        _ new: NewInboxEvent, lease: Lease?, now: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws -> RecordOutcome {
-        // Lock the order's row (creating it if need be) before reading its
-        // last status: replicas recording events of one order queue here.
-        let prior = try await connection.query(
+    /// The new event as recorded, or nil when its key is known or a
+    /// reconciled event stands for it.
+    private static func insert(
+        _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on client: PostgresClient, logger: Logger
+    ) async throws -> InboxEvent? {
+        let mode: Int =
+            switch lease {
+            case .none: 0
+            case .always: 1
+            case .ifFirstOfOrder: 2
+            }
+        return try await client.query(
             """
-            INSERT INTO trustpay_order_status AS o (order_ref, events) VALUES (\(new.order.rawValue), 0)
-            ON CONFLICT (order_ref) DO UPDATE SET events = o.events
-            RETURNING o.status, o.status_rank
+            SELECT \(unescaped: eventColumnsButBody) FROM trustpay_record_event(
+                \(new.id), \(new.key.rawValue), \(new.contentHash), \(new.kind.rawValue), \(new.merchantID),
+                \(new.orderType)::integer, \(new.orderNo), \(new.status)::integer, \(new.order.rawValue),
+                \(new.statusRank)::integer, \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(new.source.rawValue),
+                \(mode)::integer, \(lease.lease?.owner), \(lease.lease.map { now.adding($0.duration) }))
             """, logger: logger
-        ).collect()
-        guard let (lastStatus, lastRank) = try prior.first?.decode((Int?, Int?).self) else {
-            throw UnexpectedlyEmpty(what: "the order's status row")
-        }
-        // Under the order's lock: an order-query event and a callback of one
-        // order and status are one event (see IdempotencyStore.record).
+        ).events(rawBody: new.rawBody).first
+    }
+
+    /// Why nothing was inserted, in the order the contract gives (see
+    /// ``IdempotencyStore/record(_:lease:now:)``): an order-query answer
+    /// matches the first event of its order and status whatever the key; a
+    /// known key is a repeat (a duplicate, or a conflict that is counted); a
+    /// callback matches a reconciled event. What kept the event out was
+    /// committed before the insert gave up (a concurrent insert of the key is
+    /// waited for), so no lock is needed to see it; a conflict locks its
+    /// event's row.
+    private static func notInserted(
+        _ new: NewInboxEvent, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> RecordOutcome {
         if new.source == .orderQuery,
             let first = try await firstEvent(of: new, source: nil, on: connection, logger: logger)
         {
             return .duplicate(first)
-        }
-        if new.source == .callback,
-            try await connection.query(
-                "SELECT 1 FROM trustpay_events WHERE idempotency_key = \(new.key.rawValue)", logger: logger
-            ).collect().isEmpty,
-            let reconciled = try await firstEvent(of: new, source: .orderQuery, on: connection, logger: logger)
-        {
-            return .duplicate(reconciled)
-        }
-        let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
-        let state: EventState =
-            if let lease { .processing(owner: lease.owner, leaseUntil: now.adding(lease.duration)) } else { .pending }
-        let columns = state.columns
-        let inserted = try await connection.query(
-            """
-            INSERT INTO trustpay_events (
-                id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-                previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, source)
-            VALUES (
-                \(new.id), \(new.key.rawValue), \(new.contentHash), \(new.kind.rawValue), \(new.merchantID),
-                \(new.orderType), \(new.orderNo), \(new.status), \(new.order.rawValue), \(lastStatus), \(isStale),
-                \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(columns.name), \(columns.owner),
-                \(columns.at), \(lease == nil ? 0 : 1), \(new.source.rawValue))
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING \(unescaped: eventColumnsButBody)
-            """, logger: logger
-        ).events(rawBody: new.rawBody)
-        if let event = inserted.first {
-            let status = isStale ? lastStatus : new.status
-            let rank = isStale ? lastRank : new.statusRank ?? lastRank
-            try await connection.query(
-                """
-                UPDATE trustpay_order_status SET status = \(status), status_rank = \(rank), events = events + 1
-                WHERE order_ref = \(new.order.rawValue)
-                """, logger: logger)
-            return .recorded(event)
         }
         // The key is known: a repeat of the same content, or a conflict.
         let existing = try await connection.query(
@@ -306,6 +294,11 @@ public final class PostgresInbox: InboxAdministration {
             logger: logger
         ).events()
         guard let event = existing.first else {
+            if new.source == .callback,
+                let reconciled = try await firstEvent(of: new, source: .orderQuery, on: connection, logger: logger)
+            {
+                return .duplicate(reconciled)
+            }
             // Purged between the insert and this read: start over.
             throw UnexpectedlyEmpty(what: "the event with a known key")
         }

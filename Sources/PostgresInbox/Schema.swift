@@ -231,6 +231,73 @@ enum Schema {
                 )
                 """,
             ]),
+        Migration(
+            version: 7, summary: "record a callback in one statement",
+            statements: [
+                // What `record` does for a new event, in one round trip and
+                // one implicit transaction: lock the order's status row
+                // (replicas recording events of one order queue here), then,
+                // each statement seeing what committed before the lock (a
+                // function's statements take fresh snapshots; one SQL
+                // statement would not), insert the event unless a
+                // reconciled event of its order and status stands for it,
+                // stale against the order's last rank and leased as asked
+                // (0 never, 1 always, 2 if no event of its order is
+                // unfinished), and move the order's last status. Returns
+                // the new row, or none: the caller then reads why (a
+                // repeated key, a reconciled event).
+                """
+                CREATE FUNCTION trustpay_record_event(
+                    p_id text, p_key text, p_hash text, p_kind text, p_merchant_id bigint, p_order_type integer,
+                    p_order_no text, p_status integer, p_order_ref text, p_rank integer, p_body bytea,
+                    p_received_at timestamptz, p_source text, p_lease integer, p_owner text, p_lease_until timestamptz)
+                RETURNS SETOF trustpay_events LANGUAGE plpgsql AS $$
+                DECLARE
+                    last_status integer;
+                    last_rank integer;
+                    stale boolean;
+                    granted boolean;
+                    recorded trustpay_events;
+                BEGIN
+                    INSERT INTO trustpay_order_status AS o (order_ref, events) VALUES (p_order_ref, 0)
+                    ON CONFLICT (order_ref) DO UPDATE SET events = o.events
+                    RETURNING o.status, o.status_rank INTO last_status, last_rank;
+                    PERFORM 1 FROM trustpay_events
+                    WHERE order_ref = p_order_ref AND status = p_status
+                        AND (p_source = 'order-query' OR source = 'order-query')
+                    LIMIT 1;
+                    IF FOUND THEN
+                        RETURN;
+                    END IF;
+                    stale := coalesce(p_rank < last_rank, false);
+                    granted := CASE p_lease WHEN 0 THEN false WHEN 1 THEN true ELSE NOT EXISTS (
+                        SELECT 1 FROM trustpay_events WHERE order_ref = p_order_ref AND claimable_at IS NOT NULL) END;
+                    INSERT INTO trustpay_events (
+                        id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                        previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, source)
+                    VALUES (
+                        p_id, p_key, p_hash, p_kind, p_merchant_id, p_order_type, p_order_no, p_status, p_order_ref,
+                        last_status, stale, p_body, p_received_at,
+                        CASE WHEN granted THEN 'processing' ELSE 'pending' END,
+                        CASE WHEN granted THEN p_owner END, CASE WHEN granted THEN p_lease_until END,
+                        CASE WHEN granted THEN 1 ELSE 0 END, p_source)
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                    RETURNING * INTO recorded;
+                    IF NOT FOUND THEN
+                        RETURN;
+                    END IF;
+                    -- A stale event leaves the order where it was; an
+                    -- unranked one moves the status but keeps the last rank.
+                    UPDATE trustpay_order_status
+                    SET status = CASE WHEN stale THEN status ELSE p_status END,
+                        status_rank = CASE WHEN stale THEN status_rank ELSE coalesce(p_rank, status_rank) END,
+                        events = events + 1
+                    WHERE order_ref = p_order_ref;
+                    RETURN NEXT recorded;
+                END
+                $$
+                """,
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

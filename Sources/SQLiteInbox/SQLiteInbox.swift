@@ -13,9 +13,10 @@ import Synchronization
 ///   its transaction has committed. With `synchronous: .full` (the default)
 ///   an acknowledged callback survives a crash and a power loss; `.normal`
 ///   keeps it across a crash but may lose the last ones on power loss.
-/// - The idempotency key is UNIQUE and each `record` reads and inserts in one
-///   transaction under the write lock, so de-duplication is atomic; the
-///   order's last status is updated in that same transaction.
+/// - The idempotency key is UNIQUE and each `record` is one INSERT that
+///   reads what it needs in the same statement (see `insertion`), under the
+///   write lock, so de-duplication is atomic; the order's last status is
+///   updated in that same transaction.
 /// - Reads (`event`, `list`, `checkAvailability`) run on a pool of read-only
 ///   connections beside the writer (WAL mode).
 /// - Any failure of the database (cannot open, I/O error, disk full, busy
@@ -108,15 +109,92 @@ public final class SQLiteInbox: InboxAdministration {
 
     // MARK: recording
 
-    public func record(_ new: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+    public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         try await write("cannot record the event", proves: { if case .recorded = $0 { true } else { false } }) { db in
             try Self.record(new, lease: lease, now: now, on: db)
         }
     }
 
+    /// One INSERT decides everything a new event needs and writes it: the
+    /// unique key answers a repeat (nothing comes back), the order's last
+    /// status and, for a conditional lease, whether an event of its order is
+    /// unfinished are read in the same statement, and a reconciled event of
+    /// its order and status keeps it out. Only when nothing was inserted
+    /// are the stored rows read, to tell which case it was. One more
+    /// statement, the upsert of the order's last status, and no lookup
+    /// before the insert.
     private static func record(
-        _ new: NewInboxEvent, lease: Lease?, now: Date, on db: SQLiteConnection
+        _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
+        let mode: Int64 =
+            switch lease {
+            case .none: 0
+            case .always: 1
+            case .ifFirstOfOrder: 2
+            }
+        let inserted = try db.query(
+            insertion,
+            parameters: [
+                .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
+                .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
+                .integer(Int64(new.status)), .text(new.order.rawValue), new.statusRank.map { .integer(Int64($0)) } ?? .null,
+                .blob(new.rawBody), .time(new.receivedAt), .integer(mode), lease.lease.map { .text($0.owner) } ?? .null,
+                lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
+                .time(now), .text(new.source.rawValue),
+            ])
+        guard let row = inserted.first else { return try notInserted(new, now: now, on: db) }
+        let event = try EventRows.event(row, rawBody: new.rawBody).event
+        // A stale event leaves the order where it was; an unranked one moves
+        // the status but keeps the last rank.
+        try db.execute("""
+            INSERT INTO order_last_status (order_ref, status, status_rank, events) VALUES (?1, ?2, ?3, 1)
+            ON CONFLICT (order_ref) DO UPDATE SET
+                status = CASE WHEN ?4 THEN status ELSE excluded.status END,
+                status_rank = CASE WHEN ?4 THEN status_rank ELSE coalesce(excluded.status_rank, status_rank) END,
+                events = events + 1
+            """,
+            .text(new.order.rawValue), .integer(Int64(new.status)), new.statusRank.map { .integer(Int64($0)) } ?? .null,
+            .integer(event.isStale ? 1 : 0))
+        return .recorded(event)
+    }
+
+    /// The new event's row, unless its key is stored or a reconciled event
+    /// stands for it (see ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9`
+    /// its fields, `?10` its status rank, `?11` the body, `?12` received,
+    /// `?13` the lease request (0 none, 1 always, 2 if first of its order),
+    /// `?14` the lease's owner, `?15` its end, `?16` now, `?17` the source.
+    /// Stale when its rank is below the order's last one. A conditional lease
+    /// is granted when no event of its order is unfinished: the new row is
+    /// the order's last, so that is "no earlier one" (and the hold triggers
+    /// agree: the row is not held).
+    static let insertion = """
+        INSERT INTO inbox_events (
+            id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+            previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at,
+            source)
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+            prior.status, coalesce(?10 < prior.status_rank, 0), ?11, ?12,
+            CASE WHEN leasing.granted THEN 'processing' ELSE 'pending' END,
+            CASE WHEN leasing.granted THEN ?14 END, CASE WHEN leasing.granted THEN ?15 END,
+            leasing.granted, ?16, ?17
+        FROM (
+            SELECT CASE ?13 WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE NOT EXISTS (
+                SELECT 1 FROM inbox_events INDEXED BY inbox_events_open_by_order
+                WHERE order_ref = ?9 AND state IN ('pending', 'processing', 'waiting-retry'))
+            END AS granted) AS leasing
+        LEFT JOIN order_last_status AS prior ON prior.order_ref = ?9
+        WHERE NOT EXISTS (
+            SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
+            WHERE order_ref = ?9 AND status = ?8 AND (?17 = 'order-query' OR source = 'order-query'))
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING \(EventRows.columnsButBody)
+        """
+
+    /// Why nothing was inserted, in the order the contract gives: an
+    /// order-query answer matches the first event of its order and status
+    /// whatever the key; a known key is a repeat; a callback matches a
+    /// reconciled event of its order and status.
+    private static func notInserted(_ new: NewInboxEvent, now: Date, on db: SQLiteConnection) throws -> RecordOutcome {
         if new.source == .orderQuery, let first = try firstEvent(of: new, source: nil, on: db) {
             return .duplicate(first)
         }
@@ -126,50 +204,8 @@ public final class SQLiteInbox: InboxAdministration {
         if new.source == .callback, let reconciled = try firstEvent(of: new, source: .orderQuery, on: db) {
             return .duplicate(reconciled)
         }
-        let last = try db.query(
-            "SELECT status, status_rank FROM order_last_status WHERE order_ref = ?", .text(new.order.rawValue)
-        ).first
-        let lastStatus = last?["status"]?.int
-        let lastRank = last?["status_rank"]?.int
-        let isStale = if let rank = new.statusRank, let lastRank { rank < lastRank } else { false }
-        let inserted = try db.query("""
-            INSERT INTO inbox_events (
-                id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-                previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at,
-                source)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING \(EventRows.columnsButBody)
-            """,
-            parameters: [
-                .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
-                .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
-                .integer(Int64(new.status)), .text(new.order.rawValue), lastStatus.map { .integer(Int64($0)) } ?? .null,
-                .integer(isStale ? 1 : 0), .blob(new.rawBody), .time(new.receivedAt),
-                .text(lease == nil ? EventStateName.pending.rawValue : EventStateName.processing.rawValue),
-                lease.map { .text($0.owner) } ?? .null,
-                lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
-                .integer(lease == nil ? 0 : 1), .time(now), .text(new.source.rawValue),
-            ])
-        guard let row = inserted.first else {
-            // Not while this connection holds the write lock; should the key
-            // appear anyway, it is a repeat, not a failure.
-            guard let stored = try storedEvent(key: new.key, on: db) else {
-                throw StoreError.unavailable("the event was neither inserted nor found")
-            }
-            return try repeated(stored, by: new, now: now, on: db)
-        }
-        // A stale event leaves the order where it was; an unranked one moves
-        // the status but keeps the last rank.
-        let status = isStale ? lastStatus ?? new.status : new.status
-        let rank = isStale ? lastRank : new.statusRank ?? lastRank
-        try db.execute("""
-            INSERT INTO order_last_status (order_ref, status, status_rank, events) VALUES (?, ?, ?, 1)
-            ON CONFLICT (order_ref) DO UPDATE SET
-                status = excluded.status, status_rank = excluded.status_rank, events = events + 1
-            """,
-            .text(new.order.rawValue), .integer(Int64(status)), rank.map { .integer(Int64($0)) } ?? .null)
-        return .recorded(try EventRows.event(row, rawBody: new.rawBody).event)
+        // Not while this connection holds the write lock.
+        throw StoreError.unavailable("the event was neither inserted nor found")
     }
 
     /// A repeat of a stored key: a duplicate, or a conflict that is counted.

@@ -20,7 +20,7 @@ extension PostgreSQLTests {
                     for worker in 0..<4 {
                         group.addTask {
                             for index in stride(from: worker, to: count, by: 4) {
-                                let event = try await inbox.record(newEvent("B-\(index)"), lease: lease, now: t0).event
+                                let event = try await inbox.record(newEvent("B-\(index)"), lease: .always(lease), now: t0).event
                                 _ = try await inbox.complete(id: event.id, owner: "w", now: t0)
                             }
                         }
@@ -36,8 +36,8 @@ extension PostgreSQLTests {
         @Test func theRetentionSweepDeletesCompletedEventsAndKeepsDeadLetters() async throws {
             try await withInbox { inbox in
                 let lease = Lease(owner: "w", duration: .seconds(30))
-                let done = try await inbox.record(newEvent("DONE"), lease: lease, now: t0).event
-                let dead = try await inbox.record(newEvent("DEAD"), lease: lease, now: t0).event
+                let done = try await inbox.record(newEvent("DONE"), lease: .always(lease), now: t0).event
+                let dead = try await inbox.record(newEvent("DEAD"), lease: .always(lease), now: t0).event
                 #expect(try await inbox.complete(id: done.id, owner: "w", now: t0))
                 #expect(try await inbox.deadLetter(id: dead.id, owner: "w", error: "x", now: t0))
                 let sweep = RetentionSweep(store: inbox, keep: .seconds(1), logger: testLogger)

@@ -54,7 +54,7 @@ struct OutageTests {
                 for attempt in 0..<3 {
                     let started = ContinuousClock.now
                     do {
-                        _ = try await inbox.record(newEvent("DURING-\(attempt)"), lease: nil, now: t0)
+                        _ = try await inbox.record(newEvent("DURING-\(attempt)"), lease: .none, now: t0)
                         Issue.record("recorded while the database was down")
                     } catch let error as StoreError {
                         guard case .unavailable = error else { Issue.record("unexpected \(error)"); continue }
@@ -68,7 +68,7 @@ struct OutageTests {
                 }
                 // Once found unreachable, new work is refused without queueing
                 // for a connection; recording a finished attempt still tries.
-                let refused = await #expect(throws: StoreError.self) { try await inbox.record(newEvent("LATER"), lease: nil, now: t0) }
+                let refused = await #expect(throws: StoreError.self) { try await inbox.record(newEvent("LATER"), lease: .none, now: t0) }
                 #expect("\(refused.map { "\($0)" } ?? "")".contains("not tried until it answers again"), "\(String(describing: refused))")
                 // (The dispatcher's form: the shorthand without an attempt reads the event first, which is refused.)
                 let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
@@ -105,7 +105,7 @@ struct OutageTests {
                 url: url, poolSize: 2, operationTimeout: Self.timeout, logger: testLogger)
             inbox.start()
             try await using(inbox) {
-                await #expect(throws: StoreError.self) { try await inbox.record(newEvent(), lease: nil, now: t0) }
+                await #expect(throws: StoreError.self) { try await inbox.record(newEvent(), lease: .none, now: t0) }
                 try await server.startServer()
                 let recorded = try await recordEventually(inbox, newEvent())
                 #expect(recorded.state == .pending)
@@ -162,5 +162,5 @@ func untilAvailable<Result: Sendable>(
 
 /// Records `new` once the database answers.
 func recordEventually(_ inbox: PostgresInbox, _ new: NewInboxEvent, timeout: Duration = .seconds(30)) async throws -> InboxEvent {
-    try await untilAvailable(timeout: timeout) { try await inbox.record(new, lease: nil, now: t0).event }
+    try await untilAvailable(timeout: timeout) { try await inbox.record(new, lease: .none, now: t0).event }
 }

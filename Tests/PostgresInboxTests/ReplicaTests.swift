@@ -42,7 +42,7 @@ extension PostgreSQLTests {
                     let new = newEvent("RACE-\(round)")
                     let outcomes = try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
                         for replica in [a, b, a, b] {
-                            group.addTask { try await replica.record(new, lease: nil, now: t0) }
+                            group.addTask { try await replica.record(new, lease: .none, now: t0) }
                         }
                         return try await group.reduce(into: []) { $0.append($1) }
                     }
@@ -61,7 +61,7 @@ extension PostgreSQLTests {
                     for status in 1...8 {
                         let replica = status.isMultiple(of: 2) ? a : b
                         group.addTask {
-                            try await replica.record(newEvent("ORDER", status: status, rank: status), lease: nil, now: t0).event
+                            try await replica.record(newEvent("ORDER", status: status, rank: status), lease: .none, now: t0).event
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
@@ -82,7 +82,7 @@ extension PostgreSQLTests {
 
         @Test func replicasClaimingAtOnceNeverGetTheSameEvent() async throws {
             try await withReplicas { a, b in
-                for index in 0..<60 { _ = try await a.record(newEvent("E-\(index)"), lease: nil, now: t0) }
+                for index in 0..<60 { _ = try await a.record(newEvent("E-\(index)"), lease: .none, now: t0) }
                 let claims = try await withThrowingTaskGroup(of: [String].self) { group in
                     for (worker, replica) in [a, b, a, b, a, b].enumerated() {
                         group.addTask {
@@ -107,7 +107,7 @@ extension PostgreSQLTests {
 
         @Test func aReplicaTakesOverTheLeasesOfOneThatDied() async throws {
             try await withReplicas { a, b in
-                for index in 0..<3 { _ = try await a.record(newEvent("L-\(index)"), lease: nil, now: t0) }
+                for index in 0..<3 { _ = try await a.record(newEvent("L-\(index)"), lease: .none, now: t0) }
                 let held = try await a.claimDue(owner: "replica-a", limit: 10, leaseDuration: .seconds(30), now: t0)
                 #expect(held.count == 3)
                 // While "replica-a" holds them, "replica-b" finds nothing.
@@ -142,7 +142,7 @@ extension PostgreSQLTests {
             await #expect(throws: ReplicaNameError.self) {
                 _ = try await second.holdReplicaName("web-1", patience: .milliseconds(300))
             }
-            for order in ["OLD", "OTHER", "NEW"] { _ = try await first.record(newEvent(order), lease: nil, now: t0) }
+            for order in ["OLD", "OTHER", "NEW"] { _ = try await first.record(newEvent(order), lease: .none, now: t0) }
             let old = try #require(try await first.claimDue(owner: "web-1#1/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
             let others = try #require(try await other.claimDue(owner: "web-10#1/worker-0", limit: 1, leaseDuration: .seconds(30), now: t0).first)
             // web-1#1 dies: its session, and so the name, goes with it.

@@ -156,7 +156,7 @@ extension PostgreSQLTests {
 
         @Test func migratingAgainChangesNothing() async throws {
             try await withInbox { inbox in
-                let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+                let event = try await inbox.record(newEvent(), lease: .none, now: t0).event
                 try await inbox.migrate()
                 #expect(try await inbox.event(id: event.id) == event)
             }

@@ -35,7 +35,7 @@ import Webhooks
                 orderType: 0, orderNo: orderNo, status: status, order: .payment(callback),
                 statusRank: OrderProgress.rank(of: callback.status), rawBody: body,
                 receivedAt: now.addingTimeInterval(-seconds))
-            _ = try await inbox.record(event, lease: nil, now: now)
+            _ = try await inbox.record(event, lease: .none, now: now)
         }
         try await record("PENDING", status: 1, ago: 1200)
         try await record("PAID", status: 5, ago: 1200)
@@ -48,7 +48,7 @@ import Webhooks
 
     static func sweep(_ inbox: MemoryInbox, _ api: FakeOrderQuerying, owner: String = "replica-a") -> ReconciliationSweep {
         let reconciler = Reconciler(
-            client: api, merchants: [1], record: { try await inbox.record($0, lease: nil, now: Date()) }, logger: logger)
+            client: api, merchants: [1], record: { try await inbox.record($0, lease: .none, now: Date()) }, logger: logger)
         return ReconciliationSweep(store: inbox, reconciler: reconciler, policy: policy, owner: owner, logger: logger)
     }
 

@@ -15,7 +15,7 @@ import Webhooks
         let directory = try TemporaryDirectory()
         let path = directory.path + "/data/inboxes/inbox.sqlite"
         let inbox = try await SQLiteInbox.open(path: path)
-        #expect(try await inbox.record(newEvent(), lease: nil, now: t0).isRecorded)
+        #expect(try await inbox.record(newEvent(), lease: .none, now: t0).isRecorded)
         await inbox.close()
         #expect(FileManager.default.fileExists(atPath: path))
     }
@@ -51,7 +51,7 @@ import Webhooks
             var failure: StoreError?
             for index in 0..<50 where failure == nil {
                 do {
-                    acknowledged.append(try await inbox.record(newEvent("O-\(index)", body: bytes(8_000)), lease: nil, now: t0).event.orderNo)
+                    acknowledged.append(try await inbox.record(newEvent("O-\(index)", body: bytes(8_000)), lease: .none, now: t0).event.orderNo)
                 } catch let error as StoreError {
                     failure = error
                 }
@@ -62,7 +62,7 @@ import Webhooks
             #expect(try await inbox.event(id: "no such id") == nil, "reads still work")
 
             try await inbox.database.write { db in _ = try db.query("PRAGMA max_page_count = 1073741823") }
-            let retried = try await inbox.record(newEvent("O-\(acknowledged.count)", body: bytes(8_000)), lease: nil, now: t0)
+            let retried = try await inbox.record(newEvent("O-\(acknowledged.count)", body: bytes(8_000)), lease: .none, now: t0)
             #expect(retried.isRecorded, "the refused event was not stored, so TrustPay's retry records it")
         }
     }
@@ -71,12 +71,12 @@ import Webhooks
         let directory = try TemporaryDirectory()
         let path = directory.database()
         let inbox = try await SQLiteInbox.open(path: path, busyTimeout: .milliseconds(100))
-        #expect(try await inbox.record(newEvent("BEFORE"), lease: nil, now: t0).isRecorded)
+        #expect(try await inbox.record(newEvent("BEFORE"), lease: .none, now: t0).isRecorded)
         // Another connection (in this process, as another process would) holds the write lock.
         let other = try SQLiteConnection(path: path)
         try other.execute("BEGIN IMMEDIATE")
         let error = await #expect(throws: StoreError.self) {
-            _ = try await inbox.record(newEvent("BLOCKED"), lease: nil, now: t0)
+            _ = try await inbox.record(newEvent("BLOCKED"), lease: .none, now: t0)
         }
         if case .unavailable(let reason)? = error {
             #expect(reason.contains("busy") || reason.contains("locked"), "\(reason)")
@@ -85,7 +85,7 @@ import Webhooks
         }
         try await inbox.checkAvailability()  // readers are not blocked by a writer (WAL)
         try other.execute("ROLLBACK")
-        #expect(try await inbox.record(newEvent("BLOCKED"), lease: nil, now: t0).isRecorded)
+        #expect(try await inbox.record(newEvent("BLOCKED"), lease: .none, now: t0).isRecorded)
         await inbox.close()
     }
 
@@ -93,7 +93,7 @@ import Webhooks
         let directory = try TemporaryDirectory()
         let inbox = try await SQLiteInbox.open(path: directory.database())
         await inbox.close()
-        await #expect(throws: StoreError.self) { _ = try await inbox.record(newEvent(), lease: nil, now: t0) }
+        await #expect(throws: StoreError.self) { _ = try await inbox.record(newEvent(), lease: .none, now: t0) }
         await #expect(throws: StoreError.self) { try await inbox.checkAvailability() }
         await #expect(throws: StoreError.self) { _ = try await inbox.list(EventFilter()) }
         await #expect(throws: StoreError.self) { _ = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(1), now: t0) }

@@ -26,14 +26,14 @@ import Webhooks
     /// counts it), so each is still one write and, alone, one commit.
     @Test func anAttemptAndACopyAreKeptInTheWritesThatAlreadyHappen() async throws {
         try await withInbox { inbox, _ in
-            let event = try await inbox.record(newEvent(), lease: Lease(owner: "w", duration: .seconds(60)), now: t0).event
+            let event = try await inbox.record(newEvent(), lease: .always(Lease(owner: "w", duration: .seconds(60))), now: t0).event
             let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .failed, error: "boom")
             var before = inbox.writerStatistics
             #expect(try await inbox.fail(id: event.id, owner: "w", attempt: attempt, retryAt: t0))
             var statistics = inbox.writerStatistics
             #expect(statistics.writes - before.writes == 1 && statistics.commits - before.commits == 1)
             before = statistics
-            _ = try await inbox.record(newEvent(hash: "other"), lease: nil, now: t0)
+            _ = try await inbox.record(newEvent(hash: "other"), lease: .none, now: t0)
             statistics = inbox.writerStatistics
             #expect(statistics.writes - before.writes == 1 && statistics.commits - before.commits == 1)
             let history = try await inbox.history(id: event.id)
@@ -70,7 +70,7 @@ import Webhooks
         try await withInbox { inbox, _ in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<100 {
-                    group.addTask { _ = try await inbox.record(newEvent("ONCE"), lease: nil, now: t0) }
+                    group.addTask { _ = try await inbox.record(newEvent("ONCE"), lease: .none, now: t0) }
                 }
                 try await group.waitForAll()
             }
@@ -90,7 +90,7 @@ private func recordQueuedTogether(
     let records = Task {
         try await withThrowingTaskGroup(of: RecordOutcome.self) { group in
             for index in 0..<count {
-                group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: nil, now: t0) }
+                group.addTask { try await inbox.record(newEvent("O-\(index)"), lease: .none, now: t0) }
             }
             return try await group.reduce(into: [RecordOutcome]()) { $0.append($1) }
         }

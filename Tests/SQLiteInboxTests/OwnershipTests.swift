@@ -29,7 +29,7 @@ import InboxTesting
 
     @Test func releasingEveryLeaseMakesClaimedEventsClaimableAtOnce() async throws {
         try await withInbox { inbox, _ in
-            for order in ["A", "B"] { _ = try await inbox.record(newEvent(order), lease: nil, now: t0) }
+            for order in ["A", "B"] { _ = try await inbox.record(newEvent(order), lease: .none, now: t0) }
             let claimed = try await inbox.claimDue(owner: "dead/worker-0", limit: 10, leaseDuration: .seconds(60), now: t0)
             #expect(claimed.count == 2)
             let now = t0.addingTimeInterval(1)

@@ -22,7 +22,7 @@ struct ReadinessTests {
         try await inbox.database.write { db in _ = try db.query("PRAGMA max_page_count = \(pages + 16)") }
         for index in 0..<50 {
             do {
-                _ = try await inbox.record(newEvent("FULL-\(index)", body: bytes(8_000)), lease: nil, now: t0)
+                _ = try await inbox.record(newEvent("FULL-\(index)", body: bytes(8_000)), lease: .none, now: t0)
             } catch let error as StoreError {
                 return error
             }
@@ -59,7 +59,7 @@ struct ReadinessTests {
             try await inbox.checkAvailability()  // the probe write commits and clears the failure
             #expect(!inbox.writeHealth.hasFailed)
             try await inbox.checkAvailability()
-            #expect(try await inbox.record(newEvent("AFTER", body: bytes(8_000)), lease: nil, now: t0).isRecorded)
+            #expect(try await inbox.record(newEvent("AFTER", body: bytes(8_000)), lease: .none, now: t0).isRecorded)
             // The probe left nothing behind.
             let versions = try await inbox.database.read { db in
                 try db.query("SELECT version FROM schema_version ORDER BY version").compactMap { $0[0].int }
@@ -73,7 +73,7 @@ struct ReadinessTests {
             guard case .unavailable? = try await fillUp(inbox) else { Issue.record("the database never filled up"); return }
             #expect(inbox.writeHealth.hasFailed)
             try await raiseTheLimit(inbox)
-            #expect(try await inbox.record(newEvent("AFTER", body: bytes(8_000)), lease: nil, now: t0).isRecorded)
+            #expect(try await inbox.record(newEvent("AFTER", body: bytes(8_000)), lease: .none, now: t0).isRecorded)
             #expect(!inbox.writeHealth.hasFailed)
             try await inbox.checkAvailability()
         }

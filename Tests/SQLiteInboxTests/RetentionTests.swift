@@ -14,7 +14,7 @@ import Webhooks
             let holder = Lease(owner: "w", duration: .seconds(30))
             var dead: [String] = []
             for index in 0..<25 {
-                let event = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: holder, now: t0).event
+                let event = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: .always(holder), now: t0).event
                 if index < 20 {
                     #expect(try await inbox.complete(id: event.id, owner: "w", now: at(Double(index))))
                 } else if index < 23 {
@@ -33,7 +33,7 @@ import Webhooks
 
     @Test func purgeWithALimitDeletesTheOldestAcrossBatches() async throws {
         try await withInbox(deletionBatch: 4) { inbox, _ in
-            for index in 0..<12 { _ = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: nil, now: t0) }
+            for index in 0..<12 { _ = try await inbox.record(newEvent("O-\(index)", at: Double(index)), lease: .none, now: t0) }
             #expect(try await inbox.purge(EventFilter(limit: 10)) == 10)
             #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["O-10", "O-11"])
             #expect(try await inbox.purge(EventFilter()) == 2)
@@ -46,9 +46,9 @@ import Webhooks
     /// below 1) in the delete trigger: 2 rows instead of 1.
     @Test func anOrdersStatusRowIsDeletedWithItsLastEvent() async throws {
         try await withInbox { inbox, _ in
-            _ = try await inbox.record(newEvent("GONE", status: 5, rank: 1), lease: nil, now: t0)
-            _ = try await inbox.record(newEvent("GONE", status: 7, rank: 4), lease: nil, now: t0)
-            _ = try await inbox.record(newEvent("KEPT", status: 5, rank: 1), lease: nil, now: t0)
+            _ = try await inbox.record(newEvent("GONE", status: 5, rank: 1), lease: .none, now: t0)
+            _ = try await inbox.record(newEvent("GONE", status: 7, rank: 4), lease: .none, now: t0)
+            _ = try await inbox.record(newEvent("KEPT", status: 5, rank: 1), lease: .none, now: t0)
             #expect(try await inbox.purge(EventFilter(orderNo: "GONE")) == 2)
             let orders = try await inbox.database.read { db in try db.query("SELECT events FROM order_last_status").compactMap { $0[0].int } }
             #expect(orders == [1], "only KEPT's row, counting its one event")

@@ -27,7 +27,7 @@ import Webhooks
             "expected_orders", "inbox_attempts", "inbox_conflicting_copies", "inbox_events", "order_last_status",
             "order_query_leases", "schema_version",
         ])
-        _ = try await inbox.record(newEvent(), lease: nil, now: t0)
+        _ = try await inbox.record(newEvent(), lease: .none, now: t0)
         await inbox.close()
 
         let reopened = try await SQLiteInbox.open(path: path)
@@ -57,7 +57,7 @@ import Webhooks
 
     @Test func theStateColumnsCannotContradictTheState() async throws {
         try await withInbox { inbox, _ in
-            let event = try await inbox.record(newEvent(), lease: nil, now: t0).event
+            let event = try await inbox.record(newEvent(), lease: .none, now: t0).event
             await #expect(throws: SQLiteError.self) {
                 try await inbox.database.write { db in
                     try db.execute("UPDATE inbox_events SET state = 'processing' WHERE id = ?", .text(event.id))
@@ -199,7 +199,7 @@ import Webhooks
         #expect(claimed.map(\.attempts) == [2])
         let attempt = HandlerAttempt(number: 2, startedAt: t0, endedAt: t0.addingTimeInterval(1), outcome: .handled)
         #expect(try await inbox.complete(id: event.id, owner: "w", attempt: attempt))
-        _ = try await inbox.record(newEvent(hash: "other"), lease: nil, now: t0)
+        _ = try await inbox.record(newEvent(hash: "other"), lease: .none, now: t0)
         let history = try await inbox.history(id: event.id)
         #expect(history.attempts == [attempt] && history.conflictingCopies.map(\.contentHash) == ["other"])
         #expect(try await inbox.purge(EventFilter()) == 1)
@@ -220,8 +220,8 @@ import Webhooks
             let lease = Lease(owner: "w", duration: .seconds(600))
             var firsts: [String] = []
             for index in 0..<500 {
-                firsts.append(try await inbox.record(newEvent("O-\(index)", status: 5), lease: lease, now: t0).event.id)
-                _ = try await inbox.record(newEvent("O-\(index)", status: 7, rank: 2), lease: nil, now: t0)
+                firsts.append(try await inbox.record(newEvent("O-\(index)", status: 5), lease: .always(lease), now: t0).event.id)
+                _ = try await inbox.record(newEvent("O-\(index)", status: 7, rank: 2), lease: .none, now: t0)
             }
             func indexed() async throws -> Int64 {
                 try await inbox.database.read { db in

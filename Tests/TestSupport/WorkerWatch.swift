@@ -10,6 +10,11 @@ import Locking
 /// worker has done so since some moment, nothing they claimed before that
 /// moment is still running, and nothing was due.
 ///
+/// Events recorded already leased to the workers (``LeaseRequest/ifFirstOfOrder(_:)``,
+/// handed over without a claim) count as work in progress until their
+/// attempt is finished (completed, failed or dead-lettered): a worker may
+/// claim nothing while such an event waits to run.
+///
 /// This is how the tests wait for "no second run": for a positive signal
 /// that the work that could have caused one is over, not for a while.
 ///
@@ -27,6 +32,8 @@ package final class WatchedStore: InboxAdministration {
         var started = 0
         /// Each worker's latest empty claim, by the number it started with.
         var lastEmpty: [String: Int] = [:]
+        /// Events recorded already leased to a worker, not finished yet.
+        var handedOver: Set<String> = []
     }
 
     package init(_ inner: any InboxAdministration) { self.inner = inner }
@@ -36,7 +43,9 @@ package final class WatchedStore: InboxAdministration {
 
     /// The workers whose claim started after `mark` found nothing.
     package func idleWorkers(since mark: Int) -> Set<String> {
-        claims.withLock { claims in Set(claims.lastEmpty.filter { $0.value > mark }.keys) }
+        claims.withLock { claims in
+            claims.handedOver.isEmpty ? Set(claims.lastEmpty.filter { $0.value > mark }.keys) : []
+        }
     }
 
     /// Waits until `workers` workers (every worker of the servers on this
@@ -57,20 +66,31 @@ package final class WatchedStore: InboxAdministration {
         return claimed
     }
 
-    package func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
-        try await inner.record(event, lease: lease, now: now)
+    package func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
+        let outcome = try await inner.record(event, lease: lease, now: now)
+        if case .ifFirstOfOrder = lease, case .recorded(let recorded) = outcome, recorded.state.name == .processing {
+            _ = claims.withLock { $0.handedOver.insert(recorded.id) }
+        }
+        return outcome
+    }
+
+    private func finished(_ id: String) {
+        _ = claims.withLock { $0.handedOver.remove(id) }
     }
     package func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
     }
     package func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
-        try await inner.complete(id: id, owner: owner, attempt: attempt)
+        defer { finished(id) }
+        return try await inner.complete(id: id, owner: owner, attempt: attempt)
     }
     package func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
-        try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
+        defer { finished(id) }
+        return try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
     }
     package func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
-        try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
+        defer { finished(id) }
+        return try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
     }
     package func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
     package func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }

@@ -11,10 +11,26 @@ import Locking
 @Suite struct IdempotencyStoreContractTests {
     @Test func aStoreThatTakesConflictsForDuplicatesBreaksTheContract() async throws {
         let violation = await #expect(throws: ContractViolation.self) {
-            try await IdempotencyStoreContract().verify(.recordsEachKeyOnce, on: ConflictBlindStore())
+            try await IdempotencyStoreContract().verify(.recordsEachKeyOnce, on: MisbehavingStore(.conflictBlind))
         }
         #expect(violation?.requirement == .recordsEachKeyOnce)
         #expect(violation?.description.contains("another hash is .conflict") == true, "\(String(describing: violation))")
+    }
+
+    /// Each lease-on-record requirement fails against a store that ignores a
+    /// conditional lease, either way: one that always leases, one that never does.
+    @Test(arguments: [
+        IdempotencyStoreContract.Requirement.aConditionalLeaseClaimsOnlyTheFirstOfAnOrder,
+        .aConditionallyLeasedEventHoldsItsOrder,
+    ])
+    func aStoreThatIgnoresAConditionalLeaseBreaksTheContract(_ requirement: IdempotencyStoreContract.Requirement) async throws {
+        for bug in [MisbehavingStore.Bug.leasesUnconditionally, .neverLeasesConditionally] {
+            let violation = await #expect(throws: ContractViolation.self, "\(bug)") {
+                try await IdempotencyStoreContract().verify(requirement, on: MisbehavingStore(bug))
+            }
+            #expect(violation?.requirement == requirement)
+        }
+        try await IdempotencyStoreContract().verify(requirement, on: MemoryInbox())
     }
 
     @Test func verifyAllChecksEveryRequirementOnAFreshStoreAndDiscardsEach() async throws {
@@ -36,21 +52,43 @@ import Locking
             .recordsEachKeyOnce, .keepsTheFirstConflictingCopies, .historyGoesWithItsEvent,
         ]
         for requirement in IdempotencyStoreContract.Requirement.allCases where !aboutConflicts.contains(requirement) {
-            try await IdempotencyStoreContract().verify(requirement, on: ConflictBlindStore())
+            try await IdempotencyStoreContract().verify(requirement, on: MisbehavingStore(.conflictBlind))
         }
     }
 }
 
-/// A memory inbox behind a bug: a repeat with other content is answered as a
-/// plain duplicate, and its conflict goes uncounted.
-private final class ConflictBlindStore: InboxAdministration {
+/// A memory inbox behind a bug.
+private final class MisbehavingStore: InboxAdministration {
+    enum Bug {
+        /// A repeat with other content is answered as a plain duplicate, and
+        /// its conflict goes uncounted.
+        case conflictBlind
+        /// A lease if first of its order is granted whatever the order holds.
+        case leasesUnconditionally
+        /// A lease if first of its order is never granted.
+        case neverLeasesConditionally
+    }
     let inner = MemoryInbox()
+    let bug: Bug
 
-    func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
-        if let existing = try await inner.list(EventFilter()).first(where: { $0.key == event.key }) {
-            return .duplicate(existing)
+    init(_ bug: Bug) {
+        self.bug = bug
+    }
+
+    func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
+        switch (bug, lease) {
+        case (.conflictBlind, _):
+            if let existing = try await inner.list(EventFilter()).first(where: { $0.key == event.key }) {
+                return .duplicate(existing)
+            }
+            return try await inner.record(event, lease: lease, now: now)
+        case (.leasesUnconditionally, .ifFirstOfOrder(let granted)):
+            return try await inner.record(event, lease: .always(granted), now: now)
+        case (.neverLeasesConditionally, .ifFirstOfOrder):
+            return try await inner.record(event, lease: .none, now: now)
+        default:
+            return try await inner.record(event, lease: lease, now: now)
         }
-        return try await inner.record(event, lease: lease, now: now)
     }
     func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
@@ -76,7 +114,7 @@ private final class ConflictBlindStore: InboxAdministration {
     func checkAvailability() async throws {}
 }
 
-extension ConflictBlindStore: ReconciliationStore {
+extension MisbehavingStore: ReconciliationStore {
     func expect(_ order: ExpectedOrder) async throws -> Bool { try await inner.expect(order) }
     func reconciliationCandidates(
         finalStatuses: Set<Int>, quietSince: Date, notBefore: Date, limit: Int

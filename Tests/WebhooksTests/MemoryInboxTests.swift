@@ -20,14 +20,14 @@ import Webhooks
         let inbox = MemoryInbox(capacity: 3)
         var ids: [String] = []
         for index in 0..<3 {
-            let event = try await inbox.record(newEvent("O-\(index)"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0).event
+            let event = try await inbox.record(newEvent("O-\(index)"), lease: .always(Lease(owner: "w", duration: .seconds(30))), now: t0).event
             ids.append(event.id)
         }
         await #expect(throws: StoreError.full(capacity: 3)) {
-            _ = try await inbox.record(newEvent("O-3"), lease: nil, now: t0)
+            _ = try await inbox.record(newEvent("O-3"), lease: .none, now: t0)
         }
         #expect(try await inbox.complete(id: ids[1], owner: "w", now: t0))
-        _ = try await inbox.record(newEvent("O-3"), lease: nil, now: t0)
+        _ = try await inbox.record(newEvent("O-3"), lease: .none, now: t0)
         #expect(try await inbox.list(EventFilter()).map(\.orderNo) == ["O-0", "O-2", "O-3"])
         #expect(inbox.count == 3)
     }
@@ -38,7 +38,7 @@ import Webhooks
     /// drop it, or the event would never be claimed again.
     @Test func aRetrySeenDueByOneClaimStaysClaimableAfterAClaimWithAnEarlierClock() async throws {
         let inbox = MemoryInbox()
-        let event = try await inbox.record(newEvent("RETRY"), lease: nil, now: t0).event
+        let event = try await inbox.record(newEvent("RETRY"), lease: .none, now: t0).event
         let first = try await inbox.claimDue(owner: "a", limit: 1, leaseDuration: .seconds(30), now: t0)
         #expect(first.map(\.id) == [event.id])
         #expect(try await inbox.fail(id: event.id, owner: "a", error: "x", retryAt: t0.addingTimeInterval(10), now: t0))
@@ -63,15 +63,15 @@ import Webhooks
         var completed: [String] = []
         for index in 0..<done {
             let lease = Lease(owner: "w", duration: .seconds(30))
-            let event = try await inbox.record(newEvent("DONE-\(index)"), lease: lease, now: t0).event
+            let event = try await inbox.record(newEvent("DONE-\(index)"), lease: .always(lease), now: t0).event
             let finished = try await inbox.complete(id: event.id, owner: "w", now: t0.addingTimeInterval(Double(done - index)))
             #expect(finished)
             completed.append(event.id)
         }
         let later = t0.addingTimeInterval(Double(done + 1))
-        let a1 = try await inbox.record(newEvent("A", status: 1, rank: 1, at: 1), lease: nil, now: later).event
-        let b1 = try await inbox.record(newEvent("B", status: 1, rank: 1, at: 2), lease: nil, now: later).event
-        let a2 = try await inbox.record(newEvent("A", status: 2, rank: 2, at: 3), lease: nil, now: later).event
+        let a1 = try await inbox.record(newEvent("A", status: 1, rank: 1, at: 1), lease: .none, now: later).event
+        let b1 = try await inbox.record(newEvent("B", status: 1, rank: 1, at: 2), lease: .none, now: later).event
+        let a2 = try await inbox.record(newEvent("A", status: 2, rank: 2, at: 3), lease: .none, now: later).event
 
         let heads = try await inbox.claimDue(owner: "c", limit: 10, leaseDuration: .seconds(30), now: later)
         #expect(heads.map(\.id) == [a1.id, b1.id])
@@ -81,10 +81,10 @@ import Webhooks
         #expect(next.map(\.id) == [a2.id])
 
         // Full after one more; then each record evicts the earliest completion.
-        _ = try await inbox.record(newEvent("C"), lease: nil, now: later)
+        _ = try await inbox.record(newEvent("C"), lease: .none, now: later)
         #expect(inbox.count == done + 4)
-        _ = try await inbox.record(newEvent("D"), lease: nil, now: later)
-        _ = try await inbox.record(newEvent("E"), lease: nil, now: later)
+        _ = try await inbox.record(newEvent("D"), lease: .none, now: later)
+        _ = try await inbox.record(newEvent("E"), lease: .none, now: later)
         #expect(inbox.count == done + 4)
         #expect(try await inbox.event(id: completed[done - 1]) == nil)
         #expect(try await inbox.event(id: completed[done - 2]) == nil)

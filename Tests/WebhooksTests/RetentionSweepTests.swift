@@ -15,14 +15,14 @@ import Webhooks
         let now = Date()
         let old = now.addingTimeInterval(-8 * 24 * 3600)
         func completed(_ order: String, at date: Date) async throws -> String {
-            let id = try await store.record(newEvent(order), lease: nil, now: date).event.id
+            let id = try await store.record(newEvent(order), lease: .none, now: date).event.id
             _ = try await store.claim(id: id, owner: "w", leaseDuration: .seconds(60), now: date)
             #expect(try await store.complete(id: id, owner: "w", now: date))
             return id
         }
         let stale = try await completed("OLD", at: old)
         let recent = try await completed("NEW", at: now.addingTimeInterval(-3600))
-        let dead = try await store.record(newEvent("DEAD"), lease: nil, now: old).event.id
+        let dead = try await store.record(newEvent("DEAD"), lease: .none, now: old).event.id
         _ = try await store.claim(id: dead, owner: "w", leaseDuration: .seconds(60), now: old)
         #expect(try await store.deadLetter(id: dead, owner: "w", error: "gave up", now: old))
 

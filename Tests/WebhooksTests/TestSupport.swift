@@ -58,7 +58,7 @@ final class OutageStore: InboxAdministration {
         if down.load(ordering: .relaxed) { throw StoreError.unavailable("switched off by the test") }
     }
 
-    func record(_ event: NewInboxEvent, lease: Lease?, now: Date) async throws -> RecordOutcome {
+    func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         try check()
         return try await inner.record(event, lease: lease, now: now)
     }

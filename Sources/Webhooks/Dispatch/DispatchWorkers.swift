@@ -3,11 +3,17 @@ import Inbox
 import Logging
 import ServiceLifecycle
 
-/// Background loops that claim due events and run their handlers.
+/// Background loops that run the handlers of events handed over by this
+/// process's requests (``HandOff``: recorded already leased) and of the
+/// events they claim.
 ///
-/// A worker sleeps until woken (an event was recorded, or a retry fell due:
-/// one worker per wake-up) or until `pollInterval` passes, the fallback for events recorded by other
-/// replicas and leases that expired. No busy polling.
+/// A worker takes the handed-over events first, then claims due ones
+/// (``IdempotencyStore/claimDue(owner:limit:leaseDuration:now:)``: events of
+/// other replicas, retries, expired leases, events held behind an earlier one
+/// of their order or recorded pending while the hand-off was full), and runs
+/// both at once. It sleeps until woken (an event was handed over or recorded
+/// pending, a retry fell due: one worker per wake-up) or until `pollInterval` passes, the fallback for
+/// events recorded by other replicas and leases that expired. No busy polling.
 struct DispatchWorkers: Sendable {
     let dispatcher: Dispatcher
     let store: any IdempotencyStore
@@ -21,6 +27,10 @@ struct DispatchWorkers: Sendable {
     let wakeUps: Waiters<Int>
     /// Callbacks the intake already decoded, for the first attempt of events recorded here.
     let decodedCallbacks: DecodedCallbacks
+    /// Events recorded here already leased to `handOffOwner`.
+    let handOff: HandOff
+    /// The lease owner of handed-over events.
+    let handOffOwner: String
     let logger: Logger
 
     static let wakeKey = 0
@@ -29,44 +39,82 @@ struct DispatchWorkers: Sendable {
     /// until its graceful shutdown: then no worker claims again, and the
     /// handlers already running finish (within the handler timeout) and have
     /// their outcome recorded, as a drained request does.
+    ///
+    /// Events already handed over are run too, not left to their leases: the
+    /// hand-off closes first, so that only the queued ones and those of
+    /// records still under way remain (at most its capacity, run a batch at
+    /// a time, each within the handler timeout), and a `MemoryInbox`, which
+    /// no restart gives back, loses none. On cancellation they stay queued
+    /// for a later run of the same pipeline; a killed process leaves them
+    /// leased in the store, to run when the leases end or are released at
+    /// the next start (see ``HandOff``).
     func run() async {
+        handOff.open()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for index in 0..<max(1, count) {
                     group.addTask { await loop(owner: "\(ownerPrefix)/worker-\(index)") }
                 }
             }
-        } onGracefulShutdown: { [wakeUps] in
+        } onGracefulShutdown: { [handOff, wakeUps] in
+            handOff.close()
             wakeUps.notify(Self.wakeKey)  // idle workers look again and see the shutdown
         }
+        handOff.close()
     }
 
     private func loop(owner: String) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let handed = handOff.take(upTo: max(1, batch))
             let claimed: [InboxEvent]
             do {
+                // Always at least one: a hand-off that stays full must not
+                // starve the events only a claim finds (an order's next
+                // event once the handed one completes, retries).
                 claimed = try await store.claimDue(
-                    owner: owner, limit: max(1, batch), leaseDuration: leaseDuration, now: Date())
+                    owner: owner, limit: max(1, batch - handed.count), leaseDuration: leaseDuration, now: Date())
             } catch {
                 logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
-                await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
-                continue
+                if handed.isEmpty {
+                    await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
+                    continue
+                }
+                claimed = []
             }
-            if claimed.isEmpty {
+            if handed.isEmpty && claimed.isEmpty {
                 await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
                 continue
             }
             // A wake-up reaches one worker; a full batch says more may be
-            // due (a backlog, retries falling due together), so it passes
-            // the wake-up on and the workers share them.
-            if claimed.count >= max(1, batch) { wakeUps.notifyOne(Self.wakeKey) }
-            // At once, not one after another: each is bounded by the handler
-            // timeout, so the last of the batch still ends within its lease.
-            await withDiscardingTaskGroup { group in
-                for event in claimed {
-                    group.addTask {
-                        _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
-                    }
+            // waiting (a busy hand-off, a backlog, retries falling due
+            // together), so it passes the wake-up on and the workers share them.
+            if handed.count + claimed.count >= max(1, batch) { wakeUps.notifyOne(Self.wakeKey) }
+            await runAll(handed, claimed: claimed, owner: owner)
+        }
+        guard !Task.isCancelled else { return }
+        // Graceful shutdown: the events handed over before the hand-off closed.
+        while !Task.isCancelled {
+            let handed = handOff.take(upTo: max(1, batch))
+            if handed.isEmpty {
+                if handOff.isSettled { return }
+                // A record under way delivers or releases its place, and wakes us.
+                await wakeUps.wait(for: Self.wakeKey, timeout: .milliseconds(50))
+                continue
+            }
+            await runAll(handed, claimed: [], owner: owner)
+        }
+    }
+
+    /// At once, not one after another: each is bounded by the handler
+    /// timeout, so the last of the batch still ends within its lease.
+    private func runAll(_ handed: [HandOff.Item], claimed: [InboxEvent], owner: String) async {
+        await withDiscardingTaskGroup { group in
+            for item in handed {
+                group.addTask { _ = await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded) }
+            }
+            for event in claimed {
+                group.addTask {
+                    _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
                 }
             }
         }

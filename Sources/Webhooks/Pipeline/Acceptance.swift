@@ -8,7 +8,18 @@ extension WebhookPipeline {
     /// `decoded` is the callback the intake decoded from the event's body,
     /// handed on so that the dispatch does not decode it again.
     func accept(_ new: NewInboxEvent, decoded: DecodedCallback, mode: DispatchMode) async -> HTTPResponse {
-        let lease = mode == .afterHandler ? Lease(owner: requestLeaseOwner(), duration: configuration.leaseDuration) : nil
+        // After store: leased to this process's workers if its order is idle
+        // and the hand-off has room (reserved now, so that a granted lease
+        // finds it); else pending, for a worker to claim.
+        let handingOff = mode == .afterStore && handOff.reserve()
+        var handedOver = false
+        defer { if handingOff && !handedOver { handOff.release() } }
+        let lease: LeaseRequest =
+            switch mode {
+            case .afterHandler: .always(Lease(owner: requestLeaseOwner(), duration: configuration.leaseDuration))
+            case .afterStore:
+                handingOff ? .ifFirstOfOrder(Lease(owner: handOffOwner, duration: configuration.leaseDuration)) : .none
+            }
         let outcome: RecordOutcome
         do {
             outcome = try await store.record(new, lease: lease, now: Date())
@@ -28,12 +39,22 @@ extension WebhookPipeline {
             logger.info(
                 "\(event.kind) event recorded",
                 metadata: Self.metadata(of: new, eventID: event.id, event.isStale ? ["stale": "true"] : [:]))
-            guard let lease else {
+            switch lease {
+            case .always(let lease):
+                return await answerAfterHandlers(event, owner: lease.owner, decoded: decoded)
+            case .ifFirstOfOrder(let lease):
+                if case .processing(let owner, _) = event.state, owner == lease.owner {
+                    handOff.deliver(HandOff.Item(event: event, decoded: decoded))
+                    handedOver = true
+                    return Answer.acknowledged
+                }
+                // Held behind an earlier event of its order: claimed in turn.
+                fallthrough
+            case .none:
                 decodedCallbacks.keep(decoded, for: event.id)
                 wakeWorkers()
                 return Answer.acknowledged
             }
-            return await answerAfterHandlers(event, owner: lease.owner, decoded: decoded)
         case .duplicate(let event):
             metrics.stored(.duplicate, kind: event.kind)
             logger.debug("duplicate callback", metadata: Self.metadata(of: new, eventID: event.id))

@@ -20,7 +20,7 @@ extension WebhookPipeline {
     /// a callback's would be (same store, same key rule), and wakes the
     /// workers when it is new so that its handlers run.
     public func recordReconciled(_ new: NewInboxEvent) async throws -> RecordOutcome {
-        let outcome = try await store.record(new, lease: nil, now: Date())
+        let outcome = try await store.record(new, lease: .none, now: Date())
         switch outcome {
         case .recorded(let event):
             metrics.stored(.recorded, kind: event.kind)

@@ -39,6 +39,10 @@ public final class WebhookPipeline: Sendable {
     let metrics = PipelineMetrics()
     /// Recorded callbacks as decoded, until a worker takes them (after-store routes).
     let decodedCallbacks = DecodedCallbacks()
+    /// After-store events recorded already leased to the workers (see ``HandOff``).
+    let handOff: HandOff
+    /// The lease owner of handed-over events.
+    let handOffOwner: String
     /// Distinguishes this process's lease owners from other replicas'.
     let instanceID: String
     private let conflicts = Atomic<Int>(0)
@@ -65,10 +69,19 @@ public final class WebhookPipeline: Sendable {
             handlerTimeout: configuration.handlerTimeout, logger: logger, metrics: metrics, finished: finished,
             retryAlarm: retryAlarm)
         self.dispatcher = dispatcher
+        // A few batches per worker: enough to keep every worker busy between
+        // two takes, few enough that a handed-over event starts well within
+        // its lease (a late one is left to its lease, see Dispatcher.run).
+        let handOff = HandOff(
+            capacity: 4 * max(1, configuration.workers) * max(1, configuration.claimBatch), wakeUps: wakeUps,
+            wakeKey: DispatchWorkers.wakeKey)
+        self.handOff = handOff
+        handOffOwner = "\(instanceID)/hand-off"
         workers = DispatchWorkers(
             dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
-            ownerPrefix: instanceID, wakeUps: wakeUps, decodedCallbacks: decodedCallbacks, logger: logger)
+            ownerPrefix: instanceID, wakeUps: wakeUps, decodedCallbacks: decodedCallbacks, handOff: handOff,
+            handOffOwner: handOffOwner, logger: logger)
         let minimumLease = Lease.minimumDuration(forHandlerTimeout: configuration.handlerTimeout)
         if configuration.leaseDuration < minimumLease {
             logger.warning(

@@ -54,7 +54,7 @@ struct Reconcile: AsyncParsableCommand {
         do {
             let client = try TrustPayAPIClient(httpClient: http, merchants: [merchant.id: api], logger: ToolLogging.logger)
             let reconciler = Reconciler(
-                client: client, merchants: [merchant.id], record: { try await inbox.record($0, lease: nil, now: Date()) },
+                client: client, merchants: [merchant.id], record: { try await inbox.record($0, lease: .none, now: Date()) },
                 logger: ToolLogging.logger)
             finding = await reconciler.reconcile(orderNo: orderNo, merchantID: merchant.id)
         } catch {

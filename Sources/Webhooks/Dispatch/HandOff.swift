@@ -1,0 +1,95 @@
+import Inbox
+import Locking
+
+/// After-store events this process recorded already leased to its own
+/// workers, on their way from the request to a worker: the store is written
+/// once per callback (the record), not three times (record, claim,
+/// completion), and the worker runs the callback the request decoded.
+///
+/// Bounded and never waited on: a request reserves a place before it asks
+/// the store for the lease (``reserve()``), so that a lease the store grants
+/// always finds room. When the queue is full, or no worker runs (before
+/// ``open()``, after ``close()``), the request records the event pending as
+/// before and a worker claims it: back-pressure costs a claim, never an event.
+///
+/// On graceful shutdown the workers run what was handed over (see
+/// ``DispatchWorkers/run()``); whatever a killed process leaves here is
+/// leased in the store and runs again once the lease ends, or at once after
+/// a restart that releases the process's leases (SQLite's owner at start,
+/// PostgreSQL's replica name).
+final class HandOff: Sendable {
+    struct Item: Sendable {
+        let event: InboxEvent
+        let decoded: DecodedCallback
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var head = 0
+        /// Places reserved by requests whose record is under way.
+        var reserved = 0
+        var open = false
+
+        var queued: Int { items.count - head }
+    }
+
+    private let state = Locked(State())
+    let capacity: Int
+    /// Woken when an item arrives or a reservation ends.
+    private let wakeUps: Waiters<Int>
+    private let wakeKey: Int
+
+    init(capacity: Int, wakeUps: Waiters<Int>, wakeKey: Int) {
+        self.capacity = max(1, capacity)
+        self.wakeUps = wakeUps
+        self.wakeKey = wakeKey
+    }
+
+    /// The workers run: requests may hand events over.
+    func open() { state.withLock { $0.open = true } }
+
+    /// The workers stop: no new reservations. Items and reservations under
+    /// way stay until taken or ended.
+    func close() { state.withLock { $0.open = false } }
+
+    /// Reserves a place for one event; false when the queue is full or closed.
+    func reserve() -> Bool {
+        state.withLock { state in
+            guard state.open, state.queued + state.reserved < capacity else { return false }
+            state.reserved += 1
+            return true
+        }
+    }
+
+    /// Fills a reserved place.
+    func deliver(_ item: Item) {
+        state.withLock { state in
+            state.reserved -= 1
+            state.items.append(item)
+        }
+        wakeUps.notifyOne(wakeKey)  // one event, one worker
+    }
+
+    /// Gives a reserved place back (the event was not leased, or not recorded).
+    func release() {
+        state.withLock { $0.reserved -= 1 }
+        wakeUps.notify(wakeKey)
+    }
+
+    /// Up to `limit` items, oldest first.
+    func take(upTo limit: Int) -> [Item] {
+        state.withLock { state in
+            let end = min(state.items.count, state.head + max(0, limit))
+            let taken = Array(state.items[state.head..<end])
+            state.head = end
+            if state.head == state.items.count {
+                state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            }
+            return taken
+        }
+    }
+
+    /// Nothing queued and no record under way that could add an item.
+    var isSettled: Bool { state.withLock { $0.queued == 0 && $0.reserved == 0 } }
+}
