@@ -72,8 +72,12 @@ final class HandOff: Sendable {
 
     /// Gives a reserved place back (the event was not leased, or not recorded).
     func release() {
-        state.withLock { $0.reserved -= 1 }
-        wakeUps.notify(wakeKey)
+        let closed = state.withLock { state in
+            state.reserved -= 1
+            return !state.open
+        }
+        // Only a drain waits for reservations to end; a running worker needs no wake-up for one.
+        if closed { wakeUps.notify(wakeKey) }
     }
 
     /// Up to `limit` items, oldest first.
