@@ -49,6 +49,43 @@ import Locking
         }
     }
 
+    /// Recorded after-store events go to the workers through a bounded
+    /// hand-off (4 × workers × claimBatch: 4 here); past it a callback is
+    /// recorded pending and claimed later. None is refused, held up or lost.
+    /// Seen failing with the hand-off's bound removed (all ten handed over).
+    @Test func aFullHandOffRecordsPendingAndLosesNothing() async throws {
+        let recorder = HandlerRecorder()
+        let firstMayFinish = Flag()
+        let server = makeServer(recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 1
+            server.configuration.handlerTimeout = .seconds(60)
+            server.configuration.leaseDuration = .seconds(120)
+            server.onPayment { event in
+                if event.callback.orderNo == "FIRST" {
+                    try await eventually("the test to release the first event") { firstMayFinish.isSet }
+                }
+            }
+        }
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
+            _ = try await recorder.waitForPayments(1)
+            // The only worker is busy with FIRST: four wait in the hand-off, the rest in the inbox.
+            let queued = (0..<10).map { "QUEUED-\($0)" }
+            for order in queued {
+                #expect(try await server.client.deliver(factory.payment(orderNo: order, status: .paid)).isAcknowledgement)
+            }
+            let events = try await server.storedEvents()
+            #expect(events.filter { $0.state.name == .processing }.map(\.orderNo) == ["FIRST"] + queued.prefix(4))
+            #expect(events.filter { $0.state == .pending }.map(\.orderNo) == Array(queued.dropFirst(4)))
+            firstMayFinish.set()
+            try await eventually("every event completed", timeout: .seconds(30)) {
+                try await server.storedEvents().allSatisfy { $0.state.name == .completed }
+            }
+            #expect(recorder.payments.count == 11, "each event ran once")
+        }
+    }
+
     /// A refund's handler never runs before, or beside, the one of the
     /// payment it refunds: an order's events run one at a time, in order of
     /// receipt, while other orders go on.
@@ -112,6 +149,7 @@ import Locking
         let recorder = HandlerRecorder()
         let store = OutageStore()
         store.delayClaims([.milliseconds(1500)])
+        store.handOver(false)  // the event goes through a claim
         let server = makeServer(store: store, recorder: recorder) { server in
             server.configuration.workers = 1
             server.configuration.handlerTimeout = .seconds(1)

@@ -47,6 +47,12 @@ final class OutageStore: InboxAdministration {
     private let down = Atomic<Bool>(false)
 
     private let claimDelays = Locked<[Duration]>([])
+    private let handsOver = Atomic<Bool>(true)
+
+    /// Whether a new after-store event may be recorded leased to the
+    /// workers (handed over); when not, it is recorded pending and claimed,
+    /// as one recorded by another replica would be.
+    func handOver(_ allowed: Bool) { handsOver.store(allowed, ordering: .relaxed) }
 
     func setDown(_ isDown: Bool) { down.store(isDown, ordering: .relaxed) }
 
@@ -60,6 +66,9 @@ final class OutageStore: InboxAdministration {
 
     func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         try check()
+        if case .ifFirstOfOrder = lease, !handsOver.load(ordering: .relaxed) {
+            return try await inner.record(event, lease: .none, now: now)
+        }
         return try await inner.record(event, lease: lease, now: now)
     }
     func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {

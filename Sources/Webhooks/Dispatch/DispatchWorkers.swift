@@ -64,31 +64,41 @@ struct DispatchWorkers: Sendable {
     }
 
     private func loop(owner: String) async {
+        let batch = max(1, self.batch)
+        // Set when the hand-off filled a batch: the next one leaves room for
+        // a claim, so that a hand-off that stays full starves none of the
+        // events only a claim finds (an order's next event once the handed
+        // one completes, retries, other replicas' events), and never more
+        // than `batch` handlers run at once.
+        var leaveRoom = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let handed = handOff.take(upTo: max(1, batch))
-            let claimed: [InboxEvent]
-            do {
-                // Always at least one: a hand-off that stays full must not
-                // starve the events only a claim finds (an order's next
-                // event once the handed one completes, retries).
-                claimed = try await store.claimDue(
-                    owner: owner, limit: max(1, batch - handed.count), leaseDuration: leaseDuration, now: Date())
-            } catch {
-                logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
-                if handed.isEmpty {
-                    await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
-                    continue
+            let tookFewer = leaveRoom
+            let handed = handOff.take(upTo: leaveRoom ? batch - 1 : batch)
+            let room = batch - handed.count
+            leaveRoom = room == 0
+            var claimed: [InboxEvent] = []
+            if room > 0 {
+                do {
+                    claimed = try await store.claimDue(
+                        owner: owner, limit: room, leaseDuration: leaseDuration, now: Date())
+                } catch {
+                    logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
+                    if handed.isEmpty {
+                        await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
+                        continue
+                    }
                 }
-                claimed = []
             }
             if handed.isEmpty && claimed.isEmpty {
+                // Having left room, the hand-off may hold more: look again at once.
+                if tookFewer { continue }
                 await wakeUps.wait(for: Self.wakeKey, timeout: pollInterval)
                 continue
             }
             // A wake-up reaches one worker; a full batch says more may be
             // waiting (a busy hand-off, a backlog, retries falling due
             // together), so it passes the wake-up on and the workers share them.
-            if handed.count + claimed.count >= max(1, batch) { wakeUps.notifyOne(Self.wakeKey) }
+            if handed.count + claimed.count >= batch { wakeUps.notifyOne(Self.wakeKey) }
             await runAll(handed, claimed: claimed, owner: owner)
         }
         guard !Task.isCancelled else { return }
