@@ -31,6 +31,8 @@ final class HandOff: Sendable {
         var open = false
 
         var queued: Int { items.count - head }
+        /// Items kept, taken ones not yet compacted away included (for tests).
+        var kept: Int { items.count }
     }
 
     private let state = Locked(State())
@@ -86,13 +88,23 @@ final class HandOff: Sendable {
             let end = min(state.items.count, state.head + max(0, limit))
             let taken = Array(state.items[state.head..<end])
             state.head = end
+            // Compacted when empty, and once the taken part outgrows the
+            // bound: under sustained load the queue may never empty, and the
+            // taken items (bodies included) must not pile up behind `head`.
             if state.head == state.items.count {
                 state.items.removeAll(keepingCapacity: true)
+                state.head = 0
+            } else if state.head >= capacity {
+                state.items.removeFirst(state.head)
                 state.head = 0
             }
             return taken
         }
     }
+
+    /// Items the queue's storage holds (for tests): never more than twice
+    /// the capacity.
+    var storedCount: Int { state.withLock { $0.kept } }
 
     /// Nothing queued and no record under way that could add an item.
     var isSettled: Bool { state.withLock { $0.queued == 0 && $0.reserved == 0 } }
