@@ -55,6 +55,8 @@ public final class PostgresInbox: InboxAdministration {
     private let probeInterval: Duration = .milliseconds(250)
     /// Where the pool connects, for finding out why it cannot (see `diagnosed`).
     private let endpoint: PostgresConnection.Configuration?
+    /// Attempt endings written together, one commit per batch (see `finish`).
+    private let endings: AttemptEndings
 
     private struct Lifecycle {
         /// The task ``start()`` runs the background work in; nil when a
@@ -127,6 +129,7 @@ public final class PostgresInbox: InboxAdministration {
             endpoint = nil
         }
         (jobs, jobsContinuation) = AsyncStream.makeStream()
+        endings = AttemptEndings(timeout: operationTimeout)
         self.databaseDescription = description
         self.operationTimeout = operationTimeout
         self.logger = logger
@@ -180,6 +183,7 @@ public final class PostgresInbox: InboxAdministration {
             await cancelWhenGracefulShutdown { [self] in await runBackground() }
             lifecycle.withLock { $0.stopped = true }
             jobsContinuation.finish()
+            endings.close(because: "the PostgreSQL inbox is shut down")
         } else {
             try? await gracefulShutdown()
             await shutdown()
@@ -194,6 +198,7 @@ public final class PostgresInbox: InboxAdministration {
             return state.runner
         }
         jobsContinuation.finish()
+        endings.close(because: "the PostgreSQL inbox is shut down")
         runner?.cancel()
         await runner?.value
     }
@@ -203,6 +208,7 @@ public final class PostgresInbox: InboxAdministration {
     private func runBackground() async {
         await withDiscardingTaskGroup { group in
             group.addTask { [client] in await client.run() }
+            group.addTask { [self] in await endings.run { batch, timeout in await self.writeEndings(batch, timeout: timeout) } }
             for await job in jobs {
                 group.addTask { await job() }
             }
@@ -402,41 +408,19 @@ public final class PostgresInbox: InboxAdministration {
     }
 
     /// Ends an attempt, only for the lease's current owner, and keeps it in
-    /// the event's history (as lease-lost for anyone else) in the same
-    /// statement, dropping attempts beyond the last
-    /// ``EventHistory/attemptsKept``: still one round trip and one commit.
-    /// The trim reads the snapshot from before the insert, hence one fewer.
+    /// the event's history (as lease-lost for anyone else), dropping
+    /// attempts beyond the last ``EventHistory/attemptsKept``: one statement
+    /// and one commit, shared with the attempts ending at about the same
+    /// time (`AttemptEndings`, `writeEndings`). Never refused while the
+    /// database seems unreachable: a false alarm must not run a handler twice.
     private func finish(id: String, owner: String, as state: EventState, attempt: HandlerAttempt) async throws -> Bool {
-        let columns = state.columns
-        return try await perform { [self] client in
-            let rows = try await client.query(
-                """
-                WITH finished AS (
-                    UPDATE trustpay_events
-                    SET state = \(columns.name), lease_owner = NULL, state_at = \(columns.at),
-                        last_error = coalesce(\(attempt.error), last_error)
-                    WHERE id = \(id) AND state = 'processing' AND lease_owner = \(owner)
-                    RETURNING id
-                ),
-                kept AS (
-                    INSERT INTO trustpay_attempts (event_id, number, started_at, ended_at, outcome, error)
-                    SELECT id, \(attempt.number), \(attempt.startedAt), \(attempt.endedAt),
-                        CASE WHEN EXISTS (SELECT 1 FROM finished) THEN \(attempt.outcome.rawValue) ELSE 'lease-lost' END,
-                        \(attempt.error)
-                    FROM trustpay_events WHERE id = \(id)
-                    RETURNING seq
-                ),
-                dropped AS (
-                    DELETE FROM trustpay_attempts WHERE event_id = \(id) AND seq <= (
-                        SELECT seq FROM trustpay_attempts WHERE event_id = \(id)
-                        ORDER BY seq DESC OFFSET \(EventHistory.attemptsKept - 1) LIMIT 1)
-                    RETURNING seq
-                )
-                SELECT count(*) FROM finished
-                """, logger: driverLogger
-            ).collect()
-            return try (rows.first?.decode(Int.self) ?? 0) > 0
+        // Before start() nothing writes batches: fail as `perform` would.
+        guard lifecycle.withLock({ $0.started || $0.stopped }) else {
+            throw StoreError.unavailable("the PostgreSQL inbox is not started")
         }
+        let columns = state.columns
+        return try await endings.end(
+            AttemptEnding(id: id, owner: owner, state: columns.name, stateAt: columns.at ?? attempt.endedAt, attempt: attempt))
     }
 
     public func history(id: String) async throws -> EventHistory {

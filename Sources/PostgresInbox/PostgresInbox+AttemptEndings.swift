@@ -1,0 +1,76 @@
+import Foundation
+import Inbox
+import PostgresNIO
+
+extension PostgresInbox {
+    /// Writes a batch of attempt endings (see ``AttemptEndings``) in one
+    /// statement, so in one commit: each event takes its new state only for
+    /// the current lease owner; each attempt is kept in its event's history
+    /// (as lease-lost where the lease was not held, nothing for an unknown
+    /// event), dropping attempts beyond the last ``EventHistory/attemptsKept``
+    /// of each event. Returns the ids of the events finished.
+    ///
+    /// A batch has one ending per event, so every part reads the snapshot
+    /// from before the statement as a single ending would: the trim keeps
+    /// one fewer old attempts, for the one inserted. Rows are locked in id
+    /// order, so that two replicas' batches meet in the same order.
+    func writeEndings(_ batch: [AttemptEnding], timeout: Duration) async -> Result<Set<String>, StoreError> {
+        let batch = batch.sorted { $0.id < $1.id }
+        let ids = batch.map(\.id)
+        let owners = batch.map(\.owner)
+        let states = batch.map(\.state)
+        let stateTimes = batch.map(\.stateAt)
+        let numbers = batch.map(\.attempt.number)
+        let starts = batch.map(\.attempt.startedAt)
+        let ends = batch.map(\.attempt.endedAt)
+        let outcomes = batch.map(\.attempt.outcome.rawValue)
+        // PostgresNIO binds no arrays of optionals: the text, and whether there is one.
+        let errors = batch.map { $0.attempt.error ?? "" }
+        let hasErrors = batch.map { $0.attempt.error != nil }
+        do {
+            let finished = try await perform(timeout: timeout) { [self] client in
+                let rows = try await client.query(
+                    """
+                    WITH ending AS (
+                        SELECT id, owner, state, state_at, number, started_at, ended_at, outcome,
+                            CASE WHEN has_error THEN error END AS error
+                        FROM unnest(
+                            \(ids)::text[], \(owners)::text[], \(states)::text[], \(stateTimes)::timestamptz[],
+                            \(numbers)::bigint[], \(starts)::timestamptz[], \(ends)::timestamptz[],
+                            \(outcomes)::text[], \(errors)::text[], \(hasErrors)::boolean[])
+                            AS e(id, owner, state, state_at, number, started_at, ended_at, outcome, error, has_error)
+                    ),
+                    finished AS (
+                        UPDATE trustpay_events AS t
+                        SET state = e.state, lease_owner = NULL, state_at = e.state_at,
+                            last_error = coalesce(e.error, t.last_error)
+                        FROM ending AS e
+                        WHERE t.id = e.id AND t.state = 'processing' AND t.lease_owner = e.owner
+                        RETURNING t.id
+                    ),
+                    kept AS (
+                        INSERT INTO trustpay_attempts (event_id, number, started_at, ended_at, outcome, error)
+                        SELECT e.id, e.number, e.started_at, e.ended_at,
+                            CASE WHEN e.id IN (SELECT id FROM finished) THEN e.outcome ELSE 'lease-lost' END,
+                            e.error
+                        FROM ending AS e WHERE EXISTS (SELECT 1 FROM trustpay_events AS t WHERE t.id = e.id)
+                        RETURNING seq
+                    ),
+                    dropped AS (
+                        DELETE FROM trustpay_attempts AS a USING ending AS e
+                        WHERE a.event_id = e.id AND a.seq <= (
+                            SELECT seq FROM trustpay_attempts WHERE event_id = e.id
+                            ORDER BY seq DESC OFFSET \(EventHistory.attemptsKept - 1) LIMIT 1)
+                        RETURNING a.seq
+                    )
+                    SELECT coalesce(array_agg(id), '{}') FROM finished
+                    """, logger: driverLogger
+                ).collect()
+                return try rows.first?.decode([String].self) ?? []
+            }
+            return .success(Set(finished))
+        } catch {
+            return .failure(DatabaseFailure.storeError(error, timeout: timeout))
+        }
+    }
+}
