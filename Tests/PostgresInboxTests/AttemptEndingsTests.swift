@@ -64,7 +64,7 @@ struct AttemptEndingsTests {
 
     /// Made to fail by taking one ending per batch in `take` (each ending was
     /// then a batch of its own: 11 batches), and by answering every caller
-    /// with the first one's answer (the odd ones got `true`).
+    /// with the first one's answer (the odd ones got `true` too).
     @Test func endingsArrivingDuringABatchShareTheNextAndGetTheirOwnAnswers() async throws {
         let writes = Writes(holdingFirst: true) { batch in
             .success(Set(batch.map(\.id).filter { Int($0.dropFirst(2))?.isMultiple(of: 2) ?? false }))
