@@ -27,7 +27,7 @@ extension PostgreSQLTests {
                 var recorded: [String] = []
                 for index in 0..<count {
                     let event = try await inbox.record(
-                        newEvent("BATCH-\(index)"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0
+                        newEvent("BATCH-\(index)"), lease: .always(Lease(owner: "w", duration: .seconds(30))), now: t0
                     ).event
                     recorded.append(event.id)
                 }
@@ -131,7 +131,7 @@ extension OutageTests {
                 var recorded: [String] = []
                 for index in 0..<24 {
                     let event = try await untilAvailable {
-                        try await inbox.record(newEvent("DOWN-\(index)"), lease: Lease(owner: "w", duration: .seconds(30)), now: t0)
+                        try await inbox.record(newEvent("DOWN-\(index)"), lease: .always(Lease(owner: "w", duration: .seconds(30))), now: t0)
                     }.event
                     recorded.append(event.id)
                 }
