@@ -104,6 +104,18 @@ public protocol IdempotencyStore: Sendable {
 
     /// Throws when the store cannot serve requests (for `/readyz`).
     func checkAvailability() async throws
+
+    /// Whether every method suspends rather than blocks its caller's thread
+    /// (beyond a lock held for a moment): then callbacks are verified and
+    /// recorded on the HTTP server's event loops, with no hop to another
+    /// thread. A store doing file or network I/O on the calling thread must
+    /// say false, the default; the memory, SQLite and PostgreSQL inboxes say
+    /// true (their I/O is on threads or event loops of their own).
+    var neverBlocksCaller: Bool { get }
+}
+
+extension IdempotencyStore {
+    public var neverBlocksCaller: Bool { false }
 }
 
 /// What an operator does with an inbox, never on the path of a callback:

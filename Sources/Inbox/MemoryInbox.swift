@@ -542,3 +542,8 @@ extension EventHistory {
         conflictingCopies.append(copy)
     }
 }
+
+extension MemoryInbox {
+    /// Its lock is held only for a lookup or an insert.
+    public var neverBlocksCaller: Bool { true }
+}

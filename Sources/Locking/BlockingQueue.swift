@@ -14,6 +14,9 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
     private var jobs: [Job] = []
     private var head = 0
     private var closed = false
+    /// Threads in `pthread_cond_wait`, so that `wake(upTo:)` signals no more
+    /// than it can wake.
+    private var sleepers = 0
 
     package init() {
         pthread_mutex_init(mutex, nil)
@@ -28,14 +31,29 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
     }
 
     /// Appends `job`; false, leaving it out, once the queue is closed.
+    /// With `wakingAThread` false no waiting thread is woken: the caller
+    /// batches wake-ups for many pushes with ``wake(upTo:)``, and until then
+    /// the job waits unless a thread comes by for another.
     @discardableResult
-    package func push(_ job: Job) -> Bool {
+    package func push(_ job: Job, wakingAThread: Bool = true) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !closed else { return false }
         jobs.append(job)
-        pthread_cond_signal(nonEmpty)
+        if wakingAThread && sleepers > 0 { pthread_cond_signal(nonEmpty) }
         return true
+    }
+
+    /// Wakes as many waiting threads as there are jobs, up to `count`.
+    package func wake(upTo count: Int) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let wakes = min(count, sleepers, jobs.count - head)
+        if wakes == sleepers && wakes > 1 {
+            pthread_cond_broadcast(nonEmpty)
+        } else {
+            for _ in 0..<max(0, wakes) { pthread_cond_signal(nonEmpty) }
+        }
     }
 
     /// Waits for a job and takes the oldest; nil once closed and empty.
@@ -57,7 +75,7 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
         waitForJobs()
         guard head < jobs.count else { return nil }
         let end = min(jobs.count, head + limit)
-        let taken = Array(jobs[head..<end])
+        let taken = jobs.freshCopy(of: head..<end)
         advance(to: end)
         return taken
     }
@@ -66,6 +84,13 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return jobs.count - head
+    }
+
+    /// Threads waiting for a job (for tests).
+    package var sleepingCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return sleepers
     }
 
     package var isClosed: Bool {
@@ -84,7 +109,11 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
     }
 
     private func waitForJobs() {
-        while head == jobs.count && !closed { pthread_cond_wait(nonEmpty, mutex) }
+        while head == jobs.count && !closed {
+            sleepers += 1
+            pthread_cond_wait(nonEmpty, mutex)
+            sleepers -= 1
+        }
     }
 
     /// Drops what was taken: all at once when the queue empties, else in

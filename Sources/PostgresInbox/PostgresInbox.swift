@@ -680,3 +680,8 @@ struct UnexpectedlyEmpty: Error, CustomStringConvertible {
 }
 
 extension PostgresInbox: Service {}
+
+extension PostgresInbox {
+    /// Every query goes through PostgresNIO's event loops.
+    public var neverBlocksCaller: Bool { true }
+}

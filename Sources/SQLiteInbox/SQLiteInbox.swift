@@ -619,3 +619,8 @@ final class WriteHealth: Sendable {
         }
     }
 }
+
+extension SQLiteInbox {
+    /// Every statement runs on the writer's or a reader's thread.
+    public var neverBlocksCaller: Bool { true }
+}

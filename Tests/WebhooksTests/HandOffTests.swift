@@ -1,6 +1,7 @@
 import Foundation
 import Inbox
 import InboxTesting
+import Locking
 import Testing
 import TrustPay
 
@@ -29,5 +30,31 @@ import TrustPay
         }
         #expect(handOff.storedCount <= 2 * handOff.capacity)
         #expect(handOff.take(upTo: 10).count == 1)
+    }
+}
+
+/// Why the queues copy what they hand out with `freshCopy(of:)`.
+@Suite struct FreshCopyTests {
+    private func storage<T>(_ array: [T]) -> UnsafeRawPointer? {
+        array.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
+
+    /// Failed with `Array(items[head..<end])`: taking every queued item
+    /// shared the queue's storage, so emptying the queue afterwards with
+    /// `removeAll(keepingCapacity: true)` allocated its whole capacity anew.
+    @Test func aCopyOfEverythingSharesNoStorage() {
+        var queue = Array(0..<100)
+        let before = storage(queue)
+        let taken = queue.freshCopy(of: 0..<queue.count)
+        #expect(taken == Array(0..<100))
+        #expect(storage(taken) != before)
+        queue.removeAll(keepingCapacity: true)
+        #expect(storage(queue) == before, "emptying the queue moved its storage")
+    }
+
+    @Test func aCopyOfPartIsThosePartsInOrder() {
+        let queue = Array(0..<10)
+        #expect(queue.freshCopy(of: 3..<7) == [3, 4, 5, 6])
+        #expect(queue.freshCopy(of: 5..<5).isEmpty)
     }
 }

@@ -11,15 +11,25 @@ protocol FileEventHandler: AnyObject {
 
 /// One thread, one epoll instance: readiness for file descriptors, a mailbox
 /// other threads post closures to, and a heap of deadlines it sleeps until.
-/// Everything except `execute` must be called on the loop's thread.
+/// It is also a task executor (EventLoop+TaskExecutor.swift) for
+/// ``RouteHandler/nonBlocking(_:)`` routes. Everything except `execute` and
+/// `enqueue` must be called on the loop's thread.
 final class EventLoop: @unchecked Sendable {
     let index: Int
     private let epollFD: Int32
     private let wakeFD: Int32
     private var handlers: [FileEventHandler?] = []
     private let mailbox = Locked<Mailbox>(Mailbox())
+    /// The mailbox's other array (loop thread only).
+    private var spareWork: [@Sendable () -> Void] = []
     private var running = true
     private var timers = TimerHeap()
+    /// Jobs of tasks that prefer this loop, run after the current events.
+    /// Loop thread only: other threads post theirs through the mailbox.
+    var readyJobs: [UnownedJob] = []
+    /// Jobs this loop's thread gave the handler executor in this round
+    /// without waking its threads: woken once, when the round ends.
+    var unwokenExecutorJobs = 0
     /// Returns from `epoll_wait` with events: what a busy-looping loop
     /// would drive up, read by tests.
     let wakeups = Atomic<Int>(0)
@@ -90,6 +100,7 @@ final class EventLoop: @unchecked Sendable {
     /// Milliseconds `epoll_wait` may sleep: until the next deadline, rounded
     /// up so it wakes after it, or forever when none is due.
     private func pollTimeout(now: UInt64) -> Int32 {
+        guard readyJobs.isEmpty else { return 0 }
         guard let next = timers.nextDeadline else { return -1 }
         guard next > now else { return 0 }
         let ms = (next - now + 999_999) / 1_000_000
@@ -127,6 +138,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// The loop body; returns after `stop()`.
     func run() {
+        Self.setCurrent(self)
+        defer { Self.setCurrent(nil) }
         let capacity = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -145,20 +158,30 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             fireExpiredTimers()
+            runReadyJobs()
+            wakeHandlerExecutor()
         }
         drainMailbox(closing: true)
+        runReadyJobs()
+        handOffJobsLeft()
+        wakeHandlerExecutor()
     }
 
     private func drainMailbox(closing: Bool = false) {
         var counter: UInt64 = 0
         _ = withUnsafeMutableBytes(of: &counter) { read(wakeFD, $0.baseAddress, 8) }
-        let work = mailbox.withLock { box in
-            let taken = box.work
-            box.work.removeAll(keepingCapacity: true)
+        // Swapped with a spare array, both keeping their storage: taking a
+        // copy and emptying the mailbox with `removeAll(keepingCapacity:)`
+        // allocated a new buffer on every drain (the copy shared the old one).
+        var work = spareWork
+        spareWork = []
+        mailbox.withLock { box in
+            swap(&work, &box.work)
             box.closed = closing
-            return taken
         }
         for item in work { item() }
+        work.removeAll(keepingCapacity: true)
+        spareWork = work
     }
 }
 

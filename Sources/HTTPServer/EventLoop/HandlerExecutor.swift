@@ -20,7 +20,24 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        queue.push(UnownedJob(job))
+        enqueue(UnownedJob(job))
+    }
+
+    /// Also for jobs another executor could not run (an event loop that has
+    /// ended). From an event loop's thread the job is queued without waking
+    /// a thread: the loop wakes them once its round ends
+    /// (``EventLoop/wakeHandlerExecutor()``).
+    func enqueue(_ job: UnownedJob) {
+        if let loop = EventLoop.current {
+            if queue.push(job, wakingAThread: false) { loop.unwokenExecutorJobs += 1 }
+        } else {
+            queue.push(job)
+        }
+    }
+
+    /// Wakes up to `count` waiting threads for jobs queued without a wake-up.
+    func wake(upTo count: Int) {
+        queue.wake(upTo: count)
     }
 
     private func work() {

@@ -111,7 +111,10 @@ extension Connection {
         }
         current = pending
         let route = worker.router.resolve(pending.request.method, pending.request.path)
-        if case .found(.async) = route { state.dispatched(async: true) } else { state.dispatched(async: false) }
+        switch route {
+        case .found(.async), .found(.nonBlocking): state.dispatched(async: true)
+        default: state.dispatched(async: false)
+        }
         switch route {
         case .found(.immediate(let handler)):
             respond(handler(pending.request))
@@ -121,6 +124,14 @@ extension Connection {
             Task(executorPreference: HandlerExecutor.shared) {
                 let response = await handler(request)
                 loop.execute { self.complete(response) }
+            }
+        case .found(.nonBlocking(let handler)):
+            let request = pending.request
+            let loop = worker.loop
+            Task(executorPreference: loop) {
+                let response = await handler(request)
+                // Still on the loop's thread unless the loop has ended.
+                if loop.isCurrent { self.complete(response) } else { loop.execute { self.complete(response) } }
             }
         case let refused:
             respond(Router.refusal(refused, method: pending.request.method))

@@ -3,8 +3,16 @@ public enum RouteHandler: Sendable {
     /// Runs on the event loop thread itself: for constant-time answers such
     /// as health checks. It must never block or do I/O.
     case immediate(@Sendable (HTTPRequest) -> HTTPResponse)
-    /// Runs as a Swift task; the loop keeps serving other connections.
+    /// Runs as a Swift task on the handler executor's threads; the loop
+    /// keeps serving other connections. For any handler that may block a
+    /// thread (merchant code, file I/O, locks held long).
     case async(@Sendable (HTTPRequest) async -> HTTPResponse)
+    /// Runs as a Swift task on the event loop's own thread, between its
+    /// rounds of socket events: no hop to another thread and back. Only for
+    /// handlers that compute briefly and suspend rather than block (their
+    /// awaits resume through the loop): a blocking call here stalls every
+    /// connection of the loop.
+    case nonBlocking(@Sendable (HTTPRequest) async -> HTTPResponse)
 }
 
 /// Exact-path routing with per-method handlers. A method no route
@@ -57,7 +65,7 @@ public struct Router: Sendable {
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         switch resolve(request.method, request.path) {
         case .found(.immediate(let answer)): answer(request)
-        case .found(.async(let answer)): await answer(request)
+        case .found(.async(let answer)), .found(.nonBlocking(let answer)): await answer(request)
         case let refused: Self.refusal(refused, method: request.method)
         }
     }
@@ -92,6 +100,11 @@ extension Router {
                     routes[path]![method] = .immediate { check($0) ?? answer($0) }
                 case .async(let answer):
                     routes[path]![method] = .async { request in
+                        if let refusal = check(request) { return refusal }
+                        return await answer(request)
+                    }
+                case .nonBlocking(let answer):
+                    routes[path]![method] = .nonBlocking { request in
                         if let refusal = check(request) { return refusal }
                         return await answer(request)
                     }

@@ -86,7 +86,7 @@ final class HandOff: Sendable {
     func take(upTo limit: Int) -> [Item] {
         state.withLock { state in
             let end = min(state.items.count, state.head + max(0, limit))
-            let taken = Array(state.items[state.head..<end])
+            let taken = state.items.freshCopy(of: state.head..<end)
             state.head = end
             // Compacted when empty, and once the taken part outgrows the
             // bound: under sustained load the queue may never empty, and the

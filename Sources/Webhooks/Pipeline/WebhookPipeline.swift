@@ -119,12 +119,12 @@ public final class WebhookPipeline: Sendable {
     private var routes: [String: [HTTPMethod: RouteHandler]] {
         var routes: [String: [HTTPMethod: RouteHandler]] = [:]
         for route in configuration.paymentRoutes {
-            routes[route.path, default: [:]][.post] = .async { [self] in
+            routes[route.path, default: [:]][.post] = callbackRoute(route.dispatch) { [self] in
                 counted("payment", await receivePayment($0, route: route))
             }
         }
         for route in configuration.cardRoutes {
-            routes[route.path, default: [:]][.post] = .async { [self] in
+            routes[route.path, default: [:]][.post] = callbackRoute(route.dispatch) { [self] in
                 counted("card", await receiveCard($0, route: route))
             }
         }
@@ -138,6 +138,17 @@ public final class WebhookPipeline: Sendable {
             routes[path, default: [:]][.get] = readinessRoute
         }
         return routes
+    }
+
+    /// Where a callback route runs. After the store, a request runs no
+    /// merchant code (the workers do), so with a store that never blocks its
+    /// caller it is answered on the event loop, with no thread hop. After
+    /// the handlers, it runs them: on the handler executor, where a blocking
+    /// handler stalls no socket.
+    private func callbackRoute(
+        _ mode: DispatchMode, _ answer: @escaping @Sendable (HTTPRequest) async -> HTTPResponse
+    ) -> RouteHandler {
+        mode == .afterStore && store.neverBlocksCaller ? .nonBlocking(answer) : .async(answer)
     }
 
     /// Liveness: `200 ok`, answered on the event loop. To mount on another
