@@ -7,7 +7,13 @@ import TrustPay
 extension WebhookPipeline {
     /// `POST` of an open-card or recharge callback.
     func receiveCard(_ request: HTTPRequest, route: CardRoute) async -> HTTPResponse {
-        await receive(request, dispatch: route.dispatch) { fields throws(CallbackRefusal) in
+        await receive(verifyCard(request, route: route), dispatch: route.dispatch)
+    }
+
+    /// The card callback in `request`, verified, as an event to record.
+    @inline(never)  // See ``Verification``.
+    private func verifyCard(_ request: HTTPRequest, route: CardRoute) -> Verification {
+        verify(request) { fields throws(CallbackRefusal) in
             let merchant = cardMerchant(route: route, query: request.query)
             let authentic = try authenticator.card(fields: fields, rawBody: request.body, merchant: merchant?.keys)
             return (.card(authentic, rawBody: request.body, receivedAt: Date()), .card(authentic.callback))

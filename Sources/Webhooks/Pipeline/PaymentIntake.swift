@@ -7,7 +7,13 @@ import TrustPay
 extension WebhookPipeline {
     /// `POST` of a payin or payout callback.
     func receivePayment(_ request: HTTPRequest, route: PaymentRoute) async -> HTTPResponse {
-        await receive(request, dispatch: route.dispatch) { fields throws(CallbackRefusal) in
+        await receive(verifyPayment(request), dispatch: route.dispatch)
+    }
+
+    /// The payment callback in `request`, verified, as an event to record.
+    @inline(never)  // See ``Verification``.
+    private func verifyPayment(_ request: HTTPRequest) -> Verification {
+        verify(request) { fields throws(CallbackRefusal) in
             let authentic: AuthenticCallback<PaymentCallback>
             do throws(CallbackRefusal) {
                 authentic = try authenticator.payment(fields: fields, rawBody: request.body) { id in
@@ -25,28 +31,35 @@ extension WebhookPipeline {
         }
     }
 
+    /// What a callback route does after its own verification: the store and
+    /// the answer (handing the decoded callback on to the dispatch), or the
+    /// refusal's answer.
+    func receive(_ verification: Verification, dispatch: DispatchMode) async -> HTTPResponse {
+        switch verification {
+        case .refused(let response): response
+        case .verified(let event, let decoded): await accept(event, decoded: decoded, mode: dispatch)
+        }
+    }
+
     /// What every callback route does around its own verification: size,
-    /// media type and JSON (``parseJSONObject(_:)``), then `authenticate`,
-    /// then the store and the answer (handing the decoded callback on to the
-    /// dispatch); a refusal is logged and answered.
-    func receive(
-        _ request: HTTPRequest, dispatch: DispatchMode,
+    /// media type and JSON (``parseJSONObject(_:)``), then `authenticate`;
+    /// a refusal is logged and answered.
+    func verify(
+        _ request: HTTPRequest,
         authenticate: (JSONObject) throws(CallbackRefusal) -> (NewInboxEvent, DecodedCallback)
-    ) async -> HTTPResponse {
-        let event: NewInboxEvent
-        let decoded: DecodedCallback
+    ) -> Verification {
         do throws(Rejection) {
             let fields = try parseJSONObject(request)
             do throws(CallbackRefusal) {
-                (event, decoded) = try authenticate(fields)
+                let (event, decoded) = try authenticate(fields)
+                return .verified(event, decoded)
             } catch {
                 throw .refused(error)
             }
         } catch {
             logRejection(error, path: request.path)
-            return error.response
+            return .refused(error.response)
         }
-        return await accept(event, decoded: decoded, mode: dispatch)
     }
 
     func logRejection(_ rejection: Rejection, path: String) {
@@ -56,4 +69,17 @@ extension WebhookPipeline {
                 "path": "\(path)", "status": "\(rejection.response.status.code)", "error": "\(rejection.code)",
             ])
     }
+}
+
+/// A callback verified, or the answer refusing it.
+///
+/// Verification is synchronous and runs in functions of its own that are
+/// never inlined into the async ones: inlined, its temporaries (the parsed
+/// JSON, the callback's fields, the signed text) were part of the request
+/// task's async frame, which the task allocator takes from malloc beyond
+/// its first slab (8 KiB per request, and glibc consolidated its free lists
+/// on every such request).
+enum Verification {
+    case verified(NewInboxEvent, DecodedCallback)
+    case refused(HTTPResponse)
 }
