@@ -13,7 +13,7 @@
 FROM swift:6.3-bookworm AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl-dev libsqlite3-dev pkg-config \
+    && apt-get install -y --no-install-recommends libssl-dev libsqlite3-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -31,7 +31,7 @@ FROM debian:bookworm-slim
 # the host too.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl3 libsqlite3-0 libcurl4 ca-certificates curl \
+    && apt-get install -y --no-install-recommends libssl3 libsqlite3-0 libjemalloc2 libcurl4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 trustpay \
     && useradd --system --uid 10001 --gid 10001 --home-dir /srv/trustpay-webhooks trustpay
