@@ -26,8 +26,9 @@ import ServiceLifecycle
 ///   locks the order's status row first, so replicas recording events of one
 ///   order at once see each other's statuses in order, then inserts with
 ///   `ON CONFLICT DO NOTHING` on the idempotency key and moves the order's
-///   last status, in one implicit transaction. A repeat reads the stored
-///   event afterwards.
+///   last status, in one implicit transaction. Records made at about the
+///   same time share that statement and its commit (`trustpay_record_events`,
+///   see `writeRecords`). A repeat reads the stored event afterwards.
 /// - Workers claim with `FOR UPDATE SKIP LOCKED` and a lease; an expired
 ///   lease (its replica died) is claimable by any other replica.
 /// - Every failure to reach the database, a lost connection or an answer
@@ -57,6 +58,8 @@ public final class PostgresInbox: InboxAdministration {
     private let endpoint: PostgresConnection.Configuration?
     /// Attempt endings written together, one commit per batch (see `finish`).
     private let endings: AttemptEndings
+    /// New events written together, one commit per batch (see `record`).
+    private let records: GroupCommit<RecordRequest, InboxEvent?>
 
     private struct Lifecycle {
         /// The task ``start()`` runs the background work in; nil when a
@@ -130,6 +133,7 @@ public final class PostgresInbox: InboxAdministration {
         }
         (jobs, jobsContinuation) = AsyncStream.makeStream()
         endings = AttemptEndings(timeout: operationTimeout)
+        records = GroupCommit(writers: Self.recordWriters(poolSize: poolSize), timeout: operationTimeout)
         self.databaseDescription = description
         self.operationTimeout = operationTimeout
         self.logger = logger
@@ -184,6 +188,7 @@ public final class PostgresInbox: InboxAdministration {
             lifecycle.withLock { $0.stopped = true }
             jobsContinuation.finish()
             endings.close(because: "the PostgreSQL inbox is shut down")
+            records.close(because: "the PostgreSQL inbox is shut down")
         } else {
             try? await gracefulShutdown()
             await shutdown()
@@ -199,6 +204,7 @@ public final class PostgresInbox: InboxAdministration {
         }
         jobsContinuation.finish()
         endings.close(because: "the PostgreSQL inbox is shut down")
+        records.close(because: "the PostgreSQL inbox is shut down")
         runner?.cancel()
         await runner?.value
     }
@@ -209,6 +215,7 @@ public final class PostgresInbox: InboxAdministration {
         await withDiscardingTaskGroup { group in
             group.addTask { [client] in await client.run() }
             group.addTask { [self] in await endings.run { batch, timeout in await self.writeEndings(batch, timeout: timeout) } }
+            group.addTask { [self] in await records.run { batch, timeout in await self.writeRecords(batch, timeout: timeout) } }
             for await job in jobs {
                 group.addTask { await job() }
             }
@@ -242,41 +249,30 @@ public final class PostgresInbox: InboxAdministration {
 
     // MARK: recording
 
-    /// A new event is one statement, one round trip (`trustpay_record_event`,
-    /// migration 7): the unique key answers a repeat, and only when nothing
-    /// was inserted does a transaction read why.
+    /// A new event is one statement, one round trip, shared with the
+    /// records made at about the same time (`GroupCommit`, `writeRecords`):
+    /// the unique key answers a repeat, and only when nothing was inserted
+    /// does a transaction read why, once the batch is committed.
     public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
-        try await perform(failingFast: true) { [self] client in
-            if let recorded = try await Self.insert(new, lease: lease, now: now, on: client, logger: driverLogger) {
-                return .recorded(recorded)
-            }
-            return try await client.withTransaction(logger: driverLogger) { connection in
+        if let refusal = refusal(failingFast: true) { throw refusal }
+        if let recorded = try await records.submit(RecordRequest(new: new, lease: lease, now: now)) {
+            return .recorded(recorded)
+        }
+        return try await perform(failingFast: true) { [self] client in
+            try await client.withTransaction(logger: driverLogger) { connection in
                 try await Self.notInserted(new, now: now, on: connection, logger: driverLogger)
             }
         }
     }
 
-    /// The new event as recorded, or nil when its key is known or a
-    /// reconciled event stands for it.
-    private static func insert(
-        _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on client: PostgresClient, logger: Logger
-    ) async throws -> InboxEvent? {
-        let mode: Int =
-            switch lease {
-            case .none: 0
-            case .always: 1
-            case .ifFirstOfOrder: 2
-            }
-        return try await client.query(
-            """
-            SELECT \(unescaped: eventColumnsButBody) FROM trustpay_record_event(
-                \(new.id), \(new.key.rawValue), \(new.contentHash), \(new.kind.rawValue), \(new.merchantID),
-                \(new.orderType)::integer, \(new.orderNo), \(new.status)::integer, \(new.order.rawValue),
-                \(new.statusRank)::integer, \(ByteBuffer(bytes: new.rawBody)), \(new.receivedAt), \(new.source.rawValue),
-                \(mode)::integer, \(lease.lease?.owner), \(lease.lease.map { now.adding($0.duration) }))
-            """, logger: logger
-        ).events(rawBody: new.rawBody).first
-    }
+    /// How many batches of records are written at once: with one, a batch
+    /// waits for the previous one's commit; with a few, one batch's
+    /// statement runs while another's commit is flushed. (Measured in
+    /// BENCHMARKS.md, session 9.)
+    static func recordWriters(poolSize: Int) -> Int { max(1, poolSize / 4) }
+
+    /// How many records wait for a batch (not those being written).
+    package var recordsWaiting: Int { records.waiting }
 
     /// Why nothing was inserted, in the order the contract gives (see
     /// ``IdempotencyStore/record(_:lease:now:)``): an order-query answer
@@ -415,9 +411,7 @@ public final class PostgresInbox: InboxAdministration {
     /// database seems unreachable: a false alarm must not run a handler twice.
     private func finish(id: String, owner: String, as state: EventState, attempt: HandlerAttempt) async throws -> Bool {
         // Before start() nothing writes batches: fail as `perform` would.
-        guard lifecycle.withLock({ $0.started || $0.stopped }) else {
-            throw StoreError.unavailable("the PostgreSQL inbox is not started")
-        }
+        if let refusal = refusal(failingFast: false) { throw refusal }
         let columns = state.columns
         return try await endings.end(
             AttemptEnding(id: id, owner: owner, state: columns.name, stateAt: columns.at ?? attempt.endedAt, attempt: attempt))
@@ -580,11 +574,8 @@ public final class PostgresInbox: InboxAdministration {
         _ body: @escaping @Sendable (PostgresClient) async throws -> Value
     ) async throws -> Value {
         let timeout = timeout ?? operationTimeout
-        let state = lifecycle.withLock { $0 }
-        guard !state.stopped else { throw StoreError.unavailable("the PostgreSQL inbox is shut down") }
-        guard state.started else { throw StoreError.unavailable("the PostgreSQL inbox is not started") }
-        if failingFast, let refusal = reachability.refusal() { throw refusal }
-        let needsMigration = migrating && !state.migrated
+        if let refusal = refusal(failingFast: failingFast) { throw refusal }
+        let needsMigration = migrating && !lifecycle.withLock { $0.migrated }
         do {
             // Abandoned at the deadline: PostgresNIO does not stop waiting for
             // the answer to a query already sent when cancelled, and on a
@@ -617,6 +608,15 @@ public final class PostgresInbox: InboxAdministration {
             if DatabaseFailure.meansUnreachable(error) { unreachable(failure) }
             throw failure
         }
+    }
+
+    /// Why a call is refused before it starts: the inbox is not started or
+    /// is shut down, or (`failingFast`) the database was found unreachable.
+    private func refusal(failingFast: Bool) -> StoreError? {
+        let state = lifecycle.withLock { $0 }
+        if state.stopped { return .unavailable("the PostgreSQL inbox is shut down") }
+        if !state.started { return .unavailable("the PostgreSQL inbox is not started") }
+        return failingFast ? reachability.refusal() : nil
     }
 
     /// The database answered: calls are let through again.

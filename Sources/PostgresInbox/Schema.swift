@@ -298,6 +298,41 @@ enum Schema {
                 $$
                 """,
             ]),
+        Migration(
+            version: 8, summary: "record callbacks in batches",
+            statements: [
+                // Group commit of new events: a batch of `record` calls in
+                // one statement and one commit. Each event is recorded as
+                // `trustpay_record_event` records one, in turn, in one
+                // transaction, so that each sees the ones before it as one
+                // call after another would. Returns the recorded rows with
+                // their place in the arrays (from 1); an event not inserted
+                // has no row. An optional value comes with a flag (the
+                // client binds no arrays holding NULLs).
+                """
+                CREATE FUNCTION trustpay_record_events(
+                    p_id text[], p_key text[], p_hash text[], p_kind text[], p_merchant_id bigint[],
+                    p_order_type integer[], p_has_order_type boolean[], p_order_no text[], p_status integer[],
+                    p_order_ref text[], p_rank integer[], p_has_rank boolean[], p_body bytea[],
+                    p_received_at timestamptz[], p_source text[], p_lease integer[], p_owner text[],
+                    p_lease_until timestamptz[])
+                RETURNS TABLE (ord integer, recorded trustpay_events) LANGUAGE plpgsql AS $$
+                BEGIN
+                    FOR i IN 1 .. coalesce(array_length(p_id, 1), 0) LOOP
+                        SELECT * INTO recorded FROM trustpay_record_event(
+                            p_id[i], p_key[i], p_hash[i], p_kind[i], p_merchant_id[i],
+                            CASE WHEN p_has_order_type[i] THEN p_order_type[i] END, p_order_no[i], p_status[i],
+                            p_order_ref[i], CASE WHEN p_has_rank[i] THEN p_rank[i] END, p_body[i],
+                            p_received_at[i], p_source[i], p_lease[i], p_owner[i], p_lease_until[i]);
+                        IF FOUND THEN
+                            ord := i;
+                            RETURN NEXT;
+                        END IF;
+                    END LOOP;
+                END
+                $$
+                """,
+            ]),
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -139,6 +139,48 @@ extension PostgreSQLTests {
             }
         }
 
+        /// A database of the release before migration 8 (records one at a
+        /// time), holding an event recorded by that release's function:
+        /// this release migrates it and records in batches on it, seeing
+        /// the old event as a repeat and as its order's unfinished first.
+        @Test func aVersion7DatabaseRecordsInBatchesAfterUpgrading() async throws {
+            let url = try await sharedServer().createDatabase()
+            let old = newEvent("O-UP")
+            try await withRawClient(url) { client in
+                try await Schema.migrate(client, upTo: 7, logger: testLogger)
+                try await client.query(
+                    """
+                    SELECT id FROM trustpay_record_event(
+                        'e1', \(old.key.rawValue), 'h1', 'payment', 1, 0, 'O-UP', 5, \(old.order.rawValue), 1, '\\x00',
+                        now(), 'callback', 0, NULL, NULL)
+                    """, logger: testLogger)
+            }
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
+            try await using(inbox) {
+                let lease = Lease(owner: "w", duration: .seconds(30))
+                let repeated = try await inbox.record(newEvent("O-UP"), lease: .ifFirstOfOrder(lease), now: t0)
+                #expect(repeated == .duplicate(try #require(try await inbox.event(id: "e1"))))
+                let next = try await inbox.record(newEvent("O-UP", status: 7, rank: 2), lease: .ifFirstOfOrder(lease), now: t0)
+                guard case .recorded(let event) = next else {
+                    Issue.record("not recorded: \(next)")
+                    return
+                }
+                #expect(event.state == .pending, "held behind e1")
+                #expect(event.previousStatus == 5)
+                let version = try await withRawClient(url) { client in
+                    var version = 0
+                    for try await v in try await client.query(
+                        "SELECT max(version) FROM trustpay_schema_version", logger: testLogger
+                    ).decode(Int.self) {
+                        version = v
+                    }
+                    return version
+                }
+                #expect(version == 8)
+            }
+        }
+
         @Test func refusesADatabaseMigratedByANewerRelease() async throws {
             let url = try await sharedServer().createDatabase()
             let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, logger: testLogger)

@@ -1,0 +1,87 @@
+import Foundation
+import Inbox
+import PostgresNIO
+
+/// A `record` call waiting for its batch (see ``PostgresInbox/writeRecords(_:timeout:)``).
+struct RecordRequest: Sendable {
+    let new: NewInboxEvent
+    let lease: LeaseRequest
+    let now: Date
+}
+
+extension PostgresInbox {
+    /// Records a batch of new events (see ``GroupCommit``) in one statement,
+    /// so in one commit: `trustpay_record_events` (migration 8) runs
+    /// `trustpay_record_event` for each in turn, in one transaction, so that
+    /// each sees those before it as one call after another would: a key
+    /// repeated in the batch is inserted once, a second event of an order
+    /// gets no `.ifFirstOfOrder` lease and is held behind the first.
+    /// Returns each request's event as recorded, in the batch's order, or
+    /// nil where nothing was inserted (the caller reads why once the batch
+    /// is committed, as a single record does).
+    ///
+    /// The events go in the order of their order references (in the
+    /// batch's order within one order), so that concurrent batches lock
+    /// the orders' status rows in one order instead of deadlocking.
+    func writeRecords(_ batch: [RecordRequest], timeout: Duration) async -> Result<[InboxEvent?], StoreError> {
+        let order = batch.indices.sorted { a, b in
+            let (x, y) = (batch[a].new.order.rawValue.utf8, batch[b].new.order.rawValue.utf8)
+            return x.elementsEqual(y) ? a < b : x.lexicographicallyPrecedes(y)
+        }
+        let events = order.map { batch[$0].new }
+        let leases = order.map { batch[$0] }.map { request -> (mode: Int, owner: String, until: Date) in
+            // PostgresNIO binds no arrays of optionals: no owner and no time without a lease.
+            switch request.lease {
+            case .none: (0, "", request.now)
+            case .always(let lease): (1, lease.owner, request.now.adding(lease.duration))
+            case .ifFirstOfOrder(let lease): (2, lease.owner, request.now.adding(lease.duration))
+            }
+        }
+        let ids = events.map(\.id)
+        let keys = events.map(\.key.rawValue)
+        let hashes = events.map(\.contentHash)
+        let kinds = events.map(\.kind.rawValue)
+        let merchants = events.map(\.merchantID)
+        let orderTypes = events.map { $0.orderType ?? 0 }
+        let hasOrderTypes = events.map { $0.orderType != nil }
+        let orderNos = events.map(\.orderNo)
+        let statuses = events.map(\.status)
+        let orderRefs = events.map(\.order.rawValue)
+        let ranks = events.map { $0.statusRank ?? 0 }
+        let hasRanks = events.map { $0.statusRank != nil }
+        let bodies = events.map { ByteBuffer(bytes: $0.rawBody) }
+        let receivedAts = events.map(\.receivedAt)
+        let sources = events.map(\.source.rawValue)
+        let modes = leases.map(\.mode)
+        let owners = leases.map(\.owner)
+        let untils = leases.map(\.until)
+        do {
+            let answers = try await perform(timeout: timeout) { [self] client in
+                let rows = try await client.query(
+                    """
+                    SELECT \(unescaped: eventColumnsButBody), r.ord FROM trustpay_record_events(
+                        \(ids)::text[], \(keys)::text[], \(hashes)::text[], \(kinds)::text[], \(merchants)::bigint[],
+                        \(orderTypes)::integer[], \(hasOrderTypes)::boolean[], \(orderNos)::text[],
+                        \(statuses)::integer[], \(orderRefs)::text[], \(ranks)::integer[], \(hasRanks)::boolean[],
+                        \(bodies)::bytea[], \(receivedAts)::timestamptz[], \(sources)::text[],
+                        \(modes)::integer[], \(owners)::text[], \(untils)::timestamptz[]
+                    ) AS r CROSS JOIN LATERAL (SELECT (r.recorded).*) AS e
+                    """, logger: driverLogger)
+                var answers = [InboxEvent?](repeating: nil, count: batch.count)
+                for try await row in rows {
+                    // 1-based, in the order the events were sent.
+                    let sent = try row.makeRandomAccess()["ord"].decode(Int.self)
+                    guard order.indices.contains(sent - 1) else {
+                        throw UnreadableEvent(id: "\(sent)", what: "no place in a batch of \(batch.count)")
+                    }
+                    let index = order[sent - 1]
+                    answers[index] = try InboxEvent(row: row, rawBody: batch[index].new.rawBody)
+                }
+                return answers
+            }
+            return .success(answers)
+        } catch {
+            return .failure(DatabaseFailure.storeError(error, timeout: timeout))
+        }
+    }
+}

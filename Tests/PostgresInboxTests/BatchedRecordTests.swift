@@ -1,0 +1,178 @@
+import Foundation
+import Inbox
+import InboxTesting
+import PostgresInbox
+import PostgresNIO
+import Testing
+import TestSupport
+import TrustPayWebhooksTesting
+
+extension PostgreSQLTests {
+    /// New events recorded in batches (`GroupCommit`, `trustpay_record_events`)
+    /// on a real database. Each test holds the inbox's only record writer
+    /// (pool size 2) inside a first batch, blocked on a row lock taken by
+    /// another session, so that the records made meanwhile wait together
+    /// and go in one batch once the lock is released.
+    @Suite struct BatchedRecordTests {
+        static let lease = Lease(owner: "w", duration: .seconds(30))
+
+        /// Made to fail by answering each caller with the event recorded
+        /// under its key (as if the rows were matched by key, not by place
+        /// in the batch): both callers were told `.recorded`.
+        @Test func aKeyRepeatedInOneBatchIsRecordedOnceAndTheRepeatIsADuplicate() async throws {
+            let outcomes = try await Self.inOneBatch { inbox in
+                [
+                    { try await inbox.record(newEvent("O-TWICE"), lease: .none, now: t0) },
+                    { try await inbox.record(newEvent("O-TWICE"), lease: .none, now: t0) },
+                    { try await inbox.record(newEvent("O-TWICE", hash: "h2"), lease: .none, now: t0) },
+                ]
+            } check: { inbox in
+                let stored = try await inbox.count(EventFilter(orderNo: "O-TWICE"))
+                #expect(stored == 1)
+            }
+            let recorded = outcomes.filter { if case .recorded = $0 { true } else { false } }
+            #expect(recorded.count == 1)
+            #expect(outcomes.filter { if case .duplicate = $0 { true } else { false } }.count == 1)
+            #expect(outcomes.filter { if case .conflict = $0 { true } else { false } }.count == 1)
+            #expect(Set(outcomes.map(\.event.id)).count == 1, "all three name the one stored event")
+        }
+
+        /// Made to fail by deciding the `.ifFirstOfOrder` leases of a batch
+        /// once, before its first insert (as one set-based statement over
+        /// the batch would): both events of O-PAIR were leased.
+        @Test func onlyTheFirstEventOfAnOrderInABatchGetsTheFirstOfOrderLease() async throws {
+            let outcomes = try await Self.inOneBatch { inbox in
+                [
+                    { try await inbox.record(newEvent("O-PAIR", status: 3, rank: 1), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                    { try await inbox.record(newEvent("O-PAIR", status: 5, rank: 2), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                    { try await inbox.record(newEvent("O-OTHER"), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                ]
+            } check: { _ in }
+            let states = outcomes.map { outcome -> String in
+                guard case .recorded(let event) = outcome else { return "not recorded" }
+                return event.state.name.rawValue
+            }
+            #expect(states == ["processing", "pending", "processing"])
+            // Only the leased one is claimable; the other is held behind it.
+            #expect(outcomes[1].event.previousStatus == 3)
+        }
+
+        /// Made to fail by writing the events of a failed batch again one
+        /// by one (a tempting fallback): the good events were recorded and
+        /// their callers acknowledged, although their batch failed.
+        @Test func aFailingBatchFailsEveryCallerAndStoresNothing() async throws {
+            try await Self.withBatchingInbox { inbox, url in
+                let taken = try await inbox.record(newEvent("O-TAKEN"), lease: .none, now: t0).event
+                var clash = newEvent("O-CLASH", status: 7)
+                clash.id = taken.id  // another key under a stored event's id: its insert fails
+                let clashing = clash
+                let calls: [@Sendable () async throws -> RecordOutcome] = [
+                    { try await inbox.record(newEvent("O-GOOD-1"), lease: .none, now: t0) },
+                    { try await inbox.record(clashing, lease: .none, now: t0) },
+                    { try await inbox.record(newEvent("O-GOOD-2"), lease: .none, now: t0) },
+                ]
+                let results = try await Self.heldInOneBatch(inbox, url, calls)
+                for result in results {
+                    guard case .failure(let error) = result else {
+                        Issue.record("acknowledged in a failed batch: \(result)")
+                        continue
+                    }
+                    #expect(error is StoreError, "\(error)")
+                }
+                #expect(try await inbox.count(EventFilter()) == 3, "the taken event and the two blocking ones only")
+            }
+        }
+
+        /// An inbox with one record writer (pool size 2) on a fresh database, and the database's URL.
+        static func withBatchingInbox<Result: Sendable>(
+            _ body: (PostgresInbox, String) async throws -> Result
+        ) async throws -> Result {
+            let url = try await sharedServer().createDatabase()
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
+            return try await using(inbox) { try await body(inbox, url) }
+        }
+
+        /// Runs `calls` in one batch on a fresh inbox; then `check`.
+        static func inOneBatch(
+            _ calls: (PostgresInbox) -> [@Sendable () async throws -> RecordOutcome],
+            check: (PostgresInbox) async throws -> Void
+        ) async throws -> [RecordOutcome] {
+            try await withBatchingInbox { inbox, url in
+                let results = try await heldInOneBatch(inbox, url, calls(inbox))
+                try await check(inbox)
+                return try results.map { try $0.get() }
+            }
+        }
+
+        /// Holds the inbox's record writer in a batch of its own, blocked
+        /// on the status row of an order locked by another session, makes
+        /// `calls` (in order, each waiting before the next starts), then
+        /// releases the lock: they go in the next batch together.
+        static func heldInOneBatch(
+            _ inbox: PostgresInbox, _ url: String, _ calls: [@Sendable () async throws -> RecordOutcome]
+        ) async throws -> [Result<RecordOutcome, any Error>] {
+            _ = try await inbox.record(newEvent("O-BLOCK", status: 3), lease: .none, now: t0)
+            return try await withRawClient(url) { raw in
+                let (release, releaser) = AsyncStream<Void>.makeStream()
+                let (locked, lockTaken) = AsyncStream<Void>.makeStream()
+                return try await withThrowingTaskGroup(of: Void.self) { locker in
+                    let blocked = newEvent("O-BLOCK").order.rawValue
+                    locker.addTask {
+                        defer { lockTaken.finish() }  // never left waiting if the lock fails
+                        try await raw.withTransaction(logger: testLogger) { connection in
+                            try await connection.query(
+                                "SELECT 1 FROM trustpay_order_status WHERE order_ref = \(blocked) FOR UPDATE",
+                                logger: testLogger)
+                            lockTaken.yield()
+                            for await _ in release { break }
+                        }
+                    }
+                    defer { releaser.finish() }
+                    for await _ in locked { break }
+                    return try await withThrowingTaskGroup(of: (Int, Result<RecordOutcome, any Error>).self) { group in
+                        group.addTask {
+                            (-1, await outcome { try await inbox.record(newEvent("O-BLOCK", status: 5), lease: .none, now: t0) })
+                        }
+                        try await eventually("the first batch to wait for the lock") {
+                            try await blockedSessions(raw) == 1
+                        }
+                        for (index, call) in calls.enumerated() {
+                            group.addTask { (index, await outcome(of: call)) }
+                            try await eventually("record \(index) to wait for a batch") {
+                                inbox.recordsWaiting == index + 1
+                            }
+                        }
+                        releaser.yield()
+                        var results: [Int: Result<RecordOutcome, any Error>] = [:]
+                        for try await (index, result) in group where index >= 0 { results[index] = result }
+                        return try calls.indices.map { try #require(results[$0]) }
+                    }
+                }
+            }
+        }
+
+        /// What `call` returned or threw.
+        static func outcome(of call: @Sendable () async throws -> RecordOutcome) async -> Result<RecordOutcome, any Error> {
+            do {
+                return .success(try await call())
+            } catch {
+                return .failure(error)
+            }
+        }
+
+        /// The inbox's sessions waiting for a lock.
+        static func blockedSessions(_ client: PostgresClient) async throws -> Int {
+            var count = 0
+            for try await n in try await client.query(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE application_name = 'trustpay-webhooks' AND wait_event_type = 'Lock'
+                """, logger: testLogger
+            ).decode(Int.self) {
+                count = n
+            }
+            return count
+        }
+    }
+}
