@@ -161,13 +161,13 @@ extension PostgreSQLTests {
             }
         }
 
-        /// The inbox's sessions waiting for a lock.
+        /// The inbox's sessions waiting for a lock in its database (the suite's tests run at once, on one cluster).
         static func blockedSessions(_ client: PostgresClient) async throws -> Int {
             var count = 0
             for try await n in try await client.query(
                 """
                 SELECT count(*) FROM pg_stat_activity
-                WHERE application_name = 'trustpay-webhooks' AND wait_event_type = 'Lock'
+                WHERE datname = current_database() AND application_name = 'trustpay-webhooks' AND wait_event_type = 'Lock'
                 """, logger: testLogger
             ).decode(Int.self) {
                 count = n
