@@ -116,9 +116,21 @@ public final class MemoryInbox: InboxAdministration {
 
         /// Makes the event wait until `until` before it is offered again.
         mutating func wait(_ ticket: Ticket, until: Date) {
-            guard let entry = entry(ticket), entry.timedUntil != until else { return }
-            entries[ticket.id]?.timedUntil = until
-            timed.push(Timed(at: until, ticket: ticket))
+            guard let index = entries.index(forKey: ticket.id) else { return }
+            wait(at: index, until: until)
+        }
+
+        /// ``wait(_:until:)`` for the entry at `index`: the hot paths hash an
+        /// event's id once per operation (each hash of a String key costs
+        /// about a thousand instructions, callgrind, BENCHMARKS.md session 9).
+        mutating func wait(at index: Dictionary<String, Entry>.Index, until: Date) {
+            // Read and changed within one access: a read of `values[index]` copies the whole entry.
+            func set(_ entry: inout Entry) -> Ticket? {
+                guard entry.timedUntil != until else { return nil }
+                entry.timedUntil = until
+                return entry.ticket
+            }
+            if let ticket = set(&entries.values[index]) { timed.push(Timed(at: until, ticket: ticket)) }
         }
 
         /// Leases and retries that have come due join the heads.
@@ -134,10 +146,18 @@ public final class MemoryInbox: InboxAdministration {
         /// Takes `ticket` out of its order's unfinished events; offers the
         /// next one if it was the first.
         mutating func settle(_ ticket: Ticket, order: OrderReference) {
-            entries[ticket.id]?.timedUntil = nil
-            guard let index = orders[order]?.unfinished.firstIndex(of: ticket) else { return }
-            orders[order]?.unfinished.remove(at: index)
-            if index == 0, let next = orders[order]?.unfinished.first { offer(next) }
+            if let index = entries.index(forKey: ticket.id) { entries.values[index].timedUntil = nil }
+            settleInOrder(ticket, order: order)
+        }
+
+        /// ``settle(_:order:)`` once the entry's `timedUntil` is cleared:
+        /// the order is looked up once.
+        mutating func settleInOrder(_ ticket: Ticket, order: OrderReference) {
+            guard let orderIndex = orders.index(forKey: order),
+                let index = orders.values[orderIndex].unfinished.firstIndex(of: ticket)
+            else { return }
+            orders.values[orderIndex].unfinished.remove(at: index)
+            if index == 0, let next = orders.values[orderIndex].unfinished.first { offer(next) }
         }
 
         /// Puts `ticket` back among its order's unfinished events, in
@@ -208,7 +228,15 @@ public final class MemoryInbox: InboxAdministration {
                 return .duplicate(reconciled.event)
             }
             try makeRoom(&storage)
-            let previous = storage.orders[new.order]
+            // Each key hashed once where it can be (about a thousand
+            // instructions a String key), and the order changed in place.
+            let orderIndex = storage.orders.index(forKey: new.order)
+            // What is needed of the order as it was, not a copy of it (which
+            // would make the in-place change below copy its events).
+            let previous = orderIndex.map { index in
+                let order = storage.orders.values[index]
+                return (status: order.status, rank: order.rank, idle: order.unfinished.isEmpty)
+            }
             let isStale =
                 if let rank = new.statusRank, let lastRank = previous?.rank { rank < lastRank } else { false }
             var event = InboxEvent(
@@ -221,7 +249,7 @@ public final class MemoryInbox: InboxAdministration {
                 switch lease {
                 case .none: nil
                 case .always(let lease): lease
-                case .ifFirstOfOrder(let lease): previous?.unfinished.isEmpty ?? true ? lease : nil
+                case .ifFirstOfOrder(let lease): previous?.idle ?? true ? lease : nil
                 }
             let leaseUntil = granted.map { now.addingTimeInterval($0.duration.seconds) }
             if let granted, let leaseUntil {
@@ -230,30 +258,35 @@ public final class MemoryInbox: InboxAdministration {
             }
             let ticket = Ticket(sequence: storage.nextSequence, id: event.id)
             storage.nextSequence += 1
-            var order =
-                previous
-                ?? OrderState(
+            func update(_ order: inout OrderState) {
+                if !isStale {
+                    order.status = new.status
+                    order.rank = new.statusRank ?? previous?.rank
+                }
+                order.events += 1
+                order.firstReceived = min(order.firstReceived, new.receivedAt)
+                order.lastReceived = max(order.lastReceived, new.receivedAt)
+                order.unfinished.append(ticket)
+            }
+            let firstOfOrder = previous?.idle ?? true
+            if let orderIndex {
+                update(&storage.orders.values[orderIndex])
+            } else {
+                var order = OrderState(
                     status: new.status, rank: new.statusRank, events: 0, firstReceived: new.receivedAt,
                     lastReceived: new.receivedAt)
-            if !isStale {
-                order.status = new.status
-                order.rank = new.statusRank ?? previous?.rank
+                update(&order)
+                storage.orders[new.order] = order
             }
-            order.events += 1
-            order.firstReceived = min(order.firstReceived, new.receivedAt)
-            order.lastReceived = max(order.lastReceived, new.receivedAt)
-            order.unfinished.append(ticket)
-            storage.orders[new.order] = order
-            var holders = storage.slots[slot] ?? SlotHolders()
-            holders.tickets.append(ticket)
-            if new.source == .orderQuery { holders.fromQueries.insert(event.id) }
-            storage.slots[slot] = holders
-            storage.entries[event.id] = Entry(event: event, sequence: ticket.sequence)
+            storage.slots[slot, default: SlotHolders()].tickets.append(ticket)
+            if new.source == .orderQuery { storage.slots[slot, default: SlotHolders()].fromQueries.insert(event.id) }
+            // A leased event waits for its lease end (what `Storage.wait` does, without looking it up again).
+            storage.entries[event.id] = Entry(event: event, sequence: ticket.sequence, timedUntil: leaseUntil)
             storage.idsByKey[event.key] = event.id
             storage.log.append(ticket)
             if let leaseUntil {
-                storage.wait(ticket, until: leaseUntil)
-            } else if order.unfinished.count == 1 {
+                storage.timed.push(Timed(at: leaseUntil, ticket: ticket))
+            } else if firstOfOrder {
                 storage.offer(ticket)
             }
             storage.tidy()
@@ -334,23 +367,30 @@ public final class MemoryInbox: InboxAdministration {
     /// Changes the event for the lease holder; keeps the attempt either way.
     private func finish(id: String, owner: String, attempt: HandlerAttempt, _ change: (inout InboxEvent) -> Void) -> Bool {
         storage.withLock { storage in
-            guard var entry = storage.entries[id] else { return false }
-            guard case .processing(let holder, _) = entry.event.state, holder == owner else {
-                entry.history.keep(attempt.leaseLost())
-                storage.entries[id] = entry
-                return false
+            // Changed in place, within one access (one hash of the id, no
+            // copy of the entry, whose history would then be copied to
+            // append to it).
+            guard let index = storage.entries.index(forKey: id) else { return false }
+            func apply(_ entry: inout Entry) -> (ticket: Ticket, state: EventState, order: OrderReference)? {
+                guard case .processing(let holder, _) = entry.event.state, holder == owner else {
+                    entry.history.keep(attempt.leaseLost())
+                    return nil
+                }
+                change(&entry.event)
+                entry.history.keep(attempt)
+                return (entry.ticket, entry.event.state, entry.event.order)
             }
-            change(&entry.event)
-            entry.history.keep(attempt)
-            storage.entries[id] = entry
-            switch entry.event.state {
+            guard let (ticket, state, order) = apply(&storage.entries.values[index]) else { return false }
+            switch state {
             case .waitingRetry(let due):
-                storage.wait(entry.ticket, until: due)
+                storage.wait(at: index, until: due)
             case .completed(let at):
-                storage.completions.push(Timed(at: at, ticket: entry.ticket))
-                storage.settle(entry.ticket, order: entry.event.order)
+                storage.completions.push(Timed(at: at, ticket: ticket))
+                storage.entries.values[index].timedUntil = nil
+                storage.settleInOrder(ticket, order: order)
             default:
-                storage.settle(entry.ticket, order: entry.event.order)
+                storage.entries.values[index].timedUntil = nil
+                storage.settleInOrder(ticket, order: order)
             }
             storage.tidy()
             return true
