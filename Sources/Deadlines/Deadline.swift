@@ -47,6 +47,24 @@ package func withDeadline<Value: Sendable>(
     _ limit: Duration, timer: any DeadlineTimer = DeadlineThread.shared,
     _ operation: @escaping @Sendable () async throws -> Value
 ) async -> DeadlineOutcome<Value> {
+    await race(operation, against: limit, timer: timer)
+}
+
+/// ``withDeadline(_:timer:_:)`` for an operation that returns nothing, as
+/// every handler attempt is: specialized in this module, where the generic
+/// one, called from another module, looked up the generic metadata of the
+/// outcome, the race and its continuation at run time on every attempt
+/// (callgrind, BENCHMARKS.md session 9).
+package func withDeadline(
+    _ limit: Duration, timer: any DeadlineTimer = DeadlineThread.shared,
+    _ operation: @escaping @Sendable () async throws -> Void
+) async -> DeadlineOutcome<Void> {
+    await race(operation, against: limit, timer: timer)
+}
+
+private func race<Value: Sendable>(
+    _ operation: @escaping @Sendable () async throws -> Value, against limit: Duration, timer: any DeadlineTimer
+) async -> DeadlineOutcome<Value> {
     let race = DeadlineRace<Value>()
     let work = Task(executorPreference: ExecutorThreads.current) {
         do { race.finish(.finished(try await operation())) } catch { race.finish(.failed(error)) }
@@ -64,10 +82,14 @@ package func withDeadline<Value: Sendable>(
 
 /// The first of the operation, the timer and the caller's cancellation to
 /// end, handed to the one waiting caller.
+///
+/// Its continuation is resumed exactly once by construction (the state
+/// moves from `waiting` to `done` under the lock), so it is an unsafe one:
+/// a checked continuation allocates a guard object per attempt.
 private final class DeadlineRace<Value: Sendable>: Sendable {
     private enum State {
         case open
-        case waiting(CheckedContinuation<DeadlineOutcome<Value>, Never>)
+        case waiting(UnsafeContinuation<DeadlineOutcome<Value>, Never>)
         case decided(DeadlineOutcome<Value>)
         case done
     }
@@ -75,7 +97,7 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
     private let state = Locked(State.open)
 
     func outcome() async -> DeadlineOutcome<Value> {
-        await withCheckedContinuation { continuation in
+        await withUnsafeContinuation { continuation in
             let decided: DeadlineOutcome<Value>? = state.withLock { state in
                 switch state {
                 case .open:
@@ -93,7 +115,7 @@ private final class DeadlineRace<Value: Sendable>: Sendable {
     }
 
     func finish(_ outcome: DeadlineOutcome<Value>) {
-        let waiting: CheckedContinuation<DeadlineOutcome<Value>, Never>? = state.withLock { state in
+        let waiting: UnsafeContinuation<DeadlineOutcome<Value>, Never>? = state.withLock { state in
             switch state {
             case .open:
                 state = .decided(outcome)

@@ -135,9 +135,11 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
     /// queue itself once empty, so that nothing cancelled stays behind
     /// longer than the oldest live deadline of its limit.
     private func dropSpent(limit: Int64) {
-        guard var queue = queues.removeValue(forKey: limit) else { return }
-        while let first = queue.first, first.expire == nil { queue.popFirst() }
-        if !queue.isEmpty { queues[limit] = queue }
+        // In place: taking the queue out and putting it back hashed the
+        // limit twice and rebuilt the dictionary's entry on every cancel.
+        guard let index = queues.index(forKey: limit) else { return }
+        while let first = queues.values[index].first, first.expire == nil { queues.values[index].popFirst() }
+        if queues.values[index].isEmpty { queues.remove(at: index) }
     }
 
     private func run() {
