@@ -13,21 +13,27 @@ import TestSupport
     /// SQLite builds a temporary B-tree, at every run, for a constant IN
     /// list of three values or more and for RETURNING. The index of an
     /// order's unfinished events had such a list in its condition, which
-    /// SQLite evaluates at every insert and update of an event: with it,
-    /// these statements opened one or two each (about 15 per callback
-    /// with the triggers), a page zeroed and a transaction begun every time.
-    @Test func aCallbacksRecordAndCompletionBuildNoTemporaryBTree() async throws {
+    /// SQLite evaluates at every insert and update of an event, and the
+    /// hold triggers repeated it (about 15 per callback with RETURNING).
+    /// Two are left, counted here so that none comes back unnoticed: the
+    /// CHECK on `state`'s five values (migration 1; only a rebuild of the
+    /// table changes it), at every insert and every change of state, and
+    /// the INSERT … SELECT reading its own table, whose row SQLite
+    /// materializes first.
+    @Test func aCallbacksRecordAndCompletionBuildOnlyTheTemporaryBTreesLeft() async throws {
         try await withInbox { inbox, _ in
+            // Name, SQL, its parameters (bound to NULL: EXPLAIN only compiles), temporary B-trees.
             let statements = [
-                ("record", SQLiteInbox.insertion), ("the recorded row", SQLiteInbox.insertedRow),
-                ("completion", SQLiteInbox.completion),
+                ("record", SQLiteInbox.insertion, 17, 2), ("the recorded row", SQLiteInbox.insertedRow, 1, 0),
+                ("completion", SQLiteInbox.completion, 3, 1),
             ]
-            for (name, sql) in statements {
+            for (name, sql, parameters, expected) in statements {
                 let opcodes = try await inbox.database.read { db in
-                    try db.query("EXPLAIN " + sql).compactMap { $0["opcode"]?.string }
+                    try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: parameters))
+                        .compactMap { $0["opcode"]?.string }
                 }
                 #expect(!opcodes.isEmpty, "\(name): no program")
-                #expect(!opcodes.contains("OpenEphemeral"), "\(name) builds a temporary B-tree: \(sql)")
+                #expect(opcodes.count { $0 == "OpenEphemeral" } == expected, "\(name): \(opcodes)")
             }
         }
     }
