@@ -37,13 +37,14 @@ let package = Package(
                 .product(name: "TrustPay", package: "trustpay-webhooks"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        // Requests through the head parser and the pipeline (memory inbox),
-        // no sockets: instruction counts under callgrind.
+        // Requests through the head parser and the pipeline (memory or
+        // SQLite inbox), no sockets: instruction counts under callgrind.
         .executableTarget(
             name: "pipeline-harness",
             dependencies: [
                 .product(name: "HTTPServer", package: "trustpay-webhooks"),
                 .product(name: "Inbox", package: "trustpay-webhooks"),
+                .product(name: "SQLiteInbox", package: "trustpay-webhooks"),
                 .product(name: "Webhooks", package: "trustpay-webhooks"),
                 .product(name: "TrustPay", package: "trustpay-webhooks"),
                 .product(name: "Logging", package: "swift-log"),

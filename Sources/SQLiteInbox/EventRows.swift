@@ -11,13 +11,51 @@ enum EventRows {
         completed_at, dead_at, attempts, last_error, conflicts, source
         """
 
-    /// ``columns`` but the body: what a write that has the body in hand
-    /// RETURNs, so that it is not read back out (a copy of every callback).
-    static let columnsButBody = columns.replacingOccurrences(of: "raw_body, ", with: "")
+    /// What `record` RETURNs of the row it inserted: the columns the
+    /// statement computed. The rest is the new event it has in hand; reading
+    /// those back (and the body) cost the writer thread a String per column
+    /// and a lookup by name per field for every callback.
+    static let insertedColumns = "previous_status, is_stale, state, lease_owner, lease_until, attempts"
+
+    /// The event `record` inserted: `new` as stored (times to the
+    /// millisecond) with a row of ``insertedColumns``.
+    static func inserted(_ new: NewInboxEvent, row: SQLiteRow) throws(UnreadableRow) -> InboxEvent {
+        do throws(UnreadableRow.Reason) {
+            let values = row.values
+            guard values.count == 6 else { throw .missing(column: "the inserted event's columns") }
+            let previousStatus: Int?
+            switch values[0] {
+            case .null: previousStatus = nil
+            case .integer(let status): previousStatus = Int(status)
+            case let other: throw .wrongType(column: "previous_status", other)
+            }
+            guard let stale = values[1].int64 else { throw .wrongType(column: "is_stale", values[1]) }
+            guard let attempts = values[5].int64 else { throw .wrongType(column: "attempts", values[5]) }
+            let state: EventState
+            switch values[2].string {
+            case "pending"?:
+                state = .pending
+            case "processing"?:
+                guard let owner = values[3].string else { throw .wrongType(column: "lease_owner", values[3]) }
+                guard let until = values[4].int64 else { throw .wrongType(column: "lease_until", values[4]) }
+                state = .processing(owner: owner, leaseUntil: Date(millisecondsSince1970: until))
+            default:
+                throw .unknownValue(column: "state", "\(values[2])")
+            }
+            return InboxEvent(
+                id: new.id, key: new.key, contentHash: new.contentHash, kind: new.kind, merchantID: new.merchantID,
+                orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
+                previousStatus: previousStatus, isStale: stale != 0, source: new.source, rawBody: new.rawBody,
+                receivedAt: Date(millisecondsSince1970: new.receivedAt.millisecondsSince1970), state: state,
+                attempts: Int(attempts))
+        } catch {
+            throw UnreadableRow(eventID: new.id, reason: error)
+        }
+    }
 
     /// The event of a row of ``columns``, with its `seq` (its place in the
     /// order of receipt, for sorting rows that RETURNING gives in no order).
-    /// `rawBody`: the body, for a row of ``columnsButBody``.
+    /// `rawBody`: the body, for a row read without it.
     static func event(_ row: SQLiteRow, rawBody: [UInt8]? = nil) throws(UnreadableRow) -> (seq: Int64, event: InboxEvent) {
         let reader = RowReader(row: row)
         let id = row["id"]?.string

@@ -116,13 +116,13 @@ public final class SQLiteInbox: InboxAdministration {
     }
 
     /// One INSERT decides everything a new event needs and writes it: the
-    /// unique key answers a repeat (nothing comes back), the order's last
+    /// unique key answers a repeat (nothing is inserted), the order's last
     /// status and, for a conditional lease, whether an event of its order is
     /// unfinished are read in the same statement, and a reconciled event of
     /// its order and status keeps it out. Only when nothing was inserted
-    /// are the stored rows read, to tell which case it was. One more
-    /// statement, the upsert of the order's last status, and no lookup
-    /// before the insert.
+    /// are the stored rows read, to tell which case it was. Two more
+    /// statements, a read of what the insert computed by its rowid and the
+    /// upsert of the order's last status, and no lookup before the insert.
     private static func record(
         _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
@@ -132,7 +132,7 @@ public final class SQLiteInbox: InboxAdministration {
             case .always: 1
             case .ifFirstOfOrder: 2
             }
-        let inserted = try db.query(
+        let inserted = try db.execute(
             insertion,
             parameters: [
                 .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
@@ -142,8 +142,11 @@ public final class SQLiteInbox: InboxAdministration {
                 lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
                 .time(now), .text(new.source.rawValue),
             ])
-        guard let row = inserted.first else { return try notInserted(new, now: now, on: db) }
-        let event = try EventRows.event(row, rawBody: new.rawBody).event
+        guard inserted == 1 else { return try notInserted(new, now: now, on: db) }
+        guard let row = try db.query(insertedRow, .integer(db.lastInsertRowID)).first else {
+            throw StoreError.unavailable("the event \(new.id) vanished while recording it")
+        }
+        let event = try EventRows.inserted(new, row: row)
         // A stale event leaves the order where it was; an unranked one moves
         // the status but keeps the last rank.
         try db.execute("""
@@ -180,15 +183,19 @@ public final class SQLiteInbox: InboxAdministration {
         FROM (
             SELECT CASE ?13 WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE NOT EXISTS (
                 SELECT 1 FROM inbox_events INDEXED BY inbox_events_open_by_order
-                WHERE order_ref = ?9 AND state IN ('pending', 'processing', 'waiting-retry'))
+                WHERE order_ref = ?9 AND \(InboxSchema.isUnfinished))
             END AS granted) AS leasing
         LEFT JOIN order_last_status AS prior ON prior.order_ref = ?9
         WHERE NOT EXISTS (
             SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
             WHERE order_ref = ?9 AND status = ?8 AND (?17 = 'order-query' OR source = 'order-query'))
         ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING \(EventRows.columnsButBody)
         """
+
+    /// What the insertion computed of the row it inserted, by its `seq`
+    /// (`?1`): read by its key rather than with RETURNING, for which SQLite
+    /// builds a temporary B-tree of the returned rows at every run.
+    static let insertedRow = "SELECT \(EventRows.insertedColumns) FROM inbox_events WHERE seq = ?1"
 
     /// Why nothing was inserted, in the order the contract gives: an
     /// order-query answer matches the first event of its order and status
@@ -316,20 +323,22 @@ public final class SQLiteInbox: InboxAdministration {
         NOT EXISTS (
             SELECT 1 FROM inbox_events AS earlier INDEXED BY inbox_events_open_by_order
             WHERE earlier.order_ref = c.order_ref AND earlier.seq < c.seq
-                AND earlier.state IN ('pending', 'processing', 'waiting-retry'))
+                AND earlier.\(InboxSchema.isUnfinished))
         """
 
     public func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await write("cannot record the completion") { db in
-            let changed = try db.execute("""
-                UPDATE inbox_events
-                SET state = 'completed', completed_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?1
-                WHERE id = ?2 AND state = 'processing' AND lease_owner = ?3
-                """,
-                .time(attempt.endedAt), .text(id), .text(owner)) == 1
+            let changed = try db.execute(Self.completion, .time(attempt.endedAt), .text(id), .text(owner)) == 1
             return try Self.keep(attempt, of: id, finished: changed, on: db)
         }
     }
+
+    /// Completes event `?2` at `?1` if `?3` still holds its lease.
+    static let completion = """
+        UPDATE inbox_events
+        SET state = 'completed', completed_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?1
+        WHERE id = ?2 AND state = 'processing' AND lease_owner = ?3
+        """
 
     public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
         try await write("cannot record the failed attempt") { db in

@@ -63,6 +63,7 @@ public final class GroupCommitWriter: Sendable {
             name: "SQLite writer", count: 1, batchLimit: maxBatch,
             open: {
                 let connection = try SQLiteConnection(path: path, configuration: configuration)
+                try connection.execute("PRAGMA cache_size=-\(max(1, configuration.writerCacheKiB))")
                 try migrator?.migrate(connection)
                 return connection
             },

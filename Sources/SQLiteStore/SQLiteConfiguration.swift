@@ -19,11 +19,20 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     /// Prepared statements each connection keeps for reuse, keyed by their
     /// SQL text; the least recently used is finalized past this. Default 64.
     public var statementCacheCapacity: Int
+    /// The page cache of a `GroupCommitWriter`'s connection, in KiB
+    /// (`PRAGMA cache_size = -N`); readers keep SQLite's default (2 MiB).
+    /// Default 64 MiB: every callback inserts into a dozen indexes, several
+    /// at random places (ids, keys, orders); with 2 MiB, once the inbox
+    /// holds more than a few thousand events, most of those inserts read
+    /// their page back from the file on the writer thread, the one thread
+    /// every durable callback waits for.
+    public var writerCacheKiB: Int
 
     public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5),
-                statementCacheCapacity: Int = 64) {
+                statementCacheCapacity: Int = 64, writerCacheKiB: Int = 65_536) {
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout
         self.statementCacheCapacity = statementCacheCapacity
+        self.writerCacheKiB = writerCacheKiB
     }
 }

@@ -270,9 +270,11 @@ private struct StatementCache {
 
     mutating func statement(for sql: String, on handle: OpaquePointer) throws(SQLiteError) -> OpaquePointer {
         clock += 1
-        if let entry = entries[sql] {
-            entries[sql] = (entry.statement, clock)
-            return entry.statement
+        // One hash of the SQL per use: the writer's statements run to a
+        // kilobyte or more, and a lookup then a store hashed them twice.
+        if let index = entries.index(forKey: sql) {
+            entries.values[index].lastUse = clock
+            return entries.values[index].statement
         }
         var prepared: OpaquePointer?
         // The tail points into the C copy of `sql`, which lives only inside

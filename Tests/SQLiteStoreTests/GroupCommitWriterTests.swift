@@ -4,6 +4,20 @@ import TrustPayWebhooksTesting
 @testable import SQLiteStore
 
 @Suite struct GroupCommitWriterTests {
+    /// The writer's page cache is the configured one (64 MiB unless told
+    /// otherwise), not SQLite's 2 MiB: the indexes a callback inserts into
+    /// stay in memory instead of being read back from the file.
+    @Test func theWritersPageCacheIsTheConfiguredOne() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database())
+        #expect(try await writer.write { db in try db.query("PRAGMA cache_size")[0][0].int64 } == -65_536)
+        await writer.close()
+        let small = try await GroupCommitWriter(
+            path: directory.database(), configuration: SQLiteConfiguration(writerCacheKiB: 4096))
+        #expect(try await small.write { db in try db.query("PRAGMA cache_size")[0][0].int64 } == -4096)
+        await small.close()
+    }
+
     @Test func aFailingRequestRollsBackAloneAndTheRestOfItsBatchCommits() async throws {
         let directory = try TemporaryDirectory()
         let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))

@@ -4,6 +4,7 @@ import Inbox
 import Logging
 import Metrics
 import Prometheus
+import SQLiteInbox
 import Synchronization
 import TrustPay
 import Webhooks
@@ -16,10 +17,17 @@ import Webhooks
 ///
 ///     pipeline-harness healthz N
 ///     TRUSTPAY_SECRET=… pipeline-harness callback N CORPUS     # CORPUS from bench-corpus
+///     TRUSTPAY_SECRET=… pipeline-harness callback-sqlite N CORPUS [DBDIR]
 ///     pipeline-harness read N CORPUS                            # only what the harness itself does per body
 ///
 /// Requests are sent one after another; after the last, the harness waits
-/// until the handler has seen every recorded event. Per request is the
+/// until the handler has seen every recorded event. `callback-sqlite` is
+/// the durable path instead: a fresh SQLiteInbox (the server's defaults:
+/// synchronous=full, group commit) in DBDIR or a temporary directory,
+/// removed afterwards; requests go ``sqliteInFlight`` at a time, as wrk's
+/// connections send them, so that the writer batches as under load; the
+/// harness waits until every completion has committed, and prints the
+/// writer's statistics (writes per commit). Per request is the
 /// difference of two runs (N = 11,000 and N = 1,000) divided by 10,000, so
 /// start-up cancels out; `read` prices the harness's own work per body
 /// (reading the corpus, building the request bytes) to subtract.
@@ -56,8 +64,10 @@ struct PipelineHarness {
         switch mode {
         case "healthz":
             requests = Array(repeating: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), count: count)
-        case "callback", "read":
-            guard arguments.count == 3 else { fatalError("callback needs a corpus") }
+        case "callback", "callback-sqlite", "read":
+            guard arguments.count == 3 || (mode == "callback-sqlite" && arguments.count == 4) else {
+                fatalError("\(mode) needs a corpus")
+            }
             requests = callbackRequests(corpus: arguments[2], count: count)
             if mode == "read" { return }
         default:
@@ -69,9 +79,13 @@ struct PipelineHarness {
         let secret = ProcessInfo.processInfo.environment["TRUSTPAY_SECRET"] ?? "unused"
         var logger = Logger(label: "pipeline-harness")
         logger.logLevel = .warning
-        var webhooks = WebhookServer(
-            configuration: WebhookConfiguration(merchants: [Merchant(id: 8_820_250_900_009, secret: secret)]),
-            store: MemoryInbox(), logger: logger)
+        let configuration = WebhookConfiguration(merchants: [Merchant(id: 8_820_250_900_009, secret: secret)])
+        if mode == "callback-sqlite" {
+            await runDurable(requests, configuration: configuration, directory: arguments.count == 4 ? arguments[3] : nil,
+                             logger: logger)
+            return
+        }
+        var webhooks = WebhookServer(configuration: configuration, store: MemoryInbox(), logger: logger)
         let handled = HandledCount()
         webhooks.onPayment { _ in handled.increment() }
         let pipeline = webhooks.makePipeline()
@@ -93,6 +107,63 @@ struct PipelineHarness {
         }
         guard acknowledged == count else { fatalError("\(count - acknowledged) requests not answered 200") }
         print("\(mode): \(count) requests answered 200, \(handled.value) handled")
+    }
+
+    /// Requests in flight at once on the durable path: wrk's connections in scripts/bench-all.
+    static let sqliteInFlight = 64
+
+    /// `requests` through the pipeline over a fresh SQLiteInbox, ``sqliteInFlight``
+    /// at a time; returns once every completion has committed.
+    static func runDurable(
+        _ requests: [[UInt8]], configuration: WebhookConfiguration, directory: String?, logger: Logger
+    ) async {
+        let base = directory ?? NSTemporaryDirectory()
+        let folder = URL(fileURLWithPath: base).appendingPathComponent("pipeline-harness-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let inbox: SQLiteInbox
+        do {
+            inbox = try await SQLiteInbox.open(path: folder + "/inbox.sqlite")
+        } catch {
+            fatalError("cannot open the SQLite inbox in \(folder): \(error)")
+        }
+        var webhooks = WebhookServer(configuration: configuration, store: inbox, logger: logger)
+        let handled = HandledCount()
+        webhooks.onPayment { _ in handled.increment() }
+        let pipeline = webhooks.makePipeline()
+        let router = pipeline.router
+
+        let acknowledged = await withTaskGroup(of: Int.self) { workers in
+            workers.addTask {
+                await pipeline.runWorkers()
+                return 0
+            }
+            let acknowledged = await withTaskGroup(of: Int.self) { senders in
+                var head = RequestHead()
+                var acknowledged = 0
+                for (index, bytes) in requests.enumerated() {
+                    if index >= sqliteInFlight { acknowledged += await senders.next() ?? 0 }
+                    let request = bytes.withUnsafeBytes { parse($0, into: &head) }
+                    senders.addTask { await router.respond(to: request).status.code == 200 ? 1 : 0 }
+                }
+                for await answer in senders { acknowledged += answer }
+                return acknowledged
+            }
+            // Every write: each request's record, then each handled event's completion.
+            while handled.value < acknowledged || inbox.writerStatistics.writes < requests.count + handled.value {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            workers.cancelAll()
+            return acknowledged
+        }
+        let statistics = inbox.writerStatistics
+        await inbox.close()
+        guard acknowledged == requests.count else {
+            fatalError("\(requests.count - acknowledged) requests not answered 200")
+        }
+        print(
+            "callback-sqlite: \(requests.count) requests answered 200, \(handled.value) handled; writer: "
+                + "\(statistics.writes) writes in \(statistics.commits) commits (largest batch \(statistics.largestBatch), "
+                + "\(statistics.failedWrites) failed)")
     }
 
     /// The head through `RequestHeadParser`, then an `HTTPRequest` as the connection builds one.

@@ -1,0 +1,87 @@
+import Foundation
+import Inbox
+import InboxTesting
+import Testing
+import TestSupport
+@testable import SQLiteInbox
+@testable import SQLiteStore
+
+/// What the writer thread runs for each durable callback: its statements
+/// stay cheap (issue #14), and migration 6, which made them so, keeps an
+/// existing database's holds and triggers working.
+@Suite struct WriterStatementTests {
+    /// SQLite builds a temporary B-tree, at every run, for a constant IN
+    /// list of three values or more and for RETURNING. The index of an
+    /// order's unfinished events had such a list in its condition, which
+    /// SQLite evaluates at every insert and update of an event, and the
+    /// hold triggers repeated it (about 15 per callback with RETURNING).
+    /// Two are left, counted here so that none comes back unnoticed: the
+    /// CHECK on `state`'s five values (migration 1; only a rebuild of the
+    /// table changes it), at every insert and every change of state, and
+    /// the INSERT … SELECT reading its own table, whose row SQLite
+    /// materializes first.
+    @Test func aCallbacksRecordAndCompletionBuildOnlyTheTemporaryBTreesLeft() async throws {
+        try await withInbox { inbox, _ in
+            // Name, SQL, its parameters (bound to NULL: EXPLAIN only compiles), temporary B-trees.
+            let statements = [
+                ("record", SQLiteInbox.insertion, 17, 2), ("the recorded row", SQLiteInbox.insertedRow, 1, 0),
+                ("completion", SQLiteInbox.completion, 3, 1),
+            ]
+            for (name, sql, parameters, expected) in statements {
+                let opcodes = try await inbox.database.read { db in
+                    try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: parameters))
+                        .compactMap { $0["opcode"]?.string }
+                }
+                #expect(!opcodes.isEmpty, "\(name): no program")
+                #expect(opcodes.count { $0 == "OpenEphemeral" } == expected, "\(name): \(opcodes)")
+            }
+        }
+    }
+
+    /// A database of the release before migration 6, with an order's second
+    /// event held behind its first: this release opens it, keeps the holds,
+    /// and its triggers keep them as before (a finished first releases the
+    /// second; a new event of an order with one unfinished waits).
+    @Test func aVersion5DatabaseKeepsItsHoldsAndTheirTriggers() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let old = try await SQLiteDatabase(path: path, migrations: Array(InboxSchema.migrations.prefix(5)))
+        // Rows as that release wrote them (keys and orders as `newEvent`
+        // makes them, so that this release's events join their orders);
+        // its triggers set `held`.
+        let events = [("first", newEvent("O-1", status: 5)), ("second", newEvent("O-1", status: 7)),
+                      ("other", newEvent("O-2", status: 5))]
+        try await old.write { db in
+            for (id, event) in events {
+                try db.execute(
+                    """
+                    INSERT INTO inbox_events (
+                        id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                        is_stale, raw_body, received_at, state, updated_at, source)
+                    VALUES (?, ?, 'h', 'payment', 1, 0, ?, ?, ?, 0, x'7b7d', 0, 'pending', 0, 'callback')
+                    """,
+                    .text(id), .text(event.key.rawValue), .text(event.orderNo), .integer(Int64(event.status)),
+                    .text(event.order.rawValue))
+            }
+        }
+        await old.close()
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        func held() async throws -> [String] {
+            try await inbox.database.read { db in
+                try db.query("SELECT id FROM inbox_events WHERE held = 1 ORDER BY seq").compactMap { $0["id"]?.string }
+            }
+        }
+        #expect(try await inbox.database.read { try SchemaMigrator.version(of: $0) } == SQLiteInbox.schemaVersion)
+        #expect(try await held() == ["second"])
+        let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+        #expect(due.map(\.id) == ["first", "other"])
+
+        let later = try await inbox.record(newEvent("O-2", status: 7, rank: 2), lease: .none, now: t0)
+        #expect(try await held() == ["second", later.event.id], "a new event waits behind its order's unfinished one")
+        #expect(try await inbox.complete(id: "first", owner: "w", now: t0))
+        #expect(try await held() == [later.event.id], "the first finished: the second is released")
+        #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == ["second"])
+        await inbox.close()
+    }
+}
