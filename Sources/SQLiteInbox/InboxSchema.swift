@@ -186,34 +186,33 @@ enum InboxSchema {
             WHERE state NOT IN ('completed', 'dead');
 
         CREATE TRIGGER inbox_events_hold_on_insert AFTER INSERT ON inbox_events
-        WHEN NEW.state NOT IN ('completed', 'dead') BEGIN
-            UPDATE inbox_events SET held = 1 - held
-                WHERE order_ref = NEW.order_ref AND state NOT IN ('completed', 'dead')
-                    AND held != (seq > (
-                        SELECT min(seq) FROM inbox_events AS first
-                        WHERE first.order_ref = NEW.order_ref AND first.state NOT IN ('completed', 'dead')));
+        WHEN NEW.\(isUnfinished) BEGIN
+        \(reholdUnfinished("NEW.order_ref"))
         END;
         CREATE TRIGGER inbox_events_hold_on_finish AFTER UPDATE OF state ON inbox_events
-        WHEN (OLD.state NOT IN ('completed', 'dead')) != (NEW.state NOT IN ('completed', 'dead')) BEGIN
-            UPDATE inbox_events SET held = 1 - held
-                WHERE order_ref = NEW.order_ref AND state NOT IN ('completed', 'dead')
-                    AND held != (seq > (
-                        SELECT min(seq) FROM inbox_events AS first
-                        WHERE first.order_ref = NEW.order_ref AND first.state NOT IN ('completed', 'dead')));
+        WHEN (OLD.\(isUnfinished)) != (NEW.\(isUnfinished)) BEGIN
+        \(reholdUnfinished("NEW.order_ref"))
         END;
         CREATE TRIGGER inbox_events_hold_on_delete AFTER DELETE ON inbox_events
-        WHEN OLD.state NOT IN ('completed', 'dead') BEGIN
-            UPDATE inbox_events SET held = 1 - held
-                WHERE order_ref = OLD.order_ref AND state NOT IN ('completed', 'dead')
-                    AND held != (seq > (
-                        SELECT min(seq) FROM inbox_events AS first
-                        WHERE first.order_ref = OLD.order_ref AND first.state NOT IN ('completed', 'dead')));
+        WHEN OLD.\(isUnfinished) BEGIN
+        \(reholdUnfinished("OLD.order_ref"))
         END;
         """)
 
     /// An event is unfinished (pending, processing or waiting for a retry),
     /// as the index of an order's unfinished events states it (migration 6).
     static let isUnfinished = "state NOT IN ('completed', 'dead')"
+
+    /// ``rehold(_:)`` with migration 6's condition (``isUnfinished``).
+    private static func reholdUnfinished(_ order: String) -> String {
+        """
+        UPDATE inbox_events SET held = 1 - held
+            WHERE order_ref = \(order) AND \(isUnfinished)
+                AND held != (seq > (
+                    SELECT min(seq) FROM inbox_events AS first
+                    WHERE first.order_ref = \(order) AND first.\(isUnfinished)));
+        """
+    }
 
     /// Holds every unfinished event of `order` but its first; writes only
     /// the rows whose hold changes (usually none). Migration 3's form (a
