@@ -112,7 +112,7 @@ let package = Package(
             name: "json-value-fuzz", dependencies: ["TrustPay", "FuzzReplay"], path: "fuzz/targets/json-value"),
         // pthread primitives ThreadSanitizer sees: a lock (Mutex's shape), a
         // blocking FIFO and thread start, for the code outside Swift concurrency.
-        .target(name: "Locking"),
+        .target(name: "Locking", dependencies: ["CLinuxSys"]),
         // Duration's conversions to the units other APIs take, written once.
         .target(name: "Durations"),
         // The one `withDeadline` (answers owed to TrustPay cannot wait for code

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
+#include <pthread.h>
 
 // accept4 is declared only under _GNU_SOURCE; declare it here so the shim
 // does not depend on how the Glibc module was built.
@@ -17,5 +18,8 @@ extern int pipe2(int pipefd[2], int flags);
 // inherits none the parent opened without O_CLOEXEC (a library's file, a
 // socket): only the standard three the spawn sets up.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+// pthread_setname_np likewise (_GNU_SOURCE): threads named for `top -H`
+// and `perf`.
+extern int pthread_setname_np(pthread_t thread, const char *name);
 
 #endif

@@ -147,7 +147,7 @@ package struct ChildProcess: Sendable {
     /// never on Swift's cooperative pool.
     private static func onOwnThread(_ body: @escaping @Sendable () -> Void) throws {
         do {
-            try startThread(detached: true, body)
+            try startThread(name: "child-process", detached: true, body)
         } catch {
             throw SpawnError(message: error.description)
         }

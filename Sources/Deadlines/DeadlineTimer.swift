@@ -112,7 +112,7 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
                 // Started by the first deadline; it runs for the rest of the
                 // process, keeping its timer (tests make a few of their own).
                 started = true
-                do { try startThread(detached: true) { [self] in run() } } catch {
+                do { try startThread(name: "deadlines", detached: true) { [self] in run() } } catch {
                     preconditionFailure("no deadline can be kept: \(error)")
                 }
             }

@@ -175,10 +175,11 @@ final class ConnectionRequest<T: Sendable>: ConnectionJob, @unchecked Sendable {
     }
 }
 
-/// Starts a detached thread; `name` is for the error.
+/// Starts a detached thread; `name` ("SQLite writer") is for the error
+/// and, as "sqlite-writer", the thread's.
 private func spawnThread(name: String, _ body: @escaping @Sendable () -> Void) throws(SQLiteError) {
     do {
-        try startThread(detached: true, body)
+        try startThread(name: String(name.lowercased().map { $0 == " " ? "-" : $0 }), detached: true, body)
     } catch {
         throw .failed(code: .error, message: "cannot start the \(name) thread (pthread_create: \(error.code))")
     }

@@ -14,8 +14,8 @@ final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
     private let queue = BlockingQueue<UnownedJob>()
 
     private init(threads: Int) {
-        for _ in 0..<max(1, threads) {
-            _ = try? Server.spawn(detached: true) { [self] in work() }
+        for index in 0..<max(1, threads) {
+            _ = try? Server.spawn(name: "handlers-\(index)", detached: true) { [self] in work() }
         }
     }
 

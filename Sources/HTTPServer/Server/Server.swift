@@ -76,14 +76,14 @@ public final class Server: Sendable {
             throw error
         }
         var threads: [pthread_t] = []
-        for worker in workers {
-            threads.append(try Self.spawn {
+        for (index, worker) in workers.enumerated() {
+            threads.append(try Self.spawn(name: "http-loop-\(index)") {
                 worker.loop.run()
                 worker.siblings = []  // the loops refer to each other: break the cycle
             })
         }
         running.enter()
-        try Self.spawn(detached: true) { [running, threads] in
+        try Self.spawn(name: "http-join", detached: true) { [running, threads] in
             for thread in threads { pthread_join(thread, nil) }
             running.leave()
         }
@@ -144,7 +144,7 @@ public final class Server: Sendable {
         logger.info("shutting down", metadata: ["open_connections": "\(openConnections)"])
         for worker in workers { worker.loop.execute { worker.beginDrain() } }
         let microseconds = max(.zero, drainTimeout ?? configuration.drainTimeout).wholeNanoseconds / 1000
-        _ = try? Self.spawn(detached: true) {
+        _ = try? Self.spawn(name: "http-drain", detached: true) {
             usleep(useconds_t(clamping: microseconds))
             for worker in workers { worker.loop.execute { worker.closeAll() } }
         }
@@ -167,9 +167,9 @@ public final class Server: Sendable {
 
     /// Starts a thread for the server (a loop, the executor), failing as a socket call does.
     @discardableResult
-    static func spawn(detached: Bool = false, _ body: @escaping @Sendable () -> Void) throws -> pthread_t {
+    static func spawn(name: String, detached: Bool = false, _ body: @escaping @Sendable () -> Void) throws -> pthread_t {
         do {
-            return try startThread(detached: detached, body)
+            return try startThread(name: name, detached: detached, body)
         } catch {
             throw SocketError.system("pthread_create", error.code)
         }
