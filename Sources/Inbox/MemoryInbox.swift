@@ -93,6 +93,8 @@ public final class MemoryInbox: InboxAdministration {
         /// Every event in receipt order (removed ones until the next tidy):
         /// listings and purges walk it instead of sorting.
         var log: [Ticket] = []
+        /// Where the log's live part starts: before it, removed events only.
+        var logStart = 0
         /// Orders' first unfinished events that may be claimable, oldest first.
         var heads = MinHeap<Ticket>()
         /// Processing and waiting-to-retry events by lease end or retry
@@ -153,11 +155,24 @@ public final class MemoryInbox: InboxAdministration {
         /// ``settle(_:order:)`` once the entry's `timedUntil` is cleared:
         /// the order is looked up once.
         mutating func settleInOrder(_ ticket: Ticket, order: OrderReference) {
+            dropSettledLease(ticket)
             guard let orderIndex = orders.index(forKey: order),
                 let index = orders.values[orderIndex].unfinished.firstIndex(of: ticket)
             else { return }
             orders.values[orderIndex].unfinished.remove(at: index)
             if index == 0, let next = orders.values[orderIndex].unfinished.first { offer(next) }
+        }
+
+        /// A settled event's lease is usually the earliest in `timed`
+        /// (leases are granted in receipt order and mostly end in it): drop
+        /// it, and the out-of-date ones it uncovers, now. Left for the
+        /// queue's `tidy()`, every callback's lease piled up in `timed` and
+        /// the tidy, at 100,000 events, held the lock for tens of ms.
+        /// Costs nothing when the event was not the earliest.
+        mutating func dropSettledLease(_ ticket: Ticket) {
+            guard timed.min?.ticket == ticket else { return }
+            timed.popMin()
+            while let next = timed.min, entry(next.ticket)?.timedUntil != next.at { timed.popMin() }
         }
 
         /// Puts `ticket` back among its order's unfinished events, in
@@ -182,23 +197,104 @@ public final class MemoryInbox: InboxAdministration {
             return entry
         }
 
+        /// How far past twice the events a queue may grow before `tidy()`,
+        /// and how many removed events the log's front may hold.
+        static let tidySlack = 1024
+
         /// Drops out-of-date queue entries once they could outnumber the
-        /// events: O(n) at most every n changes, so O(1) per change.
+        /// events: O(n) at most every n changes, so O(1) per change. Each
+        /// queue is taken out of `self` while it is filtered, so that the
+        /// filter can read the entries without the queue being copied.
         mutating func tidy() {
-            let bound = 2 * entries.count + 1024
-            guard log.count > bound || heads.count > bound || timed.count > bound || completions.count > bound
-            else { return }
-            let live = self  // read from while a queue changes: that queue is copied once, O(n) like the tidy
-            if log.count > bound { log.removeAll { live.entry($0) == nil } }
-            if heads.count > bound { heads.retain { live.entry($0)?.queued == true } }
-            if timed.count > bound { timed.retain { live.entry($0.ticket)?.timedUntil == $0.at } }
-            if completions.count > bound { completions.retain { live.completed($0) != nil } }
+            let bound = 2 * entries.count + Self.tidySlack
+            if log.count - logStart > bound {
+                var kept = log
+                log = []
+                kept.removeSubrange(..<logStart)
+                logStart = 0
+                kept.removeAll { entry($0) == nil }
+                log = kept
+            }
+            if heads.count > bound {
+                var kept = heads
+                heads = MinHeap()
+                kept.retain { entry($0)?.queued == true }
+                heads = kept
+            }
+            if timed.count > bound {
+                var kept = timed
+                timed = MinHeap()
+                kept.retain { entry($0.ticket)?.timedUntil == $0.at }
+                timed = kept
+            }
+            if completions.count > bound {
+                var kept = completions
+                completions = MinHeap()
+                kept.retain { completed($0) != nil }
+                completions = kept
+            }
+        }
+
+        /// Steps the log's start past removed events. Evictions remove the
+        /// oldest completions, mostly the log's oldest events, so the log
+        /// sheds them as they go instead of in a whole-log `tidy()` (which,
+        /// at 100,000 events, stalled both loops for over 100 ms); the
+        /// front is cut off, one move of the live part, every
+        /// `tidySlack` events.
+        mutating func trimLogFront() {
+            while logStart < log.count, entry(log[logStart]) == nil { logStart += 1 }
+            if logStart >= Self.tidySlack {
+                log.removeSubrange(..<logStart)
+                logStart = 0
+            }
         }
     }
+
+    /// Tables are sized for at most this many events up front; beyond it
+    /// they grow as they fill.
+    public static let reservationLimit = 1 << 20
 
     public init(capacity: Int = 100_000) {
         precondition(capacity > 0, "a MemoryInbox needs room for at least one event")
         self.capacity = capacity
+        // Sized for `capacity` events now, not grown as they come: a
+        // Swift dictionary grows by rehashing every key and moving every
+        // value at once, under this store's lock, which both event loops
+        // take on every callback. Growing through 24k, 49k, 98k and 196k
+        // events stalled every request for 17, 34, 67 and 143 ms, and
+        // those stalls were the memory path's p99 (about 90 ms against
+        // 8 ms once reserved: BENCHMARKS.md, session 10). The room is
+        // address space until events fill it; the tables reach the same
+        // size at `capacity` events either way.
+        let events = min(capacity, Self.reservationLimit)
+        let queued = 2 * events + Storage.tidySlack + 1  // what `tidy()` lets a queue reach
+        let logged = queued + Storage.tidySlack  // and the log's removed front
+        storage.withLock { storage in
+            storage.entries.reserveCapacity(events)
+            storage.idsByKey.reserveCapacity(events)
+            storage.orders.reserveCapacity(events)
+            storage.slots.reserveCapacity(events)
+            storage.log.reserveCapacity(logged)
+            storage.heads.reserveCapacity(queued)
+            storage.timed.reserveCapacity(queued)
+            storage.completions.reserveCapacity(queued)
+        }
+    }
+
+    /// How many entries the receipt-order log and the queues hold, out of
+    /// date ones included until they are dropped: for tests.
+    package var queueLengths: (log: Int, heads: Int, timed: Int, completions: Int) {
+        storage.withLock { ($0.log.count, $0.heads.count, $0.timed.count, $0.completions.count) }
+    }
+
+    /// The room each table has (entries, keys, orders, slots, and the
+    /// four queues), for tests: none grows while `capacity` events or
+    /// fewer are stored.
+    package var tableCapacities: [Int] {
+        storage.withLock { storage in
+            [storage.entries.capacity, storage.idsByKey.capacity, storage.orders.capacity, storage.slots.capacity,
+             storage.log.capacity, storage.heads.capacity, storage.timed.capacity, storage.completions.capacity]
+        }
     }
 
     /// How many events are stored.
@@ -412,8 +508,9 @@ public final class MemoryInbox: InboxAdministration {
             var matching: [InboxEvent] = []
             // In receipt order from the log, either way: stops at the page's end.
             let step = filter.newestFirst ? -1 : 1
-            var index = filter.newestFirst ? storage.log.count - 1 : 0
-            while matching.count < limit, storage.log.indices.contains(index) {
+            let live = storage.logStart..<storage.log.count
+            var index = filter.newestFirst ? live.upperBound - 1 : live.lowerBound
+            while matching.count < limit, live.contains(index) {
                 if let event = storage.entry(storage.log[index])?.event, filter.matches(event) {
                     if skip > 0 { skip -= 1 } else { matching.append(event) }
                 }
@@ -442,7 +539,7 @@ public final class MemoryInbox: InboxAdministration {
             let limit = filter.limit ?? Int.max
             var doomed: [Entry] = []
             // Oldest first from the log: stops at the limit.
-            for ticket in storage.log where doomed.count < limit {
+            for ticket in storage.log[storage.logStart...] where doomed.count < limit {
                 guard let entry = storage.entry(ticket) else { continue }
                 if case .processing(_, let until) = entry.event.state, until > now { continue }
                 if filter.matches(entry.event) { doomed.append(entry) }
@@ -502,6 +599,7 @@ public final class MemoryInbox: InboxAdministration {
             holders.fromQueries.remove(event.id)
             storage.slots[slot] = holders.tickets.isEmpty ? nil : holders
         }
+        storage.trimLogFront()
     }
 }
 

@@ -8,6 +8,10 @@ struct MinHeap<Element: Comparable> {
     var isEmpty: Bool { elements.isEmpty }
     var count: Int { elements.count }
     var min: Element? { elements.first }
+    var capacity: Int { elements.capacity }
+
+    /// Room for `count` elements without reallocating.
+    mutating func reserveCapacity(_ count: Int) { elements.reserveCapacity(count) }
 
     mutating func push(_ element: Element) {
         elements.append(element)

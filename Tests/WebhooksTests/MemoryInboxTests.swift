@@ -32,6 +32,68 @@ import Webhooks
         #expect(inbox.count == 3)
     }
 
+    /// Its tables are sized for `capacity` events when it is made: a Swift
+    /// dictionary grows by rehashing everything at once, under the lock
+    /// both event loops take, and those growth stalls (17 to 143 ms) were
+    /// the memory path's p99. Failed before the reservation: every table
+    /// started empty and grew.
+    @Test func neverGrowsItsTablesWhileItHoldsCapacityEventsOrFewer() async throws {
+        let inbox = MemoryInbox(capacity: 400)
+        let reserved = inbox.tableCapacities
+        #expect(reserved.allSatisfy { $0 >= 400 })
+        let lease = Lease(owner: "w", duration: .seconds(30))
+        // Five times the capacity through every queue: leased and completed
+        // (completions, evictions), pending then claimed (heads), failed
+        // and retried (timed), two statuses per order (slots).
+        for index in 0..<2_000 {
+            let now = t0.addingTimeInterval(Double(index))
+            let order = "O-\(index / 2)", status = index % 2 == 0 ? 5 : 7
+            if index % 4 == 3 {
+                let event = try await inbox.record(newEvent(order, status: status, rank: nil), lease: .none, now: now).event
+                let claimed = try await inbox.claimDue(owner: "c", limit: 8, leaseDuration: .seconds(30), now: now)
+                for claimed in claimed where claimed.id != event.id {
+                    #expect(try await inbox.complete(id: claimed.id, owner: "c", now: now))
+                }
+                if claimed.contains(where: { $0.id == event.id }) {
+                    #expect(try await inbox.fail(id: event.id, owner: "c", error: "x", retryAt: now, now: now))
+                }
+            } else {
+                let event = try await inbox.record(newEvent(order, status: status, rank: nil), lease: .always(lease), now: now).event
+                #expect(try await inbox.complete(id: event.id, owner: "w", now: now))
+            }
+            #expect(inbox.tableCapacities == reserved, "a table grew at event \(index)")
+            if inbox.tableCapacities != reserved { break }
+        }
+    }
+
+    /// At capacity every record evicts the oldest completion, mostly the
+    /// log's oldest event, and every completion ends the earliest lease:
+    /// the log and the lease queue drop those as they go. Failed (log, then
+    /// leases) while both kept them until they held twice the events plus
+    /// 1,024 and a whole-queue tidy cleared them: over 100 ms at 100,000
+    /// events, both loops waiting on the lock.
+    @Test func theLogAndTheLeaseQueueShedWhatIsOverAsTheyGo() async throws {
+        let inbox = MemoryInbox(capacity: 400)
+        let lease = Lease(owner: "w", duration: .seconds(30))
+        var longestLog = 0, longestTimed = 0
+        for index in 0..<5_000 {
+            let now = t0.addingTimeInterval(Double(index))
+            let event = try await inbox.record(newEvent("O-\(index)"), lease: .always(lease), now: now).event
+            #expect(try await inbox.complete(id: event.id, owner: "w", now: now))
+            let lengths = inbox.queueLengths
+            longestLog = max(longestLog, lengths.log)
+            longestTimed = max(longestTimed, lengths.timed)
+        }
+        #expect(inbox.count == 400)
+        #expect(longestLog <= 400 + 1_024, "the log reached \(longestLog) tickets")
+        #expect(longestTimed <= 1, "the lease queue reached \(longestTimed) entries")
+        // Listings still see exactly the live events, in receipt order.
+        let newest = try await inbox.list(EventFilter(limit: 3, newestFirst: true)).map(\.orderNo)
+        #expect(newest == ["O-4999", "O-4998", "O-4997"])
+        let oldest = try await inbox.list(EventFilter(limit: 2)).map(\.orderNo)
+        #expect(oldest == ["O-4600", "O-4601"])
+    }
+
     /// The due queue takes a retry out of its timed queue once a claim's
     /// clock passes its time; a later claim with an earlier clock (workers'
     /// clocks are read before they take the lock) must put it back, not
