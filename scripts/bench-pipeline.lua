@@ -75,5 +75,6 @@ function done(summary, latency, requests)
     io.write(string.format("socket_errors %d\n", e.connect + e.read + e.write + e.timeout))
     io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
     io.write(string.format("p99_ms %.2f\n", latency:percentile(99) / 1000))
+    io.write(string.format("p999_ms %.2f\n", latency:percentile(99.9) / 1000))
     io.write(string.format("max_ms %.2f\n", latency.max / 1000))
 end
