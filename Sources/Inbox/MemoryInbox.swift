@@ -12,6 +12,9 @@ import Locking
 /// `503`). Completed events also go when the webhook server's retention
 /// sweep prunes them (`keepCompleted`), as in every store. A forgotten
 /// event's key is free again: size both beyond TrustPay's redelivery window.
+/// Its tables are sized for `capacity` events (up to ``reservationLimit``)
+/// when it is made, so that no callback waits while one grows: address
+/// space until events fill it.
 ///
 /// The handlers' path (record, claim, complete, fail, dead-letter, replay)
 /// costs a few hash lookups and O(log n) heap steps whatever the number of
