@@ -67,7 +67,7 @@ let package = Package(
         // The store contract: events, states, leases, the hot-path and
         // administration protocols, and the in-memory inbox. A leaf: it knows
         // neither the server nor TrustPay's wire format.
-        .target(name: "Inbox", dependencies: ["Durations", "Locking"]),
+        .target(name: "Inbox", dependencies: ["CLinuxSys", "Durations", "Locking"]),
         .target(
             name: "Webhooks",
             dependencies: ["Durations", "Locking", "Deadlines",

@@ -21,5 +21,8 @@ extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *
 // pthread_setname_np likewise (_GNU_SOURCE): threads named for `top -H`
 // and `perf`.
 extern int pthread_setname_np(pthread_t thread, const char *name);
+// getrandom(2) likewise (<sys/random.h>): the kernel's CSPRNG in one call,
+// without opening /dev/urandom.
+extern ssize_t getrandom(void *buffer, size_t length, unsigned int flags);
 
 #endif

@@ -44,6 +44,6 @@ public struct NewInboxEvent: Sendable, Equatable {
         self.receivedAt = receivedAt
     }
 
-    /// A fresh event id: a lower-case UUID.
-    public static func makeID() -> String { UUID().uuidString.lowercased() }
+    /// A fresh event id: a lower-case random (version 4) UUID.
+    public static func makeID() -> String { RandomUUIDs.next().uuidString.lowercased() }
 }
