@@ -15,6 +15,9 @@ struct EventIdentityTests {
                 + #""merchant_refund_no":["RF-2","RF-1"],"reason":""}"#)
         #expect(callback.idempotencyKey == #"["payment",8820250900009,1,"P\"1é",8,["RF-1","RF-2"]]"#)
         #expect(callback.orderReference == #"["payment",8820250900009,1,"P\"1é"]"#)
+        // Both at once (what the pipeline records): the same texts.
+        #expect(callback.identity.idempotencyKey == callback.idempotencyKey)
+        #expect(callback.identity.orderReference == callback.orderReference)
         #expect(
             PaymentCallback.orderReference(merchantID: 8_820_250_900_009, type: .payout, orderNo: "P\"1é")
                 == callback.orderReference)
@@ -24,6 +27,8 @@ struct EventIdentityTests {
         let callback = try payment(#"{"merchant_id":7,"order_no":"A","order_amount":5,"status":2,"reason":""}"#)
         #expect(callback.idempotencyKey == #"["payment",7,0,"A",2,[]]"#)
         #expect(callback.orderReference == #"["payment",7,0,"A"]"#)
+        #expect(callback.identity.idempotencyKey == #"["payment",7,0,"A",2,[]]"#)
+        #expect(callback.identity.orderReference == #"["payment",7,0,"A"]"#)
     }
 
     @Test func aCardKeyIsTheRouteMerchantTypeOrderAndStatus() throws {

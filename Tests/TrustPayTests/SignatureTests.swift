@@ -21,6 +21,39 @@ struct SignatureTests {
         #expect(MD5.canonicalDigest(signedText: Array(text.utf8), secret: secret) == MD5.digest(joined))
     }
 
+    @Test("the text hashed up to its secret, continued with each secret, is the canonical digest; finalized alone, the content hash",
+          arguments: ["", "a=1", "order_no=A&fee=2.50"])
+    func canonicalPrefix(text: String) {
+        let hashed = MD5.canonicalPrefix(signedText: Array(text.utf8))
+        for secret in ["", "s3cr\u{E9}t", "x"] {
+            let digest = MD5.digest(scheme.canonicalBytes(Array(text.utf8), secret: secret))
+            #expect(MD5.matches(hashed, secret: secret, expected: digest))
+            var wrong = digest
+            wrong[15] ^= 1
+            #expect(!MD5.matches(hashed, secret: secret, expected: wrong))
+        }
+        // The prefix is reused for the next secret: trying one must not change it.
+        #expect(MD5.matches(hashed, secret: "x", expected: MD5.digest(scheme.canonicalBytes(Array(text.utf8), secret: "x"))))
+        let contentHash = MD5.hex(MD5.digest(scheme.canonicalBytes(Array(text.utf8), secret: "")))
+        #expect(SignedContent.contentHash(ofHashedText: hashed) == contentHash)
+        #expect(SignedContent.contentHash(ofSignedText: Array(text.utf8), signature: scheme) == contentHash)
+    }
+
+    @Test("zero literals are found as before the byte-reading fast path",
+          arguments: ["0", "-0", "0.00", "-0.000", "0e5", "0E-3", "-0.0e+7", "1", "-1", "9.99", "0.01", "-0.001",
+                      "10", "0e", "--0", "--5", "-", "", "00", "-00.0", "5e-0", "0.0.0"])
+    func zeroLiterals(literal: String) {
+        // The check as it was: first digit after every leading `-`, then the full scan.
+        func reference(_ text: String) -> Bool {
+            var digits = text.utf8.drop { $0 == UInt8(ascii: "-") }.prefix(1).makeIterator()
+            if let first = digits.next(), (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(first) { return false }
+            return NumberLiteral.withLayout(of: text) { bytes, layout in
+                layout.integer.allSatisfy { bytes[$0] == 0x30 } && (layout.fraction ?? 0..<0).allSatisfy { bytes[$0] == 0x30 }
+            } ?? false
+        }
+        #expect(NumberLiteral.isZero(literal) == reference(literal))
+    }
+
     @Test("digests are compared over all sixteen bytes")
     func constantTimeComparison() {
         let a = [UInt8](repeating: 7, count: 16)

@@ -1,3 +1,5 @@
+import Crypto  // Insecure.MD5: the verified text, hashed once
+
 /// The one way a body becomes an authentic callback: decode it under the
 /// rules of ``SignedContent``, find the merchant, verify the signature, then
 /// prove the typed callback is exactly what was signed.
@@ -35,13 +37,14 @@ public struct CallbackAuthenticator: Sendable {
         fields: JSONObject, rawBody: [UInt8], keys: (Int64) -> MerchantKeys?
     ) throws(CallbackRefusal) -> AuthenticCallback<PaymentCallback> {
         let callback: PaymentCallback
+        var renderedBack = JSONObject()
         do throws(CallbackDecodingError) {
-            callback = try PaymentCallback(fields: fields, rawBody: rawBody)
+            callback = try PaymentCallback(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
         } catch {
             throw .undecodable(error)
         }
         guard let merchant = keys(callback.merchantID) else { throw .unknownMerchant }
-        return try authenticate(callback, fields: fields, renderedBack: callback.renderedBack, merchant: merchant)
+        return try authenticate(callback, fields: fields, renderedBack: renderedBack, merchant: merchant)
     }
 
     // MARK: cards
@@ -79,16 +82,18 @@ public struct CallbackAuthenticator: Sendable {
         let secretIndex: Int
         let form: NumberForm
         let verified: [UInt8]
+        let hashedText: Insecure.MD5
         switch signature.match(fields, secrets: merchant.secrets, forms: merchant.forms) {
-        case .success(let match): (secretIndex, form, verified) = match
+        case .success(let match): (secretIndex, form, verified, hashedText) = match
         case .failure(let failure): throw .signature(failure)
         }
-        guard SignedContent.roundTrips(renderedBack, verified: verified, signature: signature, form: form) else {
+        guard SignedContent.roundTrips(
+            renderedBack, fields: fields, verified: verified, signature: signature, form: form) else {
             throw .ambiguousBody
         }
         return AuthenticCallback(
             callback: callback, merchantID: merchant.merchantID, secretIndex: secretIndex, form: form,
-            contentHash: SignedContent.contentHash(ofSignedText: verified, signature: signature))
+            contentHash: SignedContent.contentHash(ofHashedText: hashedText))
     }
 
     private static func object(_ bytes: [UInt8]) throws(CallbackRefusal) -> JSONObject {

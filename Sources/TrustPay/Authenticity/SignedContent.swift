@@ -1,3 +1,5 @@
+import Crypto  // Insecure.MD5
+
 /// The rule that makes a signature mean something: an accepted callback's
 /// meaning comes only from text the signature covers, and two bodies mean
 /// the same event exactly when their signed content is the same.
@@ -18,20 +20,21 @@
 /// 3. **Empties**: a value the signature leaves out (`null`, `""`, zero,
 ///    `false`, `[]`, `{}`) reads as absent, and the identifying fields must be
 ///    present, so an unsigned value can neither add nor change meaning.
-/// 4. **Round trip** (``roundTrips(_:verified:signature:form:)``): after
+/// 4. **Round trip** (``roundTrips(_:fields:verified:signature:form:)``): after
 ///    verification the typed callback is written back into its canonical text,
 ///    which must equal the verified text byte for byte.
 ///
 /// The idempotency key is built from the typed identifying fields, which step
 /// 4 proves render exactly as signed; the content hash is the verified text
-/// itself (``contentHash(ofSignedText:)``).
+/// itself (``contentHash(ofSignedText:signature:)``).
 enum SignedContent {
     /// Refuses names that are not TrustPay's and values that could splice
     /// fields into the canonical text. `sign` is checked like any name; its
     /// value is not signed.
     static func checkShape(_ object: JSONObject, signature: TrustPaySignature) throws(CallbackDecodingError) {
         for member in object {
-            guard isFieldName(member.key.utf8) else { throw .invalidFieldName(member.key) }
+            var name = member.key  // read over its bytes in place, not through the generic UTF8View
+            guard name.withUTF8({ isFieldName($0) }) else { throw .invalidFieldName(member.key) }
         }
         var text: [UInt8] = []
         for member in object where member.key != TrustPaySignature.signKey {
@@ -81,11 +84,59 @@ enum SignedContent {
         }
     }
 
-    /// Whether the typed fields, written back, sign exactly as `verified`.
+    /// Whether the typed fields, written back, sign exactly as `verified`,
+    /// the signed text of `fields` in `form`.
+    ///
+    /// The answer is always the comparison of the two texts. It is first
+    /// reached without building the second text where that is easy: when
+    /// both objects sign the same `key=value` pairs (``signsSamePairs``),
+    /// their texts are equal, since a text is those pairs sorted by their
+    /// (unique) keys' bytes. When they do not, the texts are compared.
     static func roundTrips(
-        _ renderedBack: JSONObject, verified: [UInt8], signature: TrustPaySignature, form: NumberForm
+        _ renderedBack: JSONObject, fields: JSONObject, verified: [UInt8], signature: TrustPaySignature,
+        form: NumberForm
     ) -> Bool {
-        signature.signedText(of: renderedBack, form: form) == verified
+        signsSamePairs(renderedBack, fields, signature: signature, form: form)
+            || signature.signedText(of: renderedBack, form: form) == verified
+    }
+
+    /// Whether `a` and `b` contribute the same `key=value` pairs to their
+    /// signed texts in `form`: every signed member of `a` has a signed member
+    /// of `b` with the same key bytes rendering to the same bytes, and both
+    /// sign as many members. `false` says nothing about the texts.
+    static func signsSamePairs(
+        _ a: JSONObject, _ b: JSONObject, signature: TrustPaySignature, form: NumberForm
+    ) -> Bool {
+        var signed = 0
+        for member in a where member.key != TrustPaySignature.signKey {
+            guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
+            signed += 1
+            guard let position = b.index(forKey: member.key) else { return false }
+            let other = b[position].value
+            guard !TrustPaySignature.isEmptyForSigning(other),
+                rendersAlike(member.value, other, key: member.key, signature: signature, form: form)
+            else { return false }
+        }
+        for member in b where member.key != TrustPaySignature.signKey {
+            if !TrustPaySignature.isEmptyForSigning(member.value) { signed -= 1 }
+        }
+        return signed == 0
+    }
+
+    /// Whether two values of `key` render to the same bytes in `form`.
+    private static func rendersAlike(
+        _ a: JSONValue, _ b: JSONValue, key: String, signature: TrustPaySignature, form: NumberForm
+    ) -> Bool {
+        switch (a, b) {
+        case let (.string(x), .string(y)): return sameBytes(x, y)
+        case let (.number(x), .number(y)) where form == .asTransmitted: return sameBytes(x, y)
+        default:
+            var x: [UInt8] = []
+            var y: [UInt8] = []
+            signature.renderValue(a, of: key, in: form, into: &x)
+            signature.renderValue(b, of: key, in: form, into: &y)
+            return x == y
+        }
     }
 
     /// The content hash of a verified body: the lower-case hex MD5 of its
@@ -93,6 +144,13 @@ enum SignedContent {
     /// verified as transmitted this is the hash earlier releases stored, so a
     /// repeat arriving after an upgrade is still a duplicate.
     static func contentHash(ofSignedText text: [UInt8], signature: TrustPaySignature) -> String {
-        MD5.hex(MD5.canonicalDigest(signedText: text, secret: ""))
+        contentHash(ofHashedText: MD5.canonicalPrefix(signedText: text))
+    }
+
+    /// The same from the verified text already hashed up to its secret
+    /// (``MD5/canonicalPrefix(signedText:)``, which verification computed):
+    /// the empty secret adds nothing, so the hash is that state finalized.
+    static func contentHash(ofHashedText hashed: Insecure.MD5) -> String {
+        MD5.hex(hashed.finalize())
     }
 }

@@ -42,11 +42,18 @@ struct CallbackFields {
         var found: (name: String, value: T)?
         for name in names {
             guard let position = object.index(forKey: name) else { continue }
+            let readBefore = known[position]
             known[position] = true
             let raw = object[position].value
             guard !TrustPaySignature.isEmptyForSigning(raw) else { continue }
             let value = try codec.decode(name, raw)
-            canonical[name] = codec.encode(value, raw)
+            if readBefore {
+                canonical[name] = codec.encode(value, raw)
+            } else {
+                // A member no decoder read before has no canonical field yet:
+                // appended without looking the name up again.
+                canonical.append(absentKey: name, codec.encode(value, raw))
+            }
             if let found {
                 guard found.value == value else { throw .conflictingSpellings(found.name, name) }
             } else {
@@ -73,10 +80,11 @@ struct CallbackFields {
     }
 
     /// ``canonical`` plus the unknown fields as received: what the typed
-    /// callback says was signed.
-    var renderedBack: JSONObject {
+    /// callback says was signed. Takes ``canonical`` over (it is left
+    /// empty), so its members are not copied: the last thing a decoder asks.
+    mutating func takeRenderedBack() -> JSONObject {
         var rendered = canonical
-        rendered.reserveCapacity(object.count)
+        canonical = JSONObject()
         for (position, member) in object.enumerated() where !known[position] {
             rendered.appendIfAbsent(member.key, member.value)
         }

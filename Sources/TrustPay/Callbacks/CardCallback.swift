@@ -81,7 +81,7 @@ public struct CardCallback: DecodableCallback, Sendable, Equatable {
         reason = try reader.optional(["reason"], as: .string) ?? ""
         sign = fields[TrustPaySignature.signKey]?.stringValue
         extra = reader.extra
-        renderedBack = reader.renderedBack
+        renderedBack = reader.takeRenderedBack()
         self.fields = fields
         self.rawBody = rawBody
     }

@@ -20,11 +20,17 @@ extension PaymentCallback {
     /// An Order Query answer read as a callback (``init(orderQueryAnswer:)``)
     /// has no refund numbers, so its key is the callback's for every status
     /// that carries none.
-    public var idempotencyKey: String {
-        var key = Self.orderParts(merchantID: merchantID, type: type, orderNo: orderNo)
-        key.append(status.code)
-        key.append(strings: merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-        return key.text
+    public var idempotencyKey: String { identity.idempotencyKey }
+
+    /// ``idempotencyKey`` and ``orderReference`` together: the key starts
+    /// with the reference's parts, written once (every recorded callback
+    /// needs both).
+    package var identity: (idempotencyKey: String, orderReference: String) {
+        var parts = Self.orderParts(merchantID: merchantID, type: type, orderNo: orderNo)
+        let reference = parts.text
+        parts.append(status.code)
+        parts.append(strings: merchantRefundNos.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        return (parts.text, reference)
     }
 
     /// The order across its status changes: (merchant, order type, `order_no`).

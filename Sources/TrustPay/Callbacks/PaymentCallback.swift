@@ -40,12 +40,17 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
     public let fields: JSONObject
     /// The body the fields were parsed from.
     public let rawBody: [UInt8]
-    /// The typed fields written back, for the round-trip check.
-    let renderedBack: JSONObject
-
 
     /// Decodes fields already parsed (e.g. while verifying the signature) from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
+        var renderedBack = JSONObject()
+        try self.init(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
+    }
+
+    /// The same, handing back the typed fields written back for the round
+    /// trip (``SignedContent``). Not kept in the callback: it is needed once,
+    /// and every copy of the callback would retain it and every release free it.
+    init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout JSONObject) throws(CallbackDecodingError) {
         try SignedContent.checkShape(fields, signature: TrustPaySignature())
         var reader = CallbackFields(fields)
         type = OrderType(rawValue: try reader.optional(["type"], as: .integer("an integer")) ?? 0)
@@ -62,7 +67,7 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
         merchantRefundNos = try reader.optional(["merchant_refund_no", "merchantRefundNo"], as: .stringList) ?? []
         sign = fields[TrustPaySignature.signKey]?.stringValue
         extra = reader.extra
-        renderedBack = reader.renderedBack
+        renderedBack = reader.takeRenderedBack()
         self.fields = fields
         self.rawBody = rawBody
     }

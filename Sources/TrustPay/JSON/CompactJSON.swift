@@ -98,10 +98,16 @@ struct CompactJSONArray {
         out.append(contentsOf: nested.out)
     }
 
+    /// The array closed, as text: written straight into the string's
+    /// storage (the parts stay open for more).
     var text: String {
-        var out = out
-        out.append(UInt8(ascii: "]"))
-        return String(decoding: out, as: UTF8.self)
+        out.withUnsafeBufferPointer { parts in
+            String(unsafeUninitializedCapacity: parts.count + 1) { text in
+                _ = text.initialize(fromContentsOf: parts)
+                text[parts.count] = UInt8(ascii: "]")
+                return parts.count + 1
+            }
+        }
     }
 
     private mutating func separate() {

@@ -95,6 +95,18 @@ public struct JSONObject: Sendable, Equatable {
         return true
     }
 
+    /// Appends a member whose key the caller knows is not present yet,
+    /// without looking it up (checked in debug builds).
+    mutating func append(absentKey key: String, _ value: JSONValue) {
+        guard positions == nil, members.count < Self.linearLimit else {
+            let appended = appendIfAbsent(key, value)
+            assert(appended, "append(absentKey:) of a present key \"\(key)\"")
+            return
+        }
+        assert(index(forKey: key) == nil, "append(absentKey:) of a present key \"\(key)\"")
+        members.append(Member(key: key, value: value))
+    }
+
     /// The value for `key`. Setting a new key appends it; setting an existing
     /// key replaces its value in place; setting `nil` removes the member.
     public subscript(key: String) -> JSONValue? {

@@ -7,7 +7,10 @@
 /// Equality is exact: strings, keys and number literals compare by their UTF-8
 /// bytes, so `1.0 != 1` and two canonically-equivalent but differently encoded
 /// strings are different values, just as they would sign differently.
-public indirect enum JSONValue: Sendable, Equatable {
+// Not `indirect`: arrays and objects keep their elements on the heap anyway,
+// and an indirect enum put every value, each string and number too, in a
+// box of its own (an allocation and its reference counting per field).
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number literal exactly as transmitted, e.g. `"20.00"` or `"-1e3"`.

@@ -43,8 +43,13 @@ struct NumberLiteral {
     static func isZero(_ text: String) -> Bool {
         // A literal whose first digit is not `0` is never zero (valid or not):
         // most numbers are answered without scanning them.
-        var digits = text.utf8.drop { $0 == UInt8(ascii: "-") }.prefix(1).makeIterator()
-        if let first = digits.next(), (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(first) { return false }
+        // (Read through the string's own iterator: a `drop(while:)` view cost
+        // more than the rest of the check. Past more than one `-` the literal
+        // is invalid, which the scan below answers with `false` as well.)
+        var bytes = text.utf8.makeIterator()
+        var first = bytes.next()
+        if first == UInt8(ascii: "-") { first = bytes.next() }
+        if let first, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(first) { return false }
         return withLayout(of: text) { bytes, layout in
             layout.integer.allSatisfy { bytes[$0] == 0x30 } && (layout.fraction ?? 0..<0).allSatisfy { bytes[$0] == 0x30 }
         } ?? false

@@ -12,6 +12,17 @@ enum MD5 {
     /// `secret=<secret>`: TrustPay's canonical string, hashed without
     /// joining it into one more buffer first.
     static func canonicalDigest(signedText: [UInt8], secret: String) -> [UInt8] {
+        var md5 = canonicalPrefix(signedText: signedText)
+        update(&md5, with: secret)
+        return md5.finalize().withUnsafeBytes { Array($0) }
+    }
+
+    /// The hash of the canonical string up to its secret: `signedText`, then
+    /// `&` unless it is empty, then `secret=`. Each secret tried continues a
+    /// copy of it (the text is hashed once however many secrets a merchant
+    /// has), and finalized as it is, with the empty secret, it is the
+    /// content hash (``SignedContent/contentHash(ofSignedText:signature:)``).
+    static func canonicalPrefix(signedText: [UInt8]) -> Insecure.MD5 {
         var md5 = Insecure.MD5()
         signedText.withUnsafeBytes { md5.update(bufferPointer: $0) }
         let separator: StaticString = "&secret="
@@ -20,33 +31,61 @@ enum MD5 {
             let from = signedText.isEmpty ? 1 : 0
             md5.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: text[from...])))
         }
+        return md5
+    }
+
+    /// Whether `prefix` (``canonicalPrefix(signedText:)``) continued with
+    /// `secret` hashes to `expected`, compared in constant time, without
+    /// copying the digest out.
+    static func matches(_ prefix: Insecure.MD5, secret: String, expected: [UInt8]) -> Bool {
+        var md5 = prefix  // copied on write: `prefix` stays for the next secret
+        update(&md5, with: secret)
+        return md5.finalize().withUnsafeBytes { digest in
+            expected.withUnsafeBytes { constantTimeEqual(digest, $0) }
+        }
+    }
+
+    private static func update(_ md5: inout Insecure.MD5, with secret: String) {
         var secret = secret
         secret.withUTF8 { md5.update(bufferPointer: UnsafeRawBufferPointer($0)) }
-        return md5.finalize().withUnsafeBytes { Array($0) }
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+        bytes.withUnsafeBytes(hex)
+    }
+
+    static func hex(_ digest: Insecure.MD5.Digest) -> String {
+        digest.withUnsafeBytes(hex)
+    }
+
+    /// Lower-case hex, written straight into the string's storage.
+    private static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = hexDigit(byte >> 4)
+                out[2 * index + 1] = hexDigit(byte & 0x0F)
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     /// Decodes 32 hex digits of either case; `nil` for anything else.
     static func parseHex(_ text: String) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count == 32 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(16)
-        for pair in stride(from: 0, to: 32, by: 2) {
-            guard let high = nibble(chars[pair]), let low = nibble(chars[pair + 1]) else { return nil }
-            out.append(high << 4 | low)
+        var text = text
+        return text.withUTF8 { chars -> [UInt8]? in
+            guard chars.count == 32 else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(16)
+            for pair in stride(from: 0, to: 32, by: 2) {
+                guard let high = nibble(chars[pair]), let low = nibble(chars[pair + 1]) else { return nil }
+                out.append(high << 4 | low)
+            }
+            return out
         }
-        return out
     }
 
     private static func nibble(_ char: UInt8) -> UInt8? {
@@ -61,6 +100,10 @@ enum MD5 {
     /// Compares two digests touching every byte, so the time taken does not
     /// tell an attacker how many leading bytes of a forged signature were right.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in constantTimeEqual(x, y) } }
+    }
+
+    static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == 16, b.count == 16 else { return false }
         var difference: UInt8 = 0
         for index in 0..<16 {

@@ -1,3 +1,4 @@
+import Crypto  // Insecure.MD5, the hash state carried from verification to the content hash
 import Foundation  // memcmp
 
 /// TrustPay's MD5 signature: checking callbacks and signing outgoing bodies.
@@ -216,10 +217,11 @@ public struct TrustPaySignature: Sendable {
         }
     }
 
-    /// The secret and form that verify, with the signed text they verified.
+    /// The secret and form that verify, with the signed text they verified
+    /// and that text hashed up to its secret (``MD5/canonicalPrefix(signedText:)``).
     func match(
         _ fields: JSONObject, secrets: [String], forms: [NumberForm]
-    ) -> Result<(secretIndex: Int, form: NumberForm, signedText: [UInt8]), SignatureFailure> {
+    ) -> Result<(secretIndex: Int, form: NumberForm, signedText: [UInt8], hashedText: Insecure.MD5), SignatureFailure> {
         guard !secrets.isEmpty else { return .failure(.noSecretConfigured) }
         let received: [UInt8]
         switch Self.receivedDigest(in: fields) {
@@ -227,15 +229,23 @@ public struct TrustPaySignature: Sendable {
         case .failure(let failure): return .failure(failure)
         }
         let forms = forms.isEmpty ? [.asTransmitted] : forms
-        // Each form's text is built when first needed: a callback signed as
-        // transmitted with the current secret costs one rendering, not three.
-        var texts = [[UInt8]?](repeating: nil, count: forms.count)
+        // Each form's text is built and hashed when first needed: a callback
+        // signed as transmitted with the current secret costs one rendering,
+        // not three, and each further secret hashes only itself.
+        var texts = [(text: [UInt8], hashed: Insecure.MD5)?](repeating: nil, count: forms.count)
         for (secretIndex, secret) in secrets.enumerated() {
             for (index, form) in forms.enumerated() {
-                let text = texts[index] ?? signedText(of: fields, form: form)
-                texts[index] = text
-                if MD5.constantTimeEqual(MD5.canonicalDigest(signedText: text, secret: secret), received) {
-                    return .success((secretIndex, form, text))
+                let text: [UInt8]
+                let hashed: Insecure.MD5
+                if let known = texts[index] {
+                    (text, hashed) = known
+                } else {
+                    text = signedText(of: fields, form: form)
+                    hashed = MD5.canonicalPrefix(signedText: text)
+                    texts[index] = (text, hashed)
+                }
+                if MD5.matches(hashed, secret: secret, expected: received) {
+                    return .success((secretIndex, form, text, hashed))
                 }
             }
         }

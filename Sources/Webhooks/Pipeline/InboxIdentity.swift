@@ -59,10 +59,11 @@ extension NewInboxEvent {
         _ callback: PaymentCallback, contentHash: String, source: EventSource = .callback, rawBody: [UInt8],
         receivedAt: Date
     ) -> NewInboxEvent {
-        NewInboxEvent(
-            key: .payment(callback), contentHash: contentHash, kind: .payment, merchantID: callback.merchantID,
-            orderType: callback.type.rawValue, orderNo: callback.orderNo, status: callback.status.code,
-            order: .payment(callback), statusRank: OrderProgress.rank(of: callback.status), source: source,
+        let identity = callback.identity
+        return NewInboxEvent(
+            key: IdempotencyKey(rawValue: identity.idempotencyKey), contentHash: contentHash, kind: .payment,
+            merchantID: callback.merchantID, orderType: callback.type.rawValue, orderNo: callback.orderNo,
+            status: callback.status.code, order: OrderReference(rawValue: identity.orderReference), statusRank: OrderProgress.rank(of: callback.status), source: source,
             rawBody: rawBody, receivedAt: receivedAt)
     }
 

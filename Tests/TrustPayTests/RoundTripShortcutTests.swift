@@ -1,0 +1,80 @@
+import Testing
+@testable import TrustPay
+
+/// `SignedContent.roundTrips` answers "do the two objects sign the same
+/// text?" first by comparing their signed pairs, and only then by building
+/// the second text. The answer must be exactly the comparison of the texts.
+@Suite("Round trip: the pair shortcut agrees with the texts")
+struct RoundTripShortcutTests {
+    let scheme = TrustPaySignature()
+
+    private func agrees(_ renderedBack: JSONObject, _ fields: JSONObject, form: NumberForm) -> Bool {
+        let verified = scheme.signedText(of: fields, form: form)
+        let texts = scheme.signedText(of: renderedBack, form: form) == verified
+        return SignedContent.roundTrips(renderedBack, fields: fields, verified: verified, signature: scheme, form: form)
+            == texts
+    }
+
+    @Test(arguments: NumberForm.allCases)
+    func handPickedPairs(form: NumberForm) {
+        let cases: [(back: JSONObject, fields: JSONObject)] = [
+            (["a": "1", "b": 2], ["b": 2, "a": "1", "sign": "x"]),  // same pairs, other order, sign ignored
+            (["a": "1", "b": "2"], ["a": "1&b=2"]),  // a value standing for a pair: same text, other pairs
+            (["a": "1&b=2"], ["a": "1", "b": "2"]),
+            (["a": "1"], ["a": "2"]),
+            (["a": "1"], ["a": "1", "c": ""]),  // an unsigned member on one side only
+            (["a": "1", "c": 0], ["a": "1"]),
+            (["a": "1"], ["a": "1", "b": "2"]),  // a signed member on one side only
+            (["a": "1", "b": "2"], ["a": "1"]),
+            (["fee": "2.50"], ["fee": .number("2.50")]),  // another kind, the same rendering as transmitted
+            (["fee": .number("2.5")], ["fee": .number("2.50")]),  // the same amount, another literal
+            (["order_amount": .number("106.00")], ["order_amount": .number("106")]),
+            (["x": ["RF-1"]], ["x": "[\"RF-1\"]"]),  // an array and the string of its JSON
+            ([:], [:]),
+            ([:], ["a": nil, "b": false]),
+        ]
+        for (back, fields) in cases {
+            #expect(agrees(back, fields, form: form), "\(back.compactJSON) against \(fields.compactJSON)")
+        }
+        // The shortcut alone would refuse the spliced pair; the answer comes from the texts.
+        #expect(!SignedContent.signsSamePairs(["a": "1", "b": "2"], ["a": "1&b=2"], signature: scheme, form: form))
+        #expect(SignedContent.roundTrips(
+            ["a": "1", "b": "2"], fields: ["a": "1&b=2"], verified: scheme.signedText(of: ["a": "1&b=2"], form: form),
+            signature: scheme, form: form))
+    }
+
+    @Test("generated objects and their edits: the answer is the comparison of the texts")
+    func generatedPairs() {
+        var shortcutTaken = 0
+        for seed in 0..<UInt64(3_000) {
+            var generator = PayloadGenerator(seed: seed)
+            let fields = generator.object()
+            var back = fields
+            switch generator.int(0...5) {
+            case 0: break
+            case 1: back[generator.key()] = generator.value()  // replaced or added
+            case 2: if let key = fields.keys.first { back[key] = nil }
+            case 3:  // the same members in reverse order
+                back = JSONObject()
+                for member in fields.reversed() { back[member.key] = member.value }
+            case 4: if let member = fields.first { back[member.key] = .string(scheme.signedTextValue(member)) }
+            default: back = generator.object()
+            }
+            let form = NumberForm.allCases[generator.int(0...(NumberForm.allCases.count - 1))]
+            #expect(agrees(back, fields, form: form), "seed \(seed): \(back.compactJSON) against \(fields.compactJSON)")
+            if SignedContent.signsSamePairs(back, fields, signature: scheme, form: form) { shortcutTaken += 1 }
+        }
+        // Both ways through `roundTrips` are exercised.
+        #expect(shortcutTaken > 500)
+        #expect(shortcutTaken < 2_900)
+    }
+}
+
+extension TrustPaySignature {
+    /// A member's value as it appears after `key=` in the signed text.
+    fileprivate func signedTextValue(_ member: JSONObject.Member) -> String {
+        var out: [UInt8] = []
+        renderValue(member.value, of: member.key, in: .asTransmitted, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
