@@ -4,7 +4,8 @@ import Testing
 
 /// Event ids are written from the UUID's bytes, not through `uuidString`:
 /// the text must stay what `uuidString.lowercased()` gives (stores, the
-/// console and merchants' logs hold such ids).
+/// console and merchants' logs hold such ids). Their randomness is drawn
+/// from the kernel in bulk.
 @Suite struct EventIDTests {
     @Test func isTheLowerCaseUUIDStringOfTheSameUUID() {
         for _ in 0..<2_000 {
@@ -31,5 +32,16 @@ import Testing
             seen.insert(id)
         }
         #expect(seen.count == 2_000)
+    }
+
+    /// Their random bytes come from the kernel 4 KiB at a time
+    /// (``RandomUUIDs``), not through `UUID()`, which opened, read and closed
+    /// `/dev/urandom` for each id. Failed with `UUID()`: no draw was made.
+    @Test func drawTheKernelsRandomnessOncePer256Ids() {
+        // Other tests make ids meanwhile: the count is a lower bound.
+        let before = RandomUUIDs.draws
+        for _ in 0..<2_560 { _ = NewInboxEvent.makeID() }
+        let draws = RandomUUIDs.draws - before
+        #expect(draws >= 9, "2,560 ids used \(draws) draws of 4 KiB")
     }
 }
