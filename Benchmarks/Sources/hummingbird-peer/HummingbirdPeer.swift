@@ -78,9 +78,17 @@ final class GRDBInbox: Inbox {
     private let pool: DatabasePool
 
     init(path: String) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        pool = try DatabasePool(path: path)
+        // Set on the writer once the pool is open: `DatabasePool` sets up WAL
+        // mode after `prepareDatabase` and sets `synchronous = NORMAL` then,
+        // so a `prepareDatabase` pragma is overridden and commits were not
+        // fsynced (strace: 39 fdatasync for 5,805 callbacks; BENCHMARKS.md
+        // session 10). Read back, so that the peer cannot run without it.
+        let synchronous = try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+        }
+        guard synchronous == 2 else { throw Options.Invalid("the GRDB writer did not take synchronous = FULL") }
         try pool.write { db in
             try db.execute(
                 sql: """
