@@ -64,6 +64,11 @@ public final class GroupCommitWriter: Sendable {
             open: {
                 let connection = try SQLiteConnection(path: path, configuration: configuration)
                 try connection.execute("PRAGMA cache_size=-\(max(1, configuration.writerCacheKiB))")
+                // Each request's SAVEPOINT keeps the pages it changes in a
+                // statement journal. On disk (the default past 64 KiB) that
+                // journal was written and never truncated: about five 4 KiB
+                // pwrites per WAL frame, half the writer's time in the kernel.
+                try connection.execute("PRAGMA temp_store=MEMORY")
                 try migrator?.migrate(connection)
                 return connection
             },

@@ -18,6 +18,15 @@ import TrustPayWebhooksTesting
         await small.close()
     }
 
+    /// Every request runs in a SAVEPOINT whose statement journal, kept in a
+    /// temporary file, cost the writer five 4 KiB pwrites per WAL frame.
+    @Test func theWritersStatementJournalsStayInMemory() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database())
+        #expect(try await writer.write { db in try db.query("PRAGMA temp_store")[0][0].int64 } == 2)
+        await writer.close()
+    }
+
     @Test func aFailingRequestRollsBackAloneAndTheRestOfItsBatchCommits() async throws {
         let directory = try TemporaryDirectory()
         let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))
