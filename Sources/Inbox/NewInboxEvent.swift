@@ -44,9 +44,9 @@ public struct NewInboxEvent: Sendable, Equatable {
         self.receivedAt = receivedAt
     }
 
-    /// A fresh event id: a lower-case random (version 4) UUID (from the
-    /// pool of `RandomUUIDs`), as `uuidString.lowercased()` writes it.
-    public static func makeID() -> String { idText(RandomUUIDs.next()) }
+    /// A fresh event id: a lower-case time-ordered (version 7) UUID (see
+    /// `EventUUIDs`), as `uuidString.lowercased()` writes it.
+    public static func makeID() -> String { idText(EventUUIDs.next()) }
 
     /// `uuid`'s text in lower case (`8-4-4-4-12` hex digits), written from
     /// its bytes: `uuidString` formats through `snprintf` in upper case and
