@@ -7,7 +7,7 @@ import Darwin
 /// A FIFO that threads outside Swift concurrency block on (a POSIX mutex
 /// and condition variable): the handler executor's jobs and the SQLite
 /// connection threads' requests. Pops are amortised O(1).
-package final class BlockingQueue<Job>: @unchecked Sendable {
+package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let nonEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
@@ -17,6 +17,7 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
     /// Threads in `pthread_cond_wait`, so that `wake(upTo:)` signals no more
     /// than it can wake.
     private var sleepers = 0
+    private var signals = 0
 
     package init() {
         pthread_mutex_init(mutex, nil)
@@ -33,14 +34,20 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
     /// Appends `job`; false, leaving it out, once the queue is closed.
     /// With `wakingAThread` false no waiting thread is woken: the caller
     /// batches wake-ups for many pushes with ``wake(upTo:)``, and until then
-    /// the job waits unless a thread comes by for another.
+    /// the job waits unless a thread comes by for another. Inside
+    /// ``DeferredWakes/during(_:)`` the wake-up waits for the burst's end.
     @discardableResult
     package func push(_ job: Job, wakingAThread: Bool = true) -> Bool {
+        let burst = wakingAThread ? DeferredWakes.current : nil
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !closed else { return false }
         jobs.append(job)
-        if wakingAThread && sleepers > 0 { pthread_cond_signal(nonEmpty) }
+        if let burst {
+            burst.note(self)
+        } else if wakingAThread && sleepers > 0 {
+            signal()
+        }
         return true
     }
 
@@ -50,10 +57,24 @@ package final class BlockingQueue<Job>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         let wakes = min(count, sleepers, jobs.count - head)
         if wakes == sleepers && wakes > 1 {
+            signals += 1
             pthread_cond_broadcast(nonEmpty)
         } else {
-            for _ in 0..<max(0, wakes) { pthread_cond_signal(nonEmpty) }
+            for _ in 0..<max(0, wakes) { signal() }
         }
+    }
+
+    /// Signals the condition (the mutex held), counted for tests.
+    private func signal() {
+        signals += 1
+        pthread_cond_signal(nonEmpty)
+    }
+
+    /// Signals and broadcasts sent to waiting threads so far (for tests).
+    package var wakeUps: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return signals
     }
 
     /// Waits for a job and takes the oldest; nil once closed and empty.

@@ -135,7 +135,10 @@ public final class GroupCommitWriter: Sendable {
         counts.commits = failure == nil ? 1 : 0
         counts.largestBatch = batch.count
         counters.record(counts)
-        for request in batch { request.complete(replacingSuccessWith: failure) }
+        // One wake-up per sleeping handler thread for the whole batch, not one per caller.
+        DeferredWakes.during {
+            for request in batch { request.complete(replacingSuccessWith: failure) }
+        }
     }
 }
 

@@ -26,6 +26,37 @@ import TrustPayWebhooksTesting
         try await eventually("both threads waiting again") { queue.sleepingCount == 2 }
     }
 
+    /// A burst of pushes inside `DeferredWakes.during` (the SQLite writer
+    /// resuming a batch's callers) wakes each sleeping thread once, at its
+    /// end, instead of once per push. Failed without the burst: the ten
+    /// pushes signalled inside it.
+    @Test func aBurstOfPushesWakesTheSleepersOnceAtItsEnd() async throws {
+        let queue = BlockingQueue<Int>()
+        let other = BlockingQueue<Int>()
+        let taken = Locked<[Int]>([])
+        for target in [queue, queue, other] {
+            Thread {
+                while let job = target.take() { taken.withLock { $0.append(job) } }
+            }.start()
+        }
+        defer { queue.close(); other.close() }
+        try await eventually("three threads waiting") { queue.sleepingCount == 2 && other.sleepingCount == 1 }
+        let signalsInside = DeferredWakes.during {
+            for job in 1...10 { queue.push(job) }
+            other.push(11)
+            return queue.wakeUps + other.wakeUps
+        }
+        #expect(signalsInside == 0)
+        // Both of `queue`'s sleepers at once, and `other`'s one.
+        #expect(queue.wakeUps == 1 && other.wakeUps == 1)
+        try await eventually("every job taken") { taken.withLock { $0.sorted() == Array(1...11) } }
+        // Outside a burst a push wakes a sleeper as before.
+        try await eventually("the threads waiting again") { queue.sleepingCount == 2 }
+        queue.push(12)
+        #expect(queue.wakeUps == 2)
+        try await eventually("the last job taken") { taken.withLock { $0.contains(12) } }
+    }
+
     @Test func aClosedQueueRefusesQuietPushesToo() {
         let queue = BlockingQueue<Int>()
         queue.close()
