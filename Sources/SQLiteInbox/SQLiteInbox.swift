@@ -13,10 +13,10 @@ import Synchronization
 ///   its transaction has committed. With `synchronous: .full` (the default)
 ///   an acknowledged callback survives a crash and a power loss; `.normal`
 ///   keeps it across a crash but may lose the last ones on power loss.
-/// - The idempotency key is UNIQUE and each `record` is one INSERT that
-///   reads what it needs in the same statement (see `insertion`), under the
-///   write lock, so de-duplication is atomic; the order's last status is
-///   updated in that same transaction.
+/// - The idempotency key is UNIQUE and each `record` is one read of the
+///   event's order and one INSERT (see `orderReading` and `insertion`) in
+///   one write, under the write lock, so de-duplication is atomic; the
+///   order's last status is updated in that same transaction.
 /// - Reads (`event`, `list`, `checkAvailability`) run on a pool of read-only
 ///   connections beside the writer (WAL mode).
 /// - Any failure of the database (cannot open, I/O error, disk full, busy
@@ -115,14 +115,15 @@ public final class SQLiteInbox: InboxAdministration {
         }
     }
 
-    /// One INSERT decides everything a new event needs and writes it: the
-    /// unique key answers a repeat (nothing is inserted), the order's last
-    /// status and, for a conditional lease, whether an event of its order is
-    /// unfinished are read in the same statement, and a reconciled event of
-    /// its order and status keeps it out. Only when nothing was inserted
-    /// are the stored rows read, to tell which case it was. Two more
-    /// statements, a read of what the insert computed by its rowid and the
-    /// upsert of the order's last status, and no lookup before the insert.
+    /// One read of the event's order and one INSERT decide everything a new
+    /// event needs and write it: the read tells, by two index probes,
+    /// whether a reconciled event of its order and status keeps it out and,
+    /// for a conditional lease, whether an event of its order is
+    /// unfinished; the unique key answers a repeat (nothing is inserted),
+    /// and the insert reads the order's last status itself. Only when
+    /// nothing was inserted are the stored rows read, to tell which case it
+    /// was. Two more statements: a read of what the insert computed by its
+    /// rowid, and the upsert of the order's last status.
     private static func record(
         _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
@@ -132,15 +133,22 @@ public final class SQLiteInbox: InboxAdministration {
             case .always: 1
             case .ifFirstOfOrder: 2
             }
+        let order = try db.query(
+            orderReading, .text(new.order.rawValue), .integer(Int64(new.status)), .integer(mode),
+            .text(new.source.rawValue))
+        guard let read = order.first, let granted = read[0].int64, let reconciled = read[1].int64 else {
+            throw StoreError.unavailable("the order of the event \(new.id) could not be read")
+        }
+        guard reconciled == 0 else { return try notInserted(new, now: now, on: db) }
         let inserted = try db.execute(
             insertion,
             parameters: [
                 .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
                 .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
                 .integer(Int64(new.status)), .text(new.order.rawValue), new.statusRank.map { .integer(Int64($0)) } ?? .null,
-                .blob(new.rawBody), .time(new.receivedAt), .integer(mode), lease.lease.map { .text($0.owner) } ?? .null,
+                .blob(new.rawBody), .time(new.receivedAt), .integer(granted), lease.lease.map { .text($0.owner) } ?? .null,
                 lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
-                .time(now), .text(new.source.rawValue),
+                .time(now), .text(new.source.rawValue), read[2], read[3],
             ])
         guard inserted == 1 else { return try notInserted(new, now: now, on: db) }
         guard let row = try db.query(insertedRow, .integer(db.lastInsertRowID)).first else {
@@ -161,34 +169,47 @@ public final class SQLiteInbox: InboxAdministration {
         return .recorded(event)
     }
 
-    /// The new event's row, unless its key is stored or a reconciled event
-    /// stands for it (see ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9`
-    /// its fields, `?10` its status rank, `?11` the body, `?12` received,
-    /// `?13` the lease request (0 none, 1 always, 2 if first of its order),
-    /// `?14` the lease's owner, `?15` its end, `?16` now, `?17` the source.
-    /// Stale when its rank is below the order's last one. A conditional lease
-    /// is granted when no event of its order is unfinished: the new row is
-    /// the order's last, so that is "no earlier one" (and the hold triggers
-    /// agree: the row is not held).
+    /// What the stored events of a new event's order (`?1`, status `?2`)
+    /// decide: whether a lease asked for as `?3` (0 none, 1 always, 2 if
+    /// first of its order) is granted; whether a reconciled event of its
+    /// order and status keeps it out (or, for an order-query answer, `?4`
+    /// its source, any event of them); the order's last status and rank (or
+    /// nulls). A conditional lease is granted when no event of its order is
+    /// unfinished: the new row will be the order's last, so that is "no
+    /// earlier one" (and the hold triggers agree: the row is not held).
+    /// Read apart from the insert, which is then an INSERT … VALUES: SQLite
+    /// copies the rows of an INSERT … SELECT into a temporary B-tree first
+    /// when the table has triggers or the SELECT reads it, at every record.
+    static let orderReading = """
+        SELECT
+            CASE ?3 WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE NOT EXISTS (
+                SELECT 1 FROM inbox_events INDEXED BY inbox_events_open_by_order
+                WHERE order_ref = ?1 AND \(InboxSchema.isUnfinished))
+            END,
+            EXISTS (
+                SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
+                WHERE order_ref = ?1 AND status = ?2 AND (?4 = 'order-query' OR source = 'order-query')),
+            prior.status, prior.status_rank
+        FROM (SELECT 1) LEFT JOIN order_last_status AS prior ON prior.order_ref = ?1
+        """
+
+    /// The new event's row, unless its key is stored (see
+    /// ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9` its fields,
+    /// `?10` its status rank, `?11` the body, `?12` received, `?13` 1 when
+    /// the lease is granted, `?14` the lease's owner, `?15` its end, `?16`
+    /// now, `?17` the source, `?18` and `?19` the order's last status and
+    /// rank (``orderReading``). Stale when its rank is below the order's
+    /// last one.
     static let insertion = """
         INSERT INTO inbox_events (
             id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
             previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at,
             source)
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-            prior.status, coalesce(?10 < prior.status_rank, 0), ?11, ?12,
-            CASE WHEN leasing.granted THEN 'processing' ELSE 'pending' END,
-            CASE WHEN leasing.granted THEN ?14 END, CASE WHEN leasing.granted THEN ?15 END,
-            leasing.granted, ?16, ?17
-        FROM (
-            SELECT CASE ?13 WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE NOT EXISTS (
-                SELECT 1 FROM inbox_events INDEXED BY inbox_events_open_by_order
-                WHERE order_ref = ?9 AND \(InboxSchema.isUnfinished))
-            END AS granted) AS leasing
-        LEFT JOIN order_last_status AS prior ON prior.order_ref = ?9
-        WHERE NOT EXISTS (
-            SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
-            WHERE order_ref = ?9 AND status = ?8 AND (?17 = 'order-query' OR source = 'order-query'))
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+            ?18, coalesce(?10 < ?19, 0), ?11, ?12,
+            CASE WHEN ?13 THEN 'processing' ELSE 'pending' END,
+            CASE WHEN ?13 THEN ?14 END, CASE WHEN ?13 THEN ?15 END,
+            ?13, ?16, ?17)
         ON CONFLICT (idempotency_key) DO NOTHING
         """
 

@@ -14,18 +14,20 @@ import TestSupport
     /// list of three values or more and for RETURNING. The index of an
     /// order's unfinished events had such a list in its condition, which
     /// SQLite evaluates at every insert and update of an event, and the
-    /// hold triggers repeated it (about 15 per callback with RETURNING).
-    /// Two are left, counted here so that none comes back unnoticed: the
-    /// CHECK on `state`'s five values (migration 1; only a rebuild of the
-    /// table changes it), at every insert and every change of state, and
-    /// the INSERT … SELECT reading its own table, whose row SQLite
-    /// materializes first.
-    @Test func aCallbacksRecordAndCompletionBuildOnlyTheTemporaryBTreesLeft() async throws {
+    /// hold triggers repeated it (about 15 per callback with RETURNING); the
+    /// CHECK on `state`'s five values did too until migration 7, and the
+    /// record was an INSERT … SELECT, whose row SQLite materializes first
+    /// on a table with triggers (now the order is read apart,
+    /// ``orderReading``, and the insert takes VALUES). None
+    /// is left. Failed with 2 for the record and 1 for the completion
+    /// before migration 7 and the separate read.
+    @Test func aCallbacksRecordAndCompletionBuildNoTemporaryBTree() async throws {
         try await withInbox { inbox, _ in
             // Name, SQL, its parameters (bound to NULL: EXPLAIN only compiles), temporary B-trees.
             let statements = [
-                ("record", SQLiteInbox.insertion, 17, 2), ("the recorded row", SQLiteInbox.insertedRow, 1, 0),
-                ("completion", SQLiteInbox.completion, 3, 1),
+                ("the order's events", SQLiteInbox.orderReading, 4, 0), ("record", SQLiteInbox.insertion, 19, 0),
+                ("the recorded row", SQLiteInbox.insertedRow, 1, 0),
+                ("completion", SQLiteInbox.completion, 3, 0),
             ]
             for (name, sql, parameters, expected) in statements {
                 let opcodes = try await inbox.database.read { db in
@@ -82,6 +84,49 @@ import TestSupport
         #expect(try await inbox.complete(id: "first", owner: "w", now: t0))
         #expect(try await held() == [later.event.id], "the first finished: the second is released")
         #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == ["second"])
+        await inbox.close()
+    }
+
+    /// A database of the release before migration 7 gets the CHECK on
+    /// `state` rewritten in place: the same rule (a state outside the five
+    /// is still refused), no temporary B-tree at a change of state, the
+    /// stored events untouched and the file sound.
+    @Test func aVersion6DatabaseGetsTheSameStateCheckWithoutATemporaryBTree() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.database()
+        let old = try await SQLiteDatabase(path: path, migrations: Array(InboxSchema.migrations.prefix(6)))
+        try await old.write { db in
+            try db.execute(
+                """
+                INSERT INTO inbox_events (
+                    id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
+                    is_stale, raw_body, received_at, state, updated_at, source)
+                VALUES ('kept', 'k', 'h', 'payment', 1, 0, 'O-1', 5, 'O-1', 0, x'7b7d', 0, 'pending', 0, 'callback')
+                """)
+        }
+        await old.close()
+
+        let inbox = try await SQLiteInbox.open(path: path)
+        let (definition, integrity, ephemeral) = try await inbox.database.read { db in
+            (try db.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inbox_events'")[0][0].string ?? "",
+             try db.query("PRAGMA integrity_check")[0][0].string,
+             try db.query("EXPLAIN " + SQLiteInbox.completion, parameters: [.null, .null, .null])
+                .count { $0["opcode"]?.string == "OpenEphemeral" })
+        }
+        #expect(definition.contains("CHECK (state = 'pending' OR state = 'processing' OR state = 'waiting-retry' OR "
+                                    + "state = 'completed' OR state = 'dead')"), "\(definition)")
+        #expect(!definition.contains("state IN ("), "\(definition)")
+        #expect(integrity == "ok")
+        #expect(ephemeral == 0)
+        #expect(try await inbox.event(id: "kept")?.state == .pending)
+        await #expect(throws: (any Error).self) {
+            try await inbox.database.write { db in
+                try db.execute("UPDATE inbox_events SET state = 'lost' WHERE id = 'kept'")
+            }
+        }
+        let claimed = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+        #expect(claimed.map(\.id) == ["kept"])
+        #expect(try await inbox.complete(id: "kept", owner: "w", now: t0))
         await inbox.close()
     }
 }
