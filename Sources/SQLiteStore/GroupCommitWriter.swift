@@ -40,6 +40,9 @@ public struct WriterStatistics: Sendable, Hashable {
 /// short, since the whole batch waits for it. Cancelling the awaiting task
 /// does not withdraw a queued write: it may already be committed.
 public final class GroupCommitWriter: Sendable {
+    /// WAL pages after which a COMMIT checkpoints (`PRAGMA wal_autocheckpoint`).
+    static let autocheckpointPages = 4000
+
     /// Requests one batch takes at most unless told otherwise.
     public static let defaultMaxBatch = 512
 
@@ -69,6 +72,12 @@ public final class GroupCommitWriter: Sendable {
                 // journal was written and never truncated: about five 4 KiB
                 // pwrites per WAL frame, half the writer's time in the kernel.
                 try connection.execute("PRAGMA temp_store=MEMORY")
+                // Checkpoints (run by COMMIT, on this thread) every 4,000 WAL
+                // pages instead of SQLite's 1,000: pages written again and
+                // again between two checkpoints are copied once, so 14-17% of
+                // the WAL frames were copied instead of 21-24%, with fewer
+                // fsyncs of the database file. The WAL grows to about 16 MiB.
+                try connection.execute("PRAGMA wal_autocheckpoint=\(Self.autocheckpointPages)")
                 try migrator?.migrate(connection)
                 return connection
             },

@@ -27,6 +27,15 @@ import TrustPayWebhooksTesting
         await writer.close()
     }
 
+    /// The writer checkpoints every 4,000 WAL pages, not SQLite's 1,000:
+    /// pages rewritten between checkpoints are copied to the database once.
+    @Test func theWriterCheckpointsEvery4000WALPages() async throws {
+        let directory = try TemporaryDirectory()
+        let writer = try await GroupCommitWriter(path: directory.database())
+        #expect(try await writer.write { db in try db.query("PRAGMA wal_autocheckpoint")[0][0].int64 } == 4000)
+        await writer.close()
+    }
+
     @Test func aFailingRequestRollsBackAloneAndTheRestOfItsBatchCommits() async throws {
         let directory = try TemporaryDirectory()
         let writer = try await GroupCommitWriter(path: directory.database(), migrator: SchemaMigrator([itemsTable]))
