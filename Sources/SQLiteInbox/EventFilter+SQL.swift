@@ -5,6 +5,10 @@ import SQLiteStore
 struct SQLCondition {
     var sql: String
     var parameters: [SQLiteValue]
+    /// The index a statement reading by this condition alone must use
+    /// (`INDEXED BY`), when the planner, without statistics, might pick a
+    /// worse one; dropped when conditions are combined.
+    var index: String? = nil
 
     /// Both conditions.
     static func && (lhs: SQLCondition, rhs: SQLCondition) -> SQLCondition {

@@ -316,8 +316,8 @@ public final class SQLiteInbox: InboxAdministration {
     /// first; only the first unfinished event of each order (not `held`,
     /// see migration 3). Each part is read in index order and cut at `?4`,
     /// so only a few rows are sorted however long the backlog (without
-    /// INDEXED BY the planner may pick the state index and sort every
-    /// pending row).
+    /// INDEXED BY the planner may pick the index of every event by state
+    /// and sort every pending row, every retry or every lease).
     static let dueEvents = """
         SELECT seq FROM (
             SELECT seq, 0 AS due FROM (
@@ -325,12 +325,12 @@ public final class SQLiteInbox: InboxAdministration {
                 WHERE state = 'pending' AND held = 0 AND \(firstOpenOfItsOrder) ORDER BY seq LIMIT ?4)
             UNION ALL
             SELECT seq, due FROM (
-                SELECT seq, next_attempt_at AS due FROM inbox_events AS c
+                SELECT seq, next_attempt_at AS due FROM inbox_events AS c INDEXED BY inbox_events_retry_due
                 WHERE state = 'waiting-retry' AND next_attempt_at <= ?3 AND held = 0 AND \(firstOpenOfItsOrder)
                 ORDER BY next_attempt_at, seq LIMIT ?4)
             UNION ALL
             SELECT seq, due FROM (
-                SELECT seq, lease_until AS due FROM inbox_events AS c
+                SELECT seq, lease_until AS due FROM inbox_events AS c INDEXED BY inbox_events_lease_end
                 WHERE state = 'processing' AND lease_until <= ?3 AND held = 0 AND \(firstOpenOfItsOrder)
                 ORDER BY lease_until, seq LIMIT ?4)
             ORDER BY due, seq LIMIT ?4)
@@ -479,7 +479,10 @@ public final class SQLiteInbox: InboxAdministration {
     }
 
     static func completed(before date: Date) -> SQLCondition {
-        SQLCondition(sql: "state = 'completed' AND completed_at < ?", parameters: [.time(date)])
+        // Only the completed ones, by completion time (migration 8): the
+        // index of every event by state would read each completed event.
+        SQLCondition(sql: "state = 'completed' AND completed_at < ?", parameters: [.time(date)],
+                     index: "inbox_events_completed")
     }
 
     public func checkAvailability() async throws {
@@ -540,7 +543,9 @@ public final class SQLiteInbox: InboxAdministration {
     /// Only a limit needs the order of receipt; without one any order will do.
     static func deletion(_ condition: SQLCondition, oldestFirst: Bool) -> String {
         let order = oldestFirst ? " ORDER BY seq" : ""
-        return "DELETE FROM inbox_events WHERE seq IN (SELECT seq FROM inbox_events WHERE \(condition.sql)\(order) LIMIT ?)"
+        let index = condition.index.map { " INDEXED BY \($0)" } ?? ""
+        return "DELETE FROM inbox_events WHERE seq IN "
+            + "(SELECT seq FROM inbox_events\(index) WHERE \(condition.sql)\(order) LIMIT ?)"
     }
 
     // MARK: plumbing

@@ -82,6 +82,7 @@ import Webhooks
             var statements: [(String, [SQLiteValue])] = [
                 (SQLiteInbox.dueEvents, [.null, .null, .time(t0), .integer(10)]),
                 (SQLiteInbox.deletion(prune, oldestFirst: false), prune.parameters + [.integer(1000)]),
+                ("SELECT count(*) FROM inbox_events WHERE state = ?", [.text("dead")]),
                 ("SELECT \(EventRows.columns) FROM inbox_events WHERE idempotency_key = ?", [.text("k")]),
             ]
             for filter in filters {
@@ -100,12 +101,20 @@ import Webhooks
                 #expect(tableScans.isEmpty, "a full scan for \(sql): \(plan)")
                 #expect(plan.contains { $0.contains("USING") && $0.contains("INDEX") }, "\(sql): \(plan)")
             }
+            // Pruning reads only completed events, by completion time (migration 8).
+            let prunePlan = try await inbox.database.read { db in
+                try db.query("EXPLAIN QUERY PLAN " + SQLiteInbox.deletion(prune, oldestFirst: false),
+                             parameters: prune.parameters + [.integer(1000)]).compactMap { $0["detail"]?.string }
+            }
+            #expect(prunePlan.contains { $0.contains("USING INDEX inbox_events_completed (completed_at<?)") }, "\(prunePlan)")
         }
     }
 
     /// A backlog of pending events is read in receipt order from its own
     /// index and cut at the limit: no claim sorts the whole backlog, which
-    /// made each claim cost milliseconds with 30,000 events waiting.
+    /// made each claim cost milliseconds with 30,000 events waiting. Retries
+    /// and leases likewise: without INDEXED BY, after migration 8, the
+    /// planner sorted every event in their state.
     @Test func claimsReadPendingEventsInIndexOrderWithoutSortingThem() async throws {
         try await withInbox { inbox, _ in
             // Lines "PARENT DETAIL": the steps under one parent run together.
@@ -116,11 +125,17 @@ import Webhooks
                         return "\(parent) \(detail)"
                     }
             }
-            let pending = plan.first { $0.hasSuffix(" SCAN c USING INDEX inbox_events_pending") }
-            #expect(pending != nil, "pending events not read from their index: \(plan)")
-            let parent = pending?.split(separator: " ").first
-            let siblings = plan.filter { $0.split(separator: " ").first == parent }
-            #expect(!siblings.contains { $0.contains("TEMP B-TREE") }, "pending events sorted: \(siblings)")
+            // Pending events, retries that fell due and expired leases, each
+            // read in order from an index of their own (migrations 2 and 8).
+            for (part, step) in [("pending events", " SCAN c USING INDEX inbox_events_pending"),
+                                 ("retries", " SEARCH c USING INDEX inbox_events_retry_due (next_attempt_at<?)"),
+                                 ("leases", " SEARCH c USING INDEX inbox_events_lease_end (lease_until<?)")] {
+                let read = plan.first { $0.hasSuffix(step) }
+                #expect(read != nil, "\(part) not read from their index: \(plan)")
+                let parent = read?.split(separator: " ").first
+                let siblings = plan.filter { $0.split(separator: " ").first == parent }
+                #expect(!siblings.contains { $0.contains("TEMP B-TREE") }, "\(part) sorted: \(siblings)")
+            }
             // Whether an earlier event of the order is unfinished: one index probe per candidate, in each part.
             let probes = plan.filter { $0.hasSuffix(" SEARCH earlier USING INDEX inbox_events_open_by_order (order_ref=? AND seq<?)") }
             #expect(probes.count == 3, "the order check is not an index probe: \(plan)")
