@@ -11,17 +11,16 @@ enum EventRows {
         completed_at, dead_at, attempts, last_error, conflicts, source
         """
 
-    /// What `record` RETURNs of the row it inserted: the columns the
-    /// statement computed. The rest is the new event it has in hand; reading
-    /// those back (and the body) cost the writer thread a String per column
-    /// and a lookup by name per field for every callback.
-    static let insertedColumns = "previous_status, is_stale, state, lease_owner, lease_until, attempts"
+    /// The columns of a new event that the store decides (from the order's
+    /// stored events and the lease asked for), in the order `record` binds
+    /// them; the rest is the new event it has in hand. `record` builds the
+    /// event it returns from them instead of reading the row back.
+    static let decidedColumns = "previous_status, is_stale, state, lease_owner, lease_until, attempts"
 
     /// The event `record` inserted: `new` as stored (times to the
-    /// millisecond) with a row of ``insertedColumns``.
-    static func inserted(_ new: NewInboxEvent, row: SQLiteRow) throws(UnreadableRow) -> InboxEvent {
+    /// millisecond) with the values of ``decidedColumns``.
+    static func inserted(_ new: NewInboxEvent, decided values: [SQLiteValue]) throws(UnreadableRow) -> InboxEvent {
         do throws(UnreadableRow.Reason) {
-            let values = row.values
             guard values.count == 6 else { throw .missing(column: "the inserted event's columns") }
             let previousStatus: Int?
             switch values[0] {

@@ -120,10 +120,9 @@ public final class SQLiteInbox: InboxAdministration {
     /// whether a reconciled event of its order and status keeps it out and,
     /// for a conditional lease, whether an event of its order is
     /// unfinished; the unique key answers a repeat (nothing is inserted),
-    /// and the insert reads the order's last status itself. Only when
-    /// nothing was inserted are the stored rows read, to tell which case it
-    /// was. Two more statements: a read of what the insert computed by its
-    /// rowid, and the upsert of the order's last status.
+    /// and the read gives the order's last status too. Only when nothing
+    /// was inserted are the stored rows read, to tell which case it was. One
+    /// more statement: the upsert of the order's last status.
     private static func record(
         _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
@@ -135,26 +134,27 @@ public final class SQLiteInbox: InboxAdministration {
             }
         let order = try db.query(
             orderReading, .text(new.order.rawValue), .integer(Int64(new.status)), .integer(mode),
-            .text(new.source.rawValue))
+            .text(new.source.rawValue), new.statusRank.map { .integer(Int64($0)) } ?? .null)
         guard let read = order.first, let granted = read[0].int64, let reconciled = read[1].int64 else {
             throw StoreError.unavailable("the order of the event \(new.id) could not be read")
         }
         guard reconciled == 0 else { return try notInserted(new, now: now, on: db) }
+        let leaseOwner: SQLiteValue = granted == 0 ? .null : lease.lease.map { .text($0.owner) } ?? .null
+        let leaseUntil: SQLiteValue =
+            granted == 0 ? .null : lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null
+        // The columns the store decides, as the insert writes them: the
+        // event returned is built from these, not read back.
+        let decided: [SQLiteValue] = [read[2], read[3], .text(granted == 0 ? "pending" : "processing"), leaseOwner,
+                                      leaseUntil, .integer(granted)]
         let inserted = try db.execute(
             insertion,
             parameters: [
                 .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
                 .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
-                .integer(Int64(new.status)), .text(new.order.rawValue), new.statusRank.map { .integer(Int64($0)) } ?? .null,
-                .blob(new.rawBody), .time(new.receivedAt), .integer(granted), lease.lease.map { .text($0.owner) } ?? .null,
-                lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null,
-                .time(now), .text(new.source.rawValue), read[2], read[3],
-            ])
+                .integer(Int64(new.status)), .text(new.order.rawValue),
+            ] + decided + [.blob(new.rawBody), .time(new.receivedAt), .time(now), .text(new.source.rawValue)])
         guard inserted == 1 else { return try notInserted(new, now: now, on: db) }
-        guard let row = try db.query(insertedRow, .integer(db.lastInsertRowID)).first else {
-            throw StoreError.unavailable("the event \(new.id) vanished while recording it")
-        }
-        let event = try EventRows.inserted(new, row: row)
+        let event = try EventRows.inserted(new, decided: decided)
         // A stale event leaves the order where it was; an unranked one moves
         // the status but keeps the last rank.
         try db.execute("""
@@ -169,13 +169,14 @@ public final class SQLiteInbox: InboxAdministration {
         return .recorded(event)
     }
 
-    /// What the stored events of a new event's order (`?1`, status `?2`)
-    /// decide: whether a lease asked for as `?3` (0 none, 1 always, 2 if
-    /// first of its order) is granted; whether a reconciled event of its
-    /// order and status keeps it out (or, for an order-query answer, `?4`
-    /// its source, any event of them); the order's last status and rank (or
-    /// nulls). A conditional lease is granted when no event of its order is
-    /// unfinished: the new row will be the order's last, so that is "no
+    /// What the stored events of a new event's order (`?1`, status `?2`,
+    /// rank `?5`) decide: whether a lease asked for as `?3` (0 none, 1
+    /// always, 2 if first of its order) is granted; whether a reconciled
+    /// event of its order and status keeps it out (or, for an order-query
+    /// answer, `?4` its source, any event of them); the order's last status
+    /// (or null); whether the event is stale (its rank below the order's
+    /// last one). A conditional lease is granted when no event of its order
+    /// is unfinished: the new row will be the order's last, so that is "no
     /// earlier one" (and the hold triggers agree: the row is not held).
     /// Read apart from the insert, which is then an INSERT … VALUES: SQLite
     /// copies the rows of an INSERT … SELECT into a temporary B-tree first
@@ -189,34 +190,22 @@ public final class SQLiteInbox: InboxAdministration {
             EXISTS (
                 SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
                 WHERE order_ref = ?1 AND status = ?2 AND (?4 = 'order-query' OR source = 'order-query')),
-            prior.status, prior.status_rank
+            prior.status, coalesce(?5 < prior.status_rank, 0)
         FROM (SELECT 1) LEFT JOIN order_last_status AS prior ON prior.order_ref = ?1
         """
 
     /// The new event's row, unless its key is stored (see
-    /// ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9` its fields,
-    /// `?10` its status rank, `?11` the body, `?12` received, `?13` 1 when
-    /// the lease is granted, `?14` the lease's owner, `?15` its end, `?16`
-    /// now, `?17` the source, `?18` and `?19` the order's last status and
-    /// rank (``orderReading``). Stale when its rank is below the order's
-    /// last one.
+    /// ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9` its fields;
+    /// `?10`…`?15` what ``orderReading`` decided, in the order of
+    /// ``EventRows/decidedColumns``; `?16` the body, `?17` received, `?18`
+    /// now, `?19` the source.
     static let insertion = """
         INSERT INTO inbox_events (
             id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-            previous_status, is_stale, raw_body, received_at, state, lease_owner, lease_until, attempts, updated_at,
-            source)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-            ?18, coalesce(?10 < ?19, 0), ?11, ?12,
-            CASE WHEN ?13 THEN 'processing' ELSE 'pending' END,
-            CASE WHEN ?13 THEN ?14 END, CASE WHEN ?13 THEN ?15 END,
-            ?13, ?16, ?17)
+            \(EventRows.decidedColumns), raw_body, received_at, updated_at, source)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
         ON CONFLICT (idempotency_key) DO NOTHING
         """
-
-    /// What the insertion computed of the row it inserted, by its `seq`
-    /// (`?1`): read by its key rather than with RETURNING, for which SQLite
-    /// builds a temporary B-tree of the returned rows at every run.
-    static let insertedRow = "SELECT \(EventRows.insertedColumns) FROM inbox_events WHERE seq = ?1"
 
     /// Why nothing was inserted, in the order the contract gives: an
     /// order-query answer matches the first event of its order and status

@@ -25,8 +25,7 @@ import TestSupport
         try await withInbox { inbox, _ in
             // Name, SQL, its parameters (bound to NULL: EXPLAIN only compiles), temporary B-trees.
             let statements = [
-                ("the order's events", SQLiteInbox.orderReading, 4, 0), ("record", SQLiteInbox.insertion, 19, 0),
-                ("the recorded row", SQLiteInbox.insertedRow, 1, 0),
+                ("the order's events", SQLiteInbox.orderReading, 5, 0), ("record", SQLiteInbox.insertion, 19, 0),
                 ("completion", SQLiteInbox.completion, 3, 0),
             ]
             for (name, sql, parameters, expected) in statements {
