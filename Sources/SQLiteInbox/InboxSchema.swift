@@ -8,7 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1, version2, version3, version4, version5, version6, version7, version8]
+    static let migrations = [version1, version2, version3, version4, version5, version6, version7, version8, version9]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -236,6 +236,17 @@ enum InboxSchema {
         CREATE INDEX inbox_events_retry_due ON inbox_events (next_attempt_at, seq) WHERE state = 'waiting-retry';
         CREATE INDEX inbox_events_lease_end ON inbox_events (lease_until, seq) WHERE state = 'processing';
         CREATE INDEX inbox_events_completed ON inbox_events (completed_at) WHERE state = 'completed';
+        """)
+
+    /// A new event's hold is set by `record` itself, from the read of its
+    /// order that also decides its lease (`SQLiteInbox.orderReading`): the
+    /// insert trigger ran a second program with an UPDATE and a subquery at
+    /// every record, and only ever changed the new row (it has the largest
+    /// `seq`, so an earlier event's hold never changes on an insert). The
+    /// triggers on a change of state and on a delete stay. Every insert
+    /// goes through `record`.
+    static let version9 = Migration(version: 9, sql: """
+        DROP TRIGGER inbox_events_hold_on_insert;
         """)
 
     /// Migration 1's CHECK on `state`, as its text stands in `sqlite_master`

@@ -126,19 +126,19 @@ public final class SQLiteInbox: InboxAdministration {
     private static func record(
         _ new: NewInboxEvent, lease: LeaseRequest, now: Date, on db: SQLiteConnection
     ) throws -> RecordOutcome {
-        let mode: Int64 =
-            switch lease {
-            case .none: 0
-            case .always: 1
-            case .ifFirstOfOrder: 2
-            }
         let order = try db.query(
-            orderReading, .text(new.order.rawValue), .integer(Int64(new.status)), .integer(mode),
+            orderReading, .text(new.order.rawValue), .integer(Int64(new.status)),
             .text(new.source.rawValue), new.statusRank.map { .integer(Int64($0)) } ?? .null)
-        guard let read = order.first, let granted = read[0].int64, let reconciled = read[1].int64 else {
+        guard let read = order.first, let waiting = read[0].int64, let reconciled = read[1].int64 else {
             throw StoreError.unavailable("the order of the event \(new.id) could not be read")
         }
         guard reconciled == 0 else { return try notInserted(new, now: now, on: db) }
+        let granted: Int64 =
+            switch lease {
+            case .none: 0
+            case .always: 1
+            case .ifFirstOfOrder: waiting == 0 ? 1 : 0
+            }
         let leaseOwner: SQLiteValue = granted == 0 ? .null : lease.lease.map { .text($0.owner) } ?? .null
         let leaseUntil: SQLiteValue =
             granted == 0 ? .null : lease.lease.map { .integer(now.millisecondsSince1970 + $0.duration.wholeMilliseconds) } ?? .null
@@ -152,7 +152,7 @@ public final class SQLiteInbox: InboxAdministration {
                 .text(new.id), .text(new.key.rawValue), .text(new.contentHash), .text(new.kind.rawValue),
                 .integer(new.merchantID), new.orderType.map { .integer(Int64($0)) } ?? .null, .text(new.orderNo),
                 .integer(Int64(new.status)), .text(new.order.rawValue),
-            ] + decided + [.blob(new.rawBody), .time(new.receivedAt), .time(now), .text(new.source.rawValue)])
+            ] + decided + [.integer(waiting), .blob(new.rawBody), .time(new.receivedAt), .time(now), .text(new.source.rawValue)])
         guard inserted == 1 else { return try notInserted(new, now: now, on: db) }
         let event = try EventRows.inserted(new, decided: decided)
         // A stale event leaves the order where it was; an unranked one moves
@@ -170,40 +170,39 @@ public final class SQLiteInbox: InboxAdministration {
     }
 
     /// What the stored events of a new event's order (`?1`, status `?2`,
-    /// rank `?5`) decide: whether a lease asked for as `?3` (0 none, 1
-    /// always, 2 if first of its order) is granted; whether a reconciled
-    /// event of its order and status keeps it out (or, for an order-query
-    /// answer, `?4` its source, any event of them); the order's last status
-    /// (or null); whether the event is stale (its rank below the order's
-    /// last one). A conditional lease is granted when no event of its order
-    /// is unfinished: the new row will be the order's last, so that is "no
-    /// earlier one" (and the hold triggers agree: the row is not held).
-    /// Read apart from the insert, which is then an INSERT … VALUES: SQLite
-    /// copies the rows of an INSERT … SELECT into a temporary B-tree first
-    /// when the table has triggers or the SELECT reads it, at every record.
+    /// rank `?4`) decide: whether an event of its order is unfinished (the
+    /// new one then waits behind it, `held`, and a lease asked for "if
+    /// first of its order" is not granted); whether a reconciled event of
+    /// its order and status keeps it out (or, for an order-query answer,
+    /// `?3` its source, any event of them); the order's last status (or
+    /// null); whether the event is stale (its rank below the order's last
+    /// one). The new row gets the largest `seq`, so an unfinished event of
+    /// its order is an earlier one. Read apart from the insert, which is
+    /// then an INSERT … VALUES: SQLite copies the rows of an INSERT …
+    /// SELECT into a temporary B-tree first when the table has triggers or
+    /// the SELECT reads it, at every record.
     static let orderReading = """
         SELECT
-            CASE ?3 WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE NOT EXISTS (
+            EXISTS (
                 SELECT 1 FROM inbox_events INDEXED BY inbox_events_open_by_order
-                WHERE order_ref = ?1 AND \(InboxSchema.isUnfinished))
-            END,
+                WHERE order_ref = ?1 AND \(InboxSchema.isUnfinished)),
             EXISTS (
                 SELECT 1 FROM inbox_events INDEXED BY inbox_events_order_status
-                WHERE order_ref = ?1 AND status = ?2 AND (?4 = 'order-query' OR source = 'order-query')),
-            prior.status, coalesce(?5 < prior.status_rank, 0)
+                WHERE order_ref = ?1 AND status = ?2 AND (?3 = 'order-query' OR source = 'order-query')),
+            prior.status, coalesce(?4 < prior.status_rank, 0)
         FROM (SELECT 1) LEFT JOIN order_last_status AS prior ON prior.order_ref = ?1
         """
 
     /// The new event's row, unless its key is stored (see
     /// ``IdempotencyStore/record(_:lease:now:)``): `?1`…`?9` its fields;
     /// `?10`…`?15` what ``orderReading`` decided, in the order of
-    /// ``EventRows/decidedColumns``; `?16` the body, `?17` received, `?18`
-    /// now, `?19` the source.
+    /// ``EventRows/decidedColumns``; `?16` held; `?17` the body, `?18`
+    /// received, `?19` now, `?20` the source.
     static let insertion = """
         INSERT INTO inbox_events (
             id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-            \(EventRows.decidedColumns), raw_body, received_at, updated_at, source)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+            \(EventRows.decidedColumns), held, raw_body, received_at, updated_at, source)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
         ON CONFLICT (idempotency_key) DO NOTHING
         """
 

@@ -25,9 +25,16 @@ import TestSupport
         try await withInbox { inbox, _ in
             // Name, SQL, its parameters (bound to NULL: EXPLAIN only compiles), temporary B-trees.
             let statements = [
-                ("the order's events", SQLiteInbox.orderReading, 5, 0), ("record", SQLiteInbox.insertion, 19, 0),
+                ("the order's events", SQLiteInbox.orderReading, 4, 0), ("record", SQLiteInbox.insertion, 20, 0),
                 ("completion", SQLiteInbox.completion, 3, 0),
             ]
+            // No trigger runs at an insert: record sets the new event's hold (migration 9).
+            let triggers = try await inbox.database.read { db in
+                try db.query("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+                    .compactMap { $0[0].string }
+            }
+            #expect(triggers == ["inbox_events_hold_on_delete", "inbox_events_hold_on_finish",
+                                 "inbox_events_release_order"])
             for (name, sql, parameters, expected) in statements {
                 let opcodes = try await inbox.database.read { db in
                     try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: parameters))
