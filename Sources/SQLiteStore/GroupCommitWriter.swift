@@ -10,6 +10,9 @@ public struct WriterStatistics: Sendable, Hashable {
     public var batches = 0
     /// Batches whose COMMIT succeeded: with `synchronous = FULL`, one fsync each.
     public var commits = 0
+    /// Batches run a second time, each request in a savepoint of its own,
+    /// because one of their requests failed.
+    public var isolatedBatches = 0
     /// The most requests one batch held.
     public var largestBatch = 0
 
@@ -21,9 +24,12 @@ public struct WriterStatistics: Sendable, Hashable {
 /// share one fsync instead of waiting for one each (group commit).
 ///
 /// The thread takes every pending request (up to `maxBatch`) and runs them
-/// in one `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT: a
-/// request that throws is rolled back alone and gets its error, the others
-/// still commit. Callers resume only after COMMIT has returned, so a value
+/// in one `BEGIN IMMEDIATE … COMMIT`. Should one throw, the transaction is
+/// rolled back and the batch run again with each request inside its own
+/// SAVEPOINT: the failing request is rolled back alone and gets its error,
+/// the others still commit. (Savepoints for every batch cost the writer a
+/// copy of each page a request changes, and two statements a request; a
+/// request rarely fails.) Callers resume only after COMMIT has returned, so a value
 /// returned by `write` is on disk (with `synchronous = FULL`, durable across
 /// a power loss). If BEGIN or COMMIT fails, every request of the batch gets
 /// the error: nothing is acknowledged that was not stored.
@@ -37,8 +43,10 @@ public struct WriterStatistics: Sendable, Hashable {
 ///
 /// A write closure runs inside the batch's transaction: it must not BEGIN,
 /// COMMIT or ROLLBACK itself (nested savepoints are fine), and should be
-/// short, since the whole batch waits for it. Cancelling the awaiting task
-/// does not withdraw a queued write: it may already be committed.
+/// short, since the whole batch waits for it. It may run twice (when
+/// another request of its batch fails, after a rollback): it must change
+/// nothing outside the database. Cancelling the awaiting task does not
+/// withdraw a queued write: it may already be committed.
 public final class GroupCommitWriter: Sendable {
     /// WAL pages after which a COMMIT checkpoints (`PRAGMA wal_autocheckpoint`).
     static let autocheckpointPages = 4000
@@ -115,23 +123,12 @@ public final class GroupCommitWriter: Sendable {
     /// Runs one batch in one transaction, counts it, and resumes its callers.
     private static func commit(_ batch: [any ConnectionJob], on db: SQLiteConnection, counters: StatisticsCounters) {
         var failure: (any Error)?
+        var isolated = false
         do throws(SQLiteError) {
-            try db.execute("BEGIN IMMEDIATE")
-            for request in batch {
-                try db.execute(savepoint)
-                if let error = request.perform(on: db) {
-                    guard db.isInTransaction else {
-                        // SQLite ended the whole transaction (a full disk, an
-                        // I/O error): the work of the requests before this
-                        // one is gone too.
-                        throw error as? SQLiteError
-                            ?? .failed(code: .abort, message: "a write ended its batch's transaction: \(error)")
-                    }
-                    try db.execute(rollbackToSavepoint)
-                }
-                try db.execute(releaseSavepoint)
+            if try !runTogether(batch, on: db) {
+                isolated = true
+                try runIsolated(batch, on: db)
             }
-            try db.execute("COMMIT")
         } catch {
             failure = error
             if db.isInTransaction { _ = try? db.execute("ROLLBACK") }
@@ -142,12 +139,48 @@ public final class GroupCommitWriter: Sendable {
         counts.failedWrites = failure == nil ? batch.count { !$0.hasSucceeded } : batch.count
         counts.batches = 1
         counts.commits = failure == nil ? 1 : 0
+        counts.isolatedBatches = isolated ? 1 : 0
         counts.largestBatch = batch.count
         counters.record(counts)
         // One wake-up per sleeping handler thread for the whole batch, not one per caller.
         DeferredWakes.during {
             for request in batch { request.complete(replacingSuccessWith: failure) }
         }
+    }
+
+    /// Runs every request of `batch` in one transaction with no savepoint and
+    /// commits it; false, everything rolled back, as soon as one throws.
+    private static func runTogether(_ batch: [any ConnectionJob], on db: SQLiteConnection) throws(SQLiteError) -> Bool {
+        try db.execute("BEGIN IMMEDIATE")
+        for request in batch {
+            guard request.perform(on: db) == nil else {
+                if db.isInTransaction { try db.execute("ROLLBACK") }
+                return false
+            }
+        }
+        try db.execute("COMMIT")
+        return true
+    }
+
+    /// Runs `batch` again in one transaction, each request in a savepoint of
+    /// its own, so that a failing one is rolled back alone, and commits it.
+    private static func runIsolated(_ batch: [any ConnectionJob], on db: SQLiteConnection) throws(SQLiteError) {
+        try db.execute("BEGIN IMMEDIATE")
+        for request in batch {
+            try db.execute(savepoint)
+            if let error = request.perform(on: db) {
+                guard db.isInTransaction else {
+                    // SQLite ended the whole transaction (a full disk, an
+                    // I/O error): the work of the requests before this
+                    // one is gone too.
+                    throw error as? SQLiteError
+                        ?? .failed(code: .abort, message: "a write ended its batch's transaction: \(error)")
+                }
+                try db.execute(rollbackToSavepoint)
+            }
+            try db.execute(releaseSavepoint)
+        }
+        try db.execute("COMMIT")
     }
 }
 
@@ -162,6 +195,7 @@ private final class StatisticsCounters: Sendable {
             totals.failedWrites += batch.failedWrites
             totals.batches += batch.batches
             totals.commits += batch.commits
+            totals.isolatedBatches += batch.isolatedBatches
             totals.largestBatch = max(totals.largestBatch, batch.largestBatch)
         }
     }
