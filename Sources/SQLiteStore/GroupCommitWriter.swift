@@ -75,9 +75,11 @@ public final class GroupCommitWriter: Sendable {
             open: {
                 let connection = try SQLiteConnection(path: path, configuration: configuration)
                 try connection.execute("PRAGMA cache_size=-\(max(1, configuration.writerCacheKiB))")
-                // Each request's SAVEPOINT keeps the pages it changes in a
-                // statement journal. On disk (the default past 64 KiB) that
-                // journal was written and never truncated: about five 4 KiB
+                // A statement that fires a trigger or changes several rows,
+                // and a request in a savepoint (a batch run again), keep the
+                // pages they change in a statement journal. On disk (the
+                // default past 64 KiB) that journal was written and never
+                // truncated: with a savepoint per request, about five 4 KiB
                 // pwrites per WAL frame, half the writer's time in the kernel.
                 try connection.execute("PRAGMA temp_store=MEMORY")
                 // Checkpoints (run by COMMIT, on this thread) every 4,000 WAL
