@@ -96,9 +96,9 @@ struct CallbackFields {
 /// is written back for the round-trip check. `encode` gets the raw value only
 /// to keep its JSON kind (an amount sent as a string stays a string, since
 /// number forms rewrite numbers only); the content comes from the typed value.
-struct FieldCodec<T: Equatable> {
-    let decode: (String, JSONValue) throws(CallbackDecodingError) -> T
-    let encode: (T, JSONValue) -> JSONValue
+struct FieldCodec<T: Equatable>: Sendable {
+    let decode: @Sendable (String, JSONValue) throws(CallbackDecodingError) -> T
+    let encode: @Sendable (T, JSONValue) -> JSONValue
 }
 
 // MARK: codecs
@@ -153,6 +153,20 @@ extension FieldCodec where T: FixedWidthInteger {
             encode: { number, _ in .integer(number) })
     }
 }
+
+extension FieldCodec where T == Int {
+    /// `integer("an integer")`, made once: made at each read, its message
+    /// was a closure context allocated per field per callback.
+    static var anInteger: FieldCodec { anIntegerCodec }
+}
+
+extension FieldCodec where T == Int64 {
+    /// `integer("a 64-bit integer")`, made once (see ``anInteger``).
+    static var a64BitInteger: FieldCodec { a64BitIntegerCodec }
+}
+
+private let anIntegerCodec = FieldCodec<Int>.integer("an integer")
+private let a64BitIntegerCodec = FieldCodec<Int64>.integer("a 64-bit integer")
 
 extension FieldCodec where T == Amount {
     /// A JSON number or a string holding one, parsed exactly: the signature
