@@ -129,11 +129,30 @@ public final class MemoryInbox: InboxAdministration {
             return entry
         }
 
+        /// Changes the entry `ticket` names in place, if it still is that
+        /// event: its id hashed once, the entry not copied (a copy retains
+        /// and releases its event's strings and its history; ``entry(_:)``
+        /// and a write back cost ~3,000 instructions where this costs the
+        /// hash: callgrind, BENCHMARKS.md session 11).
+        mutating func withEntry<R>(_ ticket: Ticket, _ body: (inout Entry) -> R) -> R? {
+            guard let index = entries.index(forKey: ticket.id) else { return nil }
+            func apply(_ entry: inout Entry) -> R? { entry.sequence == ticket.sequence ? body(&entry) : nil }
+            return apply(&entries.values[index])
+        }
+
+        /// Whether `timed` is still its event's wait (not out of date).
+        mutating func isCurrent(_ timed: Timed) -> Bool {
+            withEntry(timed.ticket) { $0.timedUntil == timed.at } ?? false
+        }
+
         /// Offers `ticket` to the claims (once).
         mutating func offer(_ ticket: Ticket) {
-            guard entry(ticket)?.queued == false else { return }
-            entries[ticket.id]?.queued = true
-            heads.push(ticket)
+            let offered = withEntry(ticket) { entry in
+                guard !entry.queued else { return false }
+                entry.queued = true
+                return true
+            }
+            if offered == true { heads.push(ticket) }
         }
 
         /// Makes the event wait until `until` before it is offered again.
@@ -159,9 +178,12 @@ public final class MemoryInbox: InboxAdministration {
         mutating func collectDue(at now: Date) {
             while let next = timed.min, next.at <= now {
                 timed.popMin()
-                guard entry(next.ticket)?.timedUntil == next.at else { continue }
-                entries[next.ticket.id]?.timedUntil = nil
-                offer(next.ticket)
+                let due = withEntry(next.ticket) { entry in
+                    guard entry.timedUntil == next.at else { return false }
+                    entry.timedUntil = nil
+                    return true
+                }
+                if due == true { offer(next.ticket) }
             }
         }
 
@@ -186,7 +208,7 @@ public final class MemoryInbox: InboxAdministration {
         mutating func dropSettledLease(_ ticket: Ticket) {
             guard timed.min?.ticket == ticket else { return }
             timed.popMin()
-            while let next = timed.min, entry(next.ticket)?.timedUntil != next.at { timed.popMin() }
+            while let next = timed.min, !isCurrent(next) { timed.popMin() }
         }
 
         /// Puts `ticket` back among its order's unfinished events, in
@@ -275,7 +297,7 @@ public final class MemoryInbox: InboxAdministration {
         mutating func trimLogFront(removed: Ticket) {
             guard logStart < log.count, log[logStart] == removed else { return }
             logStart += 1
-            while logStart < log.count, entry(log[logStart]) == nil { logStart += 1 }
+            while logStart < log.count, withEntry(log[logStart], { _ in () }) == nil { logStart += 1 }
             if logStart >= Self.tidySlack {
                 log.removeSubrange(..<logStart)
                 logStart = 0
