@@ -11,13 +11,20 @@ package protocol DeadlineTimer: Sendable {
 }
 
 /// A scheduled call of a ``DeadlineTimer``; cancelling it forgets the call.
-package final class DeadlineAlarm: Sendable {
-    private let onCancel: @Sendable (DeadlineAlarm) -> Void
+///
+/// Not final: ``DeadlineThread``'s queue entries are alarms themselves, so
+/// that scheduling allocates one object, not an entry, an alarm and the
+/// closure that cancels the entry (every handler attempt schedules one).
+package class DeadlineAlarm: @unchecked Sendable {  // immutable; subclasses guard their own state
+    private let onCancel: (@Sendable (DeadlineAlarm) -> Void)?
 
     package init(onCancel: @escaping @Sendable (DeadlineAlarm) -> Void) { self.onCancel = onCancel }
 
+    /// For a subclass that overrides ``cancel()``.
+    init() { onCancel = nil }
+
     /// Forgets the call if it has not been made; harmless afterwards.
-    package func cancel() { onCancel(self) }
+    package func cancel() { onCancel?(self) }
 }
 
 /// The process's deadline timer: one thread, asleep until the earliest
@@ -38,16 +45,22 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
     /// The one every caller shares unless it brings its own.
     package static let shared = DeadlineThread()
 
-    private final class Entry: @unchecked Sendable {
+    /// A deadline, and the alarm that cancels it.
+    private final class Entry: DeadlineAlarm, @unchecked Sendable {
         let expiry: UInt64  // monotonic nanoseconds
         let limit: Int64  // the queue it sits in
+        let timer: DeadlineThread
         // Guarded by the timer's mutex; nil once fired or cancelled.
         var expire: (@Sendable () -> Void)?
-        init(expiry: UInt64, limit: Int64, expire: @escaping @Sendable () -> Void) {
+        init(expiry: UInt64, limit: Int64, timer: DeadlineThread, expire: @escaping @Sendable () -> Void) {
             self.expiry = expiry
             self.limit = limit
+            self.timer = timer
             self.expire = expire
+            super.init()
         }
+
+        override func cancel() { timer.cancel(self) }
     }
 
     /// Entries in order of expiry; taken from the head.
@@ -103,8 +116,7 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
 
     package func schedule(after limit: Duration, _ expire: @escaping @Sendable () -> Void) -> DeadlineAlarm {
         let nanoseconds = max(0, limit.wholeNanoseconds)
-        let entry = Entry(expiry: Self.now() &+ UInt64(nanoseconds), limit: nanoseconds, expire: expire)
-        let alarm = DeadlineAlarm { [self] _ in cancel(entry) }
+        let entry = Entry(expiry: Self.now() &+ UInt64(nanoseconds), limit: nanoseconds, timer: self, expire: expire)
         locked {
             queues[nanoseconds, default: Queue()].entries.append(entry)
             pending += 1
@@ -119,7 +131,7 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
             // The thread sleeps past this expiry, or waits for a first entry.
             if wakeAt.map({ entry.expiry < $0 }) ?? true { pthread_cond_signal(changed) }
         }
-        return alarm
+        return entry
     }
 
     private func cancel(_ entry: Entry) {

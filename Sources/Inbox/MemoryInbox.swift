@@ -70,6 +70,16 @@ public final class MemoryInbox: InboxAdministration {
         /// Pending, processing or waiting-to-retry events, oldest first:
         /// only the first may be claimed.
         var unfinished: [Ticket] = []
+
+        /// Forgets one of its events: out of the unfinished ones, one event
+        /// fewer. Returns the event to offer, if `ticket` was the first
+        /// unfinished one and another follows.
+        mutating func forget(_ ticket: Ticket) -> Ticket? {
+            events -= 1
+            guard let index = unfinished.firstIndex(of: ticket) else { return nil }
+            unfinished.remove(at: index)
+            return index == 0 ? unfinished.first : nil
+        }
     }
 
     /// An order and one of its statuses: how a reconciled event and a
@@ -84,6 +94,13 @@ public final class MemoryInbox: InboxAdministration {
     private struct SlotHolders {
         var tickets: [Ticket] = []
         var fromQueries: Set<String> = []
+
+        /// Forgets one holder; returns whether none is left.
+        mutating func forget(_ ticket: Ticket, id: String) -> Bool {
+            if let index = tickets.firstIndex(of: ticket) { tickets.remove(at: index) }
+            if !fromQueries.isEmpty { fromQueries.remove(id) }
+            return tickets.isEmpty
+        }
     }
 
     private struct Storage {
@@ -112,11 +129,30 @@ public final class MemoryInbox: InboxAdministration {
             return entry
         }
 
+        /// Changes the entry `ticket` names in place, if it still is that
+        /// event: its id hashed once, the entry not copied (a copy retains
+        /// and releases its event's strings and its history; ``entry(_:)``
+        /// and a write back cost ~3,000 instructions where this costs the
+        /// hash: callgrind, BENCHMARKS.md session 11).
+        mutating func withEntry<R>(_ ticket: Ticket, _ body: (inout Entry) -> R) -> R? {
+            guard let index = entries.index(forKey: ticket.id) else { return nil }
+            func apply(_ entry: inout Entry) -> R? { entry.sequence == ticket.sequence ? body(&entry) : nil }
+            return apply(&entries.values[index])
+        }
+
+        /// Whether `timed` is still its event's wait (not out of date).
+        mutating func isCurrent(_ timed: Timed) -> Bool {
+            withEntry(timed.ticket) { $0.timedUntil == timed.at } ?? false
+        }
+
         /// Offers `ticket` to the claims (once).
         mutating func offer(_ ticket: Ticket) {
-            guard entry(ticket)?.queued == false else { return }
-            entries[ticket.id]?.queued = true
-            heads.push(ticket)
+            let offered = withEntry(ticket) { entry in
+                guard !entry.queued else { return false }
+                entry.queued = true
+                return true
+            }
+            if offered == true { heads.push(ticket) }
         }
 
         /// Makes the event wait until `until` before it is offered again.
@@ -142,21 +178,18 @@ public final class MemoryInbox: InboxAdministration {
         mutating func collectDue(at now: Date) {
             while let next = timed.min, next.at <= now {
                 timed.popMin()
-                guard entry(next.ticket)?.timedUntil == next.at else { continue }
-                entries[next.ticket.id]?.timedUntil = nil
-                offer(next.ticket)
+                let due = withEntry(next.ticket) { entry in
+                    guard entry.timedUntil == next.at else { return false }
+                    entry.timedUntil = nil
+                    return true
+                }
+                if due == true { offer(next.ticket) }
             }
         }
 
-        /// Takes `ticket` out of its order's unfinished events; offers the
-        /// next one if it was the first.
-        mutating func settle(_ ticket: Ticket, order: OrderReference) {
-            if let index = entries.index(forKey: ticket.id) { entries.values[index].timedUntil = nil }
-            settleInOrder(ticket, order: order)
-        }
-
-        /// ``settle(_:order:)`` once the entry's `timedUntil` is cleared:
-        /// the order is looked up once.
+        /// Takes `ticket` out of its order's unfinished events (once the
+        /// entry's `timedUntil` is cleared); offers the next one if it was
+        /// the first. The order is looked up once.
         mutating func settleInOrder(_ ticket: Ticket, order: OrderReference) {
             dropSettledLease(ticket)
             guard let orderIndex = orders.index(forKey: order),
@@ -175,7 +208,7 @@ public final class MemoryInbox: InboxAdministration {
         mutating func dropSettledLease(_ ticket: Ticket) {
             guard timed.min?.ticket == ticket else { return }
             timed.popMin()
-            while let next = timed.min, entry(next.ticket)?.timedUntil != next.at { timed.popMin() }
+            while let next = timed.min, !isCurrent(next) { timed.popMin() }
         }
 
         /// Puts `ticket` back among its order's unfinished events, in
@@ -198,6 +231,18 @@ public final class MemoryInbox: InboxAdministration {
                 at == completion.at
             else { return nil }
             return entry
+        }
+
+        /// Where the completed event `completion` names is, if it still is
+        /// that one: ``completed(_:)`` without copying the entry, its id
+        /// hashed once.
+        func completedIndex(_ completion: Timed) -> Dictionary<String, Entry>.Index? {
+            guard let index = entries.index(forKey: completion.ticket.id) else { return nil }
+            let entry = entries.values[index]
+            guard entry.sequence == completion.ticket.sequence, case .completed(let at) = entry.event.state,
+                at == completion.at
+            else { return nil }
+            return index
         }
 
         /// How far past twice the events a queue may grow before `tidy()`,
@@ -238,14 +283,21 @@ public final class MemoryInbox: InboxAdministration {
             }
         }
 
-        /// Steps the log's start past removed events. Evictions remove the
-        /// oldest completions, mostly the log's oldest events, so the log
-        /// sheds them as they go instead of in a whole-log `tidy()` (which,
-        /// at 100,000 events, stalled both loops for over 100 ms); the
-        /// front is cut off, one move of the live part, every
-        /// `tidySlack` events.
-        mutating func trimLogFront() {
-            while logStart < log.count, entry(log[logStart]) == nil { logStart += 1 }
+        /// Steps the log's start past removed events, after `removed` was
+        /// removed. Evictions remove the oldest completions, mostly the
+        /// log's oldest events, so the log sheds them as they go instead of
+        /// in a whole-log `tidy()` (which, at 100,000 events, stalled both
+        /// loops for over 100 ms); the front is cut off, one move of the
+        /// live part, every `tidySlack` events.
+        ///
+        /// The log's first live place always holds a live event (every
+        /// removal ends here, `tidy()` keeps live events only): unless
+        /// `removed` was that one, nothing changed at the front and no id
+        /// needs hashing.
+        mutating func trimLogFront(removed: Ticket) {
+            guard logStart < log.count, log[logStart] == removed else { return }
+            logStart += 1
+            while logStart < log.count, withEntry(log[logStart], { _ in () }) == nil { logStart += 1 }
             if logStart >= Self.tidySlack {
                 log.removeSubrange(..<logStart)
                 logStart = 0
@@ -540,14 +592,16 @@ public final class MemoryInbox: InboxAdministration {
         storage.withLock { storage in
             let now = Date()
             let limit = filter.limit ?? Int.max
-            var doomed: [Entry] = []
+            var doomed: [String] = []
             // Oldest first from the log: stops at the limit.
             for ticket in storage.log[storage.logStart...] where doomed.count < limit {
                 guard let entry = storage.entry(ticket) else { continue }
                 if case .processing(_, let until) = entry.event.state, until > now { continue }
-                if filter.matches(entry.event) { doomed.append(entry) }
+                if filter.matches(entry.event) { doomed.append(ticket.id) }
             }
-            for entry in doomed { remove(entry, from: &storage) }
+            for id in doomed {
+                if let index = storage.entries.index(forKey: id) { remove(at: index, from: &storage) }
+            }
             storage.tidy()
             return doomed.count
         }
@@ -568,7 +622,7 @@ public final class MemoryInbox: InboxAdministration {
     private func makeRoom(_ storage: inout Storage) throws {
         // The oldest completions first.
         while storage.entries.count >= capacity, let oldest = storage.completions.popMin() {
-            if let entry = storage.completed(oldest) { remove(entry, from: &storage) }
+            if let index = storage.completedIndex(oldest) { remove(at: index, from: &storage) }
         }
         if storage.entries.count >= capacity { throw StoreError.full(capacity: capacity) }
     }
@@ -578,31 +632,39 @@ public final class MemoryInbox: InboxAdministration {
         var removed = 0
         while let oldest = storage.completions.min, oldest.at < date {
             storage.completions.popMin()
-            if let entry = storage.completed(oldest) {
-                remove(entry, from: &storage)
+            if let index = storage.completedIndex(oldest) {
+                remove(at: index, from: &storage)
                 removed += 1
             }
         }
         return removed
     }
 
-    private func remove(_ entry: Entry, from storage: inout Storage) {
+    /// Forgets the event at `index`. Each of its keys is hashed once (its
+    /// id to find it, its idempotency key, its order, its slot), and the
+    /// order and slot are changed in place: at capacity every record evicts
+    /// one event, and this used to hash ten keys where five do (callgrind,
+    /// BENCHMARKS.md session 11).
+    private func remove(at index: Dictionary<String, Entry>.Index, from storage: inout Storage) {
+        let entry = storage.entries.remove(at: index).value
         let event = entry.event
-        storage.settle(entry.ticket, order: event.order)
-        storage.entries[event.id] = nil
-        storage.idsByKey[event.key] = nil
-        if var order = storage.orders[event.order] {
-            // The order's last status is forgotten with its last event.
-            order.events -= 1
-            storage.orders[event.order] = order.events > 0 ? order : nil
+        let ticket = entry.ticket
+        storage.dropSettledLease(ticket)
+        storage.idsByKey.removeValue(forKey: event.key)
+        if let orderIndex = storage.orders.index(forKey: event.order) {
+            // Settled in its order (the next unfinished event offered if it
+            // was the first); the order's last status is forgotten with its
+            // last event.
+            let next = storage.orders.values[orderIndex].forget(ticket)
+            if storage.orders.values[orderIndex].events == 0 { storage.orders.remove(at: orderIndex) }
+            if let next { storage.offer(next) }
         }
         let slot = OrderStatusSlot(order: event.order, status: event.status)
-        if var holders = storage.slots[slot] {
-            holders.tickets.removeAll { $0 == entry.ticket }
-            holders.fromQueries.remove(event.id)
-            storage.slots[slot] = holders.tickets.isEmpty ? nil : holders
+        if let slotIndex = storage.slots.index(forKey: slot) {
+            let empty = storage.slots.values[slotIndex].forget(ticket, id: event.id)
+            if empty { storage.slots.remove(at: slotIndex) }
         }
-        storage.trimLogFront()
+        storage.trimLogFront(removed: ticket)
     }
 }
 

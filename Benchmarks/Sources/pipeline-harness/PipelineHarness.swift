@@ -20,6 +20,9 @@ import Webhooks
 ///     TRUSTPAY_SECRET=… pipeline-harness callback-sqlite N CORPUS [DBDIR]
 ///     pipeline-harness read N CORPUS                            # only what the harness itself does per body
 ///
+/// `PIPELINE_HARNESS_CAPACITY=1000` sizes the memory inbox for 1,000 events
+/// (default 100,000, the server's): past it every record evicts one.
+///
 /// Requests are sent one after another; after the last, the harness waits
 /// until the handler has seen every recorded event. `callback-sqlite` is
 /// the durable path instead: a fresh SQLiteInbox (the server's defaults:
@@ -85,7 +88,9 @@ struct PipelineHarness {
                              logger: logger)
             return
         }
-        var webhooks = WebhookServer(configuration: configuration, store: MemoryInbox(), logger: logger)
+        // PIPELINE_HARNESS_CAPACITY: a smaller inbox, for the cost of a record at capacity (each evicts one event).
+        let capacity = ProcessInfo.processInfo.environment["PIPELINE_HARNESS_CAPACITY"].flatMap { Int($0) } ?? 100_000
+        var webhooks = WebhookServer(configuration: configuration, store: MemoryInbox(capacity: capacity), logger: logger)
         let handled = HandledCount()
         webhooks.onPayment { _ in handled.increment() }
         let pipeline = webhooks.makePipeline()

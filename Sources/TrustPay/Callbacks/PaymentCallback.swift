@@ -53,10 +53,10 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
     init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout JSONObject) throws(CallbackDecodingError) {
         try SignedContent.checkShape(fields, signature: TrustPaySignature())
         var reader = CallbackFields(fields)
-        type = OrderType(rawValue: try reader.optional(["type"], as: .integer("an integer")) ?? 0)
-        merchantID = try reader.required(["merchant_id", "merchantId"], as: .integer("a 64-bit integer"))
+        type = OrderType(rawValue: try reader.optional(["type"], as: .anInteger) ?? 0)
+        merchantID = try reader.required(["merchant_id", "merchantId"], as: .a64BitInteger)
         orderNo = try reader.required(["order_no", "orderNo"], as: .string)
-        status = OrderStatus(code: try reader.required(["status"], as: .integer("an integer")))
+        status = OrderStatus(code: try reader.required(["status"], as: .anInteger))
         reason = try reader.optional(["reason"], as: .string) ?? ""
         payTime = try reader.optional(["pay_time", "payTime"], as: .payTime)
         orderAmount = try reader.required(["order_amount", "orderAmount"], as: .amount)

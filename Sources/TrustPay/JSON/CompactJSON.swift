@@ -65,9 +65,13 @@ extension JSONObject {
 /// `JSONValue.array(parts).compactJSON`, without building the values first
 /// (the idempotency key and order reference of every callback are made so).
 struct CompactJSONArray {
-    private var out: [UInt8] = [UInt8(ascii: "[")]
+    private var out: [UInt8] = []
 
-    init() { out.reserveCapacity(96) }
+    // Reserved empty, then opened: reserving after an array literal allocated twice.
+    init() {
+        out.reserveCapacity(96)
+        out.append(UInt8(ascii: "["))
+    }
 
     mutating func append(_ text: String) {
         separate()
@@ -78,13 +82,20 @@ struct CompactJSONArray {
     mutating func append(_ value: Int64) {
         separate()
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        let start = out.count
-        var magnitude = value.magnitude
-        repeat {
-            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        out[start...].reverse()
+        // Written last digit first into a buffer on the stack, then appended
+        // in one piece: reversing them in `out` through a slice copied the
+        // whole array each time (callgrind, BENCHMARKS.md session 11).
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes; an Int64 has at most 19 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            var magnitude = value.magnitude
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     mutating func append(_ value: Int) { append(Int64(value)) }
@@ -92,10 +103,14 @@ struct CompactJSONArray {
     /// A nested array of strings.
     mutating func append(strings: [String]) {
         separate()
-        var nested = CompactJSONArray()
-        for text in strings { nested.append(text) }
-        nested.out.append(UInt8(ascii: "]"))
-        out.append(contentsOf: nested.out)
+        // Written in place: a nested array's buffer was an allocation per
+        // key, for most callbacks around an empty list.
+        out.append(UInt8(ascii: "["))
+        for (index, text) in strings.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(text, into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
     }
 
     /// The array closed, as text: written straight into the string's
@@ -117,8 +132,10 @@ struct CompactJSONArray {
 
 private func writeString(_ text: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
-    // Most strings need no escape: copied in one piece.
-    if !text.utf8.contains(where: needsEscape) {
+    // Most strings need no escape: copied in one piece. Checked over the
+    // contiguous bytes, not through the generic UTF8View.
+    var contiguous = text
+    if !contiguous.withUTF8({ $0.contains(where: needsEscape) }) {
         out.appendUTF8(text)
         out.append(UInt8(ascii: "\""))
         return

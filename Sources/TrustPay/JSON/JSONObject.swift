@@ -64,10 +64,14 @@ public struct JSONObject: Sendable, Equatable {
     func index(forKey key: String) -> Int? {
         if let positions { return positions[ExactKey(key)] }
         let count = key.utf8.count
-        for index in members.indices where members[index].key.utf8.count == count {
-            if sameBytes(members[index].key, key) { return index }
+        // Over the buffer: each member read in place, not copied (a key and
+        // a value retained and released per member passed).
+        return members.withUnsafeBufferPointer { members in
+            for index in members.indices where members[index].key.utf8.count == count {
+                if sameBytes(members[index].key, key) { return index }
+            }
+            return nil
         }
-        return nil
     }
 
     /// Reserves room for `count` members.

@@ -117,16 +117,38 @@ struct DispatchWorkers: Sendable {
 
     /// At once, not one after another: each is bounded by the handler
     /// timeout, so the last of the batch still ends within its lease.
+    ///
+    /// The last event runs in this task, beside the child tasks of the
+    /// others, not in a child of its own: a batch of one (a worker keeping
+    /// up) makes no child task, and a larger one a child fewer. A task per
+    /// event cost ~2,500 instructions and a hop through the executor's
+    /// queue (callgrind, BENCHMARKS.md session 11).
     private func runAll(_ handed: [HandOff.Item], claimed: [InboxEvent], owner: String) async {
+        if claimed.isEmpty, handed.count == 1 {
+            _ = await dispatcher.run(handed[0].event, owner: handOffOwner, decoded: handed[0].decoded)
+            return
+        }
+        if handed.isEmpty, claimed.count == 1 {
+            await run(claimed[0], owner: owner)
+            return
+        }
         await withDiscardingTaskGroup { group in
-            for item in handed {
+            for item in handed.dropLast(claimed.isEmpty ? 1 : 0) {
                 group.addTask { _ = await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded) }
             }
-            for event in claimed {
-                group.addTask {
-                    _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
-                }
+            for event in claimed.dropLast() {
+                group.addTask { await run(event, owner: owner) }
+            }
+            if let event = claimed.last {
+                await run(event, owner: owner)
+            } else if let item = handed.last {
+                _ = await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded)
             }
         }
+    }
+
+    /// A claimed event, with the callback the intake decoded if this process has it.
+    private func run(_ event: InboxEvent, owner: String) async {
+        _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
     }
 }

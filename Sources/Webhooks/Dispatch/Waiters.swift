@@ -71,9 +71,16 @@ final class Waiters<Key: Hashable & Sendable>: Sendable {
     /// Resumes everyone waiting for `key`.
     func notify(_ key: Key) {
         let resumed = state.withLock { state in
+            // Nobody waits (every handler attempt notifies its event id, and
+            // only a repeat of an after-handler callback waits for one): no
+            // hash of the key.
+            guard !state.waiting.isEmpty else {
+                if remembersUnheard { state.unheard.insert(key) }
+                return [CheckedContinuation<Void, Never>]()
+            }
             let waiters = state.waiting.removeValue(forKey: key) ?? [:]
             if waiters.isEmpty && remembersUnheard { state.unheard.insert(key) }
-            return waiters.values
+            return Array(waiters.values)
         }
         for continuation in resumed { continuation.resume() }
     }

@@ -23,14 +23,20 @@ final class PipelineMetrics: Sendable {
         case lateClaim = "late_claim"
     }
 
-    private enum Key: Hashable {
+    private enum Key: Equatable {
         case answered(route: String, status: Int)
         case stored(StoreOutcome, EventKind)
         case attempt(AttemptResult)
         case riskDecision(String)
     }
 
-    private let counters = Locked([Key: Counter]())
+    /// Scanned, not hashed: a few dozen keys at most (routes × statuses,
+    /// outcomes × kinds, attempt results), and three are asked for on every
+    /// callback. Hashing a key (its route's text) under the lock cost more
+    /// than comparing it with each kept one (callgrind, BENCHMARKS.md
+    /// session 11). The scan starts with the first made: those of the first
+    /// callbacks, which every callback asks for again.
+    private let counters = Locked([(key: Key, counter: Counter)]())
 
     /// Callback answers by route and status code.
     func answered(route: String, status: Int) {
@@ -53,7 +59,7 @@ final class PipelineMetrics: Sendable {
 
     private func counter(_ key: Key) -> Counter {
         counters.withLock { counters in
-            if let counter = counters[key] { return counter }
+            for kept in counters where kept.key == key { return kept.counter }
             let counter =
                 switch key {
                 case .answered(let route, let status):
@@ -65,7 +71,7 @@ final class PipelineMetrics: Sendable {
                 case .riskDecision(let decision):
                     Counter(label: "trustpay_webhooks_risk_decisions_total", dimensions: [("decision", decision)])
                 }
-            counters[key] = counter
+            counters.append((key, counter))
             return counter
         }
     }
