@@ -140,7 +140,7 @@ extension FieldCodec where T == String {
     }
 }
 
-extension FieldCodec where T: FixedWidthInteger {
+extension FieldCodec where T: FixedWidthInteger & Sendable {
     /// A JSON integer literal (no fraction, no exponent, no quotes) that fits `T`.
     static func integer(_ expected: String) -> FieldCodec {
         FieldCodec(
