@@ -53,7 +53,7 @@ import Webhooks
         // A conflicting copy of the pending event: its fields compared, card data masked.
         let copy = #"{"order_no":"OK-1","card_number":"4000000000000002","cvv":"999","amount":20.00,"note":"</script><b>"}"#
         _ = try await console.store.record(
-            newEvent("OK-1", status: 5, hash: "other", body: Array(copy.utf8), at: 2), lease: .none, now: NewInboxEvent.testEpoch)
+            newEvent("OK-1", status: 5, hash: "other", body: Array(copy.utf8), at: -1), lease: .none, now: NewInboxEvent.testEpoch)
         let conflicted = try await console.request("GET", "/api/event?id=\(console.pendingID)", headers: [console.bearer])
         let copies = conflicted.json["conflicting_copies"] as? [[String: Any]] ?? []
         #expect(copies.count == 1 && copies.first?["signature"] as? String == "verified", "\(conflicted)")
