@@ -378,8 +378,9 @@ public final class SQLiteInbox: InboxAdministration {
 
     /// Keeps `attempt` in the transaction that finished it (as lease-lost
     /// when it did not), and drops its event's attempts beyond the last
-    /// ``EventHistory/attemptsKept``: two statements more in the same
-    /// commit, no write of their own. Returns `finished`.
+    /// ``EventHistory/attemptsKept``: an insert and a read more in the same
+    /// commit (a delete too, past the last ones), no write of their own.
+    /// Returns `finished`.
     private static func keep(
         _ attempt: HandlerAttempt, of id: String, finished: Bool, on db: SQLiteConnection
     ) throws -> Bool {
@@ -390,11 +391,15 @@ public final class SQLiteInbox: InboxAdministration {
             .text(id), .integer(Int64(attempt.number)), .time(attempt.startedAt), .time(attempt.endedAt),
             .text(finished ? attempt.outcome.rawValue : HandlerAttempt.Outcome.leaseLost.rawValue),
             attempt.error.map { .text($0) } ?? .null)
-        try db.execute("""
-            DELETE FROM inbox_attempts WHERE event_id = ?1 AND seq <= (
-                SELECT seq FROM inbox_attempts WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
-            """,
-            .text(id), .integer(Int64(EventHistory.attemptsKept)))
+        // Found first by a read, which is cheap: a DELETE opens a statement
+        // journal even when it deletes nothing, as here but past 50 attempts.
+        let oldestDropped = try db.query(
+            "SELECT seq FROM inbox_attempts WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+            .text(id), .integer(Int64(EventHistory.attemptsKept))
+        ).first?[0].int64
+        if let oldestDropped {
+            try db.execute("DELETE FROM inbox_attempts WHERE event_id = ?1 AND seq <= ?2", .text(id), .integer(oldestDropped))
+        }
         return finished
     }
 
