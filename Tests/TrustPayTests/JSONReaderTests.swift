@@ -225,6 +225,34 @@ struct JSONObjectTests {
         }
     }
 
+    @Test("keys that share a fingerprint are still told apart by their bytes")
+    func lookupsByFingerprintCompareWholeKeys() throws {
+        // Same length and first seven bytes (only the bytes after differ),
+        // a NUL where another key is padded, 7 against 8 bytes, and lengths
+        // past the fingerprint's 255.
+        let keys = [
+            "order_amount", "order_amounX", "order_a", "order_am", "order_an", "ab", "ab\u{0}", "a\u{0}b",
+            String(repeating: "k", count: 300), String(repeating: "k", count: 299) + "j",
+            String(repeating: "k", count: 256),
+        ]
+        var object = JSONObject()
+        for (position, key) in keys.enumerated() {
+            let appended = object.appendIfAbsent(key, .integer(position))
+            #expect(appended)
+        }
+        for (position, key) in keys.enumerated() {
+            #expect(object.index(forKey: key) == position)
+            let appendedAgain = object.appendIfAbsent(key, .null)
+            #expect(!appendedAgain)
+        }
+        #expect(object["order_amounY"] == nil)
+        #expect(object["a"] == nil)
+        #expect(object[String(repeating: "k", count: 257)] == nil)
+        let parsed = try #require(try JSONValue(parsing: Array(#"{"sign":"x","sigm":1,"signs":2}"#.utf8)).objectValue)
+        #expect(parsed.signValue == .string("x"))
+        #expect(parsed.filter(\.isSign).map(\.key) == ["sign"])
+    }
+
     @Test("number literals compare as text, not as quantities")
     func literalEquality() {
         #expect(JSONValue.number("1.0") != .number("1"))

@@ -37,7 +37,7 @@ enum SignedContent {
             guard name.withUTF8({ isFieldName($0) }) else { throw .invalidFieldName(member.key) }
         }
         var text: [UInt8] = []
-        for member in object where member.key != TrustPaySignature.signKey {
+        for member in object where !member.isSign {
             let spliced: Bool
             switch member.value {
             // Rendered as their own text: checked in place, without a copy.
@@ -108,16 +108,16 @@ enum SignedContent {
         _ a: JSONObject, _ b: JSONObject, signature: TrustPaySignature, form: NumberForm
     ) -> Bool {
         var signed = 0
-        for member in a where member.key != TrustPaySignature.signKey {
+        for member in a where !member.isSign {
             guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
             signed += 1
-            guard let position = b.index(forKey: member.key) else { return false }
+            guard let position = b.index(forKey: member.key, fingerprint: member.fingerprint) else { return false }
             let other = b[position].value
             guard !TrustPaySignature.isEmptyForSigning(other),
                 rendersAlike(member.value, other, key: member.key, signature: signature, form: form)
             else { return false }
         }
-        for member in b where member.key != TrustPaySignature.signKey {
+        for member in b where !member.isSign {
             if !TrustPaySignature.isEmptyForSigning(member.value) { signed -= 1 }
         }
         return signed == 0

@@ -19,7 +19,9 @@ struct CallbackFields {
     init(_ object: JSONObject) {
         self.object = object
         known = Array(repeating: false, count: object.count)
-        if let sign = object.index(forKey: TrustPaySignature.signKey) { known[sign] = true }
+        if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
+            known[sign] = true
+        }
         canonical.reserveCapacity(object.count)
     }
 
@@ -37,11 +39,11 @@ struct CallbackFields {
     /// The value under the first present spelling; the other spellings, if
     /// present, must decode to an equal value.
     mutating func optional<T: Equatable>(
-        _ names: [String], as codec: FieldCodec<T>
+        _ spellings: FieldSpellings, as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T? {
         var found: (name: String, value: T)?
-        for name in names {
-            guard let position = object.index(forKey: name) else { continue }
+        for (name, fingerprint) in spellings.names {
+            guard let position = object.index(forKey: name, fingerprint: fingerprint) else { continue }
             let readBefore = known[position]
             known[position] = true
             let raw = object[position].value
@@ -52,7 +54,7 @@ struct CallbackFields {
             } else {
                 // A member no decoder read before has no canonical field yet:
                 // appended without looking the name up again.
-                canonical.append(absentKey: name, codec.encode(value, raw))
+                canonical.append(absentKey: name, fingerprint: fingerprint, codec.encode(value, raw))
             }
             if let found {
                 guard found.value == value else { throw .conflictingSpellings(found.name, name) }
@@ -64,9 +66,9 @@ struct CallbackFields {
     }
 
     mutating func required<T: Equatable>(
-        _ names: [String], as codec: FieldCodec<T>
+        _ spellings: FieldSpellings, as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T {
-        guard let value = try optional(names, as: codec) else { throw .missingField(names[0]) }
+        guard let value = try optional(spellings, as: codec) else { throw .missingField(spellings.first) }
         return value
     }
 
@@ -74,7 +76,7 @@ struct CallbackFields {
     var extra: JSONObject {
         var extra = JSONObject()
         for (position, member) in object.enumerated() where !known[position] {
-            extra.appendIfAbsent(member.key, member.value)
+            extra.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return extra
     }
@@ -86,7 +88,7 @@ struct CallbackFields {
         var rendered = canonical
         canonical = JSONObject()
         for (position, member) in object.enumerated() where !known[position] {
-            rendered.appendIfAbsent(member.key, member.value)
+            rendered.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return rendered
     }

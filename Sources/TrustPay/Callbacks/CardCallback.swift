@@ -70,16 +70,16 @@ public struct CardCallback: DecodableCallback, Sendable, Equatable {
         try SignedContent.checkShape(fields, signature: TrustPaySignature())
         try Self.refusePaymentShape(fields)
         var reader = CallbackFields(fields)
-        orderNo = try reader.required(["order_no", "orderNo"], as: .string)
-        status = try reader.required(["status"], as: .anInteger)
-        kind = CardCallbackKind(rawValue: try reader.required(["type"], as: .string))
-        merchantID = try reader.optional(["merchant_id", "merchantId"], as: .a64BitInteger)
-        cardID = try reader.optional(["card_id", "cardId"], as: .a64BitInteger)
-        amount = try reader.optional(["amount"], as: .amount)
-        fee = try reader.optional(["fee"], as: .amount)
-        balance = try reader.optional(["balance"], as: .amount)
-        reason = try reader.optional(["reason"], as: .string) ?? ""
-        sign = fields[TrustPaySignature.signKey]?.stringValue
+        orderNo = try reader.required(.orderNo, as: .string)
+        status = try reader.required(.status, as: .anInteger)
+        kind = CardCallbackKind(rawValue: try reader.required(.type, as: .string))
+        merchantID = try reader.optional(.merchantID, as: .a64BitInteger)
+        cardID = try reader.optional(.cardID, as: .a64BitInteger)
+        amount = try reader.optional(.amount, as: .amount)
+        fee = try reader.optional(.fee, as: .amount)
+        balance = try reader.optional(.balance, as: .amount)
+        reason = try reader.optional(.reason, as: .string) ?? ""
+        sign = fields.signValue?.stringValue
         extra = reader.extra
         renderedBack = reader.takeRenderedBack()
         self.fields = fields

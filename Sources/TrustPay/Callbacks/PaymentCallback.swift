@@ -53,19 +53,19 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
     init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout JSONObject) throws(CallbackDecodingError) {
         try SignedContent.checkShape(fields, signature: TrustPaySignature())
         var reader = CallbackFields(fields)
-        type = OrderType(rawValue: try reader.optional(["type"], as: .anInteger) ?? 0)
-        merchantID = try reader.required(["merchant_id", "merchantId"], as: .a64BitInteger)
-        orderNo = try reader.required(["order_no", "orderNo"], as: .string)
-        status = OrderStatus(code: try reader.required(["status"], as: .anInteger))
-        reason = try reader.optional(["reason"], as: .string) ?? ""
-        payTime = try reader.optional(["pay_time", "payTime"], as: .payTime)
-        orderAmount = try reader.required(["order_amount", "orderAmount"], as: .amount)
-        paidAmount = try reader.optional(["paid_amount", "paidAmount"], as: .amount)
-        balanceAmount = try reader.optional(["balance_amount", "balanceAmount"], as: .amount)
-        refundAmount = try reader.optional(["refund_amount", "refundAmount"], as: .amount)
-        fee = try reader.optional(["fee"], as: .amount)
-        merchantRefundNos = try reader.optional(["merchant_refund_no", "merchantRefundNo"], as: .stringList) ?? []
-        sign = fields[TrustPaySignature.signKey]?.stringValue
+        type = OrderType(rawValue: try reader.optional(.type, as: .anInteger) ?? 0)
+        merchantID = try reader.required(.merchantID, as: .a64BitInteger)
+        orderNo = try reader.required(.orderNo, as: .string)
+        status = OrderStatus(code: try reader.required(.status, as: .anInteger))
+        reason = try reader.optional(.reason, as: .string) ?? ""
+        payTime = try reader.optional(.payTime, as: .payTime)
+        orderAmount = try reader.required(.orderAmount, as: .amount)
+        paidAmount = try reader.optional(.paidAmount, as: .amount)
+        balanceAmount = try reader.optional(.balanceAmount, as: .amount)
+        refundAmount = try reader.optional(.refundAmount, as: .amount)
+        fee = try reader.optional(.fee, as: .amount)
+        merchantRefundNos = try reader.optional(.merchantRefundNo, as: .stringList) ?? []
+        sign = fields.signValue?.stringValue
         extra = reader.extra
         renderedBack = reader.takeRenderedBack()
         self.fields = fields

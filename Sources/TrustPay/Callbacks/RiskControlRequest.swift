@@ -28,10 +28,10 @@ public struct RiskControlRequest: DecodableCallback, Sendable, Equatable {
     /// Decodes fields already parsed from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
         var reader = CallbackFields(fields)
-        orderID = try reader.required(["orderId"], as: .lenientIdentifier)
-        cardPrefix = try reader.optional(["cardPrefix"], as: .lenientIdentifier) ?? ""
-        cardSuffix = try reader.optional(["cardSuffix"], as: .lenientIdentifier) ?? ""
-        cardHolderName = try reader.optional(["cardHolderName"], as: .string) ?? ""
+        orderID = try reader.required(.orderID, as: .lenientIdentifier)
+        cardPrefix = try reader.optional(.cardPrefix, as: .lenientIdentifier) ?? ""
+        cardSuffix = try reader.optional(.cardSuffix, as: .lenientIdentifier) ?? ""
+        cardHolderName = try reader.optional(.cardHolderName, as: .string) ?? ""
         extra = reader.extra
         self.rawBody = rawBody
     }

@@ -17,10 +17,17 @@ public struct JSONObject: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
         public let key: String
         public var value: JSONValue
+        /// The key's length and first bytes, compared before its bytes.
+        let fingerprint: KeyFingerprint
 
         public init(key: String, value: JSONValue) {
+            self.init(key: key, value: value, fingerprint: KeyFingerprint(key))
+        }
+
+        init(key: String, value: JSONValue, fingerprint: KeyFingerprint) {
             self.key = key
             self.value = value
+            self.fingerprint = fingerprint
         }
 
         public static func == (lhs: Member, rhs: Member) -> Bool {
@@ -63,12 +70,21 @@ public struct JSONObject: Sendable, Equatable {
     /// The position of the member with `key`, if any.
     func index(forKey key: String) -> Int? {
         if let positions { return positions[ExactKey(key)] }
-        let count = key.utf8.count
+        return index(forKey: key, fingerprint: KeyFingerprint(key))
+    }
+
+    /// ``index(forKey:)`` with the key's fingerprint already taken. Members
+    /// are told apart by their fingerprints, one integer compared each, and
+    /// the bytes are compared only for a key the fingerprint does not hold
+    /// whole (callgrind: a callback's twenty look-ups by length and bytes
+    /// cost ~9,000 instructions, BENCHMARKS.md session 12).
+    func index(forKey key: String, fingerprint: KeyFingerprint) -> Int? {
+        if let positions { return positions[ExactKey(key)] }
         // Over the buffer: each member read in place, not copied (a key and
         // a value retained and released per member passed).
         return members.withUnsafeBufferPointer { members in
-            for index in members.indices where members[index].key.utf8.count == count {
-                if sameBytes(members[index].key, key) { return index }
+            for index in members.indices where members[index].fingerprint == fingerprint {
+                if fingerprint.holdsWholeKey || sameBytes(members[index].key, key) { return index }
             }
             return nil
         }
@@ -82,12 +98,18 @@ public struct JSONObject: Sendable, Equatable {
     /// Appends a member unless the key is already present; returns whether it did.
     @discardableResult
     mutating func appendIfAbsent(_ key: String, _ value: JSONValue) -> Bool {
+        appendIfAbsent(key, value, fingerprint: KeyFingerprint(key))
+    }
+
+    /// ``appendIfAbsent(_:_:)`` with the key's fingerprint already taken
+    /// (the parser takes it from the bytes it read).
+    mutating func appendIfAbsent(_ key: String, _ value: JSONValue, fingerprint: KeyFingerprint) -> Bool {
         if positions != nil {
             let exact = ExactKey(key)
             guard positions![exact] == nil else { return false }
             positions![exact] = members.count
         } else {
-            guard index(forKey: key) == nil else { return false }
+            guard index(forKey: key, fingerprint: fingerprint) == nil else { return false }
             if members.count == Self.linearLimit {
                 var index = [ExactKey: Int](minimumCapacity: Self.linearLimit * 2)
                 for (position, member) in members.enumerated() { index[ExactKey(member.key)] = position }
@@ -95,20 +117,20 @@ public struct JSONObject: Sendable, Equatable {
                 positions = index
             }
         }
-        members.append(Member(key: key, value: value))
+        members.append(Member(key: key, value: value, fingerprint: fingerprint))
         return true
     }
 
     /// Appends a member whose key the caller knows is not present yet,
     /// without looking it up (checked in debug builds).
-    mutating func append(absentKey key: String, _ value: JSONValue) {
+    mutating func append(absentKey key: String, fingerprint: KeyFingerprint, _ value: JSONValue) {
         guard positions == nil, members.count < Self.linearLimit else {
-            let appended = appendIfAbsent(key, value)
+            let appended = appendIfAbsent(key, value, fingerprint: fingerprint)
             assert(appended, "append(absentKey:) of a present key \"\(key)\"")
             return
         }
         assert(index(forKey: key) == nil, "append(absentKey:) of a present key \"\(key)\"")
-        members.append(Member(key: key, value: value))
+        members.append(Member(key: key, value: value, fingerprint: fingerprint))
     }
 
     /// The value for `key`. Setting a new key appends it; setting an existing
@@ -199,4 +221,31 @@ func sameBytes(_ a: String, _ b: String) -> Bool {
         b.utf8.withContiguousStorageIfAvailable { y in memcmp(x.baseAddress!, y.baseAddress!, count) == 0 }
     }
     return (equal ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+}
+
+/// A key's UTF-8 length (up to 255) in the top byte and its first seven
+/// bytes below, zero-padded: equal keys have equal fingerprints, and a key
+/// of up to seven bytes is told apart by its fingerprint alone (its bytes
+/// and length are all there; padding cannot be mistaken for a byte of a
+/// key of the same length).
+struct KeyFingerprint: Equatable, Sendable {
+    let bits: UInt64
+
+    init(_ key: String) {
+        var key = key
+        bits = key.withUTF8 { Self.bits(of: $0) }  // in place for native strings
+    }
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        bits = Self.bits(of: bytes)
+    }
+
+    /// Whether equal fingerprints mean equal keys.
+    var holdsWholeKey: Bool { bits >> 56 <= 7 }
+
+    private static func bits(of bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var bits = UInt64(min(bytes.count, 255)) << 56
+        for index in 0..<min(7, bytes.count) { bits |= UInt64(bytes[index]) << (48 - 8 * UInt64(index)) }
+        return bits
+    }
 }

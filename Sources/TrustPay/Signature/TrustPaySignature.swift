@@ -26,6 +26,8 @@ import Foundation  // memcmp
 public struct TrustPaySignature: Sendable {
     /// The field that carries the signature.
     public static let signKey = "sign"
+    /// Its fingerprint: four bytes, so comparing fingerprints compares the keys.
+    static let signFingerprint = KeyFingerprint(signKey)
 
     /// The amount fields of the documented callbacks, in both spellings.
     public static let documentedAmountFields: Set<String> = [
@@ -58,7 +60,7 @@ public struct TrustPaySignature: Sendable {
         kept.reserveCapacity(fields.count)
         var length = 0
         for (position, member) in fields.enumerated()
-        where member.key != Self.signKey && !Self.isEmptyForSigning(member.value) {
+        where !member.isSign && !Self.isEmptyForSigning(member.value) {
             kept.append(position)
             length += member.key.utf8.count + 2 + Self.estimatedLength(of: member.value)
         }
@@ -262,7 +264,7 @@ public struct TrustPaySignature: Sendable {
     }
 
     static func receivedDigest(in fields: JSONObject) -> Result<[UInt8], SignatureFailure> {
-        switch fields[signKey] {
+        switch fields.signValue {
         case nil, .null?: return .failure(.missingSign)
         case .string(let text)?:
             if text.isEmpty { return .failure(.emptySign) }
@@ -270,5 +272,17 @@ public struct TrustPaySignature: Sendable {
             return .success(digest)
         case .some: return .failure(.malformedSign)
         }
+    }
+}
+
+extension JSONObject.Member {
+    /// Whether this is the `sign` member, which the signature leaves out.
+    var isSign: Bool { fingerprint == TrustPaySignature.signFingerprint }
+}
+
+extension JSONObject {
+    /// The value of `sign`, if present.
+    var signValue: JSONValue? {
+        index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint).map { self[$0].value }
     }
 }
