@@ -1,3 +1,4 @@
+import CallbackReshaping
 import Testing
 @testable import TrustPay
 
@@ -41,6 +42,41 @@ struct RoundTripShortcutTests {
         #expect(SignedContent.roundTrips(
             ["a": "1", "b": "2"], fields: ["a": "1&b=2"], verified: scheme.signedText(of: ["a": "1&b=2"], form: form),
             signature: scheme, form: form))
+    }
+
+    @Test("a decoder's 'renders as transmitted' holds only when the texts as transmitted are the same")
+    func decodersRenderedBackFlagAgreesWithTheTexts() {
+        var flagged = 0
+        var unflagged = 0
+        for seed in 0..<UInt64(4_000) {
+            var generator = GenuineCallbacks(seed: seed)
+            var reshaper = Reshaper(seed: seed &* 31 &+ 7)
+            let original = generator.next()
+            for body in [original.body, reshaper.reshape(original.fields).body] {
+                guard let fields = try? CallbackFields.parse(body) else { continue }
+                let rendered: RenderedBack
+                switch original.route {
+                case .payment:
+                    var back = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
+                    guard (try? PaymentCallback(fields: fields, rawBody: body, renderedBack: &back)) != nil else { continue }
+                    rendered = back
+                case .card:
+                    guard let card = try? CardCallback(fields: fields, rawBody: body) else { continue }
+                    rendered = card.renderedBack
+                }
+                let same = scheme.signedText(of: rendered.object, form: .asTransmitted)
+                    == scheme.signedText(of: fields, form: .asTransmitted)
+                if rendered.rendersAsTransmitted {
+                    flagged += 1
+                    #expect(same, "seed \(seed): \(String(decoding: body, as: UTF8.self))")
+                } else {
+                    unflagged += 1
+                }
+            }
+        }
+        // Both answers must be reached, or the property proves nothing.
+        #expect(flagged > 1_000)
+        #expect(unflagged > 10)
     }
 
     @Test("generated objects and their edits: the answer is the comparison of the texts")

@@ -37,7 +37,7 @@ public struct CallbackAuthenticator: Sendable {
         fields: JSONObject, rawBody: [UInt8], keys: (Int64) -> MerchantKeys?
     ) throws(CallbackRefusal) -> AuthenticCallback<PaymentCallback> {
         let callback: PaymentCallback
-        var renderedBack = JSONObject()
+        var renderedBack = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
         do throws(CallbackDecodingError) {
             callback = try PaymentCallback(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
         } catch {
@@ -77,7 +77,7 @@ public struct CallbackAuthenticator: Sendable {
     // MARK: the shared steps
 
     private func authenticate<Callback>(
-        _ callback: Callback, fields: JSONObject, renderedBack: JSONObject, merchant: MerchantKeys
+        _ callback: Callback, fields: JSONObject, renderedBack: RenderedBack, merchant: MerchantKeys
     ) throws(CallbackRefusal) -> AuthenticCallback<Callback> {
         let secretIndex: Int
         let form: NumberForm

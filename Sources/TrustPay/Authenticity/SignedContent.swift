@@ -123,8 +123,24 @@ enum SignedContent {
         return signed == 0
     }
 
+    /// ``roundTrips(_:fields:verified:signature:form:)`` for what a decoder
+    /// rendered back: answered at once when the decoder saw every field it
+    /// read render back as received and the body verified as transmitted.
+    /// Each of those fields then signs the same pair as the member it was
+    /// read from (same key, same bytes, both signed), the members no decoder
+    /// read are copied as received, and `sign` is on neither side: the same
+    /// pairs, so the same text (as ``signsSamePairs`` would find, in a second
+    /// pass with a look-up per member).
+    static func roundTrips(
+        _ renderedBack: RenderedBack, fields: JSONObject, verified: [UInt8], signature: TrustPaySignature,
+        form: NumberForm
+    ) -> Bool {
+        (form == .asTransmitted && renderedBack.rendersAsTransmitted)
+            || roundTrips(renderedBack.object, fields: fields, verified: verified, signature: signature, form: form)
+    }
+
     /// Whether two values of `key` render to the same bytes in `form`.
-    private static func rendersAlike(
+    static func rendersAlike(
         _ a: JSONValue, _ b: JSONValue, key: String, signature: TrustPaySignature, form: NumberForm
     ) -> Bool {
         switch (a, b) {
@@ -153,4 +169,13 @@ enum SignedContent {
     static func contentHash(ofHashedText hashed: Insecure.MD5) -> String {
         MD5.hex(hashed.finalize())
     }
+}
+
+/// What a decoder says was signed: its typed fields written back, the
+/// fields it does not know as received, and whether every field it read,
+/// written back, is non-empty and renders as the member it was read from
+/// when numbers are signed as transmitted.
+struct RenderedBack: Sendable, Equatable {
+    var object: JSONObject
+    var rendersAsTransmitted: Bool
 }

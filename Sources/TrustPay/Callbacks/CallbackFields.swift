@@ -15,6 +15,9 @@ struct CallbackFields {
     private var known: [Bool]
     /// The fields read so far, rendered back from their typed values.
     private(set) var canonical = JSONObject()
+    /// Whether every field read so far, rendered back, signs exactly as
+    /// received when numbers are signed as transmitted (see ``RenderedBack``).
+    private var rendersAsTransmitted = true
 
     init(_ object: JSONObject) {
         self.object = object
@@ -49,12 +52,17 @@ struct CallbackFields {
             let raw = object[position].value
             guard !TrustPaySignature.isEmptyForSigning(raw) else { continue }
             let value = try codec.decode(name, raw)
+            let encoded = codec.encode(value, raw)
+            if rendersAsTransmitted {
+                rendersAsTransmitted = !TrustPaySignature.isEmptyForSigning(encoded)
+                    && SignedContent.rendersAlike(encoded, raw, key: name, signature: .standard, form: .asTransmitted)
+            }
             if readBefore {
-                canonical[name] = codec.encode(value, raw)
+                canonical[name] = encoded
             } else {
                 // A member no decoder read before has no canonical field yet:
                 // appended without looking the name up again.
-                canonical.append(absentKey: name, fingerprint: fingerprint, codec.encode(value, raw))
+                canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
             }
             if let found {
                 guard found.value == value else { throw .conflictingSpellings(found.name, name) }
@@ -84,13 +92,13 @@ struct CallbackFields {
     /// ``canonical`` plus the unknown fields as received: what the typed
     /// callback says was signed. Takes ``canonical`` over (it is left
     /// empty), so its members are not copied: the last thing a decoder asks.
-    mutating func takeRenderedBack() -> JSONObject {
+    mutating func takeRenderedBack() -> RenderedBack {
         var rendered = canonical
         canonical = JSONObject()
         for (position, member) in object.enumerated() where !known[position] {
             rendered.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
-        return rendered
+        return RenderedBack(object: rendered, rendersAsTransmitted: rendersAsTransmitted)
     }
 }
 

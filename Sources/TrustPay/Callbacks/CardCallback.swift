@@ -62,7 +62,7 @@ public struct CardCallback: DecodableCallback, Sendable, Equatable {
     /// The body the fields were parsed from.
     public let rawBody: [UInt8]
     /// The typed fields written back, for the round-trip check.
-    let renderedBack: JSONObject
+    let renderedBack: RenderedBack
 
 
     /// Decodes fields already parsed from `rawBody`.

@@ -43,14 +43,14 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
 
     /// Decodes fields already parsed (e.g. while verifying the signature) from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
-        var renderedBack = JSONObject()
+        var renderedBack = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
         try self.init(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
     }
 
     /// The same, handing back the typed fields written back for the round
     /// trip (``SignedContent``). Not kept in the callback: it is needed once,
     /// and every copy of the callback would retain it and every release free it.
-    init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout JSONObject) throws(CallbackDecodingError) {
+    init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout RenderedBack) throws(CallbackDecodingError) {
         try SignedContent.checkShape(fields, signature: TrustPaySignature())
         var reader = CallbackFields(fields)
         type = OrderType(rawValue: try reader.optional(.type, as: .anInteger) ?? 0)

@@ -103,6 +103,7 @@ public struct JSONObject: Sendable, Equatable {
 
     /// ``appendIfAbsent(_:_:)`` with the key's fingerprint already taken
     /// (the parser takes it from the bytes it read).
+    @discardableResult
     mutating func appendIfAbsent(_ key: String, _ value: JSONValue, fingerprint: KeyFingerprint) -> Bool {
         if positions != nil {
             let exact = ExactKey(key)

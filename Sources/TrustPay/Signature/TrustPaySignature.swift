@@ -45,6 +45,9 @@ public struct TrustPaySignature: Sendable {
         self.amountFields = amountFields
     }
 
+    /// The scheme with the documented amount fields, made once.
+    static let standard = TrustPaySignature()
+
     // MARK: canonical string
 
     /// The string whose MD5 is the signature, secret included. For tests and
