@@ -85,14 +85,23 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
-    private var queues: [Int64: Queue] = [:]
-    private var pending = 0
-    private var started = false
-    /// When the thread means to wake up; `nil` while it waits for a first entry.
-    private var wakeAt: UInt64?
+
+    /// Guarded by `mutex`. Behind a pointer, not stored properties: a
+    /// class's stored `var` is checked for exclusive access at run time on
+    /// every change (`swift_beginAccess`), which the mutex already
+    /// guarantees (see `Locked`).
+    private struct State {
+        var queues: [Int64: Queue] = [:]
+        var pending = 0
+        var started = false
+        /// When the thread means to wake up; `nil` while it waits for a first entry.
+        var wakeAt: UInt64?
+    }
+
+    private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
 
     package init() {
+        state.initialize(to: State())
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -104,32 +113,34 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
     }
 
     /// Deadlines scheduled and neither fired nor cancelled.
-    package var pendingCount: Int { locked { pending } }
+    package var pendingCount: Int { locked { state.pointee.pending } }
 
     /// Whether the thread sleeps until an expiry (rather than running, or
     /// waiting for a first deadline): tests wait for it to schedule past it.
-    package var isWaitingForExpiry: Bool { locked { wakeAt != nil } }
+    package var isWaitingForExpiry: Bool { locked { state.pointee.wakeAt != nil } }
 
     /// Entries the queues still hold, spent ones among them: what the
     /// deadlines cost in memory.
-    package var queuedCount: Int { locked { queues.values.reduce(0) { $0 + $1.entries.count - $1.head } } }
+    package var queuedCount: Int {
+        locked { state.pointee.queues.values.reduce(0) { $0 + $1.entries.count - $1.head } }
+    }
 
     package func schedule(after limit: Duration, _ expire: @escaping @Sendable () -> Void) -> DeadlineAlarm {
         let nanoseconds = max(0, limit.wholeNanoseconds)
         let entry = Entry(expiry: Self.now() &+ UInt64(nanoseconds), limit: nanoseconds, timer: self, expire: expire)
         locked {
-            queues[nanoseconds, default: Queue()].entries.append(entry)
-            pending += 1
-            if !started {
+            state.pointee.queues[nanoseconds, default: Queue()].entries.append(entry)
+            state.pointee.pending += 1
+            if !state.pointee.started {
                 // Started by the first deadline; it runs for the rest of the
                 // process, keeping its timer (tests make a few of their own).
-                started = true
+                state.pointee.started = true
                 do { try startThread(name: "deadlines", detached: true) { [self] in run() } } catch {
                     preconditionFailure("no deadline can be kept: \(error)")
                 }
             }
             // The thread sleeps past this expiry, or waits for a first entry.
-            if wakeAt.map({ entry.expiry < $0 }) ?? true { pthread_cond_signal(changed) }
+            if state.pointee.wakeAt.map({ entry.expiry < $0 }) ?? true { pthread_cond_signal(changed) }
         }
         return entry
     }
@@ -138,7 +149,7 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
         locked {
             guard entry.expire != nil else { return }
             entry.expire = nil
-            pending -= 1
+            state.pointee.pending -= 1
             dropSpent(limit: entry.limit)
         }
     }
@@ -149,9 +160,11 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
     private func dropSpent(limit: Int64) {
         // In place: taking the queue out and putting it back hashed the
         // limit twice and rebuilt the dictionary's entry on every cancel.
-        guard let index = queues.index(forKey: limit) else { return }
-        while let first = queues.values[index].first, first.expire == nil { queues.values[index].popFirst() }
-        if queues.values[index].isEmpty { queues.remove(at: index) }
+        guard let index = state.pointee.queues.index(forKey: limit) else { return }
+        while let first = state.pointee.queues.values[index].first, first.expire == nil {
+            state.pointee.queues.values[index].popFirst()
+        }
+        if state.pointee.queues.values[index].isEmpty { state.pointee.queues.remove(at: index) }
     }
 
     private func run() {
@@ -160,19 +173,19 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
             let now = Self.now()
             var due: [(expiry: UInt64, expire: @Sendable () -> Void)] = []
             var earliest: UInt64?
-            for limit in Array(queues.keys) {
-                guard var queue = queues.removeValue(forKey: limit) else { continue }
+            for limit in Array(state.pointee.queues.keys) {
+                guard var queue = state.pointee.queues.removeValue(forKey: limit) else { continue }
                 while let first = queue.first, first.expire == nil || first.expiry <= now {
                     if let expire = first.expire {
                         due.append((first.expiry, expire))
                         first.expire = nil
-                        pending -= 1
+                        state.pointee.pending -= 1
                     }
                     queue.popFirst()
                 }
                 if let first = queue.first {
                     earliest = min(earliest ?? first.expiry, first.expiry)
-                    queues[limit] = queue
+                    state.pointee.queues[limit] = queue
                 }
             }
             if !due.isEmpty {
@@ -183,7 +196,7 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 continue
             }
-            wakeAt = earliest
+            state.pointee.wakeAt = earliest
             if let earliest {
                 wait(until: earliest)
             } else {

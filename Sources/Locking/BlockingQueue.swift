@@ -10,16 +10,25 @@ import Darwin
 package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let nonEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
-    private var jobs: [Job] = []
-    private var head = 0
-    private var closed = false
-    /// Threads in `pthread_cond_wait`, so that `wake(upTo:)` signals no more
-    /// than it can wake.
-    private var sleepers = 0
-    private var signals = 0
+
+    /// Guarded by `mutex`. Behind a pointer, not stored properties: a
+    /// class's stored `var` is checked for exclusive access at run time on
+    /// every change (`swift_beginAccess`), which the mutex already
+    /// guarantees (see `Locked`).
+    private struct State {
+        var jobs: [Job] = []
+        var head = 0
+        var closed = false
+        /// Threads in `pthread_cond_wait`, so that `wake(upTo:)` signals no
+        /// more than it can wake.
+        var sleepers = 0
+        var signals = 0
+    }
+
+    private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
 
     package init() {
+        state.initialize(to: State())
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(nonEmpty, nil)
     }
@@ -29,6 +38,8 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         nonEmpty.deallocate()
         mutex.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Appends `job`; false, leaving it out, once the queue is closed.
@@ -41,11 +52,11 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
         let burst = wakingAThread ? DeferredWakes.current : nil
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        guard !closed else { return false }
-        jobs.append(job)
+        guard !state.pointee.closed else { return false }
+        state.pointee.jobs.append(job)
         if let burst {
             burst.note(self)
-        } else if wakingAThread && sleepers > 0 {
+        } else if wakingAThread && state.pointee.sleepers > 0 {
             signal()
         }
         return true
@@ -55,9 +66,9 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     package func wake(upTo count: Int) {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        let wakes = min(count, sleepers, jobs.count - head)
-        if wakes == sleepers && wakes > 1 {
-            signals += 1
+        let wakes = min(count, state.pointee.sleepers, state.pointee.jobs.count - state.pointee.head)
+        if wakes == state.pointee.sleepers && wakes > 1 {
+            state.pointee.signals += 1
             pthread_cond_broadcast(nonEmpty)
         } else {
             for _ in 0..<max(0, wakes) { signal() }
@@ -66,7 +77,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
 
     /// Signals the condition (the mutex held), counted for tests.
     private func signal() {
-        signals += 1
+        state.pointee.signals += 1
         pthread_cond_signal(nonEmpty)
     }
 
@@ -74,7 +85,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     package var wakeUps: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return signals
+        return state.pointee.signals
     }
 
     /// Waits for a job and takes the oldest; nil once closed and empty.
@@ -82,9 +93,9 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
-        guard head < jobs.count else { return nil }
-        let job = jobs[head]
-        advance(to: head + 1)
+        guard state.pointee.head < state.pointee.jobs.count else { return nil }
+        let job = state.pointee.jobs[state.pointee.head]
+        advance(to: state.pointee.head + 1)
         return job
     }
 
@@ -94,9 +105,9 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
-        guard head < jobs.count else { return nil }
-        let end = min(jobs.count, head + limit)
-        let taken = jobs.freshCopy(of: head..<end)
+        guard state.pointee.head < state.pointee.jobs.count else { return nil }
+        let end = min(state.pointee.jobs.count, state.pointee.head + limit)
+        let taken = state.pointee.jobs.freshCopy(of: state.pointee.head..<end)
         advance(to: end)
         return taken
     }
@@ -104,49 +115,49 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     package var count: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return jobs.count - head
+        return state.pointee.jobs.count - state.pointee.head
     }
 
     /// Threads waiting for a job (for tests).
     package var sleepingCount: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return sleepers
+        return state.pointee.sleepers
     }
 
     package var isClosed: Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return closed
+        return state.pointee.closed
     }
 
     /// Refuses further jobs and wakes every waiting thread; queued jobs are
     /// still taken.
     package func close() {
         pthread_mutex_lock(mutex)
-        closed = true
+        state.pointee.closed = true
         pthread_cond_broadcast(nonEmpty)
         pthread_mutex_unlock(mutex)
     }
 
     private func waitForJobs() {
-        while head == jobs.count && !closed {
-            sleepers += 1
+        while state.pointee.head == state.pointee.jobs.count && !state.pointee.closed {
+            state.pointee.sleepers += 1
             pthread_cond_wait(nonEmpty, mutex)
-            sleepers -= 1
+            state.pointee.sleepers -= 1
         }
     }
 
     /// Drops what was taken: all at once when the queue empties, else in
     /// one move once the taken part is half the array.
     private func advance(to newHead: Int) {
-        head = newHead
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= jobs.count {
-            jobs.removeFirst(head)
-            head = 0
+        state.pointee.head = newHead
+        if state.pointee.head == state.pointee.jobs.count {
+            state.pointee.jobs.removeAll(keepingCapacity: true)
+            state.pointee.head = 0
+        } else if state.pointee.head >= 1024 && state.pointee.head * 2 >= state.pointee.jobs.count {
+            state.pointee.jobs.removeFirst(state.pointee.head)
+            state.pointee.head = 0
         }
     }
 }

@@ -25,11 +25,22 @@ import Darwin
 /// counts.withLock { $0["a", default: 0] += 1 }
 /// ```
 package final class Locked<Value>: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
+    /// The mutex, then the value, in one allocation reached through
+    /// pointers. A class's stored `var` passed `inout` is checked for
+    /// exclusive access at run time (`swift_beginAccess`, with a
+    /// thread-local look-up, on every `withLock`), which the mutex already
+    /// guarantees; a pointer's pointee is not.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let value: UnsafeMutablePointer<Value>
 
     package init(_ value: Value) {
-        self.value = value
+        let valueOffset = Self.valueOffset
+        let block = UnsafeMutableRawPointer.allocate(
+            byteCount: valueOffset + MemoryLayout<Value>.size,
+            alignment: max(MemoryLayout<pthread_mutex_t>.alignment, MemoryLayout<Value>.alignment))
+        mutex = block.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+        self.value = (block + valueOffset).bindMemory(to: Value.self, capacity: 1)
+        self.value.initialize(to: value)
         #if canImport(Glibc)
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
@@ -42,8 +53,15 @@ package final class Locked<Value>: @unchecked Sendable {
     }
 
     deinit {
+        value.deinitialize(count: 1)
         pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        UnsafeMutableRawPointer(mutex).deallocate()
+    }
+
+    /// Where the value starts in the block: after the mutex, aligned for `Value`.
+    private static var valueOffset: Int {
+        let alignment = MemoryLayout<Value>.alignment
+        return (MemoryLayout<pthread_mutex_t>.size + alignment - 1) / alignment * alignment
     }
 
     /// Runs `body` with the value, holding the lock. Keep it short and
@@ -53,6 +71,6 @@ package final class Locked<Value>: @unchecked Sendable {
     ) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }
