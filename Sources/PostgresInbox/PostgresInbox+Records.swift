@@ -11,11 +11,12 @@ struct RecordRequest: Sendable {
 
 extension PostgresInbox {
     /// Records a batch of new events (see ``GroupCommit``) in one statement,
-    /// so in one commit: `trustpay_record_events` (migration 8) runs
-    /// `trustpay_record_event` for each in turn, in one transaction, so that
-    /// each sees those before it as one call after another would: a key
-    /// repeated in the batch is inserted once, a second event of an order
-    /// gets no `.ifFirstOfOrder` lease and is held behind the first.
+    /// so in one commit: `trustpay_record_events` (migration 10) records
+    /// the events alone of their order and key in the batch together,
+    /// set-based, and the others one after another, so that each sees
+    /// those before it as one call after another would: a key repeated in
+    /// the batch is inserted once, a second event of an order gets no
+    /// `.ifFirstOfOrder` lease and is held behind the first.
     /// Returns each request's event as recorded, in the batch's order, or
     /// nil where nothing was inserted (the caller reads why once the batch
     /// is committed, as a single record does).

@@ -57,6 +57,63 @@ extension PostgreSQLTests {
             #expect(outcomes[1].event.previousStatus == 3)
         }
 
+        /// The events alone of their order in a batch are recorded
+        /// set-based (migration 10), with what one call after another
+        /// gives: held behind their order's unfinished event and not
+        /// leased, stale against their order's last rank, a duplicate of a
+        /// reconciled event, leased as first of their order. Made to fail
+        /// by holding none of the set-based events, and by taking no
+        /// order's last rank (the batch function edited in the database).
+        @Test func eventsAloneOfTheirOrderInABatchAreRecordedAsOneAfterAnother() async throws {
+            var queried = newEvent("O-QUERIED", status: 5)
+            queried.source = .orderQuery
+            let answer = queried
+            var callback = newEvent("O-QUERIED", status: 5)
+            callback.key = IdempotencyKey(rawValue: callback.key.rawValue + "-callback")
+            let reconciled = callback
+            let (outcomes, answerID) = try await Self.withBatchingInbox { inbox, url in
+                var before: [InboxEvent] = []
+                for (event, lease) in [
+                    (newEvent("O-OPEN", status: 3), LeaseRequest.none),
+                    (newEvent("O-RANKED", status: 7, rank: 4), .ifFirstOfOrder(Self.lease)),
+                    (answer, .none),
+                ] {
+                    before.append(try await inbox.record(event, lease: lease, now: t0).event)
+                }
+                let calls: [@Sendable () async throws -> RecordOutcome] = [
+                    { try await inbox.record(newEvent("O-OPEN", status: 5, rank: 2), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                    { try await inbox.record(newEvent("O-RANKED", status: 5, rank: 2), lease: .none, now: t0) },
+                    { try await inbox.record(reconciled, lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                    { try await inbox.record(newEvent("O-FRESH"), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                ]
+                let outcomes = try await Self.heldInOneBatch(inbox, url, calls).map { try $0.get() }
+                let held = try await heldEvents(url)
+                #expect(held.contains(outcomes[0].event.id), "held behind O-OPEN's first")
+                #expect(held.contains(outcomes[1].event.id), "held behind O-RANKED's first")
+                #expect(!held.contains(outcomes[3].event.id))
+                // The stale event left its order's status where it was.
+                let after = try await inbox.record(newEvent("O-RANKED", status: 9, rank: 5), lease: .none, now: t0)
+                #expect(after.event.previousStatus == 7)
+                let fresh = try await inbox.record(newEvent("O-FRESH", status: 7, rank: 2), lease: .none, now: t0)
+                #expect(fresh.event.previousStatus == 5)
+                return (outcomes, before[2].id)
+            }
+            guard case .recorded(let open) = outcomes[0], case .recorded(let ranked) = outcomes[1],
+                case .duplicate(let matched) = outcomes[2], case .recorded(let fresh) = outcomes[3]
+            else {
+                Issue.record("unexpected outcomes: \(outcomes)")
+                return
+            }
+            #expect(open.state == .pending, "its order has an unfinished event: no lease")
+            #expect(open.previousStatus == 3)
+            #expect(!open.isStale)
+            #expect(ranked.isStale)
+            #expect(ranked.previousStatus == 7)
+            #expect(matched.id == answerID, "the order query's answer stands for the callback")
+            #expect(fresh.state.name == .processing)
+            #expect(fresh.previousStatus == nil)
+        }
+
         /// Made to fail by writing the events of a failed batch again one
         /// by one (a tempting fallback): the good events were recorded and
         /// their callers acknowledged, although their batch failed.

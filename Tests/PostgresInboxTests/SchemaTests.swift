@@ -249,6 +249,62 @@ extension PostgreSQLTests {
             }
         }
 
+        /// A database of the release before migration 10 (which recorded
+        /// a batch one event after another), with events recorded by that
+        /// release's batch function, one held behind its order's first:
+        /// this release keeps them and their holds, and records the events
+        /// alone of their order in a batch (set-based) held behind them or
+        /// leased as first of their order, as before.
+        @Test func aVersion9DatabaseKeepsItsEventsAndHoldsAfterUpgrading() async throws {
+            let url = try await sharedServer().createDatabase()
+            try await withRawClient(url) { client in
+                try await Schema.migrate(client, upTo: 9, logger: testLogger)
+                // One batch of three, two of them of one order (e2 held behind e1).
+                try await client.query(
+                    """
+                    SELECT r.ord FROM trustpay_record_events(
+                        ARRAY['e1', 'e2', 'e3'], ARRAY['k1', 'k2', 'k3'], ARRAY['h1', 'h1', 'h1'],
+                        ARRAY['payment', 'payment', 'payment'], ARRAY[1, 1, 1]::bigint[], ARRAY[0, 0, 0],
+                        ARRAY[true, true, true], ARRAY['O-1', 'O-1', 'O-2'], ARRAY[5, 7, 5], ARRAY['O-1', 'O-1', 'O-2'],
+                        ARRAY[1, 2, 1], ARRAY[true, true, true], ARRAY['\\x00', '\\x00', '\\x00']::bytea[],
+                        ARRAY[now(), now(), now()], ARRAY['callback', 'callback', 'callback'], ARRAY[0, 0, 0],
+                        ARRAY['', '', ''], ARRAY[now(), now(), now()]) AS r
+                    """, logger: testLogger)
+            }
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
+            try await using(inbox) {
+                #expect(try await inbox.count(EventFilter()) == 3)
+                #expect(try await inbox.event(id: "e2")?.previousStatus == 5, "kept as recorded")
+                #expect(try await heldEvents(url) == ["e2"])
+                let lease = Lease(owner: "w", duration: .seconds(30))
+                // Each alone of its order in its batch: set-based.
+                let third = try await inbox.record(
+                    newEventOf("O-1", key: "k4", status: 9, rank: 3), lease: .ifFirstOfOrder(lease), now: t0)
+                #expect(third.event.state == .pending)
+                #expect(third.event.previousStatus == 7)
+                let alone = try await inbox.record(newEventOf("O-3", key: "k5"), lease: .ifFirstOfOrder(lease), now: t0)
+                #expect(alone.event.state.name == .processing)
+                #expect(try await heldEvents(url) == ["e2", third.event.id])
+                let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+                #expect(due.map(\.id) == ["e1", "e3"], "e2 and the third of O-1 still held")
+                let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
+                #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
+                let next = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+                #expect(next.map(\.id) == ["e2"], "released by e1's completion, the third still behind it")
+                #expect(try await heldEvents(url) == [third.event.id])
+            }
+        }
+
+        /// An event of `order` under `key`, referenced by the order's name
+        /// alone (as the version 9 database above was written).
+        func newEventOf(_ order: String, key: String, status: Int = 5, rank: Int? = 1) -> NewInboxEvent {
+            var event = newEvent(order, status: status, rank: rank)
+            event.key = IdempotencyKey(rawValue: key)
+            event.order = OrderReference(rawValue: order)
+            return event
+        }
+
         @Test func refusesADatabaseMigratedByANewerRelease() async throws {
             let url = try await sharedServer().createDatabase()
             let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, logger: testLogger)

@@ -83,6 +83,20 @@ func withRawClient<Result: Sendable>(
     }
 }
 
+/// The ids of the events of `url`'s database flagged held, in order.
+/// Checked directly: the claim's own check would hide a wrong flag.
+func heldEvents(_ url: String) async throws -> [String] {
+    try await withRawClient(url) { client in
+        var ids: [String] = []
+        for try await id in try await client.query(
+            "SELECT id FROM trustpay_events WHERE held ORDER BY seq", logger: testLogger
+        ).decode(String.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+}
+
 /// Runs `body` with `inbox` and shuts the inbox down afterwards, even when `body` throws.
 func using<Result: Sendable>(_ inbox: PostgresInbox, _ body: () async throws -> Result) async throws -> Result {
     do {
