@@ -37,6 +37,10 @@ import TestSupport
             }
             #expect(triggers == ["inbox_events_hold_on_delete", "inbox_events_hold_on_finish",
                                  "inbox_events_release_order"])
+            let finish = try await inbox.database.read { db in
+                try db.query("SELECT sql FROM sqlite_master WHERE name = 'inbox_events_hold_on_finish'")[0][0].string ?? ""
+            }
+            #expect(finish.contains("AFTER UPDATE OF completed_at, dead_at"), "\(finish)")
             for (name, sql, parameters, expected) in statements {
                 let opcodes = try await inbox.database.read { db in
                     try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: parameters))
@@ -165,6 +169,39 @@ import TestSupport
                 #expect(!multiWrite || aborting.isEmpty, "\(name): \(aborting.count) constraints abort")
                 #expect(!program.contains { $0.0 == "FkCounter" }, "\(name): a foreign key checked by a counter")
             }
+        }
+    }
+
+    /// Migration 11: the hold trigger runs only where an event becomes
+    /// finished or unfinished (it fires on `completed_at` and `dead_at`), not
+    /// at every claimed event and failed attempt, which change `state` only
+    /// (a trigger's program is entered, a frame allocated, before its WHEN
+    /// is tested). A finish written by hand still releases the order's next
+    /// event. Failed before migration 11: a Program in each claim and failure.
+    @Test func onlyAFinishEntersTheHoldTrigger() async throws {
+        try await withInbox { inbox, _ in
+            let statements = [
+                ("completion", SQLiteInbox.completion, 3, true), ("dead letter", SQLiteInbox.deadLettering, 4, true),
+                ("claim of due events", SQLiteInbox.dueClaim, 4, false), ("claim of one event", SQLiteInbox.claiming, 4, false),
+                ("failure", SQLiteInbox.failure, 5, false),
+            ]
+            for (name, sql, parameters, entersTrigger) in statements {
+                let opcodes = try await inbox.database.read { db in
+                    try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: parameters))
+                        .compactMap { $0["opcode"]?.string }
+                }
+                #expect(opcodes.contains("Program") == entersTrigger, "\(name)")
+            }
+            let first = try await inbox.record(newEvent("O-1", status: 5), lease: .none, now: t0).event.id
+            let second = try await inbox.record(newEvent("O-1", status: 7, rank: 2), lease: .none, now: t0).event.id
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [first])
+            try await inbox.database.write { db in
+                try db.execute("""
+                    UPDATE inbox_events SET state = 'completed', completed_at = 0, lease_owner = NULL, lease_until = NULL
+                    WHERE id = ?
+                    """, .text(first))
+            }
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [second])
         }
     }
 
