@@ -290,11 +290,31 @@ public final class SQLiteInbox: InboxAdministration {
         guard limit > 0 else { return [] }
         let leaseUntil = now.millisecondsSince1970 + leaseDuration.wholeMilliseconds
         return try await write("cannot claim events") { db in
+            // Most claims under load find nothing (the hand-off delivers the
+            // new events). The claim's UPDATE built about seven temporary
+            // B-trees even then (its UNION ALL with ORDER BY, its IN, its
+            // RETURNING): about 160,000 instructions, against a few thousand
+            // for this read (callgrind).
+            guard try db.query(Self.anythingDue, .time(now)).first?[0].int64 == 1 else { return [] }
             let rows = try db.query(
                 Self.dueClaim, .text(owner), .integer(leaseUntil), .time(now), .integer(Int64(limit)))
             return try EventRows.events(rows)
         }
     }
+
+    /// Whether any event is claimable at `?1` (``dueEvents`` finds one):
+    /// three index probes, no sort, no temporary B-tree.
+    static let anythingDue = """
+        SELECT EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_pending
+                WHERE state = 'pending' AND held = 0 AND \(firstOpenOfItsOrder))
+            OR EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_retry_due
+                WHERE state = 'waiting-retry' AND next_attempt_at <= ?1 AND held = 0 AND \(firstOpenOfItsOrder))
+            OR EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_lease_end
+                WHERE state = 'processing' AND lease_until <= ?1 AND held = 0 AND \(firstOpenOfItsOrder))
+        """
 
     /// Leases to `?1` until `?2` the events due at `?3`, at most `?4`
     /// (``dueEvents``). OR FAIL, as every change of an event's state on

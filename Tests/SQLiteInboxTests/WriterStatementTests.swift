@@ -205,6 +205,44 @@ import TestSupport
         }
     }
 
+    /// A claim first asks whether anything is due, with three index probes
+    /// that build no temporary B-tree; the claim's UPDATE (seven of them)
+    /// runs only when something is. Whether a pending event, a retry that
+    /// fell due or an expired lease, each only as the first unfinished event
+    /// of its order, the answer is the claim's.
+    @Test func aClaimAsksFirstWhetherAnythingIsDue() async throws {
+        try await withInbox { inbox, _ in
+            let (plan, ephemeral) = try await inbox.database.read { db in
+                (try db.query("EXPLAIN QUERY PLAN " + SQLiteInbox.anythingDue, .time(t0)).compactMap { $0["detail"]?.string },
+                 try db.query("EXPLAIN " + SQLiteInbox.anythingDue, .time(t0)).count { $0["opcode"]?.string == "OpenEphemeral" })
+            }
+            #expect(ephemeral == 0)
+            #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+            #expect(plan.count { $0.contains("SEARCH earlier USING INDEX inbox_events_open_by_order") } == 3, "\(plan)")
+            for index in ["inbox_events_pending", "inbox_events_retry_due", "inbox_events_lease_end"] {
+                #expect(plan.contains { $0.contains("USING INDEX \(index)") }, "\(index): \(plan)")
+            }
+            func anythingDue(at seconds: Double) async throws -> Bool {
+                try await inbox.database.read { db in try db.query(SQLiteInbox.anythingDue, .time(at(seconds)))[0][0].int64 == 1 }
+            }
+            #expect(try await !anythingDue(at: 0))
+            let first = try await inbox.record(newEvent("O-1", status: 5), lease: .none, now: t0).event.id
+            let second = try await inbox.record(newEvent("O-1", status: 7, rank: 2), lease: .none, now: t0).event.id
+            #expect(try await anythingDue(at: 0), "a pending event")
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [first])
+            #expect(try await !anythingDue(at: 29), "the second waits behind the first, leased until 30")
+            #expect(try await anythingDue(at: 30), "the first's lease ended")
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(29)).isEmpty)
+            #expect(try await inbox.fail(id: first, owner: "w", attempt: HandlerAttempt(
+                number: 1, startedAt: t0, endedAt: t0, outcome: .failed, error: "no stock"), retryAt: at(60)))
+            #expect(try await !anythingDue(at: 59), "the second still waits behind the first's retry")
+            #expect(try await anythingDue(at: 60), "a retry fell due")
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(60)).map(\.id) == [first])
+            #expect(try await inbox.complete(id: first, owner: "w", now: at(61)))
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(61)).map(\.id) == [second])
+        }
+    }
+
     /// A database of the release before migration 10 (its order's second
     /// and third events held behind the first, another order's event
     /// finished with its attempt kept): this release opens it, keeps its
