@@ -271,33 +271,61 @@ public final class SQLiteInbox: InboxAdministration {
     public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
         let leaseUntil = now.millisecondsSince1970 + leaseDuration.wholeMilliseconds
         return try await write("cannot claim the event") { db in
-            let rows = try db.query("""
-                UPDATE inbox_events
-                SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
-                    attempts = attempts + 1, updated_at = ?3
-                WHERE id = ?4 AND (state IN ('pending', 'waiting-retry') OR (state = 'processing' AND lease_until <= ?3))
-                RETURNING \(EventRows.columns)
-                """,
-                .text(owner), .integer(leaseUntil), .time(now), .text(id))
+            let rows = try db.query(Self.claiming, .text(owner), .integer(leaseUntil), .time(now), .text(id))
             return try rows.first.map { try EventRows.event($0).event }
         }
     }
+
+    /// Leases event `?4` to `?1` until `?2` if it is claimable at `?3`
+    /// (OR FAIL: see ``completion``).
+    static let claiming = """
+        UPDATE OR FAIL inbox_events
+        SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
+            attempts = attempts + 1, updated_at = ?3
+        WHERE id = ?4 AND (state IN ('pending', 'waiting-retry') OR (state = 'processing' AND lease_until <= ?3))
+        RETURNING \(EventRows.columns)
+        """
 
     public func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
         guard limit > 0 else { return [] }
         let leaseUntil = now.millisecondsSince1970 + leaseDuration.wholeMilliseconds
         return try await write("cannot claim events") { db in
-            let rows = try db.query("""
-                UPDATE inbox_events
-                SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
-                    attempts = attempts + 1, updated_at = ?3
-                WHERE seq IN (\(Self.dueEvents))
-                RETURNING \(EventRows.columns)
-                """,
-                .text(owner), .integer(leaseUntil), .time(now), .integer(Int64(limit)))
+            // Most claims under load find nothing (the hand-off delivers the
+            // new events). The claim's UPDATE built about seven temporary
+            // B-trees even then (its UNION ALL with ORDER BY, its IN, its
+            // RETURNING): about 160,000 instructions, against a few thousand
+            // for this read (callgrind).
+            guard try db.query(Self.anythingDue, .time(now)).first?[0].int64 == 1 else { return [] }
+            let rows = try db.query(
+                Self.dueClaim, .text(owner), .integer(leaseUntil), .time(now), .integer(Int64(limit)))
             return try EventRows.events(rows)
         }
     }
+
+    /// Whether any event is claimable at `?1` (``dueEvents`` finds one):
+    /// three index probes, no sort, no temporary B-tree.
+    static let anythingDue = """
+        SELECT EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_pending
+                WHERE state = 'pending' AND held = 0 AND \(firstOpenOfItsOrder))
+            OR EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_retry_due
+                WHERE state = 'waiting-retry' AND next_attempt_at <= ?1 AND held = 0 AND \(firstOpenOfItsOrder))
+            OR EXISTS (
+                SELECT 1 FROM inbox_events AS c INDEXED BY inbox_events_lease_end
+                WHERE state = 'processing' AND lease_until <= ?1 AND held = 0 AND \(firstOpenOfItsOrder))
+        """
+
+    /// Leases to `?1` until `?2` the events due at `?3`, at most `?4`
+    /// (``dueEvents``). OR FAIL, as every change of an event's state on
+    /// the hot path: see ``completion``.
+    static let dueClaim = """
+        UPDATE OR FAIL inbox_events
+        SET state = 'processing', lease_owner = ?1, lease_until = ?2, next_attempt_at = NULL,
+            attempts = attempts + 1, updated_at = ?3
+        WHERE seq IN (\(dueEvents))
+        RETURNING \(EventRows.columns)
+        """
 
     /// The events claimable at `?3`, at most `?4`: pending ones in order of
     /// receipt, then retries that fell due and expired leases, earliest due
@@ -343,20 +371,27 @@ public final class SQLiteInbox: InboxAdministration {
     }
 
     /// Completes event `?2` at `?1` if `?3` still holds its lease.
+    ///
+    /// `UPDATE OR FAIL`, as the claims, failures and dead letters: SQLite
+    /// opens a statement journal (a savepoint, a copy of every page the
+    /// statement changes, all freed at its end) for a statement that may
+    /// change several rows or fires a trigger (the hold triggers of a change
+    /// of state) and that may abort on a constraint (the CHECKs, ABORT by
+    /// default), so that an abort undoes that statement alone. With FAIL
+    /// none aborts, so there is no journal. A statement that fails keeps
+    /// the rows it changed before, but no write closure goes on after an
+    /// error: `GroupCommitWriter` rolls its batch back, or its savepoint
+    /// when the batch runs again isolated. Those journals were about 5% of
+    /// a durable callback's instructions (callgrind, BENCHMARKS.md session 12).
     static let completion = """
-        UPDATE inbox_events
+        UPDATE OR FAIL inbox_events
         SET state = 'completed', completed_at = ?1, lease_owner = NULL, lease_until = NULL, updated_at = ?1
         WHERE id = ?2 AND state = 'processing' AND lease_owner = ?3
         """
 
     public func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
         try await write("cannot record the failed attempt") { db in
-            let changed = try db.execute("""
-                UPDATE inbox_events
-                SET state = 'waiting-retry', next_attempt_at = ?1, last_error = coalesce(?2, last_error),
-                    lease_owner = NULL, lease_until = NULL, updated_at = ?3
-                WHERE id = ?4 AND state = 'processing' AND lease_owner = ?5
-                """,
+            let changed = try db.execute(Self.failure,
                 .time(retryAt), attempt.error.map { .text($0) } ?? .null, .time(attempt.endedAt), .text(id),
                 .text(owner)) == 1
             return try Self.keep(attempt, of: id, finished: changed, on: db)
@@ -365,16 +400,28 @@ public final class SQLiteInbox: InboxAdministration {
 
     public func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
         try await write("cannot record the dead letter") { db in
-            let changed = try db.execute("""
-                UPDATE inbox_events
-                SET state = 'dead', dead_at = ?1, last_error = coalesce(?2, last_error), lease_owner = NULL,
-                    lease_until = NULL, updated_at = ?1
-                WHERE id = ?3 AND state = 'processing' AND lease_owner = ?4
-                """,
-                .time(attempt.endedAt), attempt.error.map { .text($0) } ?? .null, .text(id), .text(owner)) == 1
+            let changed = try db.execute(
+                Self.deadLettering, .time(attempt.endedAt), attempt.error.map { .text($0) } ?? .null, .text(id),
+                .text(owner)) == 1
             return try Self.keep(attempt, of: id, finished: changed, on: db)
         }
     }
+
+    /// Event `?4` waits for a retry at `?1` (its error `?2`, now `?3`) if `?5` still holds its lease.
+    static let failure = """
+        UPDATE OR FAIL inbox_events
+        SET state = 'waiting-retry', next_attempt_at = ?1, last_error = coalesce(?2, last_error),
+            lease_owner = NULL, lease_until = NULL, updated_at = ?3
+        WHERE id = ?4 AND state = 'processing' AND lease_owner = ?5
+        """
+
+    /// Event `?3` is dead at `?1` (its error `?2`) if `?4` still holds its lease.
+    static let deadLettering = """
+        UPDATE OR FAIL inbox_events
+        SET state = 'dead', dead_at = ?1, last_error = coalesce(?2, last_error), lease_owner = NULL,
+            lease_until = NULL, updated_at = ?1
+        WHERE id = ?3 AND state = 'processing' AND lease_owner = ?4
+        """
 
     /// Keeps `attempt` in the transaction that finished it (as lease-lost
     /// when it did not), and drops its event's attempts beyond the last
@@ -384,10 +431,12 @@ public final class SQLiteInbox: InboxAdministration {
     private static func keep(
         _ attempt: HandlerAttempt, of id: String, finished: Bool, on db: SQLiteConnection
     ) throws -> Bool {
-        try db.execute("""
-            INSERT INTO inbox_attempts (event_id, number, started_at, ended_at, outcome, error)
-            SELECT id, ?2, ?3, ?4, ?5, ?6 FROM inbox_events WHERE id = ?1
-            """,
+        // A finished event is there (its row just changed), so its attempt
+        // goes in by VALUES. INSERT … SELECT writes "several rows" for
+        // SQLite, which with the foreign key's check that may abort opened
+        // a statement journal at every completion (see `completion`); only
+        // an attempt whose lease was lost, whose event may be gone, needs it.
+        try db.execute(finished ? Self.attemptInsertion : Self.attemptInsertionIfStored,
             .text(id), .integer(Int64(attempt.number)), .time(attempt.startedAt), .time(attempt.endedAt),
             .text(finished ? attempt.outcome.rawValue : HandlerAttempt.Outcome.leaseLost.rawValue),
             attempt.error.map { .text($0) } ?? .null)
@@ -402,6 +451,18 @@ public final class SQLiteInbox: InboxAdministration {
         }
         return finished
     }
+
+    /// Keeps attempt `?2`…`?6` of event `?1`, which is stored.
+    static let attemptInsertion = """
+        INSERT INTO inbox_attempts (event_id, number, started_at, ended_at, outcome, error)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        """
+
+    /// Keeps attempt `?2`…`?6` of event `?1` if that event is stored.
+    static let attemptInsertionIfStored = """
+        INSERT INTO inbox_attempts (event_id, number, started_at, ended_at, outcome, error)
+        SELECT id, ?2, ?3, ?4, ?5, ?6 FROM inbox_events WHERE id = ?1
+        """
 
     public func history(id: String) async throws -> EventHistory {
         try await read("cannot read the event's history") { db in

@@ -33,6 +33,27 @@ import TestSupport
         #expect(try db.execute("DELETE FROM seen") == 3)
     }
 
+    /// The statement cache hashes only the ends of the SQL text
+    /// (``SQLText``): statements that differ only in the middle share a
+    /// bucket, yet each runs its own prepared statement, and the cache's
+    /// eviction keeps them apart too (a capacity of 2 over 3 of them).
+    @Test func statementsAlikeAtBothEndsAreCachedApart() throws {
+        let directory = try TemporaryDirectory()
+        var configuration = SQLiteConfiguration()
+        configuration.statementCacheCapacity = 2
+        let db = try SQLiteConnection(path: directory.database(), configuration: configuration)
+        let end = String(repeating: "x", count: SQLText.hashedEnd * 2)
+        let statements = (1...3).map { "SELECT '\(end)' || ?, \($0), '\(end)'" }
+        #expect(Set(statements.map { SQLText($0).hashValue }).count == 1, "same length, same ends")
+        for _ in 0..<3 {
+            for (index, sql) in statements.enumerated() {
+                let row = try db.query(sql, .text("!"))[0]
+                #expect(row[1].int == index + 1)
+                #expect(row[0].string == end + "!")
+            }
+        }
+    }
+
     @Test func uniqueViolationIsAConstraintErrorWithItsExtendedCode() throws {
         let directory = try TemporaryDirectory()
         let db = try SQLiteConnection(path: directory.database())
