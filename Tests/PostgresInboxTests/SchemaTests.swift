@@ -227,25 +227,14 @@ extension PostgreSQLTests {
                 #expect(alone.event.state.name == .processing)
                 // The claim's NOT EXISTS would keep a slip here from running
                 // two events of an order at once: the flag itself is checked.
-                func held() async throws -> [String] {
-                    try await withRawClient(url) { client in
-                        var ids: [String] = []
-                        for try await id in try await client.query(
-                            "SELECT id FROM trustpay_events WHERE held ORDER BY seq", logger: testLogger
-                        ).decode(String.self) {
-                            ids.append(id)
-                        }
-                        return ids
-                    }
-                }
-                #expect(try await held() == ["e2", third.event.id])
+                #expect(try await heldEvents(url) == ["e2", third.event.id])
                 let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
                 #expect(due.map(\.id) == ["e1", "e3"], "e2 and the third of O-1 still held")
                 let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
                 #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
                 let next = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
                 #expect(next.map(\.id) == ["e2"], "released by e1's completion, the third still behind it")
-                #expect(try await held() == [third.event.id])
+                #expect(try await heldEvents(url) == [third.event.id])
             }
         }
 
