@@ -32,27 +32,35 @@ enum SignedContent {
     /// fields into the canonical text. `sign` is checked like any name; its
     /// value is not signed.
     static func checkShape(_ object: JSONObject, signature: TrustPaySignature) throws(CallbackDecodingError) {
-        for member in object {
-            var name = member.key  // read over its bytes in place, not through the generic UTF8View
-            guard name.withUTF8({ isFieldName($0) }) else { throw .invalidFieldName(member.key) }
-        }
-        var text: [UInt8] = []
-        for member in object where !member.isSign {
-            let spliced: Bool
-            switch member.value {
-            // Rendered as their own text: checked in place, without a copy.
-            case .string(let value), .number(let value):
-                var value = value
-                spliced = value.withUTF8 { containsSplice($0) }
-            case .null, .bool: spliced = false
-            case .array, .object:
-                guard !TrustPaySignature.isEmptyForSigning(member.value) else { continue }
-                text.removeAll(keepingCapacity: true)
-                signature.renderValue(member.value, of: member.key, in: .asTransmitted, into: &text)
-                spliced = text.withUnsafeBufferPointer { containsSplice($0) }
+        // Members read in place (see `JSONObject.withMembers`), names and
+        // values over their bytes, not through the generic UTF8View.
+        let refusal: CallbackDecodingError? = object.withMembers { members in
+            for index in members.indices {
+                let fieldName = members[index].key.utf8.withContiguousStorageIfAvailable { isFieldName($0) }
+                guard fieldName ?? isFieldName(Array(members[index].key.utf8)) else {
+                    return .invalidFieldName(members[index].key)
+                }
             }
-            if spliced { throw .splicedValue(field: member.key) }
+            var text: [UInt8] = []
+            for index in members.indices where !members[index].isSign {
+                let spliced: Bool
+                switch members[index].value {
+                // Rendered as their own text: checked in place, without a copy.
+                case .string(let value), .number(let value):
+                    spliced = value.utf8.withContiguousStorageIfAvailable { containsSplice($0) }
+                        ?? containsSplice(Array(value.utf8))
+                case .null, .bool: spliced = false
+                case .array, .object:
+                    guard !TrustPaySignature.isEmptyForSigning(members[index].value) else { continue }
+                    text.removeAll(keepingCapacity: true)
+                    signature.renderValue(members[index].value, of: members[index].key, in: .asTransmitted, into: &text)
+                    spliced = text.withUnsafeBufferPointer { containsSplice($0) }
+                }
+                if spliced { return .splicedValue(field: members[index].key) }
+            }
+            return nil
         }
+        if let refusal { throw refusal }
     }
 
     /// ASCII letters, digits and `_`, at least one.
@@ -63,6 +71,10 @@ enum SignedContent {
     /// Whether `text` holds `&`, one or more name bytes, then `=`: the shape
     /// of a pair boundary in the canonical string. Number forms only rewrite
     /// digits and points, so checking the transmitted rendering covers them all.
+    static func containsSplice(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { containsSplice($0) }
+    }
+
     static func containsSplice(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         while index < text.count {

@@ -168,6 +168,12 @@ public struct JSONObject: Sendable, Equatable {
     /// The keys, in order.
     public var keys: [String] { members.map(\.key) }
 
+    /// Runs `body` over the members in place: `for member in object`
+    /// copies each member, retaining and releasing its key and value.
+    func withMembers<R>(_ body: (UnsafeBufferPointer<Member>) throws(Never) -> R) -> R {
+        members.withUnsafeBufferPointer { body($0) }
+    }
+
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members == rhs.members
     }
