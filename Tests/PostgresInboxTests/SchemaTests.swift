@@ -227,14 +227,7 @@ extension PostgreSQLTests {
                 #expect(alone.event.state.name == .processing)
                 // The claim's NOT EXISTS would keep a slip here from running
                 // two events of an order at once: the flag itself is checked.
-                #expect(try await heldEvents(url) == ["e2", third.event.id])
-                let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
-                #expect(due.map(\.id) == ["e1", "e3"], "e2 and the third of O-1 still held")
-                let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
-                #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
-                let next = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
-                #expect(next.map(\.id) == ["e2"], "released by e1's completion, the third still behind it")
-                #expect(try await heldEvents(url) == [third.event.id])
+                try await expectUpgradedHoldsRelease(inbox, url: url, third: third.event.id)
             }
         }
 
@@ -274,15 +267,22 @@ extension PostgreSQLTests {
                 #expect(third.event.previousStatus == 7)
                 let alone = try await inbox.record(newEventOf("O-3", key: "k5"), lease: .ifFirstOfOrder(lease), now: t0)
                 #expect(alone.event.state.name == .processing)
-                #expect(try await heldEvents(url) == ["e2", third.event.id])
-                let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
-                #expect(due.map(\.id) == ["e1", "e3"], "e2 and the third of O-1 still held")
-                let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
-                #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
-                let next = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
-                #expect(next.map(\.id) == ["e2"], "released by e1's completion, the third still behind it")
-                #expect(try await heldEvents(url) == [third.event.id])
+                try await expectUpgradedHoldsRelease(inbox, url: url, third: third.event.id)
             }
+        }
+
+        /// After an upgrade test recorded `third` behind e1 and e2 of O-1:
+        /// e2 and `third` are held, e1 and e3 are claimed, and e1's
+        /// completion releases e2 alone.
+        func expectUpgradedHoldsRelease(_ inbox: PostgresInbox, url: String, third: String) async throws {
+            #expect(try await heldEvents(url) == ["e2", third])
+            let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+            #expect(due.map(\.id) == ["e1", "e3"], "e2 and the third of O-1 still held")
+            let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
+            #expect(try await inbox.complete(id: "e1", owner: "w", attempt: attempt))
+            let next = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0)
+            #expect(next.map(\.id) == ["e2"], "released by e1's completion, the third still behind it")
+            #expect(try await heldEvents(url) == [third])
         }
 
         /// An event of `order` under `key`, referenced by the order's name
