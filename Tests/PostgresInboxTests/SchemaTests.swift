@@ -83,16 +83,7 @@ extension PostgreSQLTests {
             let inbox = try await PostgresInbox.connect(
                 url: url, poolSize: 2, operationTimeout: .seconds(30), logger: testLogger)
             try await using(inbox) {
-                let held = try await withRawClient(url) { client in
-                    var ids: [String] = []
-                    for try await id in try await client.query(
-                        "SELECT id FROM trustpay_events WHERE held ORDER BY id", logger: testLogger
-                    ).decode(String.self) {
-                        ids.append(id)
-                    }
-                    return ids
-                }
-                #expect(held == ["e2"])
+                #expect(try await heldEvents(url) == ["e2"])
                 let due = try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: Date())
                 #expect(due.map(\.id) == ["e1", "e3"])
             }

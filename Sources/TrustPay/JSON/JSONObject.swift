@@ -243,10 +243,6 @@ struct KeyFingerprint: Equatable, Sendable {
         bits = key.withUTF8 { Self.bits(of: $0) }  // in place for native strings
     }
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        bits = Self.bits(of: bytes)
-    }
-
     /// Whether equal fingerprints mean equal keys.
     var holdsWholeKey: Bool { bits >> 56 <= 7 }
 
