@@ -245,7 +245,7 @@ let package = Package(
             ]),
         // The spawn's promises, checked in the child through /proc.
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"]),
-        .testTarget(name: "DeadlinesTests", dependencies: ["Deadlines", "Locking"]),
+        .testTarget(name: "DeadlinesTests", dependencies: ["Deadlines", "Locking", "TestSupport"]),
         .testTarget(name: "BuiltinHandlersTests", dependencies: ["BuiltinHandlers", "HTTPServer", "ChildProcesses"]),
         .testTarget(
             name: "SQLiteStoreTests",

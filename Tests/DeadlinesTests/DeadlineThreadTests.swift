@@ -1,6 +1,7 @@
 import Deadlines
 import Locking
 import Testing
+import TestSupport
 
 /// The deadline thread: expiries fire once, in order of expiry, and a
 /// cancelled deadline neither fires nor stays queued. Each test makes its
@@ -93,7 +94,7 @@ import Testing
     /// The caller has its answer at the limit even though the operation
     /// ignores cancellation; the operation is abandoned, then let go.
     @Test func anOperationThatOverrunsIsAbandonedAtTheLimit() async {
-        let gate = Gate()
+        let gate = SuspensionGate()
         let outcome = await withDeadline(.milliseconds(30), timer: DeadlineThread()) { () async -> Int in
             await gate.wait()  // ignores cancellation
             return 1
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func aCancelledCallerGetsCancellationError() async {
-        let gate = Gate()
+        let gate = SuspensionGate()
         let task = Task {
             await withDeadline(.seconds(3600), timer: DeadlineThread()) { () async -> Int in
                 await gate.wait()
@@ -116,29 +117,5 @@ import Testing
         guard case .failed(let error) = outcome else { Issue.record("expected .failed, got \(outcome)"); return }
         #expect(error is CancellationError)
         gate.open()
-    }
-}
-
-/// Suspends its waiters, ignoring cancellation, until opened.
-private final class Gate: Sendable {
-    private let state = Locked((open: false, waiting: [CheckedContinuation<Void, Never>]()))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let open = state.withLock { state in
-                if !state.open { state.waiting.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiting = state.withLock { state in
-            state.open = true
-            defer { state.waiting = [] }
-            return state.waiting
-        }
-        for continuation in waiting { continuation.resume() }
     }
 }

@@ -1,3 +1,4 @@
+import Deadlines
 import Foundation
 import Inbox
 import Logging
@@ -53,7 +54,7 @@ struct DispatchWorkers: Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for index in 0..<max(1, count) {
-                    group.addTask { await loop(owner: "\(ownerPrefix)/worker-\(index)") }
+                    group.addTask { await supervise(owner: "\(ownerPrefix)/worker-\(index)") }
                 }
             }
         } onGracefulShutdown: { [handOff, wakeUps] in
@@ -63,7 +64,56 @@ struct DispatchWorkers: Sendable {
         handOff.close()
     }
 
-    private func loop(owner: String) async {
+    /// One worker: its loop runs in a runner task, and the handlers in it
+    /// (see ``WorkerShift``). When an attempt overruns the handler timeout,
+    /// this records it as timed out, cancels and abandons that runner (the
+    /// stuck handler keeps it) and starts another on the same loop. When
+    /// cancelled, it answers for the attempts under way at once, as a
+    /// deadline does, and leaves the runner to end when its handlers notice.
+    ///
+    /// The runner is an unstructured task because it must be able to outlive
+    /// this one: a child task would make shutdown wait for a handler that
+    /// never returns. It keeps this task's executor and task-local values
+    /// (graceful shutdown among them).
+    private func supervise(owner: String) async {
+        let supervisor = ShiftSupervisor()
+        var current = startShift(owner: owner, supervisor: supervisor)
+        // Runners abandoned since and not yet ended: their other attempts may still overrun or need answering.
+        var abandoned: [WorkerShift] = []
+        while true {
+            switch await supervisor.next() {
+            case .ended(let shift):
+                if shift === current.shift { return }
+                abandoned.removeAll { $0 === shift }
+            case .overran(let attempt, let shift):
+                if shift === current.shift {
+                    current.runner.cancel()
+                    abandoned.append(shift)
+                    current = startShift(owner: owner, supervisor: supervisor)
+                }
+                await dispatcher.record(attempt, failure: .timedOut(dispatcher.handlerTimeout))
+            case .cancelled:
+                current.runner.cancel()
+                for shift in abandoned + [current.shift] {
+                    for attempt in shift.takeAll() {
+                        await dispatcher.record(attempt, failure: .threw(String(describing: CancellationError())))
+                    }
+                }
+                return
+            }
+        }
+    }
+
+    private func startShift(owner: String, supervisor: ShiftSupervisor) -> (shift: WorkerShift, runner: Task<Void, Never>) {
+        let shift = WorkerShift(supervisor: supervisor, timeout: dispatcher.handlerTimeout, timer: DeadlineThread.shared)
+        let runner = Task(executorPreference: ExecutorThreads.current) {
+            await loop(owner: owner, shift: shift)
+            supervisor.post(.ended(shift))
+        }
+        return (shift, runner)
+    }
+
+    private func loop(owner: String, shift: WorkerShift) async {
         let batch = max(1, self.batch)
         // Set when the hand-off filled a batch: the next one leaves room for
         // a claim, so that a hand-off that stays full starves none of the
@@ -99,7 +149,7 @@ struct DispatchWorkers: Sendable {
             // waiting (a busy hand-off, a backlog, retries falling due
             // together), so it passes the wake-up on and the workers share them.
             if handed.count + claimed.count >= batch { wakeUps.notifyOne(Self.wakeKey) }
-            await runAll(handed, claimed: claimed, owner: owner)
+            await runAll(handed, claimed: claimed, owner: owner, shift: shift)
         }
         guard !Task.isCancelled else { return }
         // Graceful shutdown: the events handed over before the hand-off closed.
@@ -111,7 +161,7 @@ struct DispatchWorkers: Sendable {
                 await wakeUps.wait(for: Self.wakeKey, timeout: .milliseconds(50))
                 continue
             }
-            await runAll(handed, claimed: [], owner: owner)
+            await runAll(handed, claimed: [], owner: owner, shift: shift)
         }
     }
 
@@ -123,32 +173,32 @@ struct DispatchWorkers: Sendable {
     /// up) makes no child task, and a larger one a child fewer. A task per
     /// event cost ~2,500 instructions and a hop through the executor's
     /// queue (callgrind, BENCHMARKS.md session 11).
-    private func runAll(_ handed: [HandOff.Item], claimed: [InboxEvent], owner: String) async {
+    private func runAll(_ handed: [HandOff.Item], claimed: [InboxEvent], owner: String, shift: WorkerShift) async {
         if claimed.isEmpty, handed.count == 1 {
-            _ = await dispatcher.run(handed[0].event, owner: handOffOwner, decoded: handed[0].decoded)
+            await dispatcher.run(handed[0].event, owner: handOffOwner, decoded: handed[0].decoded, in: shift)
             return
         }
         if handed.isEmpty, claimed.count == 1 {
-            await run(claimed[0], owner: owner)
+            await run(claimed[0], owner: owner, shift: shift)
             return
         }
         await withDiscardingTaskGroup { group in
             for item in handed.dropLast(claimed.isEmpty ? 1 : 0) {
-                group.addTask { _ = await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded) }
+                group.addTask { await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded, in: shift) }
             }
             for event in claimed.dropLast() {
-                group.addTask { await run(event, owner: owner) }
+                group.addTask { await run(event, owner: owner, shift: shift) }
             }
             if let event = claimed.last {
-                await run(event, owner: owner)
+                await run(event, owner: owner, shift: shift)
             } else if let item = handed.last {
-                _ = await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded)
+                await dispatcher.run(item.event, owner: handOffOwner, decoded: item.decoded, in: shift)
             }
         }
     }
 
     /// A claimed event, with the callback the intake decoded if this process has it.
-    private func run(_ event: InboxEvent, owner: String) async {
-        _ = await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id))
+    private func run(_ event: InboxEvent, owner: String, shift: WorkerShift) async {
+        await dispatcher.run(event, owner: owner, decoded: decodedCallbacks.take(event.id), in: shift)
     }
 }

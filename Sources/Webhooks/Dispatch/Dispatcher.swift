@@ -30,24 +30,79 @@ struct Dispatcher: Sendable {
         case unrecorded
     }
 
+    /// For a request that answers after the handlers: they run in a task
+    /// of their own, abandoned at the handler timeout (``withDeadline``), so
+    /// that the request has its answer by then.
+    ///
     /// `decoded`: the callback as the intake decoded it from this event's
     /// body, if this process has it; otherwise the body is decoded again.
     func run(_ event: InboxEvent, owner: String, decoded: DecodedCallback? = nil) async -> Result {
+        guard startable(event) else { return .unrecorded }
+        let startedAt = Date()
+        let failure: HandlerFailure?
+        switch handlerWork(event, decoded: decoded) {
+        case .failure(let undecodable):
+            failure = undecodable
+        case .success(let work):
+            // One that overruns is cancelled and abandoned, so that the
+            // outcome is recorded within the lease.
+            switch await withDeadline(handlerTimeout, work) {
+            case .finished: failure = nil
+            case .failed(let error): failure = .threw(String(describing: error))
+            case .timedOut: failure = .timedOut(handlerTimeout)
+            }
+        }
+        return await record(event, owner: owner, startedAt: startedAt, failure: failure)
+    }
+
+    /// For a worker: the handlers run in the worker's own task. If they
+    /// overrun the handler timeout, or the worker is cancelled first, the
+    /// attempt is the worker's supervisor's to record (see ``WorkerShift``)
+    /// and this returns whenever the handlers do, recording nothing.
+    func run(_ event: InboxEvent, owner: String, decoded: DecodedCallback?, in shift: WorkerShift) async {
+        guard startable(event) else { return }
+        let startedAt = Date()
+        var failure: HandlerFailure? = nil
+        switch handlerWork(event, decoded: decoded) {
+        case .failure(let undecodable):
+            failure = undecodable
+        case .success(let work):
+            let ticket = shift.begin(event, owner: owner, startedAt: startedAt)
+            do { try await work() } catch { failure = .threw(String(describing: error)) }
+            guard shift.finish(ticket) else { return }
+        }
+        _ = await record(event, owner: owner, startedAt: startedAt, failure: failure)
+    }
+
+    /// Records an attempt a worker's supervisor took over: it overran, or
+    /// its worker was cancelled.
+    func record(_ attempt: WorkerShift.Attempt, failure: HandlerFailure) async {
+        _ = await record(attempt.event, owner: attempt.owner, startedAt: attempt.startedAt, failure: failure)
+    }
+
+    /// Whether the claim left time for a whole attempt. The lease was set
+    /// from the clock before the claim; a claim that came back late (a slow
+    /// database, a starved process) may not cover a whole attempt any more,
+    /// and another worker may take the event over while the handler runs.
+    /// Leave it to expire instead.
+    private func startable(_ event: InboxEvent) -> Bool {
+        if case .processing(_, let leaseUntil) = event.state, leaseUntil.timeIntervalSinceNow < handlerTimeout.seconds {
+            EventLogger(logger: logger, event: event).warning(
+                "the claim came back too late to run within its lease; the event will run again when it expires")
+            metrics.attempt(.lateClaim)
+            finished.notify(event.id)
+            return false
+        }
+        return true
+    }
+
+    /// Records how an attempt ended: completed, waiting for a retry, or dead.
+    private func record(
+        _ event: InboxEvent, owner: String, startedAt: Date, failure: HandlerFailure?
+    ) async -> Result {
         // Built only for lines the log level lets through: most attempts log nothing.
         let logger = EventLogger(logger: logger, event: event)
         defer { finished.notify(event.id) }
-
-        // The lease was set from the clock before the claim; a claim that came
-        // back late (a slow database, a starved process) may not cover a whole
-        // attempt any more, and another worker may take the event over while
-        // the handler runs. Leave it to expire instead.
-        if case .processing(_, let leaseUntil) = event.state, leaseUntil.timeIntervalSinceNow < handlerTimeout.seconds {
-            logger.warning("the claim came back too late to run within its lease; the event will run again when it expires")
-            metrics.attempt(.lateClaim)
-            return .unrecorded
-        }
-        let startedAt = Date()
-        let failure = await attempt(event, decoded: decoded)
         let now = Date()
         let record = HandlerAttempt(
             number: event.attempts, startedAt: startedAt, endedAt: now, outcome: failure?.outcome ?? .handled,
@@ -84,10 +139,12 @@ struct Dispatcher: Sendable {
         return .unrecorded
     }
 
-    /// Runs every handler of the event's kind in order; `nil` on success.
-    private func attempt(_ event: InboxEvent, decoded: DecodedCallback?) async -> HandlerFailure? {
+    /// Every handler of the event's kind, in order, as one operation; a
+    /// failure if the stored body no longer decodes.
+    private func handlerWork(
+        _ event: InboxEvent, decoded: DecodedCallback?
+    ) -> Swift.Result<@Sendable () async throws -> Void, HandlerFailure> {
         let delivery = DeliveryAttempt(eventID: event.id, number: event.attempts, receivedAt: event.receivedAt)
-        let work: @Sendable () async throws -> Void
         switch event.kind {
         case .payment:
             let callback: PaymentCallback
@@ -101,34 +158,26 @@ struct Dispatcher: Sendable {
                         case .orderQuery: try PaymentCallback(orderQueryAnswer: event.rawBody)
                         }
                 } catch {
-                    return .undecodable(error.description)
+                    return .failure(.undecodable(error.description))
                 }
             }
             let paymentEvent = PaymentEvent(
                 callback: callback, attempt: delivery, previousStatus: event.previousStatus.map(OrderStatus.init(code:)),
                 isStale: event.isStale, source: event.source)
             let handlers = handlers.payment
-            work = { for handler in handlers { try await handler(paymentEvent) } }
+            return .success { for handler in handlers { try await handler(paymentEvent) } }
         case .card:
             let callback: CardCallback
             if case .card(let known) = decoded {
                 callback = known
             } else {
-                do { callback = try CardCallback(body: event.rawBody) } catch { return .undecodable(error.description) }
+                do { callback = try CardCallback(body: event.rawBody) } catch { return .failure(.undecodable(error.description)) }
             }
             let cardEvent = CardEvent(
                 callback: callback, merchantID: event.merchantID, attempt: delivery,
                 previousStatus: event.previousStatus, source: event.source)
             let handlers = handlers.card
-            work = { for handler in handlers { try await handler(cardEvent) } }
-        }
-        // Handlers run in a task of their own on this (the handler) executor;
-        // one that overruns is cancelled and abandoned, so that the outcome is
-        // recorded within the lease.
-        switch await withDeadline(handlerTimeout, work) {
-        case .finished: return nil
-        case .failed(let error): return .threw(String(describing: error))
-        case .timedOut: return .timedOut(handlerTimeout)
+            return .success { for handler in handlers { try await handler(cardEvent) } }
         }
     }
 }
