@@ -151,7 +151,7 @@ import TestSupport
             let statements = [
                 ("completion", SQLiteInbox.completion, 3), ("failure", SQLiteInbox.failure, 5),
                 ("dead letter", SQLiteInbox.deadLettering, 4), ("claim of due events", SQLiteInbox.dueClaim, 4),
-                ("claim of one event", SQLiteInbox.claiming, 4), ("attempt kept", SQLiteInbox.attemptInsertion, 6),
+                ("claim of pending events", SQLiteInbox.pendingClaim, 4), ("claim of one event", SQLiteInbox.claiming, 4), ("attempt kept", SQLiteInbox.attemptInsertion, 6),
             ]
             for (name, sql, parameters) in statements {
                 let program = try await inbox.database.read { db in
@@ -178,7 +178,7 @@ import TestSupport
             let statements = [
                 ("completion", SQLiteInbox.completion, 3, true), ("dead letter", SQLiteInbox.deadLettering, 4, true),
                 ("claim of due events", SQLiteInbox.dueClaim, 4, false), ("claim of one event", SQLiteInbox.claiming, 4, false),
-                ("failure", SQLiteInbox.failure, 5, false),
+                ("claim of pending events", SQLiteInbox.pendingClaim, 4, false), ("failure", SQLiteInbox.failure, 5, false),
             ]
             for (name, sql, parameters, entersTrigger) in statements {
                 let opcodes = try await inbox.database.read { db in
@@ -217,24 +217,69 @@ import TestSupport
             for index in ["inbox_events_pending", "inbox_events_retry_due", "inbox_events_lease_end"] {
                 #expect(plan.contains { $0.contains("USING INDEX \(index)") }, "\(index): \(plan)")
             }
-            func anythingDue(at seconds: Double) async throws -> Bool {
-                try await inbox.database.read { db in try db.query(SQLiteInbox.anythingDue, .time(at(seconds)))[0][0].int64 == 1 }
+            // Its three flags: a pending event, a retry that fell due, an expired lease.
+            func due(at seconds: Double) async throws -> [Int64?] {
+                try await inbox.database.read { db in try db.query(SQLiteInbox.anythingDue, .time(at(seconds)))[0].values.map(\.int64) }
             }
+            func anythingDue(at seconds: Double) async throws -> Bool { try await due(at: seconds).contains(1) }
             #expect(try await !anythingDue(at: 0))
             let first = try await inbox.record(newEvent("O-1", status: 5), lease: .none, now: t0).event.id
             let second = try await inbox.record(newEvent("O-1", status: 7, rank: 2), lease: .none, now: t0).event.id
-            #expect(try await anythingDue(at: 0), "a pending event")
+            #expect(try await due(at: 0) == [1, 0, 0], "a pending event")
             #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [first])
             #expect(try await !anythingDue(at: 29), "the second waits behind the first, leased until 30")
-            #expect(try await anythingDue(at: 30), "the first's lease ended")
+            #expect(try await due(at: 30) == [0, 0, 1], "the first's lease ended")
             #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(29)).isEmpty)
             #expect(try await inbox.fail(id: first, owner: "w", attempt: HandlerAttempt(
                 number: 1, startedAt: t0, endedAt: t0, outcome: .failed, error: "no stock"), retryAt: at(60)))
             #expect(try await !anythingDue(at: 59), "the second still waits behind the first's retry")
-            #expect(try await anythingDue(at: 60), "a retry fell due")
+            #expect(try await due(at: 60) == [0, 1, 0], "a retry fell due")
             #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(60)).map(\.id) == [first])
             #expect(try await inbox.complete(id: first, owner: "w", now: at(61)))
             #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(61)).map(\.id) == [second])
+        }
+    }
+
+    /// When only pending events are due, as under load (new events that
+    /// found the hand-off full, no retry due, no lease ended), a claim takes
+    /// them straight from their index in order of receipt: no union of the
+    /// three parts to sort and cut, which ``dueClaim`` builds temporary
+    /// B-trees for even when two of its parts are empty (6 against 3,
+    /// RETURNING's and IN's). It claims what ``dueClaim`` would: the first
+    /// unfinished event of each order, the oldest first, up to the limit;
+    /// with a retry due too, the full claim runs and the pending events
+    /// still come first (they are due since they arrived).
+    @Test func aClaimOfOnlyPendingEventsSortsNoUnion() async throws {
+        try await withInbox { inbox, _ in
+            let ephemeral = try await inbox.database.read { db in
+                try [SQLiteInbox.pendingClaim, SQLiteInbox.dueClaim].map { sql in
+                    try db.query("EXPLAIN " + sql, parameters: Array(repeating: .null, count: 4))
+                        .count { $0["opcode"]?.string == "OpenEphemeral" }
+                }
+            }
+            #expect(ephemeral[0] < ephemeral[1], "\(ephemeral)")
+            #expect(ephemeral[0] <= 3, "\(ephemeral)")
+            let plan = try await inbox.database.read { db in
+                try db.query("EXPLAIN QUERY PLAN " + SQLiteInbox.pendingClaim, parameters: Array(repeating: .null, count: 4))
+                    .compactMap { $0["detail"]?.string }
+            }
+            #expect(plan.contains { $0.contains("SCAN c USING INDEX inbox_events_pending") }, "\(plan)")
+            #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+
+            var ids: [String] = []
+            for (order, status) in [("O-1", 5), ("O-1", 7), ("O-2", 5), ("O-3", 5), ("O-4", 5)] {
+                ids.append(try await inbox.record(newEvent(order, status: status, rank: status), lease: .none, now: t0).event.id)
+            }
+            // O-1's second waits behind its first.
+            #expect(try await inbox.claimDue(owner: "w", limit: 2, leaseDuration: .seconds(30), now: t0).map(\.id) == [ids[0], ids[2]])
+            #expect(try await inbox.fail(id: ids[2], owner: "w", attempt: HandlerAttempt(
+                number: 1, startedAt: t0, endedAt: t0, outcome: .failed, error: "no stock"), retryAt: at(1)))
+            #expect(try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0).map(\.id) == [ids[3]])
+            // A retry due as well: the full claim, the pending event first (due since it arrived), then the retry.
+            #expect(try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: at(1)).map(\.id) == [ids[4]])
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(1)).map(\.id) == [ids[2]])
+            #expect(try await inbox.complete(id: ids[0], owner: "w", now: at(1)))
+            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: at(1)).map(\.id) == [ids[1]])
         }
     }
 
