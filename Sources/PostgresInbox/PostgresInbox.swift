@@ -101,15 +101,7 @@ public final class PostgresInbox: InboxAdministration {
         precondition(operationTimeout > .zero, "a PostgresInbox needs a positive operation timeout")
         var configuration = configuration
         configuration.options.maximumConnections = poolSize
-        // Every connection is kept: the pool schedules an idle timer (a
-        // task, a child task and a sleep on libdispatch's timer thread,
-        // cancelled again at the next lease) each time it puts back a
-        // connection above its minimum, which under load was at almost
-        // every query (session 12's profile: 4-5% of the server's CPU with
-        // the keep-alive timer). A replica holds `poolSize` connections
-        // from the start; an unreachable database is retried with the
-        // pool's back-off, as with fewer.
-        configuration.options.minimumConnections = poolSize
+        configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = operationTimeout
         // An idle connection that stopped answering is found out and replaced.
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(30))
@@ -260,7 +252,8 @@ public final class PostgresInbox: InboxAdministration {
     /// A new event is one statement, one round trip, shared with the
     /// records made at about the same time (`GroupCommit`, `writeRecords`):
     /// the unique key answers a repeat, and only when nothing was inserted
-    /// does a transaction read why, once the batch is committed.
+    /// is it read why, once the batch is committed: one statement for a
+    /// plain repeat (`plainRepeat`), a transaction otherwise.
     public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         if let refusal = refusal(failingFast: true) { throw refusal }
         if let recorded = try await records.submit(RecordRequest(new: new, lease: lease, now: now)) {
