@@ -10,10 +10,6 @@ let eventColumns = """
     source
     """
 
-/// `eventColumns` with no body (a NULL in its place): what a write that has
-/// the body in hand RETURNs, so that it is not sent back (a copy of every callback).
-let eventColumnsButBody = eventColumns.replacingOccurrences(of: "raw_body, ", with: "NULL::bytea AS raw_body, ")
-
 /// `eventColumns` qualified by a table alias, for joins.
 func eventColumns(of alias: String) -> String {
     eventColumns.split(separator: ", ").map { "\(alias).\($0)" }.joined(separator: ", ")
@@ -37,7 +33,7 @@ struct UnreadableEvent: Error, CustomStringConvertible {
 }
 
 extension InboxEvent {
-    /// `rawBody`: the body, for a row of ``eventColumnsButBody``.
+    /// `rawBody`: the body, for a row that carries none.
     init(row: PostgresRow, rawBody: [UInt8]? = nil) throws {
         var reader = CellReader(cells: row.makeIterator())
         let id: String = try reader.next()
@@ -65,20 +61,39 @@ extension InboxEvent {
         guard let source = EventSource(rawValue: sourceName) else {
             throw UnreadableEvent(id: id, what: "source \(sourceName)")
         }
-        let state: EventState
-        switch (EventStateName(rawValue: stateName), leaseOwner, stateAt) {
-        case (.pending, _, _): state = .pending
-        case (.processing, let owner?, let until?): state = .processing(owner: owner, leaseUntil: until)
-        case (.completed, _, let at?): state = .completed(at: at)
-        case (.waitingRetry, _, let due?): state = .waitingRetry(nextAttemptAt: due)
-        case (.dead, _, let at?): state = .dead(at: at)
-        default: throw UnreadableEvent(id: id, what: "state \(stateName) without its time or owner")
-        }
+        let state = try EventState(id: id, name: stateName, leaseOwner: leaseOwner, stateAt: stateAt)
         self.init(
             id: id, key: IdempotencyKey(rawValue: key), contentHash: contentHash, kind: kind, merchantID: merchantID,
             orderType: orderType, orderNo: orderNo, status: status, order: OrderReference(rawValue: order),
             previousStatus: previousStatus, isStale: isStale, source: source, rawBody: rawBody ?? Array((body ?? ByteBuffer()).readableBytesView),
             receivedAt: receivedAt, state: state, attempts: attempts, lastError: lastError, conflicts: conflicts)
+    }
+}
+
+extension InboxEvent {
+    /// The event `new` as a record inserted it: what the request sent, and
+    /// from `cells` (`PostgresInbox.recordedColumns`) what the database
+    /// decided: the order's previous status, staleness, the state and lease,
+    /// and the time of receipt as stored (to the microsecond).
+    init(recorded new: NewInboxEvent, cells: inout PostgresRow.Iterator) throws {
+        var reader = CellReader(cells: cells)
+        defer { cells = reader.cells }
+        let previousStatus: Int? = try reader.next()
+        let isStale: Bool = try reader.next()
+        let receivedAt: Date = try reader.next()
+        let stateName: String = try reader.next()
+        let leaseOwner: String? = try reader.next()
+        let stateAt: Date? = try reader.next()
+        let attempts: Int = try reader.next()
+        let lastError: String? = try reader.next()
+        let conflicts: Int = try reader.next()
+        self.init(
+            id: new.id, key: new.key, contentHash: new.contentHash, kind: new.kind, merchantID: new.merchantID,
+            orderType: new.orderType, orderNo: new.orderNo, status: new.status, order: new.order,
+            previousStatus: previousStatus, isStale: isStale, source: new.source, rawBody: new.rawBody,
+            receivedAt: receivedAt,
+            state: try EventState(id: new.id, name: stateName, leaseOwner: leaseOwner, stateAt: stateAt),
+            attempts: attempts, lastError: lastError, conflicts: conflicts)
     }
 }
 
@@ -92,6 +107,18 @@ extension PostgresRowSequence {
 }
 
 extension EventState {
+    /// The state the `state`, `lease_owner` and `state_at` columns of event `id` give.
+    init(id: String, name: String, leaseOwner: String?, stateAt: Date?) throws {
+        switch (EventStateName(rawValue: name), leaseOwner, stateAt) {
+        case (.pending, _, _): self = .pending
+        case (.processing, let owner?, let until?): self = .processing(owner: owner, leaseUntil: until)
+        case (.completed, _, let at?): self = .completed(at: at)
+        case (.waitingRetry, _, let due?): self = .waitingRetry(nextAttemptAt: due)
+        case (.dead, _, let at?): self = .dead(at: at)
+        default: throw UnreadableEvent(id: id, what: "state \(name) without its time or owner")
+        }
+    }
+
     /// The `state`, `lease_owner` and `state_at` columns.
     var columns: (name: String, owner: String?, at: Date?) {
         switch self {

@@ -26,8 +26,8 @@ extension PostgresInbox {
     /// the orders' status rows in one order instead of deadlocking.
     func writeRecords(_ batch: [RecordRequest], timeout: Duration) async -> Result<[InboxEvent?], StoreError> {
         let order = batch.indices.sorted { a, b in
-            let (x, y) = (batch[a].new.order.rawValue.utf8, batch[b].new.order.rawValue.utf8)
-            return x.elementsEqual(y) ? a < b : x.lexicographicallyPrecedes(y)
+            let comparison = Self.compareBytes(batch[a].new.order.rawValue, batch[b].new.order.rawValue)
+            return comparison == 0 ? a < b : comparison < 0
         }
         let events = order.map { batch[$0].new }
         let leases = order.map { batch[$0] }.map { request -> (mode: Int, owner: String, until: Date) in
@@ -60,29 +60,53 @@ extension PostgresInbox {
             let answers = try await perform(timeout: timeout) { [self] client in
                 let rows = try await client.query(
                     """
-                    SELECT \(unescaped: eventColumnsButBody), r.ord FROM trustpay_record_events(
+                    SELECT r.ord, \(unescaped: Self.recordedColumns) FROM trustpay_record_events(
                         \(ids)::text[], \(keys)::text[], \(hashes)::text[], \(kinds)::text[], \(merchants)::bigint[],
                         \(orderTypes)::integer[], \(hasOrderTypes)::boolean[], \(orderNos)::text[],
                         \(statuses)::integer[], \(orderRefs)::text[], \(ranks)::integer[], \(hasRanks)::boolean[],
                         \(bodies)::bytea[], \(receivedAts)::timestamptz[], \(sources)::text[],
                         \(modes)::integer[], \(owners)::text[], \(untils)::timestamptz[]
-                    ) AS r CROSS JOIN LATERAL (SELECT (r.recorded).*) AS e
+                    ) AS r
                     """, logger: driverLogger)
                 var answers = [InboxEvent?](repeating: nil, count: batch.count)
                 for try await row in rows {
+                    var cells = row.makeIterator()
                     // 1-based, in the order the events were sent.
-                    let sent = try row.makeRandomAccess()["ord"].decode(Int.self)
-                    guard order.indices.contains(sent - 1) else {
-                        throw UnreadableEvent(id: "\(sent)", what: "no place in a batch of \(batch.count)")
+                    guard let sent = try cells.next()?.decode(Int.self), order.indices.contains(sent - 1) else {
+                        throw UnreadableEvent(id: "?", what: "no place in a batch of \(batch.count)")
                     }
                     let index = order[sent - 1]
-                    answers[index] = try InboxEvent(row: row, rawBody: batch[index].new.rawBody)
+                    answers[index] = try InboxEvent(recorded: batch[index].new, cells: &cells)
                 }
                 return answers
             }
             return .success(answers)
         } catch {
             return .failure(DatabaseFailure.storeError(error, timeout: timeout))
+        }
+    }
+
+    /// What a record reads back of each event it inserted: the columns the
+    /// database decides (`InboxEvent(recorded:cells:)`), not the fourteen
+    /// the request sent. Every one of them was sent back, encoded by the
+    /// backend and decoded here (six Strings each), for every callback.
+    static let recordedColumns = [
+        "previous_status", "is_stale", "received_at", "state", "lease_owner", "state_at", "attempts", "last_error",
+        "conflicts",
+    ].map { "(r.recorded).\($0)" }.joined(separator: ", ")
+
+    /// `x` against `y` by their UTF-8 bytes (PostgreSQL's `COLLATE "C"`):
+    /// negative, zero or positive. One `memcmp` over contiguous bytes: two
+    /// passes over `utf8` views per comparison (equal, then precedes) were
+    /// 1.5% of the server's CPU under load (session 12's profile).
+    static func compareBytes(_ x: String, _ y: String) -> Int {
+        var (x, y) = (x, y)
+        return x.withUTF8 { a in
+            y.withUTF8 { b in
+                let common = min(a.count, b.count)
+                let prefix = common == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, common))
+                return prefix != 0 ? prefix : a.count - b.count
+            }
         }
     }
 }

@@ -252,17 +252,40 @@ public final class PostgresInbox: InboxAdministration {
     /// A new event is one statement, one round trip, shared with the
     /// records made at about the same time (`GroupCommit`, `writeRecords`):
     /// the unique key answers a repeat, and only when nothing was inserted
-    /// does a transaction read why, once the batch is committed.
+    /// is it read why, once the batch is committed: one statement for a
+    /// plain repeat (`plainRepeat`), a transaction otherwise.
     public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
         if let refusal = refusal(failingFast: true) { throw refusal }
         if let recorded = try await records.submit(RecordRequest(new: new, lease: lease, now: now)) {
             return .recorded(recorded)
         }
+        if let repeated = try await plainRepeat(of: new) { return .duplicate(repeated) }
         return try await perform(failingFast: true) { [self] client in
             try await client.withTransaction(logger: driverLogger) { connection in
                 try await Self.notInserted(new, now: now, on: connection, logger: driverLogger)
             }
         }
+    }
+
+    /// The stored event of `new`'s key when it is a plain repeat (the same
+    /// content, or the other source), read in one statement: the usual
+    /// reason nothing was inserted (TrustPay redelivers), answered without
+    /// the transaction of `notInserted` (BEGIN and COMMIT, two more round
+    /// trips). nil when the answer needs `notInserted`: an order-query
+    /// answer (its order's first event comes first), an unknown key, a
+    /// conflict. It reads what `notInserted` reads first for a callback,
+    /// rows committed before it (the insert that gave up waited for them).
+    private func plainRepeat(of new: NewInboxEvent) async throws -> InboxEvent? {
+        guard new.source != .orderQuery else { return nil }
+        let key = new.key.rawValue
+        let stored = try await perform(failingFast: true) { [self] client in
+            try await client.query(
+                "SELECT \(unescaped: eventColumns) FROM trustpay_events WHERE idempotency_key = \(key)",
+                logger: driverLogger
+            ).events().first
+        }
+        guard let stored, stored.contentHash == new.contentHash || stored.source != new.source else { return nil }
+        return stored
     }
 
     /// How many batches of records are written at once: with one, a batch

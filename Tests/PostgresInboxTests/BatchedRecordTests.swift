@@ -114,6 +114,35 @@ extension PostgreSQLTests {
             #expect(fresh.previousStatus == nil)
         }
 
+        /// A record answers with what the database decided and reads back
+        /// only those columns (session 13): the event it answers is the
+        /// one a later read finds, on both of the batch function's paths
+        /// (an order alone in the batch, set-based; an order twice, one
+        /// after another), leased or not, with a time of receipt finer
+        /// than the database keeps. Made to fail by taking the time of
+        /// receipt as sent (PostgreSQL keeps microseconds).
+        @Test func aRecordedEventIsTheEventReadBack() async throws {
+            let fine = 0.123_456_789
+            try await Self.withBatchingInbox { inbox, url in
+                let outcomes = try await Self.heldInOneBatch(
+                    inbox, url,
+                    [
+                        { try await inbox.record(newEvent("O-ALONE", at: fine), lease: .ifFirstOfOrder(Self.lease), now: t0) },
+                        { try await inbox.record(newEvent("O-TWO", status: 3, at: fine), lease: .always(Self.lease), now: t0) },
+                        { try await inbox.record(newEvent("O-TWO", status: 5, rank: 2, at: fine), lease: .none, now: t0) },
+                    ]
+                ).map { try $0.get() }
+                #expect(outcomes.allSatisfy { if case .recorded = $0 { true } else { false } })
+                #expect(outcomes.map(\.event.state.name) == [.processing, .processing, .pending])
+                #expect(outcomes[2].event.previousStatus == 3)
+                // And one at a time, outside a held batch.
+                let single = try await inbox.record(newEvent("O-SINGLE", at: fine), lease: .none, now: t0)
+                for recorded in outcomes.map(\.event) + [single.event] {
+                    #expect(try await inbox.event(id: recorded.id) == recorded)
+                }
+            }
+        }
+
         /// Made to fail by writing the events of a failed batch again one
         /// by one (a tempting fallback): the good events were recorded and
         /// their callers acknowledged, although their batch failed.
