@@ -89,4 +89,41 @@ import Webhooks
         }
         gate.open()
     }
+
+    /// The shift keeps one alarm, set by the first attempt: an attempt that
+    /// begins while it is set (QUICK's, here) and overruns must still be
+    /// taken out at its own deadline, the alarm set again for it when it
+    /// fires early for the attempt that set it. Fails (STUCK never becomes
+    /// a dead letter) when a fired alarm that finds nothing overdue is not
+    /// set again.
+    @Test func anAttemptBegunWhileTheShiftsAlarmIsSetTimesOutAtItsOwnDeadline() async throws {
+        let recorder = HandlerRecorder()
+        let gate = SuspensionGate()
+        let server = makeServer(recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 1
+            server.configuration.handlerTimeout = .milliseconds(400)
+            server.configuration.retrySchedule = RetrySchedule(maxAttempts: 1)
+            server.onPayment { event in
+                if event.callback.orderNo == "STUCK" { await gate.wait() }
+            }
+        }
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "QUICK", status: .paid)).isAcknowledgement)
+            _ = try await recorder.waitForPayments(1)
+            #expect(try await server.client.deliver(factory.payment(orderNo: "STUCK", status: .paid)).isAcknowledgement)
+            do {
+                try await eventually("STUCK a dead letter", timeout: .seconds(15)) {
+                    try await server.pipeline.deadLetters().contains { $0.event.orderNo == "STUCK" }
+                }
+            } catch {
+                gate.open()  // else the shutdown would wait for STUCK's handler, and the test never end
+                throw error
+            }
+            let dead = try await server.pipeline.deadLetters().first { $0.event.orderNo == "STUCK" }
+            #expect(dead?.error.contains("did not finish within") == true)
+            #expect(try await server.storedEvents(EventFilter()).contains { $0.orderNo == "QUICK" && $0.state.name == .completed })
+        }
+        gate.open()
+    }
 }
