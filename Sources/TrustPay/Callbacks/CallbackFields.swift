@@ -11,8 +11,11 @@
 /// caught rather than trusted.
 struct CallbackFields {
     let object: JSONObject
-    /// Which members of ``object`` a decoder asked for (or `sign`), by position.
-    private var known: [Bool]
+    /// Which members of ``object`` a decoder asked for (or `sign`), by
+    /// position: a bit each for the first 64, which is every callback (an
+    /// array of flags was an allocation per callback), then flags.
+    private var knownBits: UInt64 = 0
+    private var knownBeyond64: [Bool] = []
     /// The fields read so far, rendered back from their typed values.
     private(set) var canonical = JSONObject()
     /// Whether every field read so far, rendered back, signs exactly as
@@ -21,11 +24,19 @@ struct CallbackFields {
 
     init(_ object: JSONObject) {
         self.object = object
-        known = Array(repeating: false, count: object.count)
+        if object.count > 64 { knownBeyond64 = Array(repeating: false, count: object.count - 64) }
         if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
-            known[sign] = true
+            markKnown(sign)
         }
         canonical.reserveCapacity(object.count)
+    }
+
+    private func isKnown(_ position: Int) -> Bool {
+        position < 64 ? knownBits & (1 << UInt64(position)) != 0 : knownBeyond64[position - 64]
+    }
+
+    private mutating func markKnown(_ position: Int) {
+        if position < 64 { knownBits |= 1 << UInt64(position) } else { knownBeyond64[position - 64] = true }
     }
 
     static func parse(_ body: [UInt8]) throws(CallbackDecodingError) -> JSONObject {
@@ -44,18 +55,19 @@ struct CallbackFields {
     mutating func optional<T: Equatable>(
         _ spellings: FieldSpellings, as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T? {
-        var found: (name: String, value: T)?
-        for (name, fingerprint) in spellings.names {
+        // The spelling by its index: the name is needed only for a conflict.
+        var found: (spelling: Int, value: T)?
+        for spelling in spellings.names.indices {
+            let (name, fingerprint) = spellings.names[spelling]
             guard let position = object.index(forKey: name, fingerprint: fingerprint) else { continue }
-            let readBefore = known[position]
-            known[position] = true
+            let readBefore = isKnown(position)
+            markKnown(position)
             let raw = object[position].value
             guard !TrustPaySignature.isEmptyForSigning(raw) else { continue }
             let value = try codec.decode(name, raw)
             let encoded = codec.encode(value, raw)
             if rendersAsTransmitted {
-                rendersAsTransmitted = !TrustPaySignature.isEmptyForSigning(encoded)
-                    && SignedContent.rendersAlike(encoded, raw, key: name, signature: .standard, form: .asTransmitted)
+                rendersAsTransmitted = Self.rendersAsReceived(encoded, raw, key: name)
             }
             if readBefore {
                 canonical[name] = encoded
@@ -65,12 +77,28 @@ struct CallbackFields {
                 canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
             }
             if let found {
-                guard found.value == value else { throw .conflictingSpellings(found.name, name) }
+                guard found.value == value else {
+                    throw .conflictingSpellings(spellings.names[found.spelling].name, name)
+                }
             } else {
-                found = (name, value)
+                found = (spelling, value)
             }
         }
         return found?.value
+    }
+
+    /// Whether `encoded`, written back from `raw`, is non-empty and signs
+    /// as `raw` when numbers are signed as transmitted. A string or number
+    /// of the same kind and bytes as the (non-empty) `raw` is answered by
+    /// comparing the bytes: it is as non-empty as `raw` and renders as its
+    /// bytes, so neither emptiness nor rendering need a look of their own.
+    private static func rendersAsReceived(_ encoded: JSONValue, _ raw: JSONValue, key: String) -> Bool {
+        switch (encoded, raw) {
+        case let (.string(x), .string(y)), let (.number(x), .number(y)): sameBytes(x, y)
+        default:
+            !TrustPaySignature.isEmptyForSigning(encoded)
+                && SignedContent.rendersAlike(encoded, raw, key: key, signature: .standard, form: .asTransmitted)
+        }
     }
 
     mutating func required<T: Equatable>(
@@ -83,7 +111,7 @@ struct CallbackFields {
     /// The members under names no decoder asked for, in order.
     var extra: JSONObject {
         var extra = JSONObject()
-        for (position, member) in object.enumerated() where !known[position] {
+        for (position, member) in object.enumerated() where !isKnown(position) {
             extra.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return extra
@@ -95,7 +123,7 @@ struct CallbackFields {
     mutating func takeRenderedBack() -> RenderedBack {
         var rendered = canonical
         canonical = JSONObject()
-        for (position, member) in object.enumerated() where !known[position] {
+        for (position, member) in object.enumerated() where !isKnown(position) {
             rendered.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return RenderedBack(object: rendered, rendersAsTransmitted: rendersAsTransmitted)
