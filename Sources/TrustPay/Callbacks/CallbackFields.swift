@@ -16,19 +16,27 @@ struct CallbackFields {
     /// array of flags was an allocation per callback), then flags.
     private var knownBits: UInt64 = 0
     private var knownBeyond64: [Bool] = []
-    /// The fields read so far, rendered back from their typed values.
+    /// The fields read so far, rendered back from their typed values; left
+    /// empty unless ``writesBack``.
     private(set) var canonical = JSONObject()
+    /// Whether ``canonical`` is written. A decode whose body is then found
+    /// signed as transmitted, with every field rendering back as received,
+    /// never reads it (``SignedContent/roundTrips(rendersAsTransmitted:fields:verified:signature:form:writtenBack:)``),
+    /// so the authenticator decodes without it and again with it only when
+    /// it is needed.
+    let writesBack: Bool
     /// Whether every field read so far, rendered back, signs exactly as
     /// received when numbers are signed as transmitted (see ``RenderedBack``).
     private var rendersAsTransmitted = true
 
-    init(_ object: JSONObject) {
+    init(_ object: JSONObject, writingBack: Bool = true) {
         self.object = object
+        writesBack = writingBack
         if object.count > 64 { knownBeyond64 = Array(repeating: false, count: object.count - 64) }
         if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
             markKnown(sign)
         }
-        canonical.reserveCapacity(object.count)
+        if writingBack { canonical.reserveCapacity(object.count) }
     }
 
     private func isKnown(_ position: Int) -> Bool {
@@ -69,7 +77,9 @@ struct CallbackFields {
             if rendersAsTransmitted {
                 rendersAsTransmitted = Self.rendersAsReceived(encoded, raw, key: name)
             }
-            if readBefore {
+            if !writesBack {
+                // Nothing to write: the flag above is all this decode keeps.
+            } else if readBefore {
                 canonical[name] = encoded
             } else {
                 // A member no decoder read before has no canonical field yet:
@@ -121,6 +131,7 @@ struct CallbackFields {
     /// callback says was signed. Takes ``canonical`` over (it is left
     /// empty), so its members are not copied: the last thing a decoder asks.
     mutating func takeRenderedBack() -> RenderedBack {
+        guard writesBack else { return RenderedBack(object: JSONObject(), rendersAsTransmitted: rendersAsTransmitted) }
         var rendered = canonical
         canonical = JSONObject()
         for (position, member) in object.enumerated() where !isKnown(position) {

@@ -26,8 +26,11 @@ import Foundation  // memcmp
 public struct TrustPaySignature: Sendable {
     /// The field that carries the signature.
     public static let signKey = "sign"
-    /// Its fingerprint: four bytes, so comparing fingerprints compares the keys.
-    static let signFingerprint = KeyFingerprint(signKey)
+    /// Its fingerprint: four bytes, so comparing fingerprints compares the
+    /// keys. Written out (length 4, then `s`, `i`, `g`, `n`), not a `static
+    /// let`: every member of a callback is asked whether it is `sign`, in
+    /// three passes, and each read of a global went through `swift_once`.
+    static var signFingerprint: KeyFingerprint { KeyFingerprint(bits: 0x0473_6967_6E00_0000) }
 
     /// The amount fields of the documented callbacks, in both spellings.
     public static let documentedAmountFields: Set<String> = [
