@@ -16,6 +16,11 @@ struct CallbackFields {
     /// array of flags was an allocation per callback), then flags.
     private var knownBits: UInt64 = 0
     private var knownBeyond64: [Bool] = []
+    /// A bit per bucket of the members' key fingerprints: a spelling whose
+    /// bucket is clear is absent, found so without scanning the members
+    /// (a callback's dozen reads look up about as many absent spellings,
+    /// the older camelCase names, as present ones).
+    private var presentBuckets: UInt64 = 0
     /// The fields read so far, rendered back from their typed values; left
     /// empty unless ``writesBack``.
     private(set) var canonical = JSONObject()
@@ -32,6 +37,11 @@ struct CallbackFields {
     init(_ object: JSONObject, writingBack: Bool = true) {
         self.object = object
         writesBack = writingBack
+        presentBuckets = object.withMembers { members in
+            var buckets: UInt64 = 0
+            for index in members.indices { buckets |= Self.bucket(members[index].fingerprint) }
+            return buckets
+        }
         if object.count > 64 { knownBeyond64 = Array(repeating: false, count: object.count - 64) }
         if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
             markKnown(sign)
@@ -39,12 +49,24 @@ struct CallbackFields {
         if writingBack { canonical.reserveCapacity(object.count) }
     }
 
+    /// One of 64 buckets, from the fingerprint's bits mixed (equal keys,
+    /// equal fingerprints, the same bucket).
+    private static func bucket(_ fingerprint: KeyFingerprint) -> UInt64 {
+        1 << ((fingerprint.bits &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    }
+
     private func isKnown(_ position: Int) -> Bool {
         position < 64 ? knownBits & (1 << UInt64(position)) != 0 : knownBeyond64[position - 64]
     }
 
     private mutating func markKnown(_ position: Int) {
-        if position < 64 { knownBits |= 1 << UInt64(position) } else { knownBeyond64[position - 64] = true }
+        if position < 64 { knownBits |= 1 << UInt64(position) } else { markKnownBeyond64(position) }
+    }
+
+    // Apart, so the array's uniqueness check stays out of every read.
+    @inline(never)
+    private mutating func markKnownBeyond64(_ position: Int) {
+        knownBeyond64[position - 64] = true
     }
 
     static func parse(_ body: [UInt8]) throws(CallbackDecodingError) -> JSONObject {
@@ -67,7 +89,9 @@ struct CallbackFields {
         var found: (spelling: Int, value: T)?
         for spelling in spellings.names.indices {
             let (name, fingerprint) = spellings.names[spelling]
-            guard let position = object.index(forKey: name, fingerprint: fingerprint) else { continue }
+            guard presentBuckets & Self.bucket(fingerprint) != 0,
+                let position = object.index(forKey: name, fingerprint: fingerprint)
+            else { continue }
             let readBefore = isKnown(position)
             markKnown(position)
             let raw = object[position].value
@@ -77,15 +101,7 @@ struct CallbackFields {
             if rendersAsTransmitted {
                 rendersAsTransmitted = Self.rendersAsReceived(encoded, raw, key: name)
             }
-            if !writesBack {
-                // Nothing to write: the flag above is all this decode keeps.
-            } else if readBefore {
-                canonical[name] = encoded
-            } else {
-                // A member no decoder read before has no canonical field yet:
-                // appended without looking the name up again.
-                canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
-            }
+            if writesBack { writeBack(encoded, name: name, fingerprint: fingerprint, readBefore: readBefore) }
             if let found {
                 guard found.value == value else {
                     throw .conflictingSpellings(spellings.names[found.spelling].name, name)
@@ -95,6 +111,20 @@ struct CallbackFields {
             }
         }
         return found?.value
+    }
+
+    /// Writes `encoded` into ``canonical``; apart from ``optional(_:as:)``,
+    /// so a decode that does not write back never checks `canonical`'s
+    /// uniqueness (callgrind: a copy-on-write check per field read).
+    @inline(never)
+    private mutating func writeBack(_ encoded: JSONValue, name: String, fingerprint: KeyFingerprint, readBefore: Bool) {
+        if readBefore {
+            canonical[name] = encoded
+        } else {
+            // A member no decoder read before has no canonical field yet:
+            // appended without looking the name up again.
+            canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
+        }
     }
 
     /// Whether `encoded`, written back from `raw`, is non-empty and signs

@@ -68,13 +68,25 @@ public struct TrustPaySignature: Sendable {
             var kept: [SortEntry] = []
             kept.reserveCapacity(members.count)
             var length = 0
+            // Whether every signed value is a string or a number written as
+            // transmitted (a callback's usual fields): `length` is then the
+            // text's exact length, and the text is copied into a buffer of
+            // that size, with no growth checks per append.
+            var plain = form == .asTransmitted
             for position in members.indices
             where !members[position].isSign && !Self.isEmptyForSigning(members[position].value) {
                 let key = members[position].key
                 kept.append(SortEntry(prefix: Self.keyPrefix(key), position: position))
-                length += key.utf8.count + 2 + Self.estimatedLength(of: members[position].value)
+                length += key.utf8.count + 2
+                switch members[position].value {
+                case .string(let text), .number(let text): length += text.utf8.count
+                default:
+                    plain = false
+                    length += Self.estimatedLength(of: members[position].value)
+                }
             }
             Self.sortByKey(&kept, in: members)
+            if plain { return Self.plainText(kept, members, length: max(0, length - 1)) }
             var out: [UInt8] = []
             out.reserveCapacity(length)
             for index in kept.indices {
@@ -86,6 +98,48 @@ public struct TrustPaySignature: Sendable {
             }
             return out
         }
+    }
+
+    /// The signed text of `kept` (sorted), whose values are all strings and
+    /// numbers written as transmitted, `length` bytes long: what
+    /// ``signedText(of:form:)`` writes by appends, copied in place.
+    private static func plainText(
+        _ kept: [SortEntry], _ members: UnsafeBufferPointer<JSONObject.Member>, length: Int
+    ) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            var at = 0
+            for index in kept.indices {
+                let member = members[kept[index].position]
+                if index > 0 { at = put(UInt8(ascii: "&"), into: buffer, at: at) }
+                at = copyUTF8(member.key, into: buffer, at: at)
+                at = put(UInt8(ascii: "="), into: buffer, at: at)
+                switch member.value {
+                case .string(let text), .number(let text): at = copyUTF8(text, into: buffer, at: at)
+                default: preconditionFailure("plainText of a value that is neither a string nor a number")
+                }
+            }
+            precondition(at == length, "plainText wrote \(at) bytes of \(length)")
+            count = at
+        }
+    }
+
+    private static func put(_ byte: UInt8, into buffer: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        buffer[at] = byte  // bounds-checked
+        return at + 1
+    }
+
+    private static func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            precondition(at + bytes.count <= buffer.count, "plainText past its length")
+            if let source = bytes.baseAddress, bytes.count > 0 {
+                (buffer.baseAddress! + at).update(from: source, count: bytes.count)
+            }
+            return at + bytes.count
+        }
+        if let copied { return copied }
+        var at = at
+        for byte in text.utf8 { at = put(byte, into: buffer, at: at) }
+        return at
     }
 
     /// A signed member's position and its key's first eight bytes.
