@@ -110,7 +110,8 @@ struct JSONReaderTests {
         let error = try #require(failure(#"{"order_no":"1","order\u005fno":"2"}"#))
         #expect(error.reason == .duplicateKey("order_no"))
         #expect(try #require(failure(#"{"s\u0069gn":"a","sign":"b"}"#)).reason == .duplicateKey("sign"))
-        let parsed = try #require(try JSONValue(parsing: Array(#"{"s\u0069gn":"x","order_amount":1}"#.utf8)).objectValue)
+        let parsed = try #require(
+            try JSONValue(parsing: Array(#"{"s\u0069gn":"x","order_amount":1}"#.utf8)).objectValue)
         #expect(parsed.signValue == .string("x"))
         #expect(parsed.index(forKey: "order_amount") == 1)
     }

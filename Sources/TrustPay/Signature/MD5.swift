@@ -101,7 +101,9 @@ enum MD5 {
             var out = Received()
             let valid = out.withUnsafeMutableBytes { out in
                 for index in 0..<16 {
-                    guard let high = nibble(chars[2 * index]), let low = nibble(chars[2 * index + 1]) else { return false }
+                    guard let high = nibble(chars[2 * index]), let low = nibble(chars[2 * index + 1]) else {
+                        return false
+                    }
                     out[index] = high << 4 | low
                 }
                 return true
