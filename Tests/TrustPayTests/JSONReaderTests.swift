@@ -103,6 +103,19 @@ struct JSONReaderTests {
         #expect(try #require(failure(#"{"a":{"b":1,"b":1}}"#)).reason == .duplicateKey("b"))
     }
 
+    @Test("a key written with escapes is the key it decodes to: a duplicate of its plain spelling, `sign` found")
+    func escapedKeysAreTheirDecodedText() throws {
+        // The reader fingerprints a plain key from the bytes between its
+        // quotes; an escaped key must be fingerprinted from its decoded text.
+        let error = try #require(failure(#"{"order_no":"1","order\u005fno":"2"}"#))
+        #expect(error.reason == .duplicateKey("order_no"))
+        #expect(try #require(failure(#"{"s\u0069gn":"a","sign":"b"}"#)).reason == .duplicateKey("sign"))
+        let parsed = try #require(
+            try JSONValue(parsing: Array(#"{"s\u0069gn":"x","order_amount":1}"#.utf8)).objectValue)
+        #expect(parsed.signValue == .string("x"))
+        #expect(parsed.index(forKey: "order_amount") == 1)
+    }
+
     @Test("treats keys that differ only in Unicode normalisation as different keys")
     func keysCompareByBytes() throws {
         let object = try #require(try parse("{\"\u{E9}\":1,\"e\u{301}\":2}").objectValue)

@@ -46,6 +46,25 @@ struct PaymentCallbackTests {
         #expect(callback.fields == (try JSONValue(parsing: Array(text.utf8))).objectValue)
     }
 
+    @Test("fields read past the 64th member are known, and the unread ones past it are extra")
+    func fieldsPastTheSixtyFourthMember() throws {
+        // The decoder keeps which members it read in a bit per member for
+        // the first 64 and in flags past them: a callback with many unknown
+        // fields reads its documented ones from both.
+        var fields: JSONObject = ["type": 0, "merchant_id": 8_820_250_900_009]
+        for index in 0..<70 { fields["x\(index)"] = .string("v\(index)") }
+        fields["order_no"] = "ORD-1"
+        fields["order_amount"] = 106
+        fields["status"] = 5
+        fields["reason"] = "success"
+        fields["x70"] = "v70"
+        let callback = try decode(body(fields))
+        #expect(callback.orderNo == "ORD-1")
+        #expect(callback.status == .unliquidated)
+        #expect(callback.extra.keys == (0...70).map { "x\($0)" })
+        #expect(callback.extra["order_no"] == nil)
+    }
+
     @Test("decodes every documented status of payins and payouts",
           arguments: [OrderType.payin, .payout],
           [(1, OrderStatus.pending, "pending"), (2, .paid, "paid"), (3, .failed, "failed"), (4, .timedOut, "timed out"),

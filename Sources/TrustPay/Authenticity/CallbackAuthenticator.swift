@@ -37,14 +37,25 @@ public struct CallbackAuthenticator: Sendable {
         fields: JSONObject, rawBody: [UInt8], keys: (Int64) -> MerchantKeys?
     ) throws(CallbackRefusal) -> AuthenticCallback<PaymentCallback> {
         let callback: PaymentCallback
-        var renderedBack = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
+        // Decoded without writing the fields back: most bodies never need
+        // it (see ``SignedContent/roundTrips(rendersAsTransmitted:fields:verified:signature:form:writtenBack:)``).
+        var flag = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
         do throws(CallbackDecodingError) {
-            callback = try PaymentCallback(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
+            callback = try PaymentCallback(fields: fields, rawBody: rawBody, renderedBack: &flag, writingBack: false)
         } catch {
             throw .undecodable(error)
         }
         guard let merchant = keys(callback.merchantID) else { throw .unknownMerchant }
-        return try authenticate(callback, fields: fields, renderedBack: renderedBack, merchant: merchant)
+        return try authenticate(
+            callback, fields: fields, rendersAsTransmitted: flag.rendersAsTransmitted, merchant: merchant
+        ) {
+            // The same decode, which succeeded above, now writing back. Were
+            // it to fail, the empty object signs nothing and the round trip
+            // refuses the body.
+            var renderedBack = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
+            _ = try? PaymentCallback(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
+            return renderedBack.object
+        }
     }
 
     // MARK: cards
@@ -71,13 +82,16 @@ public struct CallbackAuthenticator: Sendable {
         }
         guard let merchant else { throw .unknownMerchant }
         if let named = callback.merchantID, named != merchant.merchantID { throw .merchantMismatch }
-        return try authenticate(callback, fields: fields, renderedBack: callback.renderedBack, merchant: merchant)
+        return try authenticate(
+            callback, fields: fields, rendersAsTransmitted: callback.renderedBack.rendersAsTransmitted,
+            merchant: merchant, writtenBack: { callback.renderedBack.object })
     }
 
     // MARK: the shared steps
 
     private func authenticate<Callback>(
-        _ callback: Callback, fields: JSONObject, renderedBack: RenderedBack, merchant: MerchantKeys
+        _ callback: Callback, fields: JSONObject, rendersAsTransmitted: Bool, merchant: MerchantKeys,
+        writtenBack: () -> JSONObject
     ) throws(CallbackRefusal) -> AuthenticCallback<Callback> {
         let secretIndex: Int
         let form: NumberForm
@@ -88,7 +102,9 @@ public struct CallbackAuthenticator: Sendable {
         case .failure(let failure): throw .signature(failure)
         }
         guard SignedContent.roundTrips(
-            renderedBack, fields: fields, verified: verified, signature: signature, form: form) else {
+            rendersAsTransmitted: rendersAsTransmitted, fields: fields, verified: verified, signature: signature,
+            form: form, writtenBack: writtenBack)
+        else {
             throw .ambiguousBody
         }
         return AuthenticCallback(

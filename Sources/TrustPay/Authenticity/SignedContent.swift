@@ -147,8 +147,21 @@ enum SignedContent {
         _ renderedBack: RenderedBack, fields: JSONObject, verified: [UInt8], signature: TrustPaySignature,
         form: NumberForm
     ) -> Bool {
-        (form == .asTransmitted && renderedBack.rendersAsTransmitted)
-            || roundTrips(renderedBack.object, fields: fields, verified: verified, signature: signature, form: form)
+        roundTrips(
+            rendersAsTransmitted: renderedBack.rendersAsTransmitted, fields: fields, verified: verified,
+            signature: signature, form: form, writtenBack: { renderedBack.object })
+    }
+
+    /// The same with the object written back made only when the answer
+    /// needs it: `writtenBack` is called at most once, and not at all for a
+    /// body that verified as transmitted whose fields all render back as
+    /// received.
+    static func roundTrips(
+        rendersAsTransmitted: Bool, fields: JSONObject, verified: [UInt8], signature: TrustPaySignature,
+        form: NumberForm, writtenBack: () -> JSONObject
+    ) -> Bool {
+        (form == .asTransmitted && rendersAsTransmitted)
+            || roundTrips(writtenBack(), fields: fields, verified: verified, signature: signature, form: form)
     }
 
     /// Whether two values of `key` render to the same bytes in `form`.

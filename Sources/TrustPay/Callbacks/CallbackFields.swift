@@ -11,21 +11,62 @@
 /// caught rather than trusted.
 struct CallbackFields {
     let object: JSONObject
-    /// Which members of ``object`` a decoder asked for (or `sign`), by position.
-    private var known: [Bool]
-    /// The fields read so far, rendered back from their typed values.
+    /// Which members of ``object`` a decoder asked for (or `sign`), by
+    /// position: a bit each for the first 64, which is every callback (an
+    /// array of flags was an allocation per callback), then flags.
+    private var knownBits: UInt64 = 0
+    private var knownBeyond64: [Bool] = []
+    /// A bit per bucket of the members' key fingerprints: a spelling whose
+    /// bucket is clear is absent, found so without scanning the members
+    /// (a callback's dozen reads look up about as many absent spellings,
+    /// the older camelCase names, as present ones).
+    private var presentBuckets: UInt64 = 0
+    /// The fields read so far, rendered back from their typed values; left
+    /// empty unless ``writesBack``.
     private(set) var canonical = JSONObject()
+    /// Whether ``canonical`` is written. A decode whose body is then found
+    /// signed as transmitted, with every field rendering back as received,
+    /// never reads it (``SignedContent/roundTrips(rendersAsTransmitted:fields:verified:signature:form:writtenBack:)``),
+    /// so the authenticator decodes without it and again with it only when
+    /// it is needed.
+    let writesBack: Bool
     /// Whether every field read so far, rendered back, signs exactly as
     /// received when numbers are signed as transmitted (see ``RenderedBack``).
     private var rendersAsTransmitted = true
 
-    init(_ object: JSONObject) {
+    init(_ object: JSONObject, writingBack: Bool = true) {
         self.object = object
-        known = Array(repeating: false, count: object.count)
-        if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
-            known[sign] = true
+        writesBack = writingBack
+        presentBuckets = object.withMembers { members in
+            var buckets: UInt64 = 0
+            for index in members.indices { buckets |= Self.bucket(members[index].fingerprint) }
+            return buckets
         }
-        canonical.reserveCapacity(object.count)
+        if object.count > 64 { knownBeyond64 = Array(repeating: false, count: object.count - 64) }
+        if let sign = object.index(forKey: TrustPaySignature.signKey, fingerprint: TrustPaySignature.signFingerprint) {
+            markKnown(sign)
+        }
+        if writingBack { canonical.reserveCapacity(object.count) }
+    }
+
+    /// One of 64 buckets, from the fingerprint's bits mixed (equal keys,
+    /// equal fingerprints, the same bucket).
+    private static func bucket(_ fingerprint: KeyFingerprint) -> UInt64 {
+        1 << ((fingerprint.bits &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    }
+
+    private func isKnown(_ position: Int) -> Bool {
+        position < 64 ? knownBits & (1 << UInt64(position)) != 0 : knownBeyond64[position - 64]
+    }
+
+    private mutating func markKnown(_ position: Int) {
+        if position < 64 { knownBits |= 1 << UInt64(position) } else { markKnownBeyond64(position) }
+    }
+
+    // Apart, so the array's uniqueness check stays out of every read.
+    @inline(never)
+    private mutating func markKnownBeyond64(_ position: Int) {
+        knownBeyond64[position - 64] = true
     }
 
     static func parse(_ body: [UInt8]) throws(CallbackDecodingError) -> JSONObject {
@@ -44,33 +85,60 @@ struct CallbackFields {
     mutating func optional<T: Equatable>(
         _ spellings: FieldSpellings, as codec: FieldCodec<T>
     ) throws(CallbackDecodingError) -> T? {
-        var found: (name: String, value: T)?
-        for (name, fingerprint) in spellings.names {
-            guard let position = object.index(forKey: name, fingerprint: fingerprint) else { continue }
-            let readBefore = known[position]
-            known[position] = true
+        // The spelling by its index: the name is needed only for a conflict.
+        var found: (spelling: Int, value: T)?
+        for spelling in spellings.names.indices {
+            let (name, fingerprint) = spellings.names[spelling]
+            guard presentBuckets & Self.bucket(fingerprint) != 0,
+                let position = object.index(forKey: name, fingerprint: fingerprint)
+            else { continue }
+            let readBefore = isKnown(position)
+            markKnown(position)
             let raw = object[position].value
             guard !TrustPaySignature.isEmptyForSigning(raw) else { continue }
             let value = try codec.decode(name, raw)
             let encoded = codec.encode(value, raw)
             if rendersAsTransmitted {
-                rendersAsTransmitted = !TrustPaySignature.isEmptyForSigning(encoded)
-                    && SignedContent.rendersAlike(encoded, raw, key: name, signature: .standard, form: .asTransmitted)
+                rendersAsTransmitted = Self.rendersAsReceived(encoded, raw, key: name)
             }
-            if readBefore {
-                canonical[name] = encoded
-            } else {
-                // A member no decoder read before has no canonical field yet:
-                // appended without looking the name up again.
-                canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
-            }
+            if writesBack { writeBack(encoded, name: name, fingerprint: fingerprint, readBefore: readBefore) }
             if let found {
-                guard found.value == value else { throw .conflictingSpellings(found.name, name) }
+                guard found.value == value else {
+                    throw .conflictingSpellings(spellings.names[found.spelling].name, name)
+                }
             } else {
-                found = (name, value)
+                found = (spelling, value)
             }
         }
         return found?.value
+    }
+
+    /// Writes `encoded` into ``canonical``; apart from ``optional(_:as:)``,
+    /// so a decode that does not write back never checks `canonical`'s
+    /// uniqueness (callgrind: a copy-on-write check per field read).
+    @inline(never)
+    private mutating func writeBack(_ encoded: JSONValue, name: String, fingerprint: KeyFingerprint, readBefore: Bool) {
+        if readBefore {
+            canonical[name] = encoded
+        } else {
+            // A member no decoder read before has no canonical field yet:
+            // appended without looking the name up again.
+            canonical.append(absentKey: name, fingerprint: fingerprint, encoded)
+        }
+    }
+
+    /// Whether `encoded`, written back from `raw`, is non-empty and signs
+    /// as `raw` when numbers are signed as transmitted. A string or number
+    /// of the same kind and bytes as the (non-empty) `raw` is answered by
+    /// comparing the bytes: it is as non-empty as `raw` and renders as its
+    /// bytes, so neither emptiness nor rendering need a look of their own.
+    private static func rendersAsReceived(_ encoded: JSONValue, _ raw: JSONValue, key: String) -> Bool {
+        switch (encoded, raw) {
+        case let (.string(x), .string(y)), let (.number(x), .number(y)): sameBytes(x, y)
+        default:
+            !TrustPaySignature.isEmptyForSigning(encoded)
+                && SignedContent.rendersAlike(encoded, raw, key: key, signature: .standard, form: .asTransmitted)
+        }
     }
 
     mutating func required<T: Equatable>(
@@ -83,7 +151,7 @@ struct CallbackFields {
     /// The members under names no decoder asked for, in order.
     var extra: JSONObject {
         var extra = JSONObject()
-        for (position, member) in object.enumerated() where !known[position] {
+        for (position, member) in object.enumerated() where !isKnown(position) {
             extra.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return extra
@@ -93,9 +161,10 @@ struct CallbackFields {
     /// callback says was signed. Takes ``canonical`` over (it is left
     /// empty), so its members are not copied: the last thing a decoder asks.
     mutating func takeRenderedBack() -> RenderedBack {
+        guard writesBack else { return RenderedBack(object: JSONObject(), rendersAsTransmitted: rendersAsTransmitted) }
         var rendered = canonical
         canonical = JSONObject()
-        for (position, member) in object.enumerated() where !known[position] {
+        for (position, member) in object.enumerated() where !isKnown(position) {
             rendered.appendIfAbsent(member.key, member.value, fingerprint: member.fingerprint)
         }
         return RenderedBack(object: rendered, rendersAsTransmitted: rendersAsTransmitted)

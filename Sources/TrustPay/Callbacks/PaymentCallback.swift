@@ -44,15 +44,19 @@ public struct PaymentCallback: DecodableCallback, Sendable, Equatable {
     /// Decodes fields already parsed (e.g. while verifying the signature) from `rawBody`.
     public init(fields: JSONObject, rawBody: [UInt8]) throws(CallbackDecodingError) {
         var renderedBack = RenderedBack(object: JSONObject(), rendersAsTransmitted: false)
-        try self.init(fields: fields, rawBody: rawBody, renderedBack: &renderedBack)
+        try self.init(fields: fields, rawBody: rawBody, renderedBack: &renderedBack, writingBack: false)
     }
 
     /// The same, handing back the typed fields written back for the round
     /// trip (``SignedContent``). Not kept in the callback: it is needed once,
-    /// and every copy of the callback would retain it and every release free it.
-    init(fields: JSONObject, rawBody: [UInt8], renderedBack: inout RenderedBack) throws(CallbackDecodingError) {
-        try SignedContent.checkShape(fields, signature: TrustPaySignature())
-        var reader = CallbackFields(fields)
+    /// and every copy of the callback would retain it and every release free
+    /// it. Without `writingBack`, only its flag is set and its object is
+    /// left empty (see ``CallbackFields/writesBack``).
+    init(
+        fields: JSONObject, rawBody: [UInt8], renderedBack: inout RenderedBack, writingBack: Bool = true
+    ) throws(CallbackDecodingError) {
+        try SignedContent.checkShape(fields, signature: .standard)
+        var reader = CallbackFields(fields, writingBack: writingBack)
         type = OrderType(rawValue: try reader.optional(.type, as: .anInteger) ?? 0)
         merchantID = try reader.required(.merchantID, as: .a64BitInteger)
         orderNo = try reader.required(.orderNo, as: .string)

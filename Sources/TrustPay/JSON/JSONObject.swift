@@ -243,6 +243,16 @@ struct KeyFingerprint: Equatable, Sendable {
         bits = key.withUTF8 { Self.bits(of: $0) }  // in place for native strings
     }
 
+    /// A fingerprint written out (see ``TrustPaySignature/signFingerprint``).
+    init(bits: UInt64) {
+        self.bits = bits
+    }
+
+    /// The fingerprint of the key whose UTF-8 bytes are `bytes`.
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        bits = Self.bits(of: bytes)
+    }
+
     /// Whether equal fingerprints mean equal keys.
     var holdsWholeKey: Bool { bits >> 56 <= 7 }
 

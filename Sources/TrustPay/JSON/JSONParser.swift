@@ -32,6 +32,9 @@ private struct JSONReader {
     let bytes: [UInt8]
     let maxDepth: Int
     var i = 0
+    /// Whether the last string read had escapes: when not, its text is the
+    /// bytes between its quotes, and a key's fingerprint is taken from them.
+    private var lastStringWasEscaped = false
 
     init(bytes: [UInt8], maxDepth: Int) {
         self.bytes = bytes
@@ -80,11 +83,17 @@ private struct JSONReader {
                 throw fail(.unexpectedByte(bytes[i], expected: "a member name in double quotes"))
             }
             let key = try string()
+            let fingerprint =
+                lastStringWasEscaped
+                ? KeyFingerprint(key)
+                : bytes.withUnsafeBufferPointer { [i] in
+                    KeyFingerprint(bytes: UnsafeBufferPointer(rebasing: $0[(keyOffset + 1)..<(i - 1)]))
+                }
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after the member name")
             skipWhitespace()
             let member = try value(depth: depth)
-            guard object.appendIfAbsent(key, member) else {
+            guard object.appendIfAbsent(key, member, fingerprint: fingerprint) else {
                 throw fail(.duplicateKey(key), at: keyOffset)
             }
             skipWhitespace()
@@ -130,7 +139,10 @@ private struct JSONReader {
         switch NumberLiteral.scan(bytes, from: i) {
         case .success(let layout):
             defer { i = layout.end }
-            return String(decoding: bytes[i..<layout.end], as: UTF8.self)
+            // Over the buffer, not an `ArraySlice` (which retains and releases the array).
+            return bytes.withUnsafeBufferPointer { [i] in
+                String(decoding: UnsafeBufferPointer(rebasing: $0[i..<layout.end]), as: UTF8.self)
+            }
         case .failure(let failure):
             throw fail(.invalidNumber(failure.why), at: failure.offset)
         }
@@ -164,6 +176,7 @@ private struct JSONReader {
             switch byte {
             case UInt8(ascii: "\""):
                 defer { i += 1 }
+                lastStringWasEscaped = decoded != nil
                 if let decoded { return String(decoding: decoded, as: UTF8.self) }
                 // Over the buffer, not an `ArraySlice` (which retains and releases the array).
                 return bytes.withUnsafeBufferPointer { [i] in

@@ -38,10 +38,30 @@ enum MD5 {
     /// `secret` hashes to `expected`, compared in constant time, without
     /// copying the digest out.
     static func matches(_ prefix: Insecure.MD5, secret: String, expected: [UInt8]) -> Bool {
+        expected.withUnsafeBytes { matches(prefix, secret: secret, expected: $0) }
+    }
+
+    static func matches(_ prefix: Insecure.MD5, secret: String, expected: Received) -> Bool {
+        expected.withUnsafeBytes { matches(prefix, secret: secret, expected: $0) }
+    }
+
+    private static func matches(_ prefix: Insecure.MD5, secret: String, expected: UnsafeRawBufferPointer) -> Bool {
         var md5 = prefix  // copied on write: `prefix` stays for the next secret
         update(&md5, with: secret)
-        return md5.finalize().withUnsafeBytes { digest in
-            expected.withUnsafeBytes { constantTimeEqual(digest, $0) }
+        return md5.finalize().withUnsafeBytes { constantTimeEqual($0, expected) }
+    }
+
+    /// A received `sign`'s sixteen bytes, held inline: an array per
+    /// callback was an allocation and its release for sixteen bytes.
+    struct Received: Sendable {
+        private var bytes: (UInt64, UInt64) = (0, 0)
+
+        func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+            Swift.withUnsafeBytes(of: bytes, body)
+        }
+
+        fileprivate mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+            Swift.withUnsafeMutableBytes(of: &bytes, body)
         }
     }
 
@@ -74,17 +94,21 @@ enum MD5 {
     }
 
     /// Decodes 32 hex digits of either case; `nil` for anything else.
-    static func parseHex(_ text: String) -> [UInt8]? {
+    static func parseHex(_ text: String) -> Received? {
         var text = text
-        return text.withUTF8 { chars -> [UInt8]? in
+        return text.withUTF8 { chars -> Received? in
             guard chars.count == 32 else { return nil }
-            var out: [UInt8] = []
-            out.reserveCapacity(16)
-            for pair in stride(from: 0, to: 32, by: 2) {
-                guard let high = nibble(chars[pair]), let low = nibble(chars[pair + 1]) else { return nil }
-                out.append(high << 4 | low)
+            var out = Received()
+            let valid = out.withUnsafeMutableBytes { out in
+                for index in 0..<16 {
+                    guard let high = nibble(chars[2 * index]), let low = nibble(chars[2 * index + 1]) else {
+                        return false
+                    }
+                    out[index] = high << 4 | low
+                }
+                return true
             }
-            return out
+            return valid ? out : nil
         }
     }
 

@@ -57,7 +57,9 @@ extension TrustPaySignature {
                         secretIndex: index, form: form,
                         redactedCanonicalString: String(decoding: redacted, as: UTF8.self),
                         expectedSign: MD5.hex(digest),
-                        matches: received.map { MD5.constantTimeEqual($0, digest) } ?? false))
+                        matches: received.map { received in
+                            received.withUnsafeBytes { r in digest.withUnsafeBytes { MD5.constantTimeEqual(r, $0) } }
+                        } ?? false))
             }
         }
         let receivedSign: String? =

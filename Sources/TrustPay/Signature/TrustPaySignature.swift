@@ -26,8 +26,11 @@ import Foundation  // memcmp
 public struct TrustPaySignature: Sendable {
     /// The field that carries the signature.
     public static let signKey = "sign"
-    /// Its fingerprint: four bytes, so comparing fingerprints compares the keys.
-    static let signFingerprint = KeyFingerprint(signKey)
+    /// Its fingerprint: four bytes, so comparing fingerprints compares the
+    /// keys. Written out (length 4, then `s`, `i`, `g`, `n`), not a `static
+    /// let`: every member of a callback is asked whether it is `sign`, in
+    /// three passes, and each read of a global went through `swift_once`.
+    static var signFingerprint: KeyFingerprint { KeyFingerprint(bits: 0x0473_6967_6E00_0000) }
 
     /// The amount fields of the documented callbacks, in both spellings.
     public static let documentedAmountFields: Set<String> = [
@@ -58,53 +61,116 @@ public struct TrustPaySignature: Sendable {
 
     /// `key=value&…` for the signed fields, without the secret.
     func signedText(of fields: JSONObject, form: NumberForm) -> [UInt8] {
-        // Positions, not members, are sorted: no copies of keys and values.
-        var kept: [Int] = []
-        kept.reserveCapacity(fields.count)
-        var length = 0
-        for (position, member) in fields.enumerated()
-        where !member.isSign && !Self.isEmptyForSigning(member.value) {
-            kept.append(position)
-            length += member.key.utf8.count + 2 + Self.estimatedLength(of: member.value)
+        // Members read in place and positions sorted, not members: no copies
+        // of keys and values. Each kept position carries its key's first
+        // eight bytes, read once, for the sort.
+        fields.withMembers { members in
+            var kept: [SortEntry] = []
+            kept.reserveCapacity(members.count)
+            var length = 0
+            // Whether every signed value is a string or a number written as
+            // transmitted (a callback's usual fields): `length` is then the
+            // text's exact length, and the text is copied into a buffer of
+            // that size, with no growth checks per append.
+            var plain = form == .asTransmitted
+            for position in members.indices
+            where !members[position].isSign && !Self.isEmptyForSigning(members[position].value) {
+                let key = members[position].key
+                kept.append(SortEntry(prefix: Self.keyPrefix(key), position: position))
+                length += key.utf8.count + 2
+                switch members[position].value {
+                case .string(let text), .number(let text): length += text.utf8.count
+                default:
+                    plain = false
+                    length += Self.estimatedLength(of: members[position].value)
+                }
+            }
+            Self.sortByKey(&kept, in: members)
+            if plain { return Self.plainText(kept, members, length: max(0, length - 1)) }
+            var out: [UInt8] = []
+            out.reserveCapacity(length)
+            for index in kept.indices {
+                let position = kept[index].position
+                if index > 0 { out.append(UInt8(ascii: "&")) }
+                out.appendUTF8(members[position].key)
+                out.append(UInt8(ascii: "="))
+                renderValue(members[position].value, of: members[position].key, in: form, into: &out)
+            }
+            return out
         }
-        Self.sortByKey(&kept, in: fields)
-        var out: [UInt8] = []
-        out.reserveCapacity(length)
-        for (index, position) in kept.enumerated() {
-            let member = fields[position]
-            if index > 0 { out.append(UInt8(ascii: "&")) }
-            out.appendUTF8(member.key)
-            out.append(UInt8(ascii: "="))
-            renderValue(member.value, of: member.key, in: form, into: &out)
+    }
+
+    /// The signed text of `kept` (sorted), whose values are all strings and
+    /// numbers written as transmitted, `length` bytes long: what
+    /// ``signedText(of:form:)`` writes by appends, copied in place.
+    private static func plainText(
+        _ kept: [SortEntry], _ members: UnsafeBufferPointer<JSONObject.Member>, length: Int
+    ) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            var at = 0
+            for index in kept.indices {
+                let member = members[kept[index].position]
+                if index > 0 { at = put(UInt8(ascii: "&"), into: buffer, at: at) }
+                at = copyUTF8(member.key, into: buffer, at: at)
+                at = put(UInt8(ascii: "="), into: buffer, at: at)
+                switch member.value {
+                case .string(let text), .number(let text): at = copyUTF8(text, into: buffer, at: at)
+                default: preconditionFailure("plainText of a value that is neither a string nor a number")
+                }
+            }
+            precondition(at == length, "plainText wrote \(at) bytes of \(length)")
+            count = at
         }
-        return out
+    }
+
+    private static func put(_ byte: UInt8, into buffer: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        buffer[at] = byte  // bounds-checked
+        return at + 1
+    }
+
+    private static func copyUTF8(_ text: String, into buffer: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        let copied = text.utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            precondition(at + bytes.count <= buffer.count, "plainText past its length")
+            if let source = bytes.baseAddress, bytes.count > 0 {
+                (buffer.baseAddress! + at).update(from: source, count: bytes.count)
+            }
+            return at + bytes.count
+        }
+        if let copied { return copied }
+        var at = at
+        for byte in text.utf8 { at = put(byte, into: buffer, at: at) }
+        return at
+    }
+
+    /// A signed member's position and its key's first eight bytes.
+    private struct SortEntry {
+        let prefix: UInt64
+        let position: Int
     }
 
     /// Sorts member positions by their keys' UTF-8 bytes (keys are unique).
     /// A callback's dozen fields take an insertion sort on each key's first
-    /// eight bytes, read once, comparing whole keys only on a tie; a large
-    /// object the library's sort.
-    private static func sortByKey(_ positions: inout [Int], in fields: JSONObject) {
-        guard positions.count <= 32 else {
-            positions.sort { keyPrecedes(fields[$0].key, fields[$1].key) }
+    /// eight bytes, comparing whole keys only on a tie; a large object the
+    /// library's sort.
+    private static func sortByKey(_ entries: inout [SortEntry], in members: UnsafeBufferPointer<JSONObject.Member>) {
+        func precedes(_ a: SortEntry, _ b: SortEntry) -> Bool {
+            a.prefix != b.prefix ? a.prefix < b.prefix : keyPrecedes(members[a.position].key, members[b.position].key)
+        }
+        guard entries.count <= 32 else {
+            entries.sort(by: precedes)
             return
         }
-        var entries: [(prefix: UInt64, position: Int)] = []
-        entries.reserveCapacity(positions.count)
-        for position in positions { entries.append((keyPrefix(fields[position].key), position)) }
-        func precedes(_ a: (prefix: UInt64, position: Int), _ b: (prefix: UInt64, position: Int)) -> Bool {
-            a.prefix != b.prefix ? a.prefix < b.prefix : keyPrecedes(fields[a.position].key, fields[b.position].key)
-        }
-        for unsorted in entries.indices.dropFirst() {
-            let entry = entries[unsorted]
-            var slot = unsorted
-            while slot > 0, precedes(entry, entries[slot - 1]) {
-                entries[slot] = entries[slot - 1]
-                slot -= 1
+        entries.withUnsafeMutableBufferPointer { entries in
+            for unsorted in entries.indices.dropFirst() {
+                let entry = entries[unsorted]
+                var slot = unsorted
+                while slot > 0, precedes(entry, entries[slot - 1]) {
+                    entries[slot] = entries[slot - 1]
+                    slot -= 1
+                }
+                entries[slot] = entry
             }
-            entries[slot] = entry
         }
-        for index in positions.indices { positions[index] = entries[index].position }
     }
 
     /// The first eight bytes of `key`, big-endian, zero-padded: ordered as
@@ -228,7 +294,7 @@ public struct TrustPaySignature: Sendable {
         _ fields: JSONObject, secrets: [String], forms: [NumberForm]
     ) -> Result<(secretIndex: Int, form: NumberForm, signedText: [UInt8], hashedText: Insecure.MD5), SignatureFailure> {
         guard !secrets.isEmpty else { return .failure(.noSecretConfigured) }
-        let received: [UInt8]
+        let received: MD5.Received
         switch Self.receivedDigest(in: fields) {
         case .success(let digest): received = digest
         case .failure(let failure): return .failure(failure)
@@ -236,18 +302,27 @@ public struct TrustPaySignature: Sendable {
         let forms = forms.isEmpty ? [.asTransmitted] : forms
         // Each form's text is built and hashed when first needed: a callback
         // signed as transmitted with the current secret costs one rendering,
-        // not three, and each further secret hashes only itself.
-        var texts = [(text: [UInt8], hashed: Insecure.MD5)?](repeating: nil, count: forms.count)
+        // not three, and each further secret hashes only itself. The first
+        // form's text is kept apart from the others', whose list is made
+        // only when a second form is tried (an allocation per callback).
+        var first: (text: [UInt8], hashed: Insecure.MD5)?
+        var others: [(text: [UInt8], hashed: Insecure.MD5)?] = []
         for (secretIndex, secret) in secrets.enumerated() {
             for (index, form) in forms.enumerated() {
+                let known = index == 0 ? first : others.isEmpty ? nil : others[index - 1]
                 let text: [UInt8]
                 let hashed: Insecure.MD5
-                if let known = texts[index] {
+                if let known {
                     (text, hashed) = known
                 } else {
                     text = signedText(of: fields, form: form)
                     hashed = MD5.canonicalPrefix(signedText: text)
-                    texts[index] = (text, hashed)
+                    if index == 0 {
+                        first = (text, hashed)
+                    } else {
+                        if others.isEmpty { others = Array(repeating: nil, count: forms.count - 1) }
+                        others[index - 1] = (text, hashed)
+                    }
                 }
                 if MD5.matches(hashed, secret: secret, expected: received) {
                     return .success((secretIndex, form, text, hashed))
@@ -266,7 +341,7 @@ public struct TrustPaySignature: Sendable {
         }
     }
 
-    static func receivedDigest(in fields: JSONObject) -> Result<[UInt8], SignatureFailure> {
+    static func receivedDigest(in fields: JSONObject) -> Result<MD5.Received, SignatureFailure> {
         switch fields.signValue {
         case nil, .null?: return .failure(.missingSign)
         case .string(let text)?:
