@@ -20,15 +20,7 @@ import Webhooks
     @Test func aHandlerThatIgnoresItsDeadlineCostsOnlyItsOwnAttempt() async throws {
         let recorder = HandlerRecorder()
         let gate = SuspensionGate()
-        let server = makeServer(recorder: recorder) { server in
-            server.configuration.workers = 1
-            server.configuration.claimBatch = 1
-            server.configuration.handlerTimeout = .milliseconds(200)
-            server.configuration.retrySchedule = RetrySchedule(maxAttempts: 1)
-            server.onPayment { event in
-                if event.callback.orderNo == "STUCK" { await gate.wait() }
-            }
-        }
+        let server = oneWorkerServer(recorder: recorder, timeout: .milliseconds(200), stuckUntil: gate)
         try await withWebhookTestServer(server) { server in
             #expect(try await server.client.deliver(factory.payment(orderNo: "STUCK", status: .paid)).isAcknowledgement)
             try await eventually("the handler suspended") { gate.arrived == 1 }
@@ -99,15 +91,7 @@ import Webhooks
     @Test func anAttemptBegunWhileTheShiftsAlarmIsSetTimesOutAtItsOwnDeadline() async throws {
         let recorder = HandlerRecorder()
         let gate = SuspensionGate()
-        let server = makeServer(recorder: recorder) { server in
-            server.configuration.workers = 1
-            server.configuration.claimBatch = 1
-            server.configuration.handlerTimeout = .milliseconds(400)
-            server.configuration.retrySchedule = RetrySchedule(maxAttempts: 1)
-            server.onPayment { event in
-                if event.callback.orderNo == "STUCK" { await gate.wait() }
-            }
-        }
+        let server = oneWorkerServer(recorder: recorder, timeout: .milliseconds(400), stuckUntil: gate)
         try await withWebhookTestServer(server) { server in
             #expect(try await server.client.deliver(factory.payment(orderNo: "QUICK", status: .paid)).isAcknowledgement)
             _ = try await recorder.waitForPayments(1)
@@ -125,5 +109,19 @@ import Webhooks
             #expect(try await server.storedEvents(EventFilter()).contains { $0.orderNo == "QUICK" && $0.state.name == .completed })
         }
         gate.open()
+    }
+
+    /// One worker taking one event at a time, a single attempt per event,
+    /// and a payment handler that suspends on `gate` for the order STUCK.
+    private func oneWorkerServer(recorder: HandlerRecorder, timeout: Duration, stuckUntil gate: SuspensionGate) -> WebhookServer {
+        makeServer(recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 1
+            server.configuration.handlerTimeout = timeout
+            server.configuration.retrySchedule = RetrySchedule(maxAttempts: 1)
+            server.onPayment { event in
+                if event.callback.orderNo == "STUCK" { await gate.wait() }
+            }
+        }
     }
 }
