@@ -147,8 +147,11 @@ struct DispatchWorkers: Sendable {
     }
 
     /// Batches whose outcomes may still be committing when a pipelining
-    /// worker takes the next one (see ``PipelinedBatches``).
-    static let batchesCommitting = 1
+    /// worker takes the next one (see ``PipelinedBatches``). With one, the
+    /// workers still fell behind the requests' records: 48% of events
+    /// claimed against 64% waiting for each commit, 13% with two
+    /// (callgrind, BENCHMARKS.md session 14).
+    static let batchesCommitting = 2
 
     /// Takes events (handed over, then claimed) and gives each batch to
     /// `runBatch` until shutdown, then runs what was handed over before the
