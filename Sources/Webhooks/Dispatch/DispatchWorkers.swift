@@ -134,7 +134,9 @@ struct DispatchWorkers: Sendable {
             await takeAndRun(owner: owner, shift: shift, pipelined: batches) { handed, claimed in
                 batches.taking(handed.count + claimed.count)
                 for item in handed {
-                    group.addTask { await pipelined(item.event, owner: handOffOwner, decoded: item.decoded, shift, batches) }
+                    group.addTask {
+                        await pipelined(item.event, owner: handOffOwner, decoded: item.decoded, shift, batches)
+                    }
                 }
                 for event in claimed {
                     group.addTask {
@@ -157,7 +159,8 @@ struct DispatchWorkers: Sendable {
     /// `runBatch` until shutdown, then runs what was handed over before the
     /// hand-off closed.
     private func takeAndRun(
-        owner: String, shift: WorkerShift, pipelined batches: PipelinedBatches?, _ runBatch: (_ handed: [HandOff.Item], _ claimed: [InboxEvent]) async -> Void
+        owner: String, shift: WorkerShift, pipelined batches: PipelinedBatches?,
+        _ runBatch: (_ handed: [HandOff.Item], _ claimed: [InboxEvent]) async -> Void
     ) async {
         let batch = max(1, self.batch)
         // Set when the hand-off filled a batch: the next one leaves room for

@@ -78,7 +78,9 @@ struct Dispatcher: Sendable {
     /// to record (a claim that came back too late, or an attempt the
     /// worker's supervisor took over). A worker that pipelines its batches
     /// (see ``DispatchWorkers``) records each ending in its own time.
-    func attempt(_ event: InboxEvent, owner: String, decoded: DecodedCallback?, in shift: WorkerShift) async -> Ending? {
+    func attempt(
+        _ event: InboxEvent, owner: String, decoded: DecodedCallback?, in shift: WorkerShift
+    ) async -> Ending? {
         guard startable(event) else { return nil }
         let startedAt = Date()
         var failure: HandlerFailure? = nil
