@@ -293,6 +293,7 @@ let package = Package(
             dependencies: ["TrustPay", "HTTPServer", "Locking", "Deadlines",
                 "Inbox", "InboxTesting", "Webhooks", "TrustPayWebhooksTesting", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         // The pipeline's promises that hold whatever the store: each test
         // runs on the memory, SQLite and PostgreSQL inboxes.

@@ -112,10 +112,20 @@ public protocol IdempotencyStore: Sendable {
     /// say false, the default; the memory, SQLite and PostgreSQL inboxes say
     /// true (their I/O is on threads or event loops of their own).
     var neverBlocksCaller: Bool { get }
+
+    /// Whether a write returns only when a commit shared with other
+    /// writers ends (a group commit: an fsync, a database round trip), so
+    /// that issuing more writes meanwhile costs their caller little: then
+    /// the dispatch workers take new events while the outcomes of their
+    /// last ones commit, rather than waiting for each commit. False by
+    /// default; the SQLite and PostgreSQL inboxes say true, the memory
+    /// inbox false (its writes end at once).
+    var writesWaitForGroupCommit: Bool { get }
 }
 
 extension IdempotencyStore {
     public var neverBlocksCaller: Bool { false }
+    public var writesWaitForGroupCommit: Bool { false }
 }
 
 /// What an operator does with an inbox, never on the path of a callback:

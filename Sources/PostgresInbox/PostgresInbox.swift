@@ -707,4 +707,7 @@ extension PostgresInbox: Service {}
 extension PostgresInbox {
     /// Every query goes through PostgresNIO's event loops.
     public var neverBlocksCaller: Bool { true }
+
+    /// Records and attempt endings are group-committed (``GroupCommit``).
+    public var writesWaitForGroupCommit: Bool { true }
 }

@@ -733,4 +733,7 @@ final class WriteHealth: Sendable {
 extension SQLiteInbox {
     /// Every statement runs on the writer's or a reader's thread.
     public var neverBlocksCaller: Bool { true }
+
+    /// Writes are answered when their batch's COMMIT (an fsync) returns.
+    public var writesWaitForGroupCommit: Bool { true }
 }

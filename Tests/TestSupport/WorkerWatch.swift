@@ -38,6 +38,12 @@ package final class WatchedStore: InboxAdministration {
 
     package init(_ inner: any InboxAdministration) { self.inner = inner }
 
+    /// As the store watched: with a group-committing store, the workers take
+    /// new events while their last outcomes commit, and a worker with
+    /// nothing handed over claims only once its own outcomes are recorded,
+    /// so an empty claim still means that worker is idle.
+    package var writesWaitForGroupCommit: Bool { inner.writesWaitForGroupCommit }
+
     /// A moment to wait from: the claims started so far.
     package func mark() -> Int { claims.withLock { $0.started } }
 

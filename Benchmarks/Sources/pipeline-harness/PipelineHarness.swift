@@ -80,7 +80,7 @@ struct PipelineHarness {
         }
 
         // Counted as the server counts (it bootstraps Prometheus before the pipeline exists).
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let secret = ProcessInfo.processInfo.environment["TRUSTPAY_SECRET"] ?? "unused"
         var logger = Logger(label: "pipeline-harness")
         logger.logLevel = .warning
@@ -124,6 +124,17 @@ struct PipelineHarness {
         }
         guard acknowledged == count else { fatalError("\(count - acknowledged) requests not answered 200") }
         print("\(mode): \(count) requests answered 200, \(handled.value) handled")
+    }
+
+    /// Where the pipeline counts, as the server's `/metrics` reads it.
+    static let registry = PrometheusCollectorRegistry()
+
+    /// The workers' events by how they reached them (hand-off or claim), as `/metrics` shows them.
+    static func dispatchedEvents() -> String {
+        var text: [UInt8] = []
+        registry.emit(into: &text)
+        return String(decoding: text, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix("trustpay_webhooks_dispatched_events_total{") }.joined(separator: ", ")
     }
 
     /// Requests in flight at once on the durable path: wrk's connections in scripts/bench-all.
@@ -180,7 +191,7 @@ struct PipelineHarness {
         print(
             "callback-sqlite: \(requests.count) requests answered 200, \(handled.value) handled; writer: "
                 + "\(statistics.writes) writes in \(statistics.commits) commits (largest batch \(statistics.largestBatch), "
-                + "\(statistics.failedWrites) failed)")
+                + "\(statistics.failedWrites) failed); \(dispatchedEvents())")
     }
 
     /// The head through `RequestHeadParser`, then an `HTTPRequest` as the connection builds one.

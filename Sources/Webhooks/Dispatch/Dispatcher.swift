@@ -60,7 +60,28 @@ struct Dispatcher: Sendable {
     /// attempt is the worker's supervisor's to record (see ``WorkerShift``)
     /// and this returns whenever the handlers do, recording nothing.
     func run(_ event: InboxEvent, owner: String, decoded: DecodedCallback?, in shift: WorkerShift) async {
-        guard startable(event) else { return }
+        guard let ending = await attempt(event, owner: owner, decoded: decoded, in: shift) else { return }
+        await record(ending)
+    }
+
+    /// An attempt whose handlers returned (or never started: a body that no
+    /// longer decodes), and whose outcome is its runner's to record.
+    struct Ending: Sendable {
+        let event: InboxEvent
+        let owner: String
+        let startedAt: Date
+        let failure: HandlerFailure?
+    }
+
+    /// ``run(_:owner:decoded:in:)`` up to the record: runs the handlers and
+    /// returns how they ended, or `nil` when there is nothing for the caller
+    /// to record (a claim that came back too late, or an attempt the
+    /// worker's supervisor took over). A worker that pipelines its batches
+    /// (see ``DispatchWorkers``) records each ending in its own time.
+    func attempt(
+        _ event: InboxEvent, owner: String, decoded: DecodedCallback?, in shift: WorkerShift
+    ) async -> Ending? {
+        guard startable(event) else { return nil }
         let startedAt = Date()
         var failure: HandlerFailure? = nil
         switch handlerWork(event, decoded: decoded) {
@@ -69,9 +90,14 @@ struct Dispatcher: Sendable {
         case .success(let work):
             let ticket = shift.begin(event, owner: owner, startedAt: startedAt)
             do { try await work() } catch { failure = .threw(String(describing: error)) }
-            guard shift.finish(ticket) else { return }
+            guard shift.finish(ticket) else { return nil }
         }
-        _ = await record(event, owner: owner, startedAt: startedAt, failure: failure)
+        return Ending(event: event, owner: owner, startedAt: startedAt, failure: failure)
+    }
+
+    /// Records an attempt's ending as ``run(_:owner:decoded:in:)`` does.
+    func record(_ ending: Ending) async {
+        _ = await record(ending.event, owner: ending.owner, startedAt: ending.startedAt, failure: ending.failure)
     }
 
     /// Records an attempt a worker's supervisor took over: it overran, or

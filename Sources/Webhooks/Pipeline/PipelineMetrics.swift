@@ -23,10 +23,21 @@ final class PipelineMetrics: Sendable {
         case lateClaim = "late_claim"
     }
 
+    /// How an event reached a dispatch worker.
+    enum DispatchRoute: String, Sendable {
+        /// From the request that recorded it, in memory (``HandOff``).
+        case handOff = "hand_off"
+        /// Claimed from the store: held behind an earlier event of its
+        /// order, recorded while the hand-off was full, a retry, an expired
+        /// lease, another replica's.
+        case claim
+    }
+
     private enum Key: Equatable {
         case answered(route: String, status: Int)
         case stored(StoreOutcome, EventKind)
         case attempt(AttemptResult)
+        case dispatched(DispatchRoute)
         case riskDecision(String)
     }
 
@@ -37,6 +48,13 @@ final class PipelineMetrics: Sendable {
     /// session 11). The scan starts with the first made: those of the first
     /// callbacks, which every callback asks for again.
     private let counters = Locked([(key: Key, counter: Counter)]())
+    /// `nil`: the bootstrapped backend's, as each counter is made.
+    private let factory: (any MetricsFactory)?
+
+    /// `factory`: for a test that counts on its own.
+    init(factory: (any MetricsFactory)? = nil) {
+        self.factory = factory
+    }
 
     /// Callback answers by route and status code.
     func answered(route: String, status: Int) {
@@ -53,6 +71,14 @@ final class PipelineMetrics: Sendable {
         counter(.attempt(result)).increment()
     }
 
+    /// Events a dispatch worker took, by how they reached it: the share
+    /// claimed is the work the hand-off did not spare (a claim is a write of
+    /// its own). Counted per batch, not per event.
+    func dispatched(handedOver: Int, claimed: Int) {
+        if handedOver > 0 { counter(.dispatched(.handOff)).increment(by: Int64(handedOver)) }
+        if claimed > 0 { counter(.dispatched(.claim)).increment(by: Int64(claimed)) }
+    }
+
     func riskDecision(_ decision: String) {
         counter(.riskDecision(decision)).increment()
     }
@@ -60,17 +86,20 @@ final class PipelineMetrics: Sendable {
     private func counter(_ key: Key) -> Counter {
         counters.withLock { counters in
             for kept in counters where kept.key == key { return kept.counter }
-            let counter =
+            let (label, dimensions): (String, [(String, String)]) =
                 switch key {
                 case .answered(let route, let status):
-                    Counter(label: "trustpay_webhooks_requests_total", dimensions: [("route", route), ("status", String(status))])
+                    ("trustpay_webhooks_requests_total", [("route", route), ("status", String(status))])
                 case .stored(let outcome, let kind):
-                    Counter(label: "trustpay_webhooks_events_total", dimensions: [("outcome", outcome.rawValue), ("kind", kind.rawValue)])
+                    ("trustpay_webhooks_events_total", [("outcome", outcome.rawValue), ("kind", kind.rawValue)])
                 case .attempt(let result):
-                    Counter(label: "trustpay_webhooks_handler_attempts_total", dimensions: [("result", result.rawValue)])
+                    ("trustpay_webhooks_handler_attempts_total", [("result", result.rawValue)])
+                case .dispatched(let route):
+                    ("trustpay_webhooks_dispatched_events_total", [("via", route.rawValue)])
                 case .riskDecision(let decision):
-                    Counter(label: "trustpay_webhooks_risk_decisions_total", dimensions: [("decision", decision)])
+                    ("trustpay_webhooks_risk_decisions_total", [("decision", decision)])
                 }
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory ?? MetricsSystem.factory)
             counters.append((key, counter))
             return counter
         }

@@ -36,7 +36,7 @@ public final class WebhookPipeline: Sendable {
     let retryAlarm = RetryAlarm()
     let conflictReports = ConflictReports()
     let finished: Waiters<String>
-    let metrics = PipelineMetrics()
+    let metrics: PipelineMetrics
     /// Recorded callbacks as decoded, until a worker takes them (after-store routes).
     let decodedCallbacks = DecodedCallbacks()
     /// After-store events recorded already leased to the workers (see ``HandOff``).
@@ -50,10 +50,19 @@ public final class WebhookPipeline: Sendable {
     /// Whether the last readiness check passed, so a change is logged once.
     private let storeWasReady = Atomic<Bool>(true)
 
-    public init(
+    public convenience init(
         configuration: WebhookConfiguration, handlers: Handlers, store: any IdempotencyStore,
         logger: Logger = Logger(label: "trustpay-webhooks")
     ) {
+        self.init(configuration: configuration, handlers: handlers, store: store, logger: logger, metrics: PipelineMetrics())
+    }
+
+    /// `metrics`: what the pipeline counts, into a test's own factory.
+    init(
+        configuration: WebhookConfiguration, handlers: Handlers, store: any IdempotencyStore, logger: Logger,
+        metrics: PipelineMetrics
+    ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.store = store
         self.handlers = handlers
