@@ -25,4 +25,15 @@ extern int pthread_setname_np(pthread_t thread, const char *name);
 // without opening /dev/urandom.
 extern ssize_t getrandom(void *buffer, size_t length, unsigned int flags);
 
+
+// The CPU's spin-wait hint (x86 `pause`, ARM `yield`): a thread spinning
+// for a lock tells the core so, and leaves the other hyperthread room.
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif

@@ -29,7 +29,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
 
     package init() {
         state.initialize(to: State())
-        pthread_mutex_init(mutex, nil)
+        SpinningMutex.initialize(mutex)
         pthread_cond_init(nonEmpty, nil)
     }
 
@@ -50,7 +50,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     @discardableResult
     package func push(_ job: Job, wakingAThread: Bool = true) -> Bool {
         let burst = wakingAThread ? DeferredWakes.current : nil
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard !state.pointee.closed else { return false }
         state.pointee.jobs.append(job)
@@ -64,7 +64,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
 
     /// Wakes as many waiting threads as there are jobs, up to `count`.
     package func wake(upTo count: Int) {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         let wakes = min(count, state.pointee.sleepers, state.pointee.jobs.count - state.pointee.head)
         if wakes == state.pointee.sleepers && wakes > 1 {
@@ -83,14 +83,14 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
 
     /// Signals and broadcasts sent to waiting threads so far (for tests).
     package var wakeUps: Int {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return state.pointee.signals
     }
 
     /// Waits for a job and takes the oldest; nil once closed and empty.
     package func take() -> Job? {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
         guard state.pointee.head < state.pointee.jobs.count else { return nil }
@@ -102,7 +102,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     /// Waits for jobs, then takes up to `limit` of them, oldest first; nil
     /// once the queue is closed and empty.
     package func take(upTo limit: Int) -> [Job]? {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         waitForJobs()
         guard state.pointee.head < state.pointee.jobs.count else { return nil }
@@ -113,20 +113,20 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     }
 
     package var count: Int {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return state.pointee.jobs.count - state.pointee.head
     }
 
     /// Threads waiting for a job (for tests).
     package var sleepingCount: Int {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return state.pointee.sleepers
     }
 
     package var isClosed: Bool {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return state.pointee.closed
     }
@@ -134,7 +134,7 @@ package final class BlockingQueue<Job>: WakeableQueue, @unchecked Sendable {
     /// Refuses further jobs and wakes every waiting thread; queued jobs are
     /// still taken.
     package func close() {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         state.pointee.closed = true
         pthread_cond_broadcast(nonEmpty)
         pthread_mutex_unlock(mutex)

@@ -12,13 +12,9 @@ import Darwin
 /// taken and reports every access it guards as a race. TSan intercepts
 /// pthread mutexes, so a race it reports here is a real one.
 ///
-/// On Linux the mutex is glibc's adaptive kind: a thread that finds it
-/// taken spins briefly before sleeping in the kernel. The locks here are
-/// held for microseconds (the memory inbox's, which both event loops and
-/// the handler threads take on every callback), so a short spin usually
-/// gets the lock without the futex sleep and wake-up: 12% less CPU per
-/// memory-path callback and half the context switches (BENCHMARKS.md,
-/// session 10).
+/// A thread that finds it taken spins a while before sleeping in the
+/// kernel (``SpinningMutex``): the locks here are held for microseconds,
+/// and a sleep and wake-up cost more than that.
 ///
 /// ```swift
 /// let counts = Locked([String: Int]())
@@ -41,15 +37,7 @@ package final class Locked<Value>: @unchecked Sendable {
         mutex = block.bindMemory(to: pthread_mutex_t.self, capacity: 1)
         self.value = (block + valueOffset).bindMemory(to: Value.self, capacity: 1)
         self.value.initialize(to: value)
-        #if canImport(Glibc)
-        var attributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attributes)
-        pthread_mutexattr_settype(&attributes, 3)  // PTHREAD_MUTEX_ADAPTIVE_NP, hidden behind _GNU_SOURCE
-        pthread_mutex_init(mutex, &attributes)
-        pthread_mutexattr_destroy(&attributes)
-        #else
-        pthread_mutex_init(mutex, nil)
-        #endif
+        SpinningMutex.initialize(mutex)
     }
 
     deinit {
@@ -69,7 +57,7 @@ package final class Locked<Value>: @unchecked Sendable {
     package func withLock<Result, Failure: Error>(
         _ body: (inout Value) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        pthread_mutex_lock(mutex)
+        SpinningMutex.lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value.pointee)
     }
