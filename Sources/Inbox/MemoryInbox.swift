@@ -32,6 +32,8 @@ public final class MemoryInbox: InboxAdministration {
     private struct Entry {
         var event: InboxEvent
         let sequence: Int
+        /// The event's id, hashed once (see ``HashedText``).
+        let id: HashedText
         var history = EventHistory()
         /// The time this event waits for in `Storage.timed`, if it does
         /// (at most one live timed entry per event).
@@ -39,13 +41,13 @@ public final class MemoryInbox: InboxAdministration {
         /// Whether it is in `Storage.heads` (at most once there).
         var queued = false
 
-        var ticket: Ticket { Ticket(sequence: sequence, id: event.id) }
+        var ticket: Ticket { Ticket(sequence: sequence, id: id) }
     }
 
     /// An event's place in receipt order (sequences are unique).
     private struct Ticket: Comparable {
         let sequence: Int
-        let id: String
+        let id: HashedText
         static func < (a: Ticket, b: Ticket) -> Bool { a.sequence < b.sequence }
         static func == (a: Ticket, b: Ticket) -> Bool { a.sequence == b.sequence }
     }
@@ -104,8 +106,8 @@ public final class MemoryInbox: InboxAdministration {
     }
 
     private struct Storage {
-        var entries: [String: Entry] = [:]
-        var idsByKey: [IdempotencyKey: String] = [:]
+        var entries: [HashedText: Entry] = [:]
+        var idsByKey: [IdempotencyKey: HashedText] = [:]
         var orders: [OrderReference: OrderState] = [:]
         var slots: [OrderStatusSlot: SlotHolders] = [:]
         var expected: [OrderReference: ExpectedOrder] = [:]
@@ -164,7 +166,7 @@ public final class MemoryInbox: InboxAdministration {
         /// ``wait(_:until:)`` for the entry at `index`: the hot paths hash an
         /// event's id once per operation (each hash of a String key costs
         /// about a thousand instructions, callgrind, BENCHMARKS.md session 9).
-        mutating func wait(at index: Dictionary<String, Entry>.Index, until: Date) {
+        mutating func wait(at index: Dictionary<HashedText, Entry>.Index, until: Date) {
             // Read and changed within one access: a read of `values[index]` copies the whole entry.
             func set(_ entry: inout Entry) -> Ticket? {
                 guard entry.timedUntil != until else { return nil }
@@ -236,7 +238,7 @@ public final class MemoryInbox: InboxAdministration {
         /// Where the completed event `completion` names is, if it still is
         /// that one: ``completed(_:)`` without copying the entry, its id
         /// hashed once.
-        func completedIndex(_ completion: Timed) -> Dictionary<String, Entry>.Index? {
+        func completedIndex(_ completion: Timed) -> Dictionary<HashedText, Entry>.Index? {
             guard let index = entries.index(forKey: completion.ticket.id) else { return nil }
             let entry = entries.values[index]
             guard entry.sequence == completion.ticket.sequence, case .completed(let at) = entry.event.state,
@@ -374,7 +376,7 @@ public final class MemoryInbox: InboxAdministration {
                 return .conflict(existing.event)
             }
             if new.source == .callback, let ids = storage.slots[slot]?.fromQueries, !ids.isEmpty,
-                let reconciled = ids.compactMap({ storage.entries[$0] }).min(by: { $0.sequence < $1.sequence })
+                let reconciled = ids.compactMap({ storage.entries[HashedText($0)] }).min(by: { $0.sequence < $1.sequence })
             {
                 return .duplicate(reconciled.event)
             }
@@ -407,7 +409,7 @@ public final class MemoryInbox: InboxAdministration {
                 event.state = .processing(owner: granted.owner, leaseUntil: leaseUntil)
                 event.attempts = 1
             }
-            let ticket = Ticket(sequence: storage.nextSequence, id: event.id)
+            let ticket = Ticket(sequence: storage.nextSequence, id: HashedText(event.id))
             storage.nextSequence += 1
             func update(_ order: inout OrderState) {
                 if !isStale {
@@ -432,8 +434,8 @@ public final class MemoryInbox: InboxAdministration {
             storage.slots[slot, default: SlotHolders()].tickets.append(ticket)
             if new.source == .orderQuery { storage.slots[slot, default: SlotHolders()].fromQueries.insert(event.id) }
             // A leased event waits for its lease end (what `Storage.wait` does, without looking it up again).
-            storage.entries[event.id] = Entry(event: event, sequence: ticket.sequence, timedUntil: leaseUntil)
-            storage.idsByKey[event.key] = event.id
+            storage.entries[ticket.id] = Entry(event: event, sequence: ticket.sequence, id: ticket.id, timedUntil: leaseUntil)
+            storage.idsByKey[event.key] = ticket.id
             storage.log.append(ticket)
             if let leaseUntil {
                 storage.timed.push(Timed(at: leaseUntil, ticket: ticket))
@@ -446,7 +448,8 @@ public final class MemoryInbox: InboxAdministration {
     }
 
     public func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
-        storage.withLock { storage in
+        let id = HashedText(id)
+        return storage.withLock { storage in
             guard var entry = storage.entries[id] else { return nil }
             switch entry.event.state {
             case .pending, .waitingRetry: break
@@ -517,7 +520,8 @@ public final class MemoryInbox: InboxAdministration {
 
     /// Changes the event for the lease holder; keeps the attempt either way.
     private func finish(id: String, owner: String, attempt: HandlerAttempt, _ change: (inout InboxEvent) -> Void) -> Bool {
-        storage.withLock { storage in
+        let id = HashedText(id)
+        return storage.withLock { storage in
             // Changed in place, within one access (one hash of the id, no
             // copy of the entry, whose history would then be copied to
             // append to it).
@@ -549,11 +553,11 @@ public final class MemoryInbox: InboxAdministration {
     }
 
     public func history(id: String) async throws -> EventHistory {
-        storage.withLock { $0.entries[id]?.history ?? EventHistory() }
+        storage.withLock { $0.entries[HashedText(id)]?.history ?? EventHistory() }
     }
 
     public func event(id: String) async throws -> InboxEvent? {
-        storage.withLock { $0.entries[id]?.event }
+        storage.withLock { $0.entries[HashedText(id)]?.event }
     }
 
     public func list(_ filter: EventFilter) async throws -> [InboxEvent] {
@@ -576,7 +580,8 @@ public final class MemoryInbox: InboxAdministration {
     }
 
     public func replay(id: String, now: Date) async throws -> InboxEvent? {
-        storage.withLock { storage in
+        let id = HashedText(id)
+        return storage.withLock { storage in
             guard var entry = storage.entries[id] else { return nil }
             if case .processing(_, let until) = entry.event.state, until > now { return nil }
             entry.event.state = .pending
@@ -592,7 +597,7 @@ public final class MemoryInbox: InboxAdministration {
         storage.withLock { storage in
             let now = Date()
             let limit = filter.limit ?? Int.max
-            var doomed: [String] = []
+            var doomed: [HashedText] = []
             // Oldest first from the log: stops at the limit.
             for ticket in storage.log[storage.logStart...] where doomed.count < limit {
                 guard let entry = storage.entry(ticket) else { continue }
@@ -645,7 +650,7 @@ public final class MemoryInbox: InboxAdministration {
     /// order and slot are changed in place: at capacity every record evicts
     /// one event, and this used to hash ten keys where five do (callgrind,
     /// BENCHMARKS.md session 11).
-    private func remove(at index: Dictionary<String, Entry>.Index, from storage: inout Storage) {
+    private func remove(at index: Dictionary<HashedText, Entry>.Index, from storage: inout Storage) {
         let entry = storage.entries.remove(at: index).value
         let event = entry.event
         let ticket = entry.ticket

@@ -4,13 +4,13 @@
 /// the inbox: `TrustPay` derives it (`PaymentCallback.orderReference`,
 /// `CardCallback.orderReference(merchantID:)`).
 public struct OrderReference: Sendable, Hashable, CustomStringConvertible {
-    public let rawValue: String
+    /// Compared byte for byte, as the databases compare it, hashed once
+    /// (see ``HashedText``).
+    let hashed: HashedText
 
-    public init(rawValue: String) { self.rawValue = rawValue }
+    public var rawValue: String { hashed.text }
+
+    public init(rawValue: String) { hashed = HashedText(rawValue) }
 
     public var description: String { rawValue }
-
-    // Byte for byte, as the databases compare it (see `IdempotencyKey`).
-    public static func == (a: OrderReference, b: OrderReference) -> Bool { utf8Equal(a.rawValue, b.rawValue) }
-    public func hash(into hasher: inout Hasher) { hashUTF8(rawValue, into: &hasher) }
 }
