@@ -136,7 +136,7 @@ import TrustPayWebhooksTesting
 /// A memory inbox whose attempt endings (completions, failures, dead
 /// letters) wait, until the test releases them, as behind a group commit
 /// that has not ended yet.
-final class HeldCommitStore: InboxAdministration {
+final class HeldCommitStore: MemoryInboxWrapper {
     let inner = MemoryInbox()
     private let gate = Locked((open: false, held: 0, waiting: [CheckedContinuation<Void, Never>]()))
 
@@ -182,20 +182,4 @@ final class HeldCommitStore: InboxAdministration {
         await commit()
         return try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
     }
-    func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
-        try await inner.record(event, lease: lease, now: now)
-    }
-    func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
-        try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
-    }
-    func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
-        try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
-    }
-    func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
-    func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
-    func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
-    func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }
-    func purge(_ filter: EventFilter) async throws -> Int { try await inner.purge(filter) }
-    func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
-    func checkAvailability() async throws { try await inner.checkAvailability() }
 }

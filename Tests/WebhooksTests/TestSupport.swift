@@ -121,3 +121,52 @@ final class OutageStore: InboxAdministration {
     }
     func checkAvailability() async throws { try check() }
 }
+
+/// A test store that is a memory inbox with a few of its calls changed
+/// (held, delayed, broken on purpose): every call the wrapper does not
+/// implement itself goes to `inner` unchanged.
+protocol MemoryInboxWrapper: InboxAdministration, ReconciliationStore {
+    var inner: MemoryInbox { get }
+}
+
+extension MemoryInboxWrapper {
+    func record(_ event: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
+        try await inner.record(event, lease: lease, now: now)
+    }
+    func claim(id: String, owner: String, leaseDuration: Duration, now: Date) async throws -> InboxEvent? {
+        try await inner.claim(id: id, owner: owner, leaseDuration: leaseDuration, now: now)
+    }
+    func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+    }
+    func complete(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await inner.complete(id: id, owner: owner, attempt: attempt)
+    }
+    func fail(id: String, owner: String, attempt: HandlerAttempt, retryAt: Date) async throws -> Bool {
+        try await inner.fail(id: id, owner: owner, attempt: attempt, retryAt: retryAt)
+    }
+    func deadLetter(id: String, owner: String, attempt: HandlerAttempt) async throws -> Bool {
+        try await inner.deadLetter(id: id, owner: owner, attempt: attempt)
+    }
+    func history(id: String) async throws -> EventHistory { try await inner.history(id: id) }
+    func event(id: String) async throws -> InboxEvent? { try await inner.event(id: id) }
+    func list(_ filter: EventFilter) async throws -> [InboxEvent] { try await inner.list(filter) }
+    func replay(id: String, now: Date) async throws -> InboxEvent? { try await inner.replay(id: id, now: now) }
+    func purge(_ filter: EventFilter) async throws -> Int { try await inner.purge(filter) }
+    func prune(completedBefore date: Date) async throws -> Int { try await inner.prune(completedBefore: date) }
+    func checkAvailability() async throws { try await inner.checkAvailability() }
+
+    func expect(_ order: ExpectedOrder) async throws -> Bool { try await inner.expect(order) }
+    func reconciliationCandidates(
+        finalStatuses: Set<Int>, quietSince: Date, notBefore: Date, limit: Int
+    ) async throws -> [ReconciliationCandidate] {
+        try await inner.reconciliationCandidates(
+            finalStatuses: finalStatuses, quietSince: quietSince, notBefore: notBefore, limit: limit)
+    }
+    func takeQueryLease(order: OrderReference, owner: String, until: Date, now: Date) async throws -> Bool {
+        try await inner.takeQueryLease(order: order, owner: owner, until: until, now: now)
+    }
+    func forgetReconciliation(expectedBefore: Date, leasesEndedBefore: Date) async throws -> Int {
+        try await inner.forgetReconciliation(expectedBefore: expectedBefore, leasesEndedBefore: leasesEndedBefore)
+    }
+}
