@@ -97,22 +97,17 @@ public final class MemoryInbox: InboxAdministration {
         var tickets: [Ticket] = []
         var fromQueries: Set<String> = []
 
-        /// Forgets one holder; returns whether none is left and whether
-        /// it was an order-query event.
-        mutating func forget(_ ticket: Ticket, id: String) -> (empty: Bool, fromQuery: Bool) {
+        /// Forgets one holder; returns whether none is left.
+        mutating func forget(_ ticket: Ticket, id: String) -> Bool {
             if let index = tickets.firstIndex(of: ticket) { tickets.remove(at: index) }
-            let fromQuery = !fromQueries.isEmpty && fromQueries.remove(id) != nil
-            return (tickets.isEmpty, fromQuery)
+            if !fromQueries.isEmpty { fromQueries.remove(id) }
+            return tickets.isEmpty
         }
     }
 
     private struct Storage {
         var entries: [HashedText: Entry] = [:]
         var idsByKey: [IdempotencyKey: HashedText] = [:]
-        /// Order-query events stored (the `fromQueries` of every slot): a
-        /// callback looks for one of its slot only when there are any, and
-        /// most inboxes never hold one.
-        var queryEvents = 0
         var orders: [OrderReference: OrderState] = [:]
         var slots: [OrderStatusSlot: SlotHolders] = [:]
         var expected: [OrderReference: ExpectedOrder] = [:]
@@ -363,9 +358,7 @@ public final class MemoryInbox: InboxAdministration {
     public var count: Int { storage.withLock { $0.entries.count } }
 
     public func record(_ new: NewInboxEvent, lease: LeaseRequest, now: Date) async throws -> RecordOutcome {
-        // Hashed before the lock: both event loops wait for it.
-        let newID = HashedText(new.id)
-        return try storage.withLock { storage in
+        try storage.withLock { storage in
             let slot = OrderStatusSlot(order: new.order, status: new.status)
             if new.source == .orderQuery, let first = storage.slots[slot]?.tickets.first,
                 let event = storage.entry(first)?.event
@@ -382,8 +375,7 @@ public final class MemoryInbox: InboxAdministration {
                 storage.entries[id] = existing
                 return .conflict(existing.event)
             }
-            if new.source == .callback, storage.queryEvents > 0, let ids = storage.slots[slot]?.fromQueries,
-                !ids.isEmpty,
+            if new.source == .callback, let ids = storage.slots[slot]?.fromQueries, !ids.isEmpty,
                 let reconciled = ids.compactMap({ storage.entries[HashedText($0)] }).min(by: { $0.sequence < $1.sequence })
             {
                 return .duplicate(reconciled.event)
@@ -417,7 +409,7 @@ public final class MemoryInbox: InboxAdministration {
                 event.state = .processing(owner: granted.owner, leaseUntil: leaseUntil)
                 event.attempts = 1
             }
-            let ticket = Ticket(sequence: storage.nextSequence, id: newID)
+            let ticket = Ticket(sequence: storage.nextSequence, id: HashedText(event.id))
             storage.nextSequence += 1
             func update(_ order: inout OrderState) {
                 if !isStale {
@@ -440,9 +432,7 @@ public final class MemoryInbox: InboxAdministration {
                 storage.orders[new.order] = order
             }
             storage.slots[slot, default: SlotHolders()].tickets.append(ticket)
-            if new.source == .orderQuery, storage.slots[slot, default: SlotHolders()].fromQueries.insert(event.id).inserted {
-                storage.queryEvents += 1
-            }
+            if new.source == .orderQuery { storage.slots[slot, default: SlotHolders()].fromQueries.insert(event.id) }
             // A leased event waits for its lease end (what `Storage.wait` does, without looking it up again).
             storage.entries[ticket.id] = Entry(event: event, sequence: ticket.sequence, id: ticket.id, timedUntil: leaseUntil)
             storage.idsByKey[event.key] = ticket.id
@@ -676,8 +666,7 @@ public final class MemoryInbox: InboxAdministration {
         }
         let slot = OrderStatusSlot(order: event.order, status: event.status)
         if let slotIndex = storage.slots.index(forKey: slot) {
-            let (empty, fromQuery) = storage.slots.values[slotIndex].forget(ticket, id: event.id)
-            if fromQuery { storage.queryEvents -= 1 }
+            let empty = storage.slots.values[slotIndex].forget(ticket, id: event.id)
             if empty { storage.slots.remove(at: slotIndex) }
         }
         storage.trimLogFront(removed: ticket)
