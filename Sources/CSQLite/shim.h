@@ -4,14 +4,10 @@
 #include <sqlite3.h>
 
 // SQLITE_TRANSIENT is the function pointer -1, a macro Swift does not
-// import. These binds make SQLite copy the bytes before they return, so the
+// import. This bind makes SQLite copy the bytes before it returns, so the
 // Swift buffer only has to live for the call.
 static inline int csqlite_bind_text_copy(sqlite3_stmt *statement, int index, const char *text, int length) {
     return sqlite3_bind_text(statement, index, text, length, SQLITE_TRANSIENT);
-}
-
-static inline int csqlite_bind_blob_copy(sqlite3_stmt *statement, int index, const void *bytes, int length) {
-    return sqlite3_bind_blob(statement, index, bytes, length, SQLITE_TRANSIENT);
 }
 
 #endif

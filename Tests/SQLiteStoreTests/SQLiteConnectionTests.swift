@@ -54,6 +54,50 @@ import TestSupport
         }
     }
 
+    /// Texts and blobs are bound where they are (SQLITE_STATIC), each inside
+    /// the closure that lends its bytes, with the steps inside them all.
+    /// Made to fail by stepping after those closures returned: small
+    /// strings (15 bytes or fewer) lend a copy on the stack, which the next
+    /// parameter's reuses, so the row would read another parameter's bytes
+    /// (or, under AddressSanitizer, a stack use after scope).
+    @Test func boundTextsAndBlobsAreReadWhileTheyAreLent() throws {
+        let directory = try TemporaryDirectory()
+        let db = try SQLiteConnection(path: directory.database())
+        let long = String(repeating: "long text ", count: 40)
+        let sql = "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1 || ?2 || ?3"
+        for round in 0..<3 {
+            let values: [SQLiteValue] = [
+                .text("small \(round)"), .text("tiny"), .text(long + "\(round)"), .text(""), .integer(Int64(round)),
+                .blob([UInt8](repeating: UInt8(round), count: 300)), .text("zürich \(round) 🚀"),
+            ]
+            let row = try db.query(sql, parameters: values)[0]
+            #expect(Array(row.values.prefix(7)) == values)
+            #expect(row[7].string == "small \(round)tiny\(long)\(round)")
+        }
+    }
+
+    /// The cache's front (``SQLIdentity``) only holds statements the cache
+    /// still has: with room for one, each of two statements used in turn
+    /// is finalized and prepared again, never run from the front once
+    /// finalized. Made to fail by leaving an evicted statement in the front
+    /// (misuse, or a crash, at its next use).
+    @Test func aStatementEvictedFromTheCacheLeavesItsFrontToo() throws {
+        let directory = try TemporaryDirectory()
+        var configuration = SQLiteConfiguration()
+        configuration.statementCacheCapacity = 1
+        let db = try SQLiteConnection(path: directory.database(), configuration: configuration)
+        let first = "SELECT 'first statement of the two', ?"
+        let second = "SELECT 'second statement of the two', ?"
+        for round in 0..<4 {
+            #expect(try db.query(first, .integer(Int64(round)))[0].values == [.text("first statement of the two"), .integer(Int64(round))])
+            #expect(try db.query(second, .integer(Int64(round)))[0].values == [.text("second statement of the two"), .integer(Int64(round))])
+        }
+        // The same text in storage of its own: another identity, the same statement's answer.
+        let copy = String(decoding: Array(first.utf8), as: UTF8.self)
+        #expect(SQLIdentity(copy) != SQLIdentity(first) && SQLIdentity(first) == SQLIdentity(first))
+        #expect(try db.query(copy, 7)[0].values == [.text("first statement of the two"), .integer(7)])
+    }
+
     @Test func uniqueViolationIsAConstraintErrorWithItsExtendedCode() throws {
         let directory = try TemporaryDirectory()
         let db = try SQLiteConnection(path: directory.database())
