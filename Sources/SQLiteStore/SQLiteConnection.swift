@@ -197,7 +197,6 @@ public final class SQLiteConnection {
         var index = start
         while index < parameters.count {
             let position = Int32(index + 1)
-            var failure: SQLiteError?
             switch parameters[index] {
             case .null:
                 try check(sqlite3_bind_null(statement, position), statement, sql)
@@ -206,30 +205,22 @@ public final class SQLiteConnection {
             case .real(let real):
                 try check(sqlite3_bind_double(statement, position, real), statement, sql)
             case .text(var text):
-                text.withUTF8 { utf8 in
-                    do throws(SQLiteError) {
+                let failure = text.withUTF8 { utf8 in
+                    bindLent(parameters, at: index, to: statement, sql: sql, row: row) {
                         // An empty buffer may have no address, which SQLite would bind as NULL.
-                        let rc = utf8.baseAddress.map {
+                        utf8.baseAddress.map {
                             sqlite3_bind_text(statement, position, UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self),
                                               Int32(utf8.count), nil)
                         } ?? csqlite_bind_text_copy(statement, position, "", 0)
-                        try check(rc, statement, sql)
-                        try bindAndStep(parameters, from: index + 1, to: statement, sql: sql, row: row)
-                    } catch {
-                        failure = error
                     }
                 }
                 if let failure { throw failure }
                 return
             case .blob(let bytes):
-                bytes.withUnsafeBytes { raw in
-                    do throws(SQLiteError) {
-                        let rc = raw.baseAddress.map { sqlite3_bind_blob(statement, position, $0, Int32(raw.count), nil) }
+                let failure = bytes.withUnsafeBytes { raw in
+                    bindLent(parameters, at: index, to: statement, sql: sql, row: row) {
+                        raw.baseAddress.map { sqlite3_bind_blob(statement, position, $0, Int32(raw.count), nil) }
                             ?? sqlite3_bind_zeroblob(statement, position, 0)
-                        try check(rc, statement, sql)
-                        try bindAndStep(parameters, from: index + 1, to: statement, sql: sql, row: row)
-                    } catch {
-                        failure = error
                     }
                 }
                 if let failure { throw failure }
@@ -250,6 +241,21 @@ public final class SQLiteConnection {
             } else {
                 throw SQLiteError.from(rc, on: handle)
             }
+        }
+    }
+
+    /// Binds parameter `index` with `bind`, which binds bytes lent for the
+    /// time of the caller's closure, then the rest and the steps, all
+    /// inside that closure; returns the error instead of throwing it (the
+    /// lending functions rethrow untyped errors).
+    private func bindLent(_ parameters: [SQLiteValue], at index: Int, to statement: OpaquePointer, sql: String,
+                          row: (OpaquePointer) -> Void, _ bind: () -> Int32) -> SQLiteError? {
+        do throws(SQLiteError) {
+            try check(bind(), statement, sql)
+            try bindAndStep(parameters, from: index + 1, to: statement, sql: sql, row: row)
+            return nil
+        } catch {
+            return error
         }
     }
 
