@@ -137,7 +137,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "SQLiteStore", dependencies: ["Durations", "Locking", "CSQLite"]),
+        // The writer's VFS: a transaction's WAL frames written at once (C).
+        .target(name: "CSQLiteWALBuffer", dependencies: ["CSQLite"]),
+        .target(name: "SQLiteStore", dependencies: ["Durations", "Locking", "CSQLite", "CSQLiteWALBuffer"]),
         // The durable inbox: the Inbox protocols on SQLiteStore.
         .target(name: "SQLiteInbox", dependencies: ["Durations", "Locking", "Inbox", "SQLiteStore"]),
         // The idempotency store on PostgreSQL, shared by several replicas.

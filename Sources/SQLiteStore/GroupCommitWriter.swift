@@ -73,7 +73,8 @@ public final class GroupCommitWriter: Sendable {
         thread = try await ConnectionThreads(
             name: "SQLite writer", count: 1, batchLimit: maxBatch,
             open: {
-                let connection = try SQLiteConnection(path: path, configuration: configuration)
+                let connection = try SQLiteConnection(
+                    path: path, configuration: configuration, gatheringWALFrames: configuration.gathersWALFrames)
                 try connection.execute("PRAGMA cache_size=-\(max(1, configuration.writerCacheKiB))")
                 // A statement that fires a trigger or changes several rows,
                 // and a request in a savepoint (a batch run again), keep the

@@ -27,12 +27,19 @@ public struct SQLiteConfiguration: Sendable, Hashable {
     /// their page back from the file on the writer thread, the one thread
     /// every durable callback waits for.
     public var writerCacheKiB: Int
+    /// Whether a `GroupCommitWriter`'s connection writes each transaction's
+    /// WAL frames to the file in one write (the `CSQLiteWALBuffer` VFS)
+    /// rather than SQLite's two per page: ~4 system calls fewer per durable
+    /// callback on the writer thread. What reaches the disk, and when, is
+    /// the same. Default true; false for comparison.
+    public var gathersWALFrames: Bool
 
     public init(synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(5),
-                statementCacheCapacity: Int = 64, writerCacheKiB: Int = 65_536) {
+                statementCacheCapacity: Int = 64, writerCacheKiB: Int = 65_536, gathersWALFrames: Bool = true) {
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout
         self.statementCacheCapacity = statementCacheCapacity
         self.writerCacheKiB = writerCacheKiB
+        self.gathersWALFrames = gathersWALFrames
     }
 }

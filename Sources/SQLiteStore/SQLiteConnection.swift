@@ -1,4 +1,5 @@
 import CSQLite
+import CSQLiteWALBuffer
 import Durations
 import Glibc
 
@@ -41,12 +42,18 @@ public final class SQLiteConnection {
 
     /// Opens (and with `.readWrite`, creates) the database at `path`. The
     /// directory must exist: creating it is the caller's job.
+    /// `gatheringWALFrames`: through the `CSQLiteWALBuffer` VFS (see
+    /// ``SQLiteConfiguration/gathersWALFrames``), for a connection that writes.
     public init(path: String, configuration: SQLiteConfiguration = SQLiteConfiguration(),
-                access: Access = .readWrite) throws(SQLiteError) {
+                access: Access = .readWrite, gatheringWALFrames: Bool = false) throws(SQLiteError) {
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if access == .readWrite { flags |= SQLITE_OPEN_CREATE }
         var opened: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        let vfs = gatheringWALFrames ? csqlite_wal_buffer_vfs() : nil
+        if gatheringWALFrames && vfs == nil {
+            throw .cannotOpen(path: path, code: .cannotOpen, message: "the WAL-gathering VFS could not be registered")
+        }
+        let rc = sqlite3_open_v2(path, &opened, flags, vfs)
         guard rc == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(opened)
@@ -81,6 +88,16 @@ public final class SQLiteConnection {
             default: throw .cannotOpen(path: path, code: error.code ?? .cannotOpen, message: "\(error)")
             }
         }
+    }
+
+    /// For a connection gathering WAL frames (`gatheringWALFrames`), once
+    /// its WAL is open: the writes that reached the WAL file and the frames
+    /// SQLite wrote to it. Nil otherwise.
+    public var walWrites: (fileWrites: Int, frames: Int)? {
+        var fileWrites: UInt64 = 0
+        var frames: UInt64 = 0
+        guard csqlite_wal_buffer_statistics(handle, &fileWrites, &frames) == 1 else { return nil }
+        return (Int(fileWrites), Int(frames))
     }
 
     deinit {
