@@ -42,7 +42,6 @@
 typedef struct WBFile {
     sqlite3_file base;
     sqlite3_file *real;  // the default VFS's file, right after this struct
-    int isWAL;
     unsigned char *buffer;
     int length;
     int capacity;
@@ -93,7 +92,8 @@ static int wb_take_error(WBFile *f) {
 
 static int wb_wal_close(sqlite3_file *file) {
     WBFile *f = (WBFile *)file;
-    int rc = wb_flush(f);
+    // Out of the registry first: once it is, no barrier (of a thread that
+    // wrote to it last, if the connection was moved) can touch it.
     pthread_mutex_lock(&wb_wals_lock);
     for (WBFile **link = &wb_wals; *link != NULL; link = &(*link)->next) {
         if (*link == f) {
@@ -102,6 +102,7 @@ static int wb_wal_close(sqlite3_file *file) {
         }
     }
     pthread_mutex_unlock(&wb_wals_lock);
+    int rc = wb_flush(f);
     free(f->buffer);
     f->buffer = NULL;
     int closed = f->real->pMethods->xClose(f->real);
@@ -263,9 +264,9 @@ static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, 
         f->base.pMethods = NULL;
         return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
     }
-    f->isWAL = (flags & SQLITE_OPEN_WAL) != 0;
-    f->base.pMethods = f->isWAL ? &wb_wal_methods : &wb_methods;
-    if (f->isWAL) {
+    int isWAL = (flags & SQLITE_OPEN_WAL) != 0;
+    f->base.pMethods = isWAL ? &wb_wal_methods : &wb_methods;
+    if (isWAL) {
         pthread_mutex_lock(&wb_wals_lock);
         f->next = wb_wals;
         wb_wals = f;
