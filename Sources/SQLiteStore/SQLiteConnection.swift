@@ -93,7 +93,7 @@ public final class SQLiteConnection {
     /// For a connection gathering WAL frames (`gatheringWALFrames`), once
     /// its WAL is open: the writes that reached the WAL file and the frames
     /// SQLite wrote to it. Nil otherwise.
-    public var walWrites: (fileWrites: Int, frames: Int)? {
+    var walWrites: (fileWrites: Int, frames: Int)? {
         var fileWrites: UInt64 = 0
         var frames: UInt64 = 0
         guard csqlite_wal_buffer_statistics(handle, &fileWrites, &frames) == 1 else { return nil }
