@@ -26,7 +26,9 @@ extension EventLoop: TaskExecutor {
         guard !readyJobs.isEmpty else { return }
         var batch: [UnownedJob] = []
         swap(&batch, &readyJobs)
+        runningJobs = true
         for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        runningJobs = false
         // Keeps the array's storage for the next round.
         if readyJobs.isEmpty {
             batch.removeAll(keepingCapacity: true)

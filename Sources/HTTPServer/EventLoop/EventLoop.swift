@@ -9,6 +9,12 @@ protocol FileEventHandler: AnyObject {
     func handleEvents(_ events: UInt32)
 }
 
+/// Something that finishes its work once the round's jobs have all run
+/// (see ``EventLoop/afterJobs(_:)``). Called only on the loop's own thread.
+protocol RoundEndHandler: AnyObject {
+    func roundEnded()
+}
+
 /// One thread, one epoll instance: readiness for file descriptors, a mailbox
 /// other threads post closures to, and a heap of deadlines it sleeps until.
 /// It is also a task executor (EventLoop+TaskExecutor.swift) for
@@ -30,6 +36,11 @@ final class EventLoop: @unchecked Sendable {
     /// Jobs this loop's thread gave the handler executor in this round
     /// without waking its threads: woken once, when the round ends.
     var unwokenExecutorJobs = 0
+    /// Whether the loop is running a round's jobs (``runReadyJobs()``).
+    var runningJobs = false
+    /// What waits for the end of the current round of jobs, in order.
+    private var roundEnd: [any RoundEndHandler] = []
+    private var spareRoundEnd: [any RoundEndHandler] = []
     /// Returns from `epoll_wait` with events: what a busy-looping loop
     /// would drive up, read by tests.
     let wakeups = Atomic<Int>(0)
@@ -159,12 +170,29 @@ final class EventLoop: @unchecked Sendable {
             }
             fireExpiredTimers()
             runReadyJobs()
+            endRound()
             wakeHandlerExecutor()
         }
         drainMailbox(closing: true)
         runReadyJobs()
+        endRound()
         handOffJobsLeft()
         wakeHandlerExecutor()
+    }
+
+    /// Calls `handler.roundEnded()` once the jobs of this round have run:
+    /// answers finished by one round's jobs are written together after it,
+    /// not one by one between the jobs.
+    func afterJobs(_ handler: any RoundEndHandler) {
+        roundEnd.append(handler)
+    }
+
+    private func endRound() {
+        while !roundEnd.isEmpty {
+            swap(&roundEnd, &spareRoundEnd)
+            for handler in spareRoundEnd { handler.roundEnded() }
+            spareRoundEnd.removeAll(keepingCapacity: true)
+        }
     }
 
     private func drainMailbox(closing: Bool = false) {

@@ -142,6 +142,15 @@ extension Connection {
     private func complete(_ response: HTTPResponse) {
         guard phase == .handling else { return }
         respond(response)
+        if worker.loop.runningJobs {
+            worker.loop.afterJobs(self)
+            return
+        }
+        answered()
+    }
+
+    /// Writes the answer and goes on with the connection.
+    func answered() {
         pump()
         readPendingTLS()
         if phase != .closed {

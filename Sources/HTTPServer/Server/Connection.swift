@@ -5,7 +5,7 @@ import Glibc
 /// event loop's thread (the only thread that touches it, hence
 /// `@unchecked Sendable`: async handlers hand their answer back through
 /// `EventLoop.execute`).
-final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
+final class Connection: FileEventHandler, LoopTimer, RoundEndHandler, @unchecked Sendable {
     let fd: Int32
     let peer: SocketAddress
     unowned let worker: LoopWorker
@@ -180,6 +180,10 @@ final class Connection: FileEventHandler, LoopTimer, @unchecked Sendable {
     }
 
     // MARK: writing
+
+    func roundEnded() {
+        if phase != .closed { answered() }
+    }
 
     /// Processes buffered requests and writes what they produced, until
     /// nothing more can move without new input or socket space.

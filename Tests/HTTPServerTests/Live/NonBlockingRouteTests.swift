@@ -76,4 +76,58 @@ import TrustPayWebhooksTesting
             finished.withLock { $0.contains(gate) }
         }
     }
+
+    /// Answers finished by one round of the loop's jobs are written after
+    /// the round, together: written one by one between the jobs, each
+    /// woke its client while the loop still had the others to run (a
+    /// preemption of the loop per answer under load: BENCHMARKS.md,
+    /// session 19). Two requests on two connections reach the loop in one
+    /// round (it is held by a third until both are sent); each handler
+    /// looks, from the loop's thread, whether the other's client has
+    /// received anything yet. Fails when answers are written as each job
+    /// finishes: the second handler sees the first's answer.
+    @Test func answersOfOneRoundAreWrittenAfterItsJobs() async throws {
+        let clients = Locked<[String: Int32]>([:])
+        let held = Locked<(arrived: Bool, released: Bool)>((false, false))
+        let sawOther = Locked<[String: Bool]>([:])
+        var router = Router()
+        router.add(.get, "/hold", .immediate { _ in
+            held.withLock { $0.arrived = true }
+            // Bounded: a test that never releases fails on its own deadline.
+            var waited = 0
+            while !held.withLock({ $0.released }), waited < 30_000 {
+                usleep(1_000)
+                waited += 1
+            }
+            return HTTPResponse(status: .ok, contentType: "text/plain", body: "held")
+        })
+        router.add(.get, "/peek", .nonBlocking { request in
+            let me = String(request.query?.split(separator: "=").last ?? "")
+            let other = clients.withLock { $0[me == "a" ? "b" : "a"] } ?? -1
+            var byte: UInt8 = 0
+            let waiting = recv(other, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            sawOther.withLock { $0[me] = waiting > 0 }
+            return HTTPResponse(status: .ok, contentType: "text/plain", body: me)
+        })
+        let live = try LiveServer(configuration: LiveServer.configuration(loops: 1), router: router)
+        defer { live.stop() }
+        let holder = try WireClient(port: live.port)
+        let a = try WireClient(port: live.port)
+        let b = try WireClient(port: live.port)
+        // Both accepted and registered with the loop before it is held.
+        for (name, client) in [("a", a), ("b", b)] {
+            client.send("GET /peek?me=warm HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try #require(await client.readResponse()).status == 200)
+            clients.withLock { $0[name] = client.fd }
+        }
+        holder.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await eventually("the loop held") { held.withLock { $0.arrived } }
+        a.send("GET /peek?me=a HTTP/1.1\r\nHost: t\r\n\r\n")
+        b.send("GET /peek?me=b HTTP/1.1\r\nHost: t\r\n\r\n")
+        held.withLock { $0.released = true }
+        #expect(try #require(await holder.readResponse()).body == "held")
+        #expect(try #require(await a.readResponse()).body == "a")
+        #expect(try #require(await b.readResponse()).body == "b")
+        #expect(sawOther.withLock { $0 } == ["a": false, "b": false, "warm": false])
+    }
 }
