@@ -29,41 +29,14 @@ extension PostgresInbox {
         let hasErrors = batch.map { $0.attempt.error != nil }
         do {
             let finished = try await perform(timeout: timeout) { [self] client in
+                // The statement is `trustpay_end_attempts` (migration 11),
+                // planned once per connection.
                 let rows = try await client.query(
                     """
-                    WITH ending AS (
-                        SELECT id, owner, state, state_at, number, started_at, ended_at, outcome,
-                            CASE WHEN has_error THEN error END AS error
-                        FROM unnest(
-                            \(ids)::text[], \(owners)::text[], \(states)::text[], \(stateTimes)::timestamptz[],
-                            \(numbers)::bigint[], \(starts)::timestamptz[], \(ends)::timestamptz[],
-                            \(outcomes)::text[], \(errors)::text[], \(hasErrors)::boolean[])
-                            AS e(id, owner, state, state_at, number, started_at, ended_at, outcome, error, has_error)
-                    ),
-                    finished AS (
-                        UPDATE trustpay_events AS t
-                        SET state = e.state, lease_owner = NULL, state_at = e.state_at,
-                            last_error = coalesce(e.error, t.last_error)
-                        FROM ending AS e
-                        WHERE t.id = e.id AND t.state = 'processing' AND t.lease_owner = e.owner
-                        RETURNING t.id
-                    ),
-                    kept AS (
-                        INSERT INTO trustpay_attempts (event_id, number, started_at, ended_at, outcome, error)
-                        SELECT e.id, e.number, e.started_at, e.ended_at,
-                            CASE WHEN e.id IN (SELECT id FROM finished) THEN e.outcome ELSE 'lease-lost' END,
-                            e.error
-                        FROM ending AS e WHERE EXISTS (SELECT 1 FROM trustpay_events AS t WHERE t.id = e.id)
-                        RETURNING seq
-                    ),
-                    dropped AS (
-                        DELETE FROM trustpay_attempts AS a USING ending AS e
-                        WHERE a.event_id = e.id AND a.seq <= (
-                            SELECT seq FROM trustpay_attempts WHERE event_id = e.id
-                            ORDER BY seq DESC OFFSET \(EventHistory.attemptsKept - 1) LIMIT 1)
-                        RETURNING a.seq
-                    )
-                    SELECT coalesce(array_agg(id), '{}') FROM finished
+                    SELECT trustpay_end_attempts(
+                        \(ids)::text[], \(owners)::text[], \(states)::text[], \(stateTimes)::timestamptz[],
+                        \(numbers)::bigint[], \(starts)::timestamptz[], \(ends)::timestamptz[],
+                        \(outcomes)::text[], \(errors)::text[], \(hasErrors)::boolean[])
                     """, logger: driverLogger
                 ).collect()
                 return try rows.first?.decode([String].self) ?? []

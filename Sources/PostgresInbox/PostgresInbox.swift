@@ -392,23 +392,12 @@ public final class PostgresInbox: InboxAdministration {
             // locked earlier event still sees it unfinished, and an order's
             // events are numbered in commit order (its status row is locked
             // before the insert).
+            // The statement is `trustpay_claim_due` (migration 11), planned
+            // once per connection.
             try await client.query(
                 """
-                WITH claimed AS (
-                    UPDATE trustpay_events AS e
-                    SET state = 'processing', lease_owner = \(owner), state_at = \(until), attempts = e.attempts + 1
-                    FROM (
-                        SELECT id FROM trustpay_events AS c
-                        WHERE claimable_at <= \(now) AND NOT held AND NOT EXISTS (
-                            SELECT 1 FROM trustpay_events AS earlier
-                            WHERE earlier.order_ref = c.order_ref AND earlier.seq < c.seq
-                                AND earlier.claimable_at IS NOT NULL)
-                        ORDER BY claimable_at, seq LIMIT \(limit) FOR UPDATE OF c SKIP LOCKED
-                    ) AS due
-                    WHERE e.id = due.id
-                    RETURNING e.*
-                )
-                SELECT \(unescaped: eventColumns) FROM claimed ORDER BY seq
+                SELECT \(unescaped: eventColumns) FROM trustpay_claim_due(\(owner), \(until), \(now), \(limit)::integer)
+                ORDER BY seq
                 """, logger: driverLogger
             ).events()
         }
