@@ -697,10 +697,12 @@ extension PostgresInbox {
     /// Every query goes through PostgresNIO's event loops.
     public var neverBlocksCaller: Bool { true }
 
-    /// False although records and attempt endings are group-committed
-    /// (``GroupCommit``): with the workers' pipelined completions, `wrk` on
-    /// the same build acknowledged fewer callbacks (median 3,360 against
-    /// 3,795/s in three alternating rounds, p99 42.6 against 35.9 ms;
-    /// BENCHMARKS.md session 14), so PostgreSQL keeps the batch-at-a-time loop.
-    public var writesWaitForGroupCommit: Bool { false }
+    /// Records and attempt endings are group-committed (``GroupCommit``),
+    /// so the workers take new events while their last outcomes commit.
+    /// Session 14 kept the batch-at-a-time loop here because `wrk`
+    /// acknowledged more callbacks with it; but the workers then waited
+    /// for each batch's commit, a round trip on a loaded machine, and fell
+    /// behind: 3,000 events handled per second against 5,500 acknowledged,
+    /// the rest piling up pending (BENCHMARKS.md, session 21).
+    public var writesWaitForGroupCommit: Bool { true }
 }

@@ -69,6 +69,67 @@ extension PostgreSQLTests {
                 }
             }
         }
+
+        /// PostgreSQL's writes wait on a group commit, so a worker takes
+        /// the next event while its last outcome commits: with that
+        /// completion held by a row lock another session took, the next
+        /// callback's handler still runs. Made to fail by the
+        /// batch-at-a-time loop (`writesWaitForGroupCommit` false): the
+        /// only worker waited for the held commit, and the workers fell
+        /// behind the requests under load (BENCHMARKS.md, session 21).
+        @Test func theWorkerRunsTheNextEventWhileAnOutcomeCommits() async throws {
+            let url = try await sharedServer().createDatabase()
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 4, operationTimeout: .seconds(60), logger: testLogger)
+            let runs = RunCounts()
+            let locked = Locked(false)
+            var server = makeServer(inbox: inbox, runs: runs)
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 1
+            server.onPayment { event in
+                if event.callback.orderNo == "FIRST" {
+                    try await eventually("the test to lock FIRST's row") { locked.withLock { $0 } }
+                }
+            }
+            try await using(inbox) {
+                try await withWebhookTestServer(server) { server in
+                    #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
+                    try await withRawClient(url) { raw in
+                        let (release, releaser) = AsyncStream<Void>.makeStream()
+                        let (taken, lockTaken) = AsyncStream<Void>.makeStream()
+                        try await withThrowingTaskGroup(of: Void.self) { locker in
+                            locker.addTask {
+                                defer { lockTaken.finish() }
+                                try await raw.withTransaction(logger: testLogger) { connection in
+                                    try await connection.query(
+                                        "SELECT 1 FROM trustpay_events WHERE order_no = 'FIRST' FOR UPDATE", logger: testLogger)
+                                    lockTaken.yield()
+                                    for await _ in release { break }
+                                }
+                            }
+                            defer { releaser.finish() }
+                            for await _ in taken { break }
+                            locked.withLock { $0 = true }
+                            try await eventually("FIRST's completion to wait for the lock") {
+                                try await BatchedRecordTests.blockedSessions(raw) == 1
+                            }
+                            let second = factory.payment(orderNo: "SECOND", status: .paid)
+                            #expect(try await server.client.deliver(second).isAcknowledgement)
+                            try await eventually("SECOND's handler to run", timeout: .seconds(15)) {
+                                runs.all["SECOND"] == 1
+                            }
+                            #expect(try await inbox.event(id: try #require(inbox.list(EventFilter(orderNo: "FIRST")).first?.id))?
+                                .state.name == .processing, "FIRST's completion still waits")
+                            releaser.yield()
+                            try await locker.waitForAll()
+                        }
+                    }
+                    try await eventually("both completed") {
+                        try await inbox.list(EventFilter(states: [.completed])).count == 2
+                    }
+                }
+            }
+        }
     }
 }
 
