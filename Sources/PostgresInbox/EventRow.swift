@@ -97,7 +97,7 @@ extension InboxEvent {
     }
 }
 
-extension PostgresRowSequence {
+extension AsyncSequence where Element == PostgresRow {
     /// Every row as an event (with `rawBody` when the rows carry none).
     func events(rawBody: [UInt8]? = nil) async throws -> [InboxEvent] {
         var events: [InboxEvent] = []

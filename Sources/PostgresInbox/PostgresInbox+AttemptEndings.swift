@@ -29,17 +29,14 @@ extension PostgresInbox {
         let hasErrors = batch.map { $0.attempt.error != nil }
         do {
             let finished = try await perform(timeout: timeout) { [self] client in
-                // The statement is `trustpay_end_attempts` (migration 11),
-                // planned once per connection.
-                let rows = try await client.query(
-                    """
-                    SELECT trustpay_end_attempts(
-                        \(ids)::text[], \(owners)::text[], \(states)::text[], \(stateTimes)::timestamptz[],
-                        \(numbers)::bigint[], \(starts)::timestamptz[], \(ends)::timestamptz[],
-                        \(outcomes)::text[], \(errors)::text[], \(hasErrors)::boolean[])
-                    """, logger: driverLogger
-                ).collect()
-                return try rows.first?.decode([String].self) ?? []
+                // `trustpay_end_attempts` (migration 11), planned once per connection.
+                let rows = try await client.execute(
+                    Prepared<EndAttempts>([
+                        ids, owners, states, stateTimes, numbers, starts, ends, outcomes, errors, hasErrors,
+                    ]), logger: driverLogger)
+                var finished: [String] = []
+                for try await row in rows { finished = try row.decode([String].self) }
+                return finished
             }
             return .success(Set(finished))
         } catch {

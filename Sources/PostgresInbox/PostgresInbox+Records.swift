@@ -58,16 +58,11 @@ extension PostgresInbox {
         let untils = leases.map(\.until)
         do {
             let answers = try await perform(timeout: timeout) { [self] client in
-                let rows = try await client.query(
-                    """
-                    SELECT r.ord, \(unescaped: Self.recordedColumns) FROM trustpay_record_events(
-                        \(ids)::text[], \(keys)::text[], \(hashes)::text[], \(kinds)::text[], \(merchants)::bigint[],
-                        \(orderTypes)::integer[], \(hasOrderTypes)::boolean[], \(orderNos)::text[],
-                        \(statuses)::integer[], \(orderRefs)::text[], \(ranks)::integer[], \(hasRanks)::boolean[],
-                        \(bodies)::bytea[], \(receivedAts)::timestamptz[], \(sources)::text[],
-                        \(modes)::integer[], \(owners)::text[], \(untils)::timestamptz[]
-                    ) AS r
-                    """, logger: driverLogger)
+                let rows = try await client.execute(
+                    Prepared<RecordEvents>([
+                        ids, keys, hashes, kinds, merchants, orderTypes, hasOrderTypes, orderNos, statuses, orderRefs,
+                        ranks, hasRanks, bodies, receivedAts, sources, modes, owners, untils,
+                    ]), logger: driverLogger)
                 var answers = [InboxEvent?](repeating: nil, count: batch.count)
                 for try await row in rows {
                     var cells = row.makeIterator()

@@ -279,10 +279,7 @@ public final class PostgresInbox: InboxAdministration {
         guard new.source != .orderQuery else { return nil }
         let key = new.key.rawValue
         let stored = try await perform(failingFast: true) { [self] client in
-            try await client.query(
-                "SELECT \(unescaped: eventColumns) FROM trustpay_events WHERE idempotency_key = \(key)",
-                logger: driverLogger
-            ).events().first
+            try await client.execute(Prepared<StoredEventOfKey>([key]), logger: driverLogger).events().first
         }
         guard let stored, stored.contentHash == new.contentHash || stored.source != new.source else { return nil }
         return stored
@@ -392,14 +389,8 @@ public final class PostgresInbox: InboxAdministration {
             // locked earlier event still sees it unfinished, and an order's
             // events are numbered in commit order (its status row is locked
             // before the insert).
-            // The statement is `trustpay_claim_due` (migration 11), planned
-            // once per connection.
-            try await client.query(
-                """
-                SELECT \(unescaped: eventColumns) FROM trustpay_claim_due(\(owner), \(until), \(now), \(limit)::integer)
-                ORDER BY seq
-                """, logger: driverLogger
-            ).events()
+            // `trustpay_claim_due` (migration 11), planned once per connection.
+            try await client.execute(Prepared<ClaimDue>([owner, until, now, limit]), logger: driverLogger).events()
         }
     }
 

@@ -4,6 +4,7 @@ import Inbox
 import InboxTesting
 import PostgresNIO
 import Testing
+import TestSupport
 
 extension PostgreSQLTests {
     /// Migration 11: claims and attempt endings go through functions, and
@@ -33,6 +34,39 @@ extension PostgreSQLTests {
                 "trustpay_claim_due", "trustpay_end_attempts", "trustpay_events_rehold", "trustpay_record_event",
                 "trustpay_record_events",
             ])
+        }
+
+        /// The statements every callback runs are prepared on the
+        /// connection, not sent as text to be parsed and planned each
+        /// time. Fails when one goes back to `client.query`.
+        @Test func theWritePathsStatementsArePreparedOnTheConnection() async throws {
+            let url = try await sharedServer().createDatabase()
+            let inbox = try await PostgresInbox.connect(
+                url: url, poolSize: 1, operationTimeout: .seconds(30), logger: testLogger)
+            try await using(inbox) {
+                let lease = Lease(owner: "w", duration: .seconds(30))
+                let first = try await inbox.record(newEvent("O-PREPARED"), lease: .always(lease), now: t0).event
+                let repeated = try await inbox.record(newEvent("O-PREPARED"), lease: .none, now: t0)
+                #expect(repeated.event.id == first.id)
+                _ = try await inbox.claimDue(owner: "w", limit: 1, leaseDuration: .seconds(30), now: t0)
+                let attempt = HandlerAttempt(number: 1, startedAt: t0, endedAt: t0, outcome: .handled)
+                #expect(try await inbox.complete(id: first.id, owner: "w", attempt: attempt))
+                // The pool's only connection: the one that ran them.
+                let prepared = try await inbox.perform { client in
+                    var names: [String] = []
+                    for try await name in try await client.query(
+                        "SELECT name FROM pg_prepared_statements", logger: testLogger
+                    ).decode(String.self) {
+                        names.append(name)
+                    }
+                    return Set(names)
+                }
+                let expected: Set = [
+                    Prepared<RecordEvents>.name, Prepared<StoredEventOfKey>.name, Prepared<ClaimDue>.name,
+                    Prepared<EndAttempts>.name,
+                ]
+                #expect(expected.isSubset(of: prepared), "\(prepared)")
+            }
         }
 
         /// A database of the release before migration 11, with one event
