@@ -25,6 +25,10 @@ struct Prepared<Statement: WritePathStatement>: PostgresPreparedStatement {
 
     static var sql: String { Statement.sql }
 
+    /// Short and plain for `pg_prepared_statements`; PostgreSQL keeps at
+    /// most 63 bytes of a statement's name.
+    static var name: String { "trustpay_\(Statement.self)" }
+
     private let bindings: PostgresBindings
 
     /// `values` bound to `$1`, `$2`, … in order.
