@@ -10,4 +10,12 @@ static inline int csqlite_bind_text_copy(sqlite3_stmt *statement, int index, con
     return sqlite3_bind_text(statement, index, text, length, SQLITE_TRANSIENT);
 }
 
+// sqlite3_config and sqlite3_db_config are variadic, which Swift cannot
+// call. Without memory statistics SQLite's allocator skips a process-wide
+// mutex and its counters on every allocation; only works before SQLite
+// initializes (SQLITE_MISUSE after).
+static inline int csqlite_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 #endif

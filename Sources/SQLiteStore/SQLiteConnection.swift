@@ -46,6 +46,7 @@ public final class SQLiteConnection {
     /// ``SQLiteConfiguration/gathersWALFrames``), for a connection that writes.
     public init(path: String, configuration: SQLiteConfiguration = SQLiteConfiguration(),
                 access: Access = .readWrite, gatheringWALFrames: Bool = false) throws(SQLiteError) {
+        _ = Self.processWideSettings
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         if access == .readWrite { flags |= SQLITE_OPEN_CREATE }
         var opened: OpaquePointer?
@@ -89,6 +90,17 @@ public final class SQLiteConnection {
             }
         }
     }
+
+    /// Set once, before the process's first connection initializes SQLite
+    /// (afterwards SQLite refuses them, and they are left as they were).
+    /// Memory statistics off: Debian's SQLite has no lookaside allocator, so
+    /// every allocation goes to malloc, ~75 per durable callback on the
+    /// writer, and with statistics on each also took a process-wide mutex
+    /// and updated counters nobody here reads (BENCHMARKS.md, session 22).
+    private static let processWideSettings: Void = {
+        _ = csqlite_disable_memory_statistics()
+        _ = sqlite3_initialize()
+    }()
 
     /// For a connection gathering WAL frames (`gatheringWALFrames`), once
     /// its WAL is open: the writes that reached the WAL file and the frames

@@ -1,3 +1,4 @@
+import CSQLite
 import Testing
 import TestSupport
 @testable import SQLiteStore
@@ -19,6 +20,19 @@ import TestSupport
         #expect(rows[0].columns == ["i", "r", "s", "b", "n"])
         #expect(rows[1][3].bytes == [], "an empty blob stays a blob, not NULL")
         #expect(rows[1][2].string == "", "an empty text stays text, not NULL")
+    }
+
+    /// SQLite's memory statistics are off for the process
+    /// (`processWideSettings`): with them on, each of SQLite's allocations
+    /// (it has no lookaside here) took a process-wide mutex, and the
+    /// counters would show this blob.
+    @Test func sqliteKeepsNoMemoryStatistics() throws {
+        let directory = try TemporaryDirectory()
+        let db = try SQLiteConnection(path: directory.database())
+        try db.execute("CREATE TABLE t (b BLOB)")
+        try db.execute("INSERT INTO t VALUES (?)", .blob(Array(repeating: 7, count: 100_000)))
+        #expect(try db.query("SELECT length(b) FROM t").first?[0] == .integer(100_000))
+        #expect(sqlite3_memory_used() == 0)
     }
 
     @Test func executeCountsChangedRowsAndStatementsAreReused() throws {
