@@ -50,9 +50,9 @@ import Locking
     }
 
     /// Recorded after-store events go to the workers through a bounded
-    /// hand-off (4 × workers × claimBatch: 4 here); past it a callback is
+    /// hand-off (16 × workers × claimBatch: 16 here); past it a callback is
     /// recorded pending and claimed later. None is refused, held up or lost.
-    /// Seen failing with the hand-off's bound removed (all ten handed over).
+    /// Seen failing with the hand-off's bound removed (all twenty handed over).
     @Test func aFullHandOffRecordsPendingAndLosesNothing() async throws {
         let recorder = HandlerRecorder()
         let firstMayFinish = Flag()
@@ -70,19 +70,60 @@ import Locking
         try await withWebhookTestServer(server) { server in
             #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
             _ = try await recorder.waitForPayments(1)
-            // The only worker is busy with FIRST: four wait in the hand-off, the rest in the inbox.
-            let queued = (0..<10).map { "QUEUED-\($0)" }
+            // The only worker is busy with FIRST: sixteen wait in the hand-off, the rest in the inbox.
+            let queued = (0..<20).map { "QUEUED-\($0)" }
             for order in queued {
                 #expect(try await server.client.deliver(factory.payment(orderNo: order, status: .paid)).isAcknowledgement)
             }
             let events = try await server.storedEvents()
-            #expect(events.filter { $0.state.name == .processing }.map(\.orderNo) == ["FIRST"] + queued.prefix(4))
-            #expect(events.filter { $0.state == .pending }.map(\.orderNo) == Array(queued.dropFirst(4)))
+            #expect(events.filter { $0.state.name == .processing }.map(\.orderNo) == ["FIRST"] + queued.prefix(16))
+            #expect(events.filter { $0.state == .pending }.map(\.orderNo) == Array(queued.dropFirst(16)))
             firstMayFinish.set()
             try await eventually("every event completed", timeout: .seconds(30)) {
                 try await server.storedEvents().allSatisfy { $0.state.name == .completed }
             }
-            #expect(recorder.payments.count == 11, "each event ran once")
+            #expect(recorder.payments.count == 21, "each event ran once")
+        }
+    }
+
+    /// A worker kept busy by the hand-off does not also claim from the
+    /// store at every take that leaves room in its batch: after a claim
+    /// that found nothing it waits for news (an event recorded pending or
+    /// held) or for `busyClaimInterval`. Twenty-four handed-over events run
+    /// in takes of 2 and 1 (a full take leaves room for a claim next): with
+    /// every such take claiming, 8 claims (seen: 10 in all), and 2–3 more
+    /// once the hand-off is empty and the worker idle, where it claims
+    /// whatever the pacing says.
+    @Test func aWorkerBusyWithHandedOverEventsClaimsOnlyOnNews() async throws {
+        let recorder = HandlerRecorder()
+        let firstMayFinish = Flag()
+        let store = ClaimCountingStore()
+        let server = makeServer(store: store, recorder: recorder) { server in
+            server.configuration.workers = 1
+            server.configuration.claimBatch = 2
+            server.configuration.busyClaimInterval = .seconds(3600)
+            server.configuration.handlerTimeout = .seconds(60)
+            server.configuration.leaseDuration = .seconds(120)
+            server.onPayment { event in
+                if event.callback.orderNo == "FIRST" {
+                    try await eventually("the test to release the first event") { firstMayFinish.isSet }
+                }
+            }
+        }
+        try await withWebhookTestServer(server) { server in
+            #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
+            _ = try await recorder.waitForPayments(1)
+            for index in 0..<24 {
+                #expect(try await server.client.deliver(factory.payment(orderNo: "BUSY-\(index)", status: .paid)).isAcknowledgement)
+            }
+            #expect(try await server.storedEvents().allSatisfy { $0.state.name == .processing }, "all handed over")
+            let before = store.claims
+            firstMayFinish.set()
+            try await eventually("every event completed", timeout: .seconds(30)) {
+                try await server.storedEvents().allSatisfy { $0.state.name == .completed }
+            }
+            #expect(recorder.payments.count == 25)
+            #expect(store.claims - before <= 4, "claims beside handed-over events: \(store.claims - before)")
         }
     }
 
@@ -182,4 +223,17 @@ final class Gauge: Sendable {
     func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
     func leave() { state.withLock { $0.now -= 1 } }
     var peak: Int { state.withLock { $0.peak } }
+}
+
+/// A memory inbox that counts the workers' claims.
+final class ClaimCountingStore: MemoryInboxWrapper {
+    let inner = MemoryInbox()
+    private let count = Atomic<Int>(0)
+
+    var claims: Int { count.load(ordering: .relaxed) }
+
+    func claimDue(owner: String, limit: Int, leaseDuration: Duration, now: Date) async throws -> [InboxEvent] {
+        count.add(1, ordering: .relaxed)
+        return try await inner.claimDue(owner: owner, limit: limit, leaseDuration: leaseDuration, now: now)
+    }
 }

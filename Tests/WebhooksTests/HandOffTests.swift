@@ -31,6 +31,27 @@ import TrustPay
         #expect(handOff.storedCount <= 2 * handOff.capacity)
         #expect(handOff.take(upTo: 10).count == 1)
     }
+
+    /// With slow handlers the queue is bounded by the age of its oldest
+    /// event, not only by its capacity: an event joining it then would start
+    /// too late in its lease. Fails with the age not checked (a place is
+    /// reserved at 10 s).
+    @Test func aQueueWhoseOldestEventWaitedTooLongTakesNoMore() async throws {
+        let handOff = HandOff(capacity: 100, maxWait: .seconds(10), wakeUps: Waiters(remembersUnheard: true), wakeKey: 0)
+        handOff.open()
+        let start = ContinuousClock.now
+        let store = MemoryInbox()
+        let callback = try PaymentCallback(body: factory.payment(orderNo: "W", status: .paid).body)
+        let event = try await store.record(newEvent("W-1"), lease: .none, now: Date()).event
+        #expect(handOff.reserve(now: start))
+        handOff.deliver(HandOff.Item(event: event, decoded: .payment(callback)), now: start)
+        #expect(handOff.reserve(now: start + .seconds(9)))
+        handOff.release()
+        #expect(!handOff.reserve(now: start + .seconds(10)))
+        #expect(handOff.take(upTo: 1).count == 1)
+        #expect(handOff.reserve(now: start + .seconds(10)), "an empty queue takes events again")
+        handOff.release()
+    }
 }
 
 /// Why the queues copy what they hand out with `freshCopy(of:)`.

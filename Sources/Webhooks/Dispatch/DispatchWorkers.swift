@@ -38,6 +38,8 @@ struct DispatchWorkers: Sendable {
     let handOff: HandOff
     /// The lease owner of handed-over events.
     let handOffOwner: String
+    /// When a worker with handed-over events claims too.
+    let pacing: ClaimPacing
     let logger: Logger
 
     static let wakeKey = 0
@@ -167,7 +169,8 @@ struct DispatchWorkers: Sendable {
         // a claim, so that a hand-off that stays full starves none of the
         // events only a claim finds (an order's next event once the handed
         // one completes, retries, other replicas' events), and never more
-        // than `batch` handlers run at once.
+        // than `batch` handlers run at once. Such claims beside handed-over
+        // events are paced (``ClaimPacing``).
         var leaveRoom = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let tookFewer = leaveRoom
@@ -175,11 +178,12 @@ struct DispatchWorkers: Sendable {
             let room = batch - handed.count
             leaveRoom = room == 0
             var claimed: [InboxEvent] = []
-            if room > 0 {
+            if room > 0, let ticket = pacing.claim(busy: !handed.isEmpty, now: .now) {
                 batches?.claiming()
                 do {
                     claimed = try await store.claimDue(
                         owner: owner, limit: room, leaseDuration: leaseDuration, now: Date())
+                    pacing.claimed(ticket, found: !claimed.isEmpty)
                 } catch {
                     logger.warning("cannot claim events: the store is unavailable", metadata: ["worker": "\(owner)"])
                     if handed.isEmpty {

@@ -7,10 +7,12 @@ import Locking
 /// completion), and the worker runs the callback the request decoded.
 ///
 /// Bounded and never waited on: a request reserves a place before it asks
-/// the store for the lease (``reserve()``), so that a lease the store grants
-/// always finds room. When the queue is full, or no worker runs (before
-/// ``open()``, after ``close()``), the request records the event pending as
-/// before and a worker claims it: back-pressure costs a claim, never an event.
+/// the store for the lease (``reserve(now:)``), so that a lease the store
+/// grants always finds room. When the queue is full, its oldest event has
+/// waited `maxWait` (slow handlers: a later one would start too late in its
+/// lease), or no worker runs (before ``open()``, after ``close()``), the
+/// request records the event pending as before and a worker claims it:
+/// back-pressure costs a claim, never an event.
 ///
 /// On graceful shutdown the workers run what was handed over (see
 /// ``DispatchWorkers/run()``); whatever a killed process leaves here is
@@ -23,9 +25,14 @@ final class HandOff: Sendable {
         let decoded: DecodedCallback
     }
 
+    private struct Queued {
+        let item: Item
+        let since: ContinuousClock.Instant
+    }
+
     private struct State {
         /// Queued items from `head` on; taken ones are `nil` (moved out).
-        var items: [Item?] = []
+        var items: [Queued?] = []
         var head = 0
         /// Places reserved by requests whose record is under way.
         var reserved = 0
@@ -38,14 +45,17 @@ final class HandOff: Sendable {
 
     private let state = Locked(State())
     let capacity: Int
+    /// How long the oldest queued event may have waited for a new one to join it.
+    let maxWait: Duration
     /// Room a new queue buffer starts with: a worker's batch, about.
     private static let initialRoom = 16
     /// Woken when an item arrives or a reservation ends.
     private let wakeUps: Waiters<Int>
     private let wakeKey: Int
 
-    init(capacity: Int, wakeUps: Waiters<Int>, wakeKey: Int) {
+    init(capacity: Int, maxWait: Duration = .seconds(3600), wakeUps: Waiters<Int>, wakeKey: Int) {
         self.capacity = max(1, capacity)
+        self.maxWait = max(.zero, maxWait)
         self.wakeUps = wakeUps
         self.wakeKey = wakeKey
     }
@@ -57,20 +67,24 @@ final class HandOff: Sendable {
     /// way stay until taken or ended.
     func close() { state.withLock { $0.open = false } }
 
-    /// Reserves a place for one event; false when the queue is full or closed.
-    func reserve() -> Bool {
+    /// Reserves a place for one event; false when the queue is full, its
+    /// oldest event has waited `maxWait`, or it is closed.
+    func reserve(now: ContinuousClock.Instant = .now) -> Bool {
         state.withLock { state in
             guard state.open, state.queued + state.reserved < capacity else { return false }
+            if state.head < state.items.count, let oldest = state.items[state.head], now - oldest.since >= maxWait {
+                return false
+            }
             state.reserved += 1
             return true
         }
     }
 
     /// Fills a reserved place.
-    func deliver(_ item: Item) {
+    func deliver(_ item: Item, now: ContinuousClock.Instant = .now) {
         state.withLock { state in
             state.reserved -= 1
-            state.items.append(item)
+            state.items.append(Queued(item: item, since: now))
         }
         wakeUps.notifyOne(wakeKey)  // one event, one worker
     }
@@ -97,9 +111,9 @@ final class HandOff: Sendable {
             var taken: [Item] = []
             taken.reserveCapacity(end - state.head)
             for index in state.head..<end {
-                var item: Item? = nil
-                swap(&item, &state.items[index])
-                taken.append(item!)
+                var queued: Queued? = nil
+                swap(&queued, &state.items[index])
+                taken.append(queued!.item)
             }
             state.head = end
             // Compacted when empty, and once the taken part outgrows the

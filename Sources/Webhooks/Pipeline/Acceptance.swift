@@ -69,7 +69,9 @@ extension WebhookPipeline {
                     handedOver = true
                     return .answer(Answer.acknowledged)
                 }
-                // Held behind an earlier event of its order: claimed in turn.
+                // Held behind an earlier event of its order: claimed in turn,
+                // once that one finishes.
+                pacing.expectHeld()
                 fallthrough
             case .none:
                 decodedCallbacks.keep(decoded, for: event.id)

@@ -43,6 +43,8 @@ public final class WebhookPipeline: Sendable {
     let handOff: HandOff
     /// The lease owner of handed-over events.
     let handOffOwner: String
+    /// Told of events that only a claim finds, so busy workers claim them.
+    let pacing: ClaimPacing
     /// Distinguishes this process's lease owners from other replicas'.
     let instanceID: String
     private let conflicts = Atomic<Int>(0)
@@ -78,19 +80,25 @@ public final class WebhookPipeline: Sendable {
             handlerTimeout: configuration.handlerTimeout, logger: logger, metrics: metrics, finished: finished,
             retryAlarm: retryAlarm)
         self.dispatcher = dispatcher
-        // A few batches per worker: enough to keep every worker busy between
-        // two takes, few enough that a handed-over event starts well within
-        // its lease (a late one is left to its lease, see Dispatcher.run).
+        // Room for the bursts of a group commit (every record of a commit
+        // arrives at once; with 4 batches per worker, 2–7% of PostgreSQL's
+        // callbacks found it full and were claimed with a write more,
+        // BENCHMARKS.md session 22). A handed-over event must still start
+        // well within its lease (a late one is left to its lease, see
+        // Dispatcher.run): with slow handlers the queue's age bounds it.
         let handOff = HandOff(
-            capacity: 4 * max(1, configuration.workers) * max(1, configuration.claimBatch), wakeUps: wakeUps,
+            capacity: 16 * max(1, configuration.workers) * max(1, configuration.claimBatch),
+            maxWait: (configuration.leaseDuration - configuration.handlerTimeout) / 2, wakeUps: wakeUps,
             wakeKey: DispatchWorkers.wakeKey)
         self.handOff = handOff
+        let pacing = ClaimPacing(interval: configuration.busyClaimInterval)
+        self.pacing = pacing
         handOffOwner = "\(instanceID)/hand-off"
         workers = DispatchWorkers(
             dispatcher: dispatcher, store: store, count: configuration.workers, batch: configuration.claimBatch,
             leaseDuration: configuration.leaseDuration, pollInterval: configuration.pollInterval,
             ownerPrefix: instanceID, wakeUps: wakeUps, decodedCallbacks: decodedCallbacks, handOff: handOff,
-            handOffOwner: handOffOwner, logger: logger)
+            handOffOwner: handOffOwner, pacing: pacing, logger: logger)
         let minimumLease = Lease.minimumDuration(forHandlerTimeout: configuration.handlerTimeout)
         if configuration.leaseDuration < minimumLease {
             logger.warning(
@@ -218,6 +226,7 @@ public final class WebhookPipeline: Sendable {
     /// Wakes one idle worker; one that claims a full batch wakes the next
     /// (see ``DispatchWorkers``).
     func wakeWorkers() {
+        pacing.expectClaimable()
         wakeUps.notifyOne(DispatchWorkers.wakeKey)
     }
 

@@ -75,6 +75,12 @@ public struct WebhookConfiguration: Sendable {
     /// Workers look for due events at least this often even when not woken
     /// (events recorded by other replicas, expired leases).
     public var pollInterval: Duration = .seconds(5)
+    /// A worker busy with events handed over by this process's requests
+    /// claims from the store beside them at most this often after a claim
+    /// that found nothing, unless events were recorded pending or held
+    /// meanwhile (``ClaimPacing``): the longest an event that only a claim
+    /// finds (another replica's, a retry not signalled here) waits under load.
+    public var busyClaimInterval: Duration = ClaimPacing.defaultInterval
     /// What this process's lease owners start with (`<prefix>/worker-1`):
     /// a replica's name and incarnation (`web-1#7`), so that a restarted
     /// replica can release the claims of its earlier incarnations at once.
