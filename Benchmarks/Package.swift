@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "HTTPServer", package: "trustpay-webhooks"),
                 .product(name: "Inbox", package: "trustpay-webhooks"),
                 .product(name: "SQLiteInbox", package: "trustpay-webhooks"),
+                .product(name: "PostgresInbox", package: "trustpay-webhooks"),
                 .product(name: "Webhooks", package: "trustpay-webhooks"),
                 .product(name: "TrustPay", package: "trustpay-webhooks"),
                 .product(name: "Logging", package: "swift-log"),

@@ -216,9 +216,16 @@ package final class DeadlineThread: DeadlineTimer, @unchecked Sendable {
         return body()
     }
 
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    private static func now() -> UInt64 { monotonicNanoseconds() }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds. A plain integer to keep in a struct on a
+/// hot path: `ContinuousClock.Instant`'s layout is resilient, so every copy
+/// and destruction of a struct holding one is a value-witness call (a
+/// queue item with one cost ~5,000 instructions per callback to move,
+/// callgrind, BENCHMARKS.md session 22).
+public func monotonicNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }

@@ -5,8 +5,9 @@ import Testing
 /// When a worker that has handed-over events to run also claims
 /// (``ClaimPacing``). The instants are made up: nothing here waits.
 @Suite struct ClaimPacingTests {
-    let start = ContinuousClock.now
-    func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
+    /// Monotonic nanoseconds, as ``monotonicNanoseconds()`` reads them.
+    let start: UInt64 = 7_000_000_000_000
+    func at(_ milliseconds: Int) -> UInt64 { start + UInt64(milliseconds) * 1_000_000 }
 
     /// After a claim that found nothing, a busy worker skips claims until
     /// the interval has passed; a worker with nothing handed over claims

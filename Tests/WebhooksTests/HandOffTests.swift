@@ -39,17 +39,18 @@ import TrustPay
     @Test func aQueueWhoseOldestEventWaitedTooLongTakesNoMore() async throws {
         let handOff = HandOff(capacity: 100, maxWait: .seconds(10), wakeUps: Waiters(remembersUnheard: true), wakeKey: 0)
         handOff.open()
-        let start = ContinuousClock.now
+        let start: UInt64 = 7_000_000_000_000  // monotonic nanoseconds
+        let second: UInt64 = 1_000_000_000
         let store = MemoryInbox()
         let callback = try PaymentCallback(body: factory.payment(orderNo: "W", status: .paid).body)
         let event = try await store.record(newEvent("W-1"), lease: .none, now: Date()).event
         #expect(handOff.reserve(now: start))
         handOff.deliver(HandOff.Item(event: event, decoded: .payment(callback)), now: start)
-        #expect(handOff.reserve(now: start + .seconds(9)))
+        #expect(handOff.reserve(now: start + 9 * second))
         handOff.release()
-        #expect(!handOff.reserve(now: start + .seconds(10)))
+        #expect(!handOff.reserve(now: start + 10 * second))
         #expect(handOff.take(upTo: 1).count == 1)
-        #expect(handOff.reserve(now: start + .seconds(10)), "an empty queue takes events again")
+        #expect(handOff.reserve(now: start + 10 * second), "an empty queue takes events again")
         handOff.release()
     }
 }

@@ -3,6 +3,7 @@ import HTTPServer
 import Inbox
 import Logging
 import Metrics
+import PostgresInbox
 import Prometheus
 import SQLiteInbox
 import Synchronization
@@ -18,6 +19,7 @@ import Webhooks
 ///     pipeline-harness healthz N
 ///     TRUSTPAY_SECRET=… pipeline-harness callback N CORPUS     # CORPUS from bench-corpus
 ///     TRUSTPAY_SECRET=… pipeline-harness callback-sqlite N CORPUS [DBDIR]
+///     TRUSTPAY_SECRET=… pipeline-harness callback-postgres N CORPUS URL    # an empty database
 ///     pipeline-harness read N CORPUS                            # only what the harness itself does per body
 ///
 /// `PIPELINE_HARNESS_CAPACITY=1000` sizes the memory inbox for 1,000 events
@@ -36,6 +38,10 @@ import Webhooks
 /// difference of two runs (N = 11,000 and N = 1,000) divided by 10,000, so
 /// start-up cancels out; `read` prices the harness's own work per body
 /// (reading the corpus, building the request bytes) to subtract.
+/// `callback-postgres` is the same over a PostgresInbox (the server's pool
+/// of 8) at URL: this process's instructions only, PostgreSQL's own are
+/// another process's; it waits until the database counts every event
+/// completed.
 ///
 /// What it leaves out of the server's path: the socket reads and writes,
 /// the event loop, the hop to the handler executor and back, and response
@@ -69,9 +75,10 @@ struct PipelineHarness {
         switch mode {
         case "healthz":
             requests = Array(repeating: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), count: count)
-        case "callback", "callback-sqlite", "read":
-            guard arguments.count == 3 || (mode == "callback-sqlite" && arguments.count == 4) else {
-                fatalError("\(mode) needs a corpus")
+        case "callback", "callback-sqlite", "callback-postgres", "read":
+            guard arguments.count == 3 || (mode == "callback-sqlite" && arguments.count == 4)
+                || (mode == "callback-postgres" && arguments.count == 4) else {
+                fatalError("\(mode) needs a corpus (and callback-postgres a database URL)")
             }
             requests = callbackRequests(corpus: arguments[2], count: count)
             if mode == "read" { return }
@@ -86,8 +93,12 @@ struct PipelineHarness {
         logger.logLevel = .warning
         let configuration = WebhookConfiguration(merchants: [Merchant(id: 8_820_250_900_009, secret: secret)])
         if mode == "callback-sqlite" {
-            await runDurable(requests, configuration: configuration, directory: arguments.count == 4 ? arguments[3] : nil,
-                             logger: logger)
+            await runSQLite(requests, configuration: configuration, directory: arguments.count == 4 ? arguments[3] : nil,
+                            logger: logger)
+            return
+        }
+        if mode == "callback-postgres" {
+            await runPostgres(requests, configuration: configuration, url: arguments[3], logger: logger)
             return
         }
         // PIPELINE_HARNESS_CAPACITY: a smaller inbox, for the cost of a record at capacity (each evicts one event).
@@ -140,9 +151,9 @@ struct PipelineHarness {
     /// Requests in flight at once on the durable path: wrk's connections in scripts/bench-all.
     static let sqliteInFlight = 64
 
-    /// `requests` through the pipeline over a fresh SQLiteInbox, ``sqliteInFlight``
-    /// at a time; returns once every completion has committed.
-    static func runDurable(
+    /// `requests` through the pipeline over a fresh SQLiteInbox; returns
+    /// once every completion has committed.
+    static func runSQLite(
         _ requests: [[UInt8]], configuration: WebhookConfiguration, directory: String?, logger: Logger
     ) async {
         let base = directory ?? NSTemporaryDirectory()
@@ -154,7 +165,49 @@ struct PipelineHarness {
         } catch {
             fatalError("cannot open the SQLite inbox in \(folder): \(error)")
         }
-        var webhooks = WebhookServer(configuration: configuration, store: inbox, logger: logger)
+        // Every write: each request's record, then each handled event's completion.
+        let (acknowledged, handled) = await runDurable(requests, store: inbox, configuration: configuration, logger: logger) {
+            handled in inbox.writerStatistics.writes >= requests.count + handled
+        }
+        let statistics = inbox.writerStatistics
+        await inbox.close()
+        guard acknowledged == requests.count else {
+            fatalError("\(requests.count - acknowledged) requests not answered 200")
+        }
+        print(
+            "callback-sqlite: \(requests.count) requests answered 200, \(handled) handled; writer: "
+                + "\(statistics.writes) writes in \(statistics.commits) commits (largest batch \(statistics.largestBatch), "
+                + "\(statistics.failedWrites) failed); \(dispatchedEvents())")
+    }
+
+    /// `requests` through the pipeline over a PostgresInbox at `url` (an
+    /// empty database); returns once it counts every event completed.
+    static func runPostgres(_ requests: [[UInt8]], configuration: WebhookConfiguration, url: String, logger: Logger) async {
+        let inbox: PostgresInbox
+        do {
+            inbox = try await PostgresInbox.connect(url: url, poolSize: 8, logger: logger)
+        } catch {
+            fatalError("cannot connect to PostgreSQL at \(url): \(error)")
+        }
+        let completed = EventFilter(states: [.completed])
+        let (acknowledged, handled) = await runDurable(requests, store: inbox, configuration: configuration, logger: logger) {
+            handled in (try? await inbox.count(completed)) ?? 0 >= handled
+        }
+        await inbox.shutdown()
+        guard acknowledged == requests.count else {
+            fatalError("\(requests.count - acknowledged) requests not answered 200")
+        }
+        print("callback-postgres: \(requests.count) requests answered 200, \(handled) handled; \(dispatchedEvents())")
+    }
+
+    /// `requests` through the pipeline over `store`, ``sqliteInFlight`` at a
+    /// time; returns (acknowledged, handled) once every event is handled and
+    /// `settled(handled)` says its outcome is stored.
+    static func runDurable(
+        _ requests: [[UInt8]], store: any IdempotencyStore, configuration: WebhookConfiguration, logger: Logger,
+        settled: @escaping @Sendable (Int) async -> Bool
+    ) async -> (acknowledged: Int, handled: Int) {
+        var webhooks = WebhookServer(configuration: configuration, store: store, logger: logger)
         let handled = HandledCount()
         webhooks.onPayment { _ in handled.increment() }
         let pipeline = webhooks.makePipeline()
@@ -176,22 +229,15 @@ struct PipelineHarness {
                 for await answer in senders { acknowledged += answer }
                 return acknowledged
             }
-            // Every write: each request's record, then each handled event's completion.
-            while handled.value < acknowledged || inbox.writerStatistics.writes < requests.count + handled.value {
+            while true {
+                let count = handled.value
+                if count >= acknowledged, await settled(count) { break }
                 try? await Task.sleep(for: .milliseconds(1))
             }
             workers.cancelAll()
             return acknowledged
         }
-        let statistics = inbox.writerStatistics
-        await inbox.close()
-        guard acknowledged == requests.count else {
-            fatalError("\(requests.count - acknowledged) requests not answered 200")
-        }
-        print(
-            "callback-sqlite: \(requests.count) requests answered 200, \(handled.value) handled; writer: "
-                + "\(statistics.writes) writes in \(statistics.commits) commits (largest batch \(statistics.largestBatch), "
-                + "\(statistics.failedWrites) failed); \(dispatchedEvents())")
+        return (acknowledged, handled.value)
     }
 
     /// The head through `RequestHeadParser`, then an `HTTPRequest` as the connection builds one.

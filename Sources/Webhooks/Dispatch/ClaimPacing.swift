@@ -1,3 +1,4 @@
+import Deadlines
 import Locking
 
 /// Whether a worker that the hand-off keeps busy also asks the store for
@@ -25,9 +26,10 @@ public final class ClaimPacing: Sendable {
         var news = 0
         /// `news` when the last claim that found nothing began.
         var newsSeen = 0
-        /// When the last claim that found nothing began; nil after one that
-        /// found events (a backlog: keep claiming) or before the first.
-        var lastEmptyClaim: ContinuousClock.Instant?
+        /// When the last claim that found nothing began
+        /// (``monotonicNanoseconds()``); nil after one that found events (a
+        /// backlog: keep claiming) or before the first.
+        var lastEmptyClaim: UInt64?
         /// Events were held here since a claim last found any: one may be
         /// released by any completion, so claims are not paced until then.
         var held = false
@@ -36,19 +38,21 @@ public final class ClaimPacing: Sendable {
     /// A claim a worker begins: hand it back to ``claimed(_:found:at:)``.
     struct Ticket: Sendable {
         fileprivate let news: Int
-        fileprivate let startedAt: ContinuousClock.Instant
+        fileprivate let startedAt: UInt64
     }
 
     private let state = Locked(State())
-    /// The longest a busy worker goes without claiming.
-    let interval: Duration
+    /// The longest a busy worker goes without claiming, in nanoseconds
+    /// (plain integers: see ``monotonicNanoseconds()``).
+    let interval: UInt64
 
     /// Under load, an event that only a claim finds waits at most this long
     /// more; at ~4 workers, a few tens of claims a second instead of hundreds.
     public static let defaultInterval = Duration.milliseconds(50)
 
     init(interval: Duration = ClaimPacing.defaultInterval) {
-        self.interval = interval
+        let (seconds, attoseconds) = max(.zero, interval).components
+        self.interval = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
     }
 
     /// Something may be claimable now: an event recorded pending, a retry due.
@@ -65,11 +69,12 @@ public final class ClaimPacing: Sendable {
     }
 
     /// A claim to make now, or nil when a busy worker should skip it.
-    /// `busy`: the worker has handed-over events to run.
-    func claim(busy: Bool, now: ContinuousClock.Instant) -> Ticket? {
+    /// `busy`: the worker has handed-over events to run; `now`:
+    /// ``monotonicNanoseconds()``.
+    func claim(busy: Bool, now: UInt64 = monotonicNanoseconds()) -> Ticket? {
         state.withLock { state in
             if busy, !state.held, state.news == state.newsSeen,
-               let last = state.lastEmptyClaim, now - last < interval {
+               let last = state.lastEmptyClaim, now &- last < interval {
                 return nil
             }
             return Ticket(news: state.news, startedAt: now)

@@ -178,7 +178,7 @@ struct DispatchWorkers: Sendable {
             let room = batch - handed.count
             leaveRoom = room == 0
             var claimed: [InboxEvent] = []
-            if room > 0, let ticket = pacing.claim(busy: !handed.isEmpty, now: .now) {
+            if room > 0, let ticket = pacing.claim(busy: !handed.isEmpty) {
                 batches?.claiming()
                 do {
                     claimed = try await store.claimDue(

@@ -1,3 +1,4 @@
+import Deadlines
 import Inbox
 import Locking
 
@@ -27,7 +28,8 @@ final class HandOff: Sendable {
 
     private struct Queued {
         let item: Item
-        let since: ContinuousClock.Instant
+        /// ``monotonicNanoseconds()`` when it was queued.
+        let since: UInt64
     }
 
     private struct State {
@@ -45,8 +47,9 @@ final class HandOff: Sendable {
 
     private let state = Locked(State())
     let capacity: Int
-    /// How long the oldest queued event may have waited for a new one to join it.
-    let maxWait: Duration
+    /// How long the oldest queued event may have waited for a new one to
+    /// join it, in nanoseconds.
+    let maxWait: UInt64
     /// Room a new queue buffer starts with: a worker's batch, about.
     private static let initialRoom = 16
     /// Woken when an item arrives or a reservation ends.
@@ -55,7 +58,8 @@ final class HandOff: Sendable {
 
     init(capacity: Int, maxWait: Duration = .seconds(3600), wakeUps: Waiters<Int>, wakeKey: Int) {
         self.capacity = max(1, capacity)
-        self.maxWait = max(.zero, maxWait)
+        let (seconds, attoseconds) = max(.zero, maxWait).components
+        self.maxWait = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
         self.wakeUps = wakeUps
         self.wakeKey = wakeKey
     }
@@ -69,10 +73,11 @@ final class HandOff: Sendable {
 
     /// Reserves a place for one event; false when the queue is full, its
     /// oldest event has waited `maxWait`, or it is closed.
-    func reserve(now: ContinuousClock.Instant = .now) -> Bool {
+    /// `now`: ``monotonicNanoseconds()``.
+    func reserve(now: UInt64 = monotonicNanoseconds()) -> Bool {
         state.withLock { state in
             guard state.open, state.queued + state.reserved < capacity else { return false }
-            if state.head < state.items.count, let oldest = state.items[state.head], now - oldest.since >= maxWait {
+            if state.head < state.items.count, let oldest = state.items[state.head], now &- oldest.since >= maxWait {
                 return false
             }
             state.reserved += 1
@@ -81,7 +86,7 @@ final class HandOff: Sendable {
     }
 
     /// Fills a reserved place.
-    func deliver(_ item: Item, now: ContinuousClock.Instant = .now) {
+    func deliver(_ item: Item, now: UInt64 = monotonicNanoseconds()) {
         state.withLock { state in
             state.reserved -= 1
             state.items.append(Queued(item: item, since: now))
