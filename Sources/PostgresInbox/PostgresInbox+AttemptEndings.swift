@@ -30,10 +30,18 @@ extension PostgresInbox {
         do {
             let finished = try await perform(timeout: timeout) { [self] client in
                 // `trustpay_end_attempts` (migration 11), planned once per connection.
-                let rows = try await client.execute(
-                    Prepared<EndAttempts>([
-                        ids, owners, states, stateTimes, numbers, starts, ends, outcomes, errors, hasErrors,
-                    ]), logger: driverLogger)
+                var binds = PostgresBindings(capacity: 10)
+                binds.append(ids)
+                binds.append(owners)
+                binds.append(states)
+                binds.append(stateTimes)
+                binds.append(numbers)
+                binds.append(starts)
+                binds.append(ends)
+                binds.append(outcomes)
+                binds.append(errors)
+                binds.append(hasErrors)
+                let rows = try await client.execute(Prepared<EndAttempts>(binds), logger: driverLogger)
                 var finished: [String] = []
                 for try await row in rows { finished = try row.decode([String].self) }
                 return finished

@@ -58,11 +58,26 @@ extension PostgresInbox {
         let untils = leases.map(\.until)
         do {
             let answers = try await perform(timeout: timeout) { [self] client in
-                let rows = try await client.execute(
-                    Prepared<RecordEvents>([
-                        ids, keys, hashes, kinds, merchants, orderTypes, hasOrderTypes, orderNos, statuses, orderRefs,
-                        ranks, hasRanks, bodies, receivedAts, sources, modes, owners, untils,
-                    ]), logger: driverLogger)
+                var binds = PostgresBindings(capacity: 18)
+                binds.append(ids)
+                binds.append(keys)
+                binds.append(hashes)
+                binds.append(kinds)
+                binds.append(merchants)
+                binds.append(orderTypes)
+                binds.append(hasOrderTypes)
+                binds.append(orderNos)
+                binds.append(statuses)
+                binds.append(orderRefs)
+                binds.append(ranks)
+                binds.append(hasRanks)
+                binds.append(bodies)
+                binds.append(receivedAts)
+                binds.append(sources)
+                binds.append(modes)
+                binds.append(owners)
+                binds.append(untils)
+                let rows = try await client.execute(Prepared<RecordEvents>(binds), logger: driverLogger)
                 var answers = [InboxEvent?](repeating: nil, count: batch.count)
                 for try await row in rows {
                     var cells = row.makeIterator()

@@ -279,7 +279,7 @@ public final class PostgresInbox: InboxAdministration {
         guard new.source != .orderQuery else { return nil }
         let key = new.key.rawValue
         let stored = try await perform(failingFast: true) { [self] client in
-            try await client.execute(Prepared<StoredEventOfKey>([key]), logger: driverLogger).events().first
+            try await client.execute(Prepared<StoredEventOfKey>(Self.bindings(key)), logger: driverLogger).events().first
         }
         guard let stored, stored.contentHash == new.contentHash || stored.source != new.source else { return nil }
         return stored
@@ -390,7 +390,7 @@ public final class PostgresInbox: InboxAdministration {
             // events are numbered in commit order (its status row is locked
             // before the insert).
             // `trustpay_claim_due` (migration 11), planned once per connection.
-            try await client.execute(Prepared<ClaimDue>([owner, until, now, limit]), logger: driverLogger).events()
+            try await client.execute(Prepared<ClaimDue>(Self.bindings(owner, until, now, limit)), logger: driverLogger).events()
         }
     }
 

@@ -31,16 +31,30 @@ struct Prepared<Statement: WritePathStatement>: PostgresPreparedStatement {
 
     private let bindings: PostgresBindings
 
-    /// `values` bound to `$1`, `$2`, … in order.
-    init(_ values: [any PostgresThrowingDynamicTypeEncodable]) throws {
-        var bindings = PostgresBindings(capacity: values.count)
-        for value in values { try bindings.append(value) }
+    /// `bindings` for `$1`, `$2`, … in order, appended by the caller one
+    /// concrete value at a time, so that each value's encoding is
+    /// specialized for its type there. Through an array of
+    /// `any PostgresThrowingDynamicTypeEncodable` (or a parameter pack,
+    /// which the optimizer left generic too) every element of every array
+    /// went through PostgresNIO's unspecialized generic code, ~1,400
+    /// instructions an element: 72,000 of the server's ~303,000 per
+    /// PostgreSQL callback (callgrind, BENCHMARKS.md session 22).
+    init(_ bindings: PostgresBindings) {
         self.bindings = bindings
     }
 
     func makeBindings() -> PostgresBindings { bindings }
 
     func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
+}
+
+extension PostgresInbox {
+    /// Bindings of a few scalars, for the statements that are not per-array.
+    static func bindings(_ values: any PostgresThrowingDynamicTypeEncodable...) throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values { try bindings.append(value) }
+        return bindings
+    }
 }
 
 /// `PostgresInbox.writeRecords`: a batch of new events, each array one
