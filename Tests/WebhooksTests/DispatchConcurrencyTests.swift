@@ -56,20 +56,9 @@ import Locking
     @Test func aFullHandOffRecordsPendingAndLosesNothing() async throws {
         let recorder = HandlerRecorder()
         let firstMayFinish = Flag()
-        let server = makeServer(recorder: recorder) { server in
-            server.configuration.workers = 1
-            server.configuration.claimBatch = 1
-            server.configuration.handlerTimeout = .seconds(60)
-            server.configuration.leaseDuration = .seconds(120)
-            server.onPayment { event in
-                if event.callback.orderNo == "FIRST" {
-                    try await eventually("the test to release the first event") { firstMayFinish.isSet }
-                }
-            }
-        }
+        let server = oneWorkerHeldByFirst(recorder: recorder, claimBatch: 1, until: firstMayFinish)
         try await withWebhookTestServer(server) { server in
-            #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
-            _ = try await recorder.waitForPayments(1)
+            try await startFirst(on: server, recorder: recorder)
             // The only worker is busy with FIRST: sixteen wait in the hand-off, the rest in the inbox.
             let queued = (0..<20).map { "QUEUED-\($0)" }
             for order in queued {
@@ -98,21 +87,11 @@ import Locking
         let recorder = HandlerRecorder()
         let firstMayFinish = Flag()
         let store = ClaimCountingStore()
-        let server = makeServer(store: store, recorder: recorder) { server in
-            server.configuration.workers = 1
-            server.configuration.claimBatch = 2
-            server.configuration.busyClaimInterval = .seconds(3600)
-            server.configuration.handlerTimeout = .seconds(60)
-            server.configuration.leaseDuration = .seconds(120)
-            server.onPayment { event in
-                if event.callback.orderNo == "FIRST" {
-                    try await eventually("the test to release the first event") { firstMayFinish.isSet }
-                }
-            }
+        let server = oneWorkerHeldByFirst(store: store, recorder: recorder, claimBatch: 2, until: firstMayFinish) {
+            $0.configuration.busyClaimInterval = .seconds(3600)
         }
         try await withWebhookTestServer(server) { server in
-            #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
-            _ = try await recorder.waitForPayments(1)
+            try await startFirst(on: server, recorder: recorder)
             for index in 0..<24 {
                 #expect(try await server.client.deliver(factory.payment(orderNo: "BUSY-\(index)", status: .paid)).isAcknowledgement)
             }
@@ -223,6 +202,32 @@ final class Gauge: Sendable {
     func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
     func leave() { state.withLock { $0.now -= 1 } }
     var peak: Int { state.withLock { $0.peak } }
+}
+
+/// A server with one worker taking `claimBatch` events at a time, whose
+/// payment handler holds order FIRST's event until `firstMayFinish` is set.
+private func oneWorkerHeldByFirst(
+    store: any IdempotencyStore = MemoryInbox(), recorder: HandlerRecorder, claimBatch: Int, until firstMayFinish: Flag,
+    _ adjust: (inout WebhookServer) -> Void = { _ in }
+) -> WebhookServer {
+    makeServer(store: store, recorder: recorder) { server in
+        server.configuration.workers = 1
+        server.configuration.claimBatch = claimBatch
+        server.configuration.handlerTimeout = .seconds(60)
+        server.configuration.leaseDuration = .seconds(120)
+        server.onPayment { event in
+            if event.callback.orderNo == "FIRST" {
+                try await eventually("the test to release the first event") { firstMayFinish.isSet }
+            }
+        }
+        adjust(&server)
+    }
+}
+
+/// Delivers order FIRST's callback and waits until its handler runs (and holds the worker).
+private func startFirst(on server: WebhookTestServer, recorder: HandlerRecorder) async throws {
+    #expect(try await server.client.deliver(factory.payment(orderNo: "FIRST", status: .paid)).isAcknowledgement)
+    _ = try await recorder.waitForPayments(1)
 }
 
 /// A memory inbox that counts the workers' claims.

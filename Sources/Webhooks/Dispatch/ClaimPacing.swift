@@ -20,7 +20,7 @@ import Locking
 /// passed, the bound on how long an event only a claim finds waits under
 /// load. A worker with nothing handed over claims as before: this paces
 /// only the claims beside handed-over events.
-public final class ClaimPacing: Sendable {
+final class ClaimPacing: Sendable {
     private struct State {
         /// Bumped by ``expectClaimable()``.
         var news = 0
@@ -48,7 +48,7 @@ public final class ClaimPacing: Sendable {
 
     /// Under load, an event that only a claim finds waits at most this long
     /// more; at ~4 workers, a few tens of claims a second instead of hundreds.
-    public static let defaultInterval = Duration.milliseconds(50)
+    static let defaultInterval = Duration.milliseconds(50)
 
     init(interval: Duration = ClaimPacing.defaultInterval) {
         let (seconds, attoseconds) = max(.zero, interval).components
