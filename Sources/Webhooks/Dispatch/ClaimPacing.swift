@@ -1,4 +1,5 @@
 import Deadlines
+import Durations
 import Locking
 
 /// Whether a worker that the hand-off keeps busy also asks the store for
@@ -35,7 +36,7 @@ final class ClaimPacing: Sendable {
         var held = false
     }
 
-    /// A claim a worker begins: hand it back to ``claimed(_:found:at:)``.
+    /// A claim a worker begins: hand it back to ``claimed(_:found:)``.
     struct Ticket: Sendable {
         fileprivate let news: Int
         fileprivate let startedAt: UInt64
@@ -51,8 +52,7 @@ final class ClaimPacing: Sendable {
     static let defaultInterval = Duration.milliseconds(50)
 
     init(interval: Duration = ClaimPacing.defaultInterval) {
-        let (seconds, attoseconds) = max(.zero, interval).components
-        self.interval = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+        self.interval = UInt64(clamping: interval.wholeNanoseconds)
     }
 
     /// Something may be claimable now: an event recorded pending, a retry due.

@@ -1,4 +1,5 @@
 import Deadlines
+import Durations
 import Inbox
 import Locking
 
@@ -58,8 +59,7 @@ final class HandOff: Sendable {
 
     init(capacity: Int, maxWait: Duration = .seconds(3600), wakeUps: Waiters<Int>, wakeKey: Int) {
         self.capacity = max(1, capacity)
-        let (seconds, attoseconds) = max(.zero, maxWait).components
-        self.maxWait = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(attoseconds / 1_000_000_000)
+        self.maxWait = UInt64(clamping: maxWait.wholeNanoseconds)
         self.wakeUps = wakeUps
         self.wakeKey = wakeKey
     }
