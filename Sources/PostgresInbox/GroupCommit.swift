@@ -1,3 +1,5 @@
+import Deadlines
+import Durations
 import Foundation
 import Inbox
 import Locking
@@ -32,11 +34,25 @@ package final class GroupCommit<Item: Sendable, Answer: Sendable>: Sendable {
     package let timeout: Duration
     private let conflictKey: (@Sendable (Item) -> String)?
 
-    private struct Waiter {
+    /// A class, not a struct: `CheckedContinuation`'s layout is resilient
+    /// (not frozen), so a struct holding one was copied and destroyed
+    /// through value witnesses that looked up the continuation's generic
+    /// metadata at every call, a few times per write in the queue and the
+    /// batch: ~7,000 instructions per PostgreSQL callback (callgrind,
+    /// BENCHMARKS.md session 23). A reference is retained instead.
+    private final class Waiter: Sendable {
         let ticket: Int
         let item: Item
-        let deadline: ContinuousClock.Instant
+        /// ``monotonicNanoseconds()`` (a `ContinuousClock.Instant` is resilient too).
+        let deadline: UInt64
         let continuation: CheckedContinuation<Answer, any Error>
+
+        init(ticket: Int, item: Item, deadline: UInt64, continuation: CheckedContinuation<Answer, any Error>) {
+            self.ticket = ticket
+            self.item = item
+            self.deadline = deadline
+            self.continuation = continuation
+        }
     }
 
     private struct State {
@@ -70,7 +86,7 @@ package final class GroupCommit<Item: Sendable, Answer: Sendable>: Sendable {
             defer { state.nextTicket += 1 }
             return state.nextTicket
         }
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let deadline = monotonicNanoseconds() &+ UInt64(clamping: timeout.wholeNanoseconds)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard !Task.isCancelled else {
@@ -178,7 +194,7 @@ package final class GroupCommit<Item: Sendable, Answer: Sendable>: Sendable {
     /// longer than `timeout` in all; a caller whose time ran out while it
     /// waited is not written.
     private func write(_ batch: [Waiter], with write: Write) async {
-        let now = ContinuousClock.now
+        let now = monotonicNanoseconds()
         var live: [Waiter] = []
         for waiter in batch {
             if waiter.deadline > now {
@@ -188,7 +204,7 @@ package final class GroupCommit<Item: Sendable, Answer: Sendable>: Sendable {
             }
         }
         guard let earliest = live.map(\.deadline).min() else { return }
-        switch await write(live.map(\.item), earliest - now) {
+        switch await write(live.map(\.item), .nanoseconds(earliest - now)) {
         case .success(let answers) where answers.count == live.count:
             for (waiter, answer) in zip(live, answers) { waiter.continuation.resume(returning: answer) }
         case .success(let answers):
