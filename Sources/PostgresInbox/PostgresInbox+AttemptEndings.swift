@@ -31,16 +31,16 @@ extension PostgresInbox {
             let finished = try await perform(timeout: timeout) { [self] client in
                 // `trustpay_end_attempts` (migration 11), planned once per connection.
                 var binds = PostgresBindings(capacity: 10)
-                binds.append(ids)
-                binds.append(owners)
-                binds.append(states)
-                binds.append(stateTimes)
-                binds.append(numbers)
-                binds.append(starts)
-                binds.append(ends)
-                binds.append(outcomes)
-                binds.append(errors)
-                binds.append(hasErrors)
+                binds.append(ArrayBinding(ids))
+                binds.append(ArrayBinding(owners))
+                binds.append(ArrayBinding(states))
+                binds.append(ArrayBinding(stateTimes))
+                binds.append(ArrayBinding(numbers))
+                binds.append(ArrayBinding(starts))
+                binds.append(ArrayBinding(ends))
+                binds.append(ArrayBinding(outcomes))
+                binds.append(ArrayBinding(errors))
+                binds.append(ArrayBinding(hasErrors))
                 let rows = try await client.execute(Prepared<EndAttempts>(binds), logger: driverLogger)
                 var finished: [String] = []
                 for try await row in rows { finished = try row.decode([String].self) }
