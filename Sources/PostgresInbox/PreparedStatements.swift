@@ -38,7 +38,8 @@ struct Prepared<Statement: WritePathStatement>: PostgresPreparedStatement {
     /// which the optimizer left generic too) every element of every array
     /// went through PostgresNIO's unspecialized generic code, ~1,400
     /// instructions an element: 72,000 of the server's ~303,000 per
-    /// PostgreSQL callback (callgrind, BENCHMARKS.md session 22).
+    /// PostgreSQL callback (callgrind, BENCHMARKS.md session 22). The
+    /// batches' arrays go in as ``ArrayBinding``s (session 23).
     init(_ bindings: PostgresBindings) {
         self.bindings = bindings
     }
