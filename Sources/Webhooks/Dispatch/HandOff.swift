@@ -85,11 +85,14 @@ final class HandOff: Sendable {
         }
     }
 
-    /// Fills a reserved place.
-    func deliver(_ item: Item, now: UInt64 = monotonicNanoseconds()) {
+    /// Fills a reserved place. The item is moved into the queue, not
+    /// copied (a copy retains every string of the event and the decoded
+    /// callback, and the caller's release frees them again).
+    func deliver(_ item: consuming Item, now: UInt64 = monotonicNanoseconds()) {
+        var queued = Optional(Queued(item: item, since: now))
         state.withLock { state in
             state.reserved -= 1
-            state.items.append(Queued(item: item, since: now))
+            state.items.append(queued.take()!)
         }
         wakeUps.notifyOne(wakeKey)  // one event, one worker
     }
