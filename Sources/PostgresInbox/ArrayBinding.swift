@@ -115,7 +115,7 @@ extension Int: BinaryArrayElement {
     var binaryCount: Int { 8 }
 
     func writeBinary(to bytes: UnsafeMutableRawBufferPointer) {
-        bytes.storeBytes(of: Int64(self).bigEndian, as: Int64.self)
+        Int64(self).writeBinary(to: bytes)
     }
 }
 
