@@ -435,6 +435,7 @@ enum Schema {
                 recordEventsFunction(copiesTogether: false),
             ]),
         plannedOnce,
+        claimPlan,
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
