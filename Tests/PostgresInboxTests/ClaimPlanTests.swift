@@ -14,8 +14,7 @@ extension PostgreSQLTests {
         ///
         /// Made to fail by leaving migration 12 out: the claim read all
         /// 3,000 unfinished events through `trustpay_events_open_by_order`
-        /// (a merge anti-join and a sort of the whole backlog), and none
-        /// through the claim index's order.
+        /// (a merge anti-join and a sort of the whole backlog) to claim 8.
         @Test func aClaimReadsAsManyEventsAsItsLimitWhateverTheBacklog() async throws {
             let url = try await sharedServer().createDatabase()
             let inbox = try await PostgresInbox.connect(url: url, poolSize: 1, logger: testLogger)
