@@ -40,12 +40,23 @@ import TestSupport
 
     /// A later, shorter deadline is not kept waiting behind an earlier,
     /// longer one. Made to fail by never waking the thread for an earlier
-    /// expiry: the short one fired 30 s late, after the long one.
+    /// expiry: the short one fired 120 s late, after the long one.
+    ///
+    /// The long one is far off so that a stalled machine cannot see it
+    /// expire before the thread sleeps: with 30 s, a CI run whose process
+    /// stood still for 35 s saw it fire first, and the wait below, which
+    /// then never ended, held the whole run.
     @Test func aShorterLimitScheduledLaterFiresFirst() async {
         let timer = DeadlineThread()
         let order = Locked([String]())
-        let long = timer.schedule(after: .seconds(30)) { order.withLock { $0.append("long") } }
-        while !timer.isWaitingForExpiry { await Task.yield() }  // asleep until the long one
+        let long = timer.schedule(after: .seconds(120)) { order.withLock { $0.append("long") } }
+        while !timer.isWaitingForExpiry {  // asleep until the long one
+            guard order.withLock({ $0.isEmpty }) else {
+                Issue.record("the long deadline expired before the thread slept: the machine stood still for 120 s")
+                return
+            }
+            await Task.yield()
+        }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             _ = timer.schedule(after: .milliseconds(10)) {
                 order.withLock { $0.append("short") }
