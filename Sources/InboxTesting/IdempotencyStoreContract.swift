@@ -425,6 +425,15 @@ struct ContractRun {
         try expect(try await store.fail(id: c1.id, owner: "z", error: "x", retryAt: at(999), now: at(57)), "z fails C's first")
         try expect(try await store.purge(EventFilter(orderNo: "C", status: 5)) == 1, "C's first is purged")
         try expect(try await claimed("z", at: 58) == [c2.id], "C's second is due once its first is gone")
+        // An event finished before a later one of its order came, then
+        // replayed ahead of it: its completion lets the later one go.
+        let d1 = try await recordNew(newEvent("D", status: 5, rank: 1, at: 59), lease: .always(Lease(owner: "z", duration: lease)))
+        try expect(try await store.complete(id: d1.id, owner: "z", now: at(60)), "z completes D's first")
+        let d2 = try await recordNew(newEvent("D", status: 7, rank: 2, at: 61))
+        try expect(try await store.replay(id: d1.id, now: at(62)) != nil, "D's first is replayed")
+        try expect(try await claimed("z", at: 63) == [d1.id], "the replayed first runs, D's second waits behind it")
+        try expect(try await store.complete(id: d1.id, owner: "z", now: at(64)), "z completes the replayed first")
+        try expect(try await claimed("z", at: 65) == [d2.id], "then D's second is due")
     }
 
     func onlyTheLeaseHolderFinishesAnAttempt() async throws {

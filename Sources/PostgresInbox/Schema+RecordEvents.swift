@@ -34,7 +34,10 @@ extension Schema {
     /// keeps it out), so they are left out, as one call after another
     /// would have found, and the caller reads why as for any event not
     /// inserted. Generic plans (see ``plannedOnce``).
-    static func recordEventsFunction(copiesTogether: Bool) -> String {
+    ///
+    /// `marksFollowed` (migration 13): the unfinished events of the orders
+    /// of new events are marked `followed` (see ``finishReholdsOnlyFollowed``).
+    static func recordEventsFunction(copiesTogether: Bool, marksFollowed: Bool = false) -> String {
         let settings = copiesTogether
             ? "SET plan_cache_mode = force_generic_plan SET enable_seqscan = off" : "SET enable_seqscan = off"
         return """
@@ -88,7 +91,7 @@ extension Schema {
                 SELECT coalesce(array_agg(DISTINCT l.order_ref), '{}') INTO v_waiting FROM (
                     SELECT order_ref FROM trustpay_events
                     WHERE order_ref = ANY (v_alone_refs) AND claimable_at IS NOT NULL
-                    ORDER BY order_ref, seq FOR SHARE) AS l;
+                    ORDER BY order_ref, seq FOR SHARE) AS l;\(marksFollowed ? markingFollowedOrders : "")
                 FOR recorded IN
                     INSERT INTO trustpay_events (
                         id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
@@ -148,6 +151,16 @@ extension Schema {
         $$
         """
     }
+
+    /// Marks the unfinished events of the orders in `v_waiting` (share-locked
+    /// just before) `followed` (migration 13, ``finishReholdsOnlyFollowed``).
+    private static let markingFollowedOrders = """
+
+                IF cardinality(v_waiting) > 0 THEN
+                    UPDATE trustpay_events SET followed = true
+                    WHERE order_ref = ANY (v_waiting) AND claimable_at IS NOT NULL AND NOT followed;
+                END IF;
+        """
 
     /// The events alone of their order and of their key in the batch.
     private static let alone = """

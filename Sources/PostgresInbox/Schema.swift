@@ -352,60 +352,7 @@ enum Schema {
                 // releases it), and the same answer holds the new event and
                 // decides a lease "if first of its order". Under the order's
                 // status row lock every event seen is earlier than this one.
-                """
-                CREATE OR REPLACE FUNCTION trustpay_record_event(
-                    p_id text, p_key text, p_hash text, p_kind text, p_merchant_id bigint, p_order_type integer,
-                    p_order_no text, p_status integer, p_order_ref text, p_rank integer, p_body bytea,
-                    p_received_at timestamptz, p_source text, p_lease integer, p_owner text, p_lease_until timestamptz)
-                RETURNS SETOF trustpay_events LANGUAGE plpgsql AS $$
-                DECLARE
-                    last_status integer;
-                    last_rank integer;
-                    stale boolean;
-                    waiting boolean;
-                    granted boolean;
-                    recorded trustpay_events;
-                BEGIN
-                    INSERT INTO trustpay_order_status AS o (order_ref, events) VALUES (p_order_ref, 0)
-                    ON CONFLICT (order_ref) DO UPDATE SET events = o.events
-                    RETURNING o.status, o.status_rank INTO last_status, last_rank;
-                    PERFORM 1 FROM trustpay_events
-                    WHERE order_ref = p_order_ref AND status = p_status
-                        AND (p_source = 'order-query' OR source = 'order-query')
-                    LIMIT 1;
-                    IF FOUND THEN
-                        RETURN;
-                    END IF;
-                    stale := coalesce(p_rank < last_rank, false);
-                    PERFORM 1 FROM trustpay_events
-                    WHERE order_ref = p_order_ref AND claimable_at IS NOT NULL
-                    ORDER BY seq FOR SHARE;
-                    waiting := FOUND;
-                    granted := CASE p_lease WHEN 0 THEN false WHEN 1 THEN true ELSE NOT waiting END;
-                    INSERT INTO trustpay_events (
-                        id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-                        previous_status, is_stale, raw_body, received_at, state, lease_owner, state_at, attempts, source,
-                        held)
-                    VALUES (
-                        p_id, p_key, p_hash, p_kind, p_merchant_id, p_order_type, p_order_no, p_status, p_order_ref,
-                        last_status, stale, p_body, p_received_at,
-                        CASE WHEN granted THEN 'processing' ELSE 'pending' END,
-                        CASE WHEN granted THEN p_owner END, CASE WHEN granted THEN p_lease_until END,
-                        CASE WHEN granted THEN 1 ELSE 0 END, p_source, waiting)
-                    ON CONFLICT (idempotency_key) DO NOTHING
-                    RETURNING * INTO recorded;
-                    IF NOT FOUND THEN
-                        RETURN;
-                    END IF;
-                    UPDATE trustpay_order_status
-                    SET status = CASE WHEN stale THEN status ELSE p_status END,
-                        status_rank = CASE WHEN stale THEN status_rank ELSE coalesce(p_rank, status_rank) END,
-                        events = events + 1
-                    WHERE order_ref = p_order_ref;
-                    RETURN NEXT recorded;
-                END
-                $$
-                """,
+                recordEventFunction(marksFollowed: false),
                 // As in migration 3, but an order left with no unfinished
                 // event (a completion's usual case) has nothing to release:
                 // the update is skipped rather than run to change nothing.
@@ -436,6 +383,7 @@ enum Schema {
             ]),
         plannedOnce,
         claimPlan,
+        finishReholdsOnlyFollowed,
     ]
 
     static var latestVersion: Int { migrations.last?.version ?? 0 }
