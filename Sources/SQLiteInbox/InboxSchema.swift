@@ -8,8 +8,7 @@ import SQLiteStore
 /// `processing` event has `lease_owner` and `lease_until`, a waiting one
 /// `next_attempt_at`, a completed one `completed_at`, a dead one `dead_at`.
 enum InboxSchema {
-    static let migrations = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11,
-                                     version12]
+    static let migrations = [version1, version2, version3, version4, version5, version6, version7, version8, version9, version10, version11]
 
     static let version1 = Migration(version: 1, sql: """
         CREATE TABLE inbox_events (
@@ -284,41 +283,6 @@ enum InboxSchema {
         CREATE TRIGGER inbox_events_hold_on_finish AFTER UPDATE OF completed_at, dead_at ON inbox_events
         WHEN (OLD.\(isUnfinished)) != (NEW.\(isUnfinished)) BEGIN
         \(reholdUnfinished("NEW.order_ref"))
-        END;
-        """)
-
-    /// The finish of an event re-holds its order only when a later event
-    /// of that order may be waiting behind it: `followed`. A completion
-    /// entered the re-hold's UPDATE, two probes of the index of unfinished
-    /// events, at every callback, almost always to find the order with
-    /// nothing left (about 13,000 of a completion's 59,000 instructions,
-    /// callgrind, BENCHMARKS.md session 24).
-    ///
-    /// `followed` is set on an unfinished event when a later one of its
-    /// order is unfinished: by `record` on the order's unfinished events
-    /// before the new one (``SQLiteInbox/markingFollowed``), and by the
-    /// re-hold itself after a replay (an event finished before a later
-    /// one came may come back ahead of it). It is never cleared; a stale
-    /// 1 only costs a re-hold that changes nothing. So an unfinished event
-    /// without it has no later unfinished one, and its finish changes no
-    /// hold: an earlier one, if any, stays first. Existing events get it
-    /// here. A replay (finished to unfinished) always re-holds.
-    static let version12 = Migration(version: 12, sql: """
-        ALTER TABLE inbox_events ADD COLUMN followed INTEGER NOT NULL DEFAULT 0;
-        UPDATE inbox_events SET followed = 1
-        WHERE \(isUnfinished) AND EXISTS (
-            SELECT 1 FROM inbox_events AS later
-            WHERE later.order_ref = inbox_events.order_ref AND later.seq > inbox_events.seq
-                AND later.\(isUnfinished));
-        DROP TRIGGER inbox_events_hold_on_finish;
-        CREATE TRIGGER inbox_events_hold_on_finish AFTER UPDATE OF completed_at, dead_at ON inbox_events
-        WHEN (OLD.\(isUnfinished)) != (NEW.\(isUnfinished)) AND (NEW.\(isUnfinished) OR NEW.followed) BEGIN
-        \(reholdUnfinished("NEW.order_ref"))
-            UPDATE inbox_events SET followed = 1
-            WHERE order_ref = NEW.order_ref AND \(isUnfinished) AND followed = 0
-                AND seq < (
-                    SELECT max(seq) FROM inbox_events AS last
-                    WHERE last.order_ref = NEW.order_ref AND last.\(isUnfinished));
         END;
         """)
 

@@ -155,9 +155,6 @@ public final class SQLiteInbox: InboxAdministration {
             ] + decided + [.integer(waiting), .blob(new.rawBody), .time(new.receivedAt), .time(now), .text(new.source.rawValue)])
         guard inserted == 1 else { return try notInserted(new, now: now, on: db) }
         let event = try EventRows.inserted(new, decided: decided)
-        if waiting != 0 {
-            try db.execute(markingFollowed, .text(new.order.rawValue), .text(new.id))
-        }
         // A stale event leaves the order where it was; an unranked one moves
         // the status but keeps the last rank.
         try db.execute("""
@@ -194,14 +191,6 @@ public final class SQLiteInbox: InboxAdministration {
                 WHERE order_ref = ?1 AND status = ?2 AND (?3 = 'order-query' OR source = 'order-query')),
             prior.status, coalesce(?4 < prior.status_rank, 0)
         FROM (SELECT 1) LEFT JOIN order_last_status AS prior ON prior.order_ref = ?1
-        """
-
-    /// The unfinished events of order `?1` other than the new event `?2`
-    /// have a later one now: their finish must re-hold the order (migration
-    /// 12). Run only when ``orderReading`` found one, rarely under load.
-    static let markingFollowed = """
-        UPDATE inbox_events SET followed = 1
-        WHERE order_ref = ?1 AND \(InboxSchema.isUnfinished) AND followed = 0 AND id <> ?2
         """
 
     /// The new event's row, unless its key is stored (see

@@ -297,14 +297,9 @@ import TestSupport
         let path = directory.database()
         let old = SQLiteInbox(
             database: try await SQLiteDatabase(path: path, migrations: Array(InboxSchema.migrations.prefix(9))))
-        // As that release's record wrote them (the current one marks
-        // `followed`, a column of migration 12).
-        let ids = ["first", "second", "third", "other"]
-        try await old.database.write { db in
-            for (id, order, status, held) in [("first", "O-1", 5, false), ("second", "O-1", 7, true),
-                                              ("third", "O-1", 9, true), ("other", "O-2", 5, false)] {
-                try insertAsReleased(id, newEvent(order, status: status, rank: status), held: held, on: db)
-            }
+        var ids: [String] = []
+        for (order, status) in [("O-1", 5), ("O-1", 7), ("O-1", 9), ("O-2", 5)] {
+            ids.append(try await old.record(newEvent(order, status: status, rank: status), lease: .none, now: t0).event.id)
         }
         let (first, second, third, other) = (ids[0], ids[1], ids[2], ids[3])
         #expect(try await old.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [first, other])
@@ -349,59 +344,6 @@ import TestSupport
         #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [third])
         await inbox.close()
     }
-
-    /// Migration 12: a finish re-holds its order only when the event is
-    /// `followed` (a later event of its order may wait behind it). Record
-    /// marks an order's unfinished events when a new one joins them; an
-    /// event alone of its order stays unmarked, and its completion's
-    /// trigger stops at its WHEN. A later event is still released.
-    @Test func aFinishReholdsOnlyAnEventWithALaterOneOfItsOrder() async throws {
-        try await withInbox { inbox, _ in
-            let finish = try await inbox.database.read { db in
-                try db.query("SELECT sql FROM sqlite_master WHERE name = 'inbox_events_hold_on_finish'")[0][0].string ?? ""
-            }
-            #expect(finish.contains("OR NEW.followed)"), "\(finish)")
-            let lease = LeaseRequest.always(Lease(owner: "w", duration: .seconds(30)))
-            let alone = try await inbox.record(newEvent("ALONE"), lease: lease, now: t0).event.id
-            let first = try await inbox.record(newEvent("PAIR", status: 5, rank: 1), lease: lease, now: t0).event.id
-            let later = try await inbox.record(newEvent("PAIR", status: 7, rank: 2), lease: .none, now: t0).event.id
-            let followed = try await inbox.database.read { db in
-                try db.query("SELECT id FROM inbox_events WHERE followed = 1 ORDER BY seq").compactMap { $0["id"]?.string }
-            }
-            #expect(followed == [first])
-            #expect(try await heldEvents(inbox) == [later])
-            #expect(try await inbox.complete(id: alone, owner: "w", now: t0))
-            #expect(try await inbox.complete(id: first, owner: "w", now: t0))
-            #expect(try await heldEvents(inbox).isEmpty, "the first's completion released the later event")
-            #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [later])
-        }
-    }
-
-    /// A database of the release before migration 12, an order's second
-    /// event held behind its first: the upgrade marks the first `followed`,
-    /// so its completion still releases the second.
-    ///
-    /// Made to fail by leaving out the migration's marking of existing
-    /// events: the second stayed held, and nothing was due.
-    @Test func aVersion11DatabaseReleasesItsHeldEventsAfterUpgrading() async throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.database()
-        let old = SQLiteInbox(
-            database: try await SQLiteDatabase(path: path, migrations: Array(InboxSchema.migrations.prefix(11))))
-        let (first, second) = ("first", "second")
-        try await old.database.write { db in
-            try insertAsReleased(first, newEvent("O-1", status: 5, rank: 1), held: false, on: db)
-            try insertAsReleased(second, newEvent("O-1", status: 7, rank: 2), held: true, on: db)
-        }
-        await old.close()
-
-        let inbox = try await SQLiteInbox.open(path: path)
-        #expect(try await heldEvents(inbox) == [second])
-        #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [first])
-        #expect(try await inbox.complete(id: first, owner: "w", now: t0))
-        #expect(try await inbox.claimDue(owner: "w", limit: 10, leaseDuration: .seconds(30), now: t0).map(\.id) == [second])
-        await inbox.close()
-    }
 }
 
 /// The ids of the events flagged held, in receipt order: checked directly,
@@ -410,18 +352,4 @@ private func heldEvents(_ inbox: SQLiteInbox) async throws -> [String] {
     try await inbox.database.read { db in
         try db.query("SELECT id FROM inbox_events WHERE held = 1 ORDER BY seq").compactMap { $0["id"]?.string }
     }
-}
-
-/// Inserts `event` pending under `id`, as the releases of migrations 9 to
-/// 11 recorded it (holds set by record itself; no `followed` yet).
-private func insertAsReleased(_ id: String, _ event: NewInboxEvent, held: Bool, on db: SQLiteConnection) throws {
-    try db.execute(
-        """
-        INSERT INTO inbox_events (
-            id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
-            is_stale, raw_body, received_at, state, updated_at, source, held)
-        VALUES (?, ?, 'h', 'payment', 1, 0, ?, ?, ?, 0, x'7b7d', 0, 'pending', 0, 'callback', ?)
-        """,
-        .text(id), .text(event.key.rawValue), .text(event.orderNo), .integer(Int64(event.status)),
-        .text(event.order.rawValue), .integer(held ? 1 : 0))
 }
