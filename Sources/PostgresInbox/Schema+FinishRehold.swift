@@ -9,8 +9,9 @@ extension Schema {
     /// bound, BENCHMARKS.md session 24).
     ///
     /// `followed` is set on an unfinished event when a later one of its
-    /// order is unfinished: by the record functions, on the order's
-    /// unfinished events they share-lock before inserting, and by the
+    /// order is unfinished: by the record functions, once a new event is
+    /// inserted, on the order's other unfinished events (share-locked
+    /// before the insert; a redelivery, never inserted, marks nothing), and by the
     /// re-hold itself after a replay (an event finished before a later one
     /// came may come back ahead of it). It is never cleared; a stale `true`
     /// only costs a re-hold that changes nothing. So an unfinished event

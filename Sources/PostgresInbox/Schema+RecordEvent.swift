@@ -34,7 +34,7 @@ extension Schema {
             PERFORM 1 FROM trustpay_events
             WHERE order_ref = p_order_ref AND claimable_at IS NOT NULL
             ORDER BY seq FOR SHARE;
-            waiting := FOUND;\(marksFollowed ? markingFollowed : "")
+            waiting := FOUND;
             granted := CASE p_lease WHEN 0 THEN false WHEN 1 THEN true ELSE NOT waiting END;
             INSERT INTO trustpay_events (
                 id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
@@ -50,7 +50,7 @@ extension Schema {
             RETURNING * INTO recorded;
             IF NOT FOUND THEN
                 RETURN;
-            END IF;
+            END IF;\(marksFollowed ? markingFollowed : "")
             UPDATE trustpay_order_status
             SET status = CASE WHEN stale THEN status ELSE p_status END,
                 status_rank = CASE WHEN stale THEN status_rank ELSE coalesce(p_rank, status_rank) END,
@@ -63,13 +63,16 @@ extension Schema {
     }
 
     /// The statement of ``recordEventFunction(marksFollowed:)`` that marks
-    /// the order's unfinished events (share-locked just before) `followed`,
-    /// when there are any: rarely under load, where orders are distinct.
+    /// the order's other unfinished events (share-locked before the insert)
+    /// `followed`, when there are any and the event was inserted: rarely
+    /// under load, where orders are distinct. Not before the insert: a
+    /// redelivery of an unfinished event (inserted never) would mark it,
+    /// and its completion would then run the re-hold for nothing.
     private static let markingFollowed = """
 
             IF waiting THEN
                 UPDATE trustpay_events SET followed = true
-                WHERE order_ref = p_order_ref AND claimable_at IS NOT NULL AND NOT followed;
+                WHERE order_ref = p_order_ref AND claimable_at IS NOT NULL AND NOT followed AND id <> p_id;
             END IF;
         """
 }

@@ -57,7 +57,7 @@ extension Schema {
             v_statuses integer[] := '{}';
             v_ranks integer[] := '{}';
             v_stale boolean[] := '{}';
-            v_alone_refs text[];\(copiesTogether ? copiesDeclarations : "")
+            v_alone_refs text[];\(copiesTogether ? copiesDeclarations : "")\(marksFollowed ? "\n            v_ids text[] := '{}';" : "")
         BEGIN
             IF n = 0 THEN
                 RETURN;
@@ -91,7 +91,7 @@ extension Schema {
                 SELECT coalesce(array_agg(DISTINCT l.order_ref), '{}') INTO v_waiting FROM (
                     SELECT order_ref FROM trustpay_events
                     WHERE order_ref = ANY (v_alone_refs) AND claimable_at IS NOT NULL
-                    ORDER BY order_ref, seq FOR SHARE) AS l;\(marksFollowed ? markingFollowedOrders : "")
+                    ORDER BY order_ref, seq FOR SHARE) AS l;
                 FOR recorded IN
                     INSERT INTO trustpay_events (
                         id, idempotency_key, content_hash, kind, merchant_id, order_type, order_no, status, order_ref,
@@ -116,12 +116,12 @@ extension Schema {
                     RETURNING *
                 LOOP
                     ord := array_position(p_id, recorded.id);
-                    v_refs := v_refs || recorded.order_ref;
+                    v_refs := v_refs || recorded.order_ref;\(marksFollowed ? "\n                    v_ids := v_ids || recorded.id;" : "")
                     v_statuses := v_statuses || recorded.status;
                     v_ranks := v_ranks || CASE WHEN p_has_rank[ord] THEN p_rank[ord] END;
                     v_stale := v_stale || recorded.is_stale;
                     RETURN NEXT;
-                END LOOP;
+                END LOOP;\(marksFollowed ? markingFollowedOrders : "")
                 -- A stale event leaves its order where it was; an unranked one
                 -- moves the status but keeps the last rank.
                 IF cardinality(v_refs) > 0 THEN
@@ -152,13 +152,17 @@ extension Schema {
         """
     }
 
-    /// Marks the unfinished events of the orders in `v_waiting` (share-locked
-    /// just before) `followed` (migration 13, ``finishReholdsOnlyFollowed``).
+    /// Marks `followed` the unfinished events, other than the new ones
+    /// (`v_ids`), of the orders that had some (`v_waiting`, share-locked
+    /// before the insert) and got a new event (`v_refs`): migration 13,
+    /// ``finishReholdsOnlyFollowed``. After the insert, so that a
+    /// redelivery of an unfinished event (never inserted) marks nothing.
     private static let markingFollowedOrders = """
 
-                IF cardinality(v_waiting) > 0 THEN
+                IF cardinality(v_waiting) > 0 AND cardinality(v_refs) > 0 THEN
                     UPDATE trustpay_events SET followed = true
-                    WHERE order_ref = ANY (v_waiting) AND claimable_at IS NOT NULL AND NOT followed;
+                    WHERE order_ref = ANY (v_waiting) AND order_ref = ANY (v_refs) AND claimable_at IS NOT NULL
+                        AND NOT followed AND id <> ALL (v_ids);
                 END IF;
         """
 

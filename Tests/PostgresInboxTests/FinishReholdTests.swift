@@ -10,20 +10,26 @@ extension PostgreSQLTests {
     /// Migration 13: an event's finish runs the re-hold only when a later
     /// event of its order may wait behind it (`followed`).
     @Suite struct FinishReholdTests {
-        /// Two leased events, one alone of its order, one with a later
-        /// event held behind it: the first's completion calls no re-hold,
+        /// Two leased events, one alone of its order (redelivered while it
+        /// runs), one with a later event held behind it: the first's
+        /// completion calls no re-hold,
         /// the second's calls it once and releases the later event.
         /// Counted by PostgreSQL itself (`pg_stat_xact_user_functions`,
         /// inside the transaction of the completions).
         ///
         /// Made to fail by taking `NEW.followed` out of the trigger's WHEN
         /// (every finish re-holds, as before): 1 call after the first
-        /// completion, 2 after both.
+        /// completion, 2 after both; by marking the order's unfinished
+        /// events before the insert instead of after it: 1 call after the
+        /// first (its redelivery had marked it).
         @Test func aFinishReholdsOnlyAnOrderWithALaterEvent() async throws {
             let url = try await sharedServer().createDatabase()
             let lease = Lease(owner: "w", duration: .seconds(30))
             let (alone, first, later) = try await withInboxOn(url) { inbox in
                 let alone = try await inbox.record(newEvent("ALONE"), lease: .always(lease), now: t0).event
+                // A redelivery while it runs: nothing inserted, nothing marked.
+                let repeated = try await inbox.record(newEvent("ALONE"), lease: .none, now: t0)
+                #expect(repeated.event.id == alone.id)
                 let first = try await inbox.record(newEvent("PAIR", status: 5, rank: 1), lease: .always(lease), now: t0).event
                 let later = try await inbox.record(newEvent("PAIR", status: 7, rank: 2), lease: .none, now: t0).event
                 return (alone, first, later)
