@@ -38,11 +38,34 @@ extension Schema {
             """,
             recordEventFunction(marksFollowed: true),
             recordEventsFunction(copiesTogether: true, marksFollowed: true),
-            // As in migration 9, then the order's unfinished events with a
-            // later one are marked: after a replay, the replayed event.
+            reholdFunction(marksFollowed: true),
+            "DROP TRIGGER trustpay_events_hold_on_finish ON trustpay_events",
             """
-            CREATE OR REPLACE FUNCTION trustpay_events_rehold() RETURNS trigger LANGUAGE plpgsql
-            SET plan_cache_mode = force_generic_plan AS $$
+            CREATE TRIGGER trustpay_events_hold_on_finish AFTER UPDATE OF state ON trustpay_events
+            FOR EACH ROW WHEN ((OLD.state IN ('pending', 'processing', 'waiting-retry'))
+                <> (NEW.state IN ('pending', 'processing', 'waiting-retry'))
+                AND (NEW.state IN ('pending', 'processing', 'waiting-retry') OR NEW.followed))
+            EXECUTE FUNCTION trustpay_events_rehold()
+            """,
+        ])
+
+    /// `trustpay_events_rehold` as migration 9 creates it (an order left
+    /// with no unfinished event, a completion's usual case, has nothing to
+    /// release: the update is skipped), and as migration 13 replaces it
+    /// (`marksFollowed`, planned once per connection as migration 11 set
+    /// it): then the order's unfinished events with a later one are marked
+    /// `followed`, after a replay the replayed event.
+    static func reholdFunction(marksFollowed: Bool) -> String {
+        let settings = marksFollowed ? " SET plan_cache_mode = force_generic_plan" : ""
+        let marking = !marksFollowed ? "" : """
+
+                UPDATE trustpay_events AS e SET followed = true
+                FROM (SELECT max(seq) AS seq FROM trustpay_events
+                      WHERE order_ref = ref AND claimable_at IS NOT NULL) AS last
+                WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND NOT e.followed AND e.seq < last.seq;
+            """
+        return """
+            CREATE OR REPLACE FUNCTION trustpay_events_rehold() RETURNS trigger LANGUAGE plpgsql\(settings) AS $$
             DECLARE
                 ref text := CASE TG_OP WHEN 'DELETE' THEN OLD.order_ref ELSE NEW.order_ref END;
             BEGIN
@@ -54,22 +77,10 @@ extension Schema {
                 UPDATE trustpay_events AS e SET held = NOT e.held
                 FROM (SELECT min(seq) AS seq FROM trustpay_events
                       WHERE order_ref = ref AND claimable_at IS NOT NULL) AS first
-                WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND e.held <> (e.seq > first.seq);
-                UPDATE trustpay_events AS e SET followed = true
-                FROM (SELECT max(seq) AS seq FROM trustpay_events
-                      WHERE order_ref = ref AND claimable_at IS NOT NULL) AS last
-                WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND NOT e.followed AND e.seq < last.seq;
+                WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND e.held <> (e.seq > first.seq);\(marking)
                 RETURN NULL;
             END
             $$
-            """,
-            "DROP TRIGGER trustpay_events_hold_on_finish ON trustpay_events",
             """
-            CREATE TRIGGER trustpay_events_hold_on_finish AFTER UPDATE OF state ON trustpay_events
-            FOR EACH ROW WHEN ((OLD.state IN ('pending', 'processing', 'waiting-retry'))
-                <> (NEW.state IN ('pending', 'processing', 'waiting-retry'))
-                AND (NEW.state IN ('pending', 'processing', 'waiting-retry') OR NEW.followed))
-            EXECUTE FUNCTION trustpay_events_rehold()
-            """,
-        ])
+    }
 }

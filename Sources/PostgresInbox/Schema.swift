@@ -356,24 +356,7 @@ enum Schema {
                 // As in migration 3, but an order left with no unfinished
                 // event (a completion's usual case) has nothing to release:
                 // the update is skipped rather than run to change nothing.
-                """
-                CREATE OR REPLACE FUNCTION trustpay_events_rehold() RETURNS trigger LANGUAGE plpgsql AS $$
-                DECLARE
-                    ref text := CASE TG_OP WHEN 'DELETE' THEN OLD.order_ref ELSE NEW.order_ref END;
-                BEGIN
-                    PERFORM 1 FROM trustpay_events
-                    WHERE order_ref = ref AND claimable_at IS NOT NULL ORDER BY seq FOR UPDATE;
-                    IF NOT FOUND THEN
-                        RETURN NULL;
-                    END IF;
-                    UPDATE trustpay_events AS e SET held = NOT e.held
-                    FROM (SELECT min(seq) AS seq FROM trustpay_events
-                          WHERE order_ref = ref AND claimable_at IS NOT NULL) AS first
-                    WHERE e.order_ref = ref AND e.claimable_at IS NOT NULL AND e.held <> (e.seq > first.seq);
-                    RETURN NULL;
-                END
-                $$
-                """,
+                reholdFunction(marksFollowed: false),
             ]),
         Migration(
             version: 10, summary: "record a batch's events of distinct orders set-based",
